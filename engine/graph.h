@@ -1,0 +1,89 @@
+// The IR: one Graph serves every stage (float, quantized, lowered integer).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/attributes.h"
+#include "engine/buffer.h"
+#include "engine/dtype.h"
+#include "engine/shape.h"
+
+namespace octet {
+
+// Quantization parameters of a tensor (real = scale * (q - zero_point)).
+struct QuantParams {
+  std::vector<float> scale;       // one per tensor, per channel or per block
+  std::vector<int32_t> zero_point;
+  int32_t axis = -1;              // channel axis when per-channel, -1 per-tensor
+  int32_t bitwidth = 8;
+  bool symmetric = false;
+  int32_t block_size = 0;         // > 0: per-block along the reduction axis
+  bool empty() const { return scale.empty(); }
+};
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  Shape shape;
+  BufferPtr data;  // non-null: a constant (initializer or folded value)
+  QuantParams quant;
+
+  bool is_constant() const { return data != nullptr; }
+};
+
+using TensorId = int32_t;
+constexpr TensorId kNoTensor = -1;  // an omitted optional input
+
+struct Node {
+  std::string name;
+  std::string op_type;  // ONNX op name, or an octet op name
+  std::vector<TensorId> inputs;
+  std::vector<TensorId> outputs;
+  Attributes attrs;
+
+  TensorId input(size_t i) const { return i < inputs.size() ? inputs[i] : kNoTensor; }
+  bool has_input(size_t i) const { return input(i) != kNoTensor; }
+};
+
+class Graph {
+ public:
+  std::string name;
+  std::vector<TensorInfo> tensors;
+  std::vector<Node> nodes;  // kept in topological order by topo_sort()
+  std::vector<TensorId> inputs;
+  std::vector<TensorId> outputs;
+  int64_t opset = 0;
+
+  TensorId add_tensor(TensorInfo t);
+  // A new tensor whose name starts with `base` and is unique in the graph.
+  TensorId add_unique_tensor(const std::string& base, DType dtype);
+  TensorId add_constant(const std::string& name, DType dtype, const Dims& dims, BufferPtr data);
+  std::optional<TensorId> find_tensor(const std::string& name) const;
+  TensorId require_tensor(const std::string& name) const;
+
+  TensorInfo& tensor(TensorId id) { return tensors.at(static_cast<size_t>(id)); }
+  const TensorInfo& tensor(TensorId id) const { return tensors.at(static_cast<size_t>(id)); }
+
+  // Orders nodes so every input is produced before use; throws on cycles or on a
+  // tensor that is neither produced, a constant nor a graph input.
+  void topo_sort();
+  // Index of the node producing each tensor (-1: graph input or constant).
+  std::vector<int32_t> producers() const;
+  // Number of node inputs plus graph outputs reading each tensor.
+  std::vector<int32_t> use_counts() const;
+  // Replaces every use of `from` (node inputs and graph outputs) with `to`.
+  void replace_uses(TensorId from, TensorId to);
+  // Drops tensors no node or graph input/output refers to; renumbers ids.
+  void compact();
+  bool is_graph_output(TensorId id) const;
+  bool is_graph_input(TensorId id) const;
+
+ private:
+  void rebuild_name_index() const;
+  mutable std::vector<std::pair<std::string, TensorId>> name_index_;  // sorted
+  mutable size_t indexed_count_ = 0;
+};
+
+}  // namespace octet

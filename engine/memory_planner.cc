@@ -1,0 +1,99 @@
+#include "engine/memory_planner.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "engine/error.h"
+
+namespace octet {
+namespace {
+
+size_t align_up(size_t v) {
+  return (v + MemoryPlan::kAlignment - 1) / MemoryPlan::kAlignment * MemoryPlan::kAlignment;
+}
+
+struct Interval {
+  int first = 0, last = 0;
+  size_t bytes = 0;
+  bool live = false;
+};
+
+}  // namespace
+
+MemoryPlan plan_memory(const Graph& graph, const std::vector<bool>& aliases_input0) {
+  const size_t count = graph.tensors.size();
+  const int end = static_cast<int>(graph.nodes.size());
+  // Views share their source's storage: map each tensor to the root it aliases.
+  std::vector<TensorId> root(count);
+  std::iota(root.begin(), root.end(), 0);
+  auto find_root = [&](TensorId t) {
+    while (root[t] != t) t = root[t];
+    return t;
+  };
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    if (n < aliases_input0.size() && aliases_input0[n] && node.has_input(0) &&
+        !graph.tensor(node.inputs[0]).is_constant())
+      root[node.outputs.at(0)] = find_root(node.inputs[0]);
+  }
+
+  std::vector<Interval> life(count);
+  auto touch = [&](TensorId t, int step) {
+    const TensorInfo& info = graph.tensor(t);
+    if (info.is_constant()) return;
+    Interval& iv = life[find_root(t)];
+    size_t bytes = align_up(dtype_storage_bytes(info.dtype, checked_numel(info.shape.concrete())));
+    if (!iv.live) {
+      iv = {step, step, bytes, true};
+    } else {
+      iv.first = std::min(iv.first, step);
+      iv.last = std::max(iv.last, step);
+      iv.bytes = std::max(iv.bytes, bytes);
+    }
+  };
+  for (TensorId t : graph.inputs) touch(t, -1);
+  for (int n = 0; n < end; ++n) {
+    for (TensorId t : graph.nodes[n].inputs)
+      if (t != kNoTensor) touch(t, n);
+    for (TensorId t : graph.nodes[n].outputs)
+      if (t != kNoTensor) touch(t, n);
+  }
+  for (TensorId t : graph.outputs) touch(t, end);
+
+  // Greedy by size: place the largest first at the lowest offset that fits beside every
+  // already-placed buffer whose lifetime overlaps.
+  std::vector<TensorId> order;
+  for (size_t t = 0; t < count; ++t)
+    if (life[t].live) order.push_back(static_cast<TensorId>(t));
+  std::stable_sort(order.begin(), order.end(),
+                   [&](TensorId a, TensorId b) { return life[a].bytes > life[b].bytes; });
+  MemoryPlan plan;
+  plan.offset.assign(count, -1);
+  std::vector<TensorId> placed;
+  for (TensorId t : order) {
+    const Interval& me = life[t];
+    plan.naive_bytes += me.bytes;
+    std::vector<std::pair<size_t, size_t>> busy;
+    for (TensorId p : placed) {
+      const Interval& other = life[p];
+      if (other.last < me.first || me.last < other.first) continue;
+      busy.emplace_back(static_cast<size_t>(plan.offset[p]), other.bytes);
+    }
+    std::sort(busy.begin(), busy.end());
+    size_t offset = 0;
+    for (auto [start, size] : busy) {
+      if (offset + me.bytes <= start) break;
+      offset = std::max(offset, start + size);
+    }
+    plan.offset[t] = static_cast<int64_t>(offset);
+    plan.arena_bytes = std::max(plan.arena_bytes, offset + me.bytes);
+    placed.push_back(t);
+  }
+  for (size_t t = 0; t < count; ++t) {
+    TensorId r = find_root(static_cast<TensorId>(t));
+    if (r != static_cast<TensorId>(t)) plan.offset[t] = plan.offset[r];
+  }
+  return plan;
+}
+
+}  // namespace octet

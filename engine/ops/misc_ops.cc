@@ -1,0 +1,8 @@
+#include "engine/op.h"
+#include "engine/ops/op_groups.h"
+
+namespace octet {
+
+void register_misc_ops(OpRegistry& r) {}
+
+}  // namespace octet

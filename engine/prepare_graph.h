@@ -1,0 +1,30 @@
+// Turns a loaded graph into one ready to run: concrete input shapes, inferred shapes,
+// constants folded, optimization passes applied.
+#pragma once
+#include <map>
+#include <string>
+
+#include "engine/graph.h"
+
+namespace octet {
+
+// Fixes symbolic input dimensions. `shapes` maps input name -> full concrete dims;
+// an entry naming no input is an error. Inputs given in `constants` become constants
+// (used for shape-deciding inputs such as a Reshape target fed as an input).
+struct ShapeBinding {
+  std::map<std::string, Dims> shapes;
+};
+void bind_input_shapes(Graph& graph, const ShapeBinding& binding);
+
+// Every node's op type must be registered; one error lists all unsupported ones.
+void check_ops_supported(const Graph& graph, const std::string& source);
+
+// Infers every tensor's dtype and concrete shape in topological order. A node whose
+// inputs are all constant is executed right away with its reference kernel and
+// replaced by its constant outputs (constant folding).
+struct InferReport {
+  int folded_nodes = 0;
+};
+InferReport infer_shapes_and_fold(Graph& graph);
+
+}  // namespace octet

@@ -1,0 +1,128 @@
+#include "engine/session.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/memory_planner.h"
+#include "engine/passes/passes.h"
+#include "engine/prepare_graph.h"
+
+namespace octet {
+
+Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
+    : model_(std::move(model)), options_(std::move(options)) {
+  OCTET_CHECK(model_, "Session needs a model");
+  graph_ = *model_;
+  if (options_.threads <= 0) options_.threads = omp_get_num_procs();
+
+  ShapeBinding binding{options_.input_shapes};
+  for (const HostTensor& c : options_.constant_inputs) binding.shapes[c.name] = c.dims;
+  bind_input_shapes(graph_, binding);
+  for (const HostTensor& c : options_.constant_inputs) {
+    TensorInfo& t = graph_.tensor(graph_.require_tensor(c.name));
+    OCTET_CHECK(t.dtype == c.dtype, "constant input '", c.name, "' must be ",
+                dtype_name(t.dtype), ", got ", dtype_name(c.dtype));
+    OCTET_CHECK(c.bytes.size() == dtype_storage_bytes(c.dtype, c.numel()), "constant input '",
+                c.name, "' has ", c.bytes.size(), " bytes for shape ", dims_to_string(c.dims));
+    t.data = Buffer::copy_of(c.bytes.data(), c.bytes.size());
+    std::erase(graph_.inputs, graph_.require_tensor(c.name));
+  }
+
+  infer_shapes_and_fold(graph_);
+  if (options_.optimize) run_optimization_passes(graph_);
+
+  const OpRegistry& registry = OpRegistry::instance();
+  std::vector<bool> aliases;
+  for (const Node& node : graph_.nodes) {
+    const OpSchema* schema = registry.find(node.op_type);
+    OCTET_CHECK(schema, "op '", node.op_type, "' of node '", node.name, "' is not supported");
+    aliases.push_back(schema->output_aliases_input0);
+    PrepareContext pc{graph_, node, options_.threads, options_.reference_kernels};
+    kernels_.push_back(schema->prepare(pc));
+  }
+
+  MemoryPlan plan = plan_memory(graph_, aliases);
+  arena_bytes_ = plan.arena_bytes;
+  naive_bytes_ = plan.naive_bytes;
+  arena_storage_.resize(arena_bytes_ + MemoryPlan::kAlignment);
+  auto base = reinterpret_cast<uintptr_t>(arena_storage_.data());
+  arena_ = arena_storage_.data() + ((MemoryPlan::kAlignment - base % MemoryPlan::kAlignment) %
+                                    MemoryPlan::kAlignment);
+
+  refs_.resize(graph_.tensors.size());
+  for (size_t i = 0; i < graph_.tensors.size(); ++i) {
+    const TensorInfo& t = graph_.tensors[i];
+    TensorRef& r = refs_[i];
+    r.dtype = t.dtype;
+    if (!t.shape.is_concrete()) continue;  // unused tensor
+    r.dims = t.shape.concrete();
+    if (t.is_constant()) r.data = const_cast<std::byte*>(t.data->data());
+    else if (plan.offset[i] >= 0) r.data = arena_ + plan.offset[i];
+  }
+}
+
+Session::~Session() = default;
+
+std::vector<std::pair<std::string, Dims>> Session::input_specs() const {
+  std::vector<std::pair<std::string, Dims>> out;
+  for (TensorId id : graph_.inputs) out.emplace_back(graph_.tensor(id).name, refs_[id].dims);
+  return out;
+}
+
+std::vector<KernelChoice> Session::kernel_choices() const {
+  std::vector<KernelChoice> out;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n)
+    out.push_back({graph_.nodes[n].name, graph_.nodes[n].op_type,
+                   std::string(kernels_[n]->impl_name())});
+  return out;
+}
+
+std::vector<HostTensor> Session::run(const std::vector<HostTensor>& inputs) {
+  std::vector<char> fed(graph_.tensors.size(), 0);
+  for (const HostTensor& in : inputs) {
+    auto id = graph_.find_tensor(in.name);
+    OCTET_CHECK(id && graph_.is_graph_input(*id), "'", in.name,
+                "' is not an input of the model");
+    OCTET_CHECK(!fed[*id], "input '", in.name, "' is given twice");
+    const TensorRef& r = refs_[*id];
+    OCTET_CHECK(in.dtype == r.dtype, "input '", in.name, "' must be ", dtype_name(r.dtype),
+                ", got ", dtype_name(in.dtype));
+    OCTET_CHECK(in.dims == r.dims, "input '", in.name, "' must have shape ",
+                dims_to_string(r.dims), ", got ", dims_to_string(in.dims),
+                " (other shapes need a session prepared for them)");
+    size_t bytes = dtype_storage_bytes(r.dtype, r.numel());
+    OCTET_CHECK(in.bytes.size() == bytes, "input '", in.name, "' has ", in.bytes.size(),
+                " bytes, expected ", bytes);
+    if (bytes) std::memcpy(r.data, in.bytes.data(), bytes);
+    fed[*id] = 1;
+  }
+  for (TensorId id : graph_.inputs)
+    OCTET_CHECK(fed[id], "input '", graph_.tensor(id).name, "' was not given");
+
+  std::vector<TensorRef> ins, outs;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    const Node& node = graph_.nodes[n];
+    ins.clear();
+    outs.clear();
+    for (TensorId id : node.inputs) ins.push_back(id == kNoTensor ? TensorRef{} : refs_[id]);
+    for (TensorId id : node.outputs) outs.push_back(id == kNoTensor ? TensorRef{} : refs_[id]);
+    kernels_[n]->run(ins, outs);
+  }
+
+  std::vector<HostTensor> results;
+  for (TensorId id : graph_.outputs) {
+    const TensorRef& r = refs_[id];
+    HostTensor out;
+    out.name = graph_.tensor(id).name;
+    out.dtype = r.dtype;
+    out.dims = r.dims;
+    out.bytes.resize(dtype_storage_bytes(r.dtype, r.numel()));
+    if (!out.bytes.empty()) std::memcpy(out.bytes.data(), r.data, out.bytes.size());
+    results.push_back(std::move(out));
+  }
+  return results;
+}
+
+}  // namespace octet

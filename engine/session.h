@@ -1,0 +1,62 @@
+// A Session prepares a model for given input shapes (kernels chosen, weights packed,
+// memory planned) and runs it. Sessions share the loaded model read-only, so several
+// may run one model concurrently; one Session runs one inference at a time.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/host_tensor.h"
+#include "engine/op.h"
+
+namespace octet {
+
+struct SessionOptions {
+  int threads = 1;                        // 0: all cores
+  std::map<std::string, Dims> input_shapes;  // fixes symbolic input dimensions
+  // Inputs whose values are known in advance; they become constants at prepare
+  // (needed when an input decides shapes, e.g. the target of a Reshape).
+  std::vector<HostTensor> constant_inputs;
+  bool optimize = true;                   // run the graph passes
+  bool reference_kernels = false;         // plain reference kernels only (testing)
+};
+
+struct KernelChoice {
+  std::string node;
+  std::string op_type;
+  std::string impl;
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<const Graph> model, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Inputs by name (every non-constant graph input exactly once, with the prepared
+  // dtype and shape); returns the graph outputs in graph order.
+  std::vector<HostTensor> run(const std::vector<HostTensor>& inputs);
+
+  const Graph& prepared_graph() const { return graph_; }
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t naive_bytes() const { return naive_bytes_; }
+  std::vector<KernelChoice> kernel_choices() const;
+  // Names and shapes of the inputs the caller must feed.
+  std::vector<std::pair<std::string, Dims>> input_specs() const;
+
+ private:
+  std::shared_ptr<const Graph> model_;
+  SessionOptions options_;
+  Graph graph_;
+  std::vector<std::unique_ptr<Kernel>> kernels_;
+  std::vector<TensorRef> refs_;  // per tensor id
+  std::vector<std::byte, std::allocator<std::byte>> arena_storage_;
+  std::byte* arena_ = nullptr;
+  size_t arena_bytes_ = 0;
+  size_t naive_bytes_ = 0;
+};
+
+}  // namespace octet

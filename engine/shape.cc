@@ -1,0 +1,65 @@
+#include "engine/shape.h"
+
+#include <limits>
+
+#include "engine/error.h"
+
+namespace octet {
+
+Shape Shape::of(const Dims& d) {
+  Shape s;
+  s.has_rank = true;
+  for (int64_t v : d) s.dims.push_back(Dim::known(v));
+  return s;
+}
+
+bool Shape::is_concrete() const {
+  if (!has_rank) return false;
+  for (const Dim& d : dims)
+    if (!d.is_known()) return false;
+  return true;
+}
+
+Dims Shape::concrete() const {
+  OCTET_CHECK(has_rank, "shape of unknown rank");
+  Dims out;
+  for (const Dim& d : dims) {
+    OCTET_CHECK(d.is_known(), "dimension '", d.symbol.empty() ? "?" : d.symbol, "' of shape ",
+                to_string(), " is not known");
+    out.push_back(d.value);
+  }
+  return out;
+}
+
+std::string Shape::to_string() const {
+  if (!has_rank) return "[?]";
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += ",";
+    if (dims[i].is_known()) s += std::to_string(dims[i].value);
+    else s += dims[i].symbol.empty() ? "?" : dims[i].symbol;
+  }
+  return s + "]";
+}
+
+int64_t checked_numel(const Dims& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    OCTET_CHECK(d >= 0, "negative dimension in ", dims_to_string(dims));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      fail("element count of ", dims_to_string(dims), " overflows");
+    n *= d;
+  }
+  return n;
+}
+
+std::string dims_to_string(const Dims& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(dims[i]);
+  }
+  return s + "]";
+}
+
+}  // namespace octet

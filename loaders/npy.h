@@ -1,0 +1,14 @@
+// NumPy .npy files (format versions 1.0-3.0, little-endian, C order).
+#pragma once
+#include <string>
+
+#include "engine/host_tensor.h"
+
+namespace octet {
+
+// Reads a .npy file; dtypes f4, f8, i1, u1, i2, u2, i4, u4, i8, u8, b1. Errors name the file.
+HostTensor load_npy(const std::string& path);
+HostTensor parse_npy(const void* data, size_t size, const std::string& source);
+void save_npy(const std::string& path, const HostTensor& tensor);
+
+}  // namespace octet
