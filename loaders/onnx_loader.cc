@@ -215,6 +215,7 @@ class OnnxGraphBuilder {
   }
 
   void apply_value_info(const onnx::ValueInfoProto& vi, TensorInfo& t) {
+    if (!vi.has_type()) return;  // graph outputs often carry no type: inferred later
     if (!vi.type().has_tensor_type()) fail(source_, ": '", vi.name(), "' is not a tensor");
     const auto& tt = vi.type().tensor_type();
     if (tt.elem_type() != 0) t.dtype = dtype_from_onnx(tt.elem_type(), source_ + ": '" + vi.name() + "'");
