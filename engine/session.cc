@@ -17,11 +17,15 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
   graph_ = *model_;
   if (options_.threads <= 0) options_.threads = omp_get_num_procs();
 
-  ShapeBinding binding{options_.input_shapes};
-  for (const HostTensor& c : options_.constant_inputs) binding.shapes[c.name] = c.dims;
-  bind_input_shapes(graph_, binding);
+  bind_input_shapes(graph_, ShapeBinding{options_.input_shapes});
   for (const HostTensor& c : options_.constant_inputs) {
-    TensorInfo& t = graph_.tensor(graph_.require_tensor(c.name));
+    auto id = graph_.find_tensor(c.name);
+    OCTET_CHECK(id && graph_.is_graph_input(*id), "constant input '", c.name,
+                "' is not an input of the model");
+    TensorInfo& t = graph_.tensor(*id);
+    OCTET_CHECK(!t.shape.has_rank || t.shape.rank() == c.dims.size(), "constant input '", c.name,
+                "' has rank ", c.dims.size(), ", the model says ", t.shape.to_string());
+    t.shape = Shape::of(c.dims);
     OCTET_CHECK(t.dtype == c.dtype, "constant input '", c.name, "' must be ",
                 dtype_name(t.dtype), ", got ", dtype_name(c.dtype));
     OCTET_CHECK(c.bytes.size() == dtype_storage_bytes(c.dtype, c.numel()), "constant input '",

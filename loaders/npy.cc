@@ -1,6 +1,8 @@
 #include "loaders/npy.h"
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <regex>
 
 #include "engine/error.h"
@@ -86,6 +88,44 @@ HostTensor parse_npy(const void* data, size_t size, const std::string& source) {
 HostTensor load_npy(const std::string& path) {
   std::vector<std::byte> bytes = read_file_bytes(path);
   return parse_npy(bytes.data(), bytes.size(), path);
+}
+
+HostTensor load_npy_dataset(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return load_npy(path);
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(path))
+    if (entry.is_regular_file() && entry.path().extension() == ".npy")
+      files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  OCTET_CHECK(!files.empty(), path, ": the folder holds no .npy files");
+  HostTensor all = load_npy(files[0]);
+  OCTET_CHECK(!all.dims.empty(), files[0], ": a data set needs at least one dimension");
+  for (size_t i = 1; i < files.size(); ++i) {
+    HostTensor part = load_npy(files[i]);
+    OCTET_CHECK(part.dtype == all.dtype, files[i], ": dtype ", dtype_name(part.dtype),
+                " differs from ", dtype_name(all.dtype), " of ", files[0]);
+    OCTET_CHECK(part.dims.size() == all.dims.size() &&
+                    std::equal(part.dims.begin() + 1, part.dims.end(), all.dims.begin() + 1),
+                files[i], ": shape ", dims_to_string(part.dims), " does not match ",
+                dims_to_string(all.dims), " of ", files[0], " beyond the first dimension");
+    all.dims[0] += part.dims[0];
+    all.bytes.insert(all.bytes.end(), part.bytes.begin(), part.bytes.end());
+  }
+  return all;
+}
+
+HostTensor slice_rows(const HostTensor& t, int64_t begin, int64_t end) {
+  OCTET_CHECK(!t.dims.empty() && begin >= 0 && begin <= end && end <= t.dims[0],
+              "rows ", begin, "..", end, " out of range for shape ", dims_to_string(t.dims));
+  HostTensor out;
+  out.name = t.name;
+  out.dtype = t.dtype;
+  out.dims = t.dims;
+  out.dims[0] = end - begin;
+  size_t row = t.dims[0] ? t.bytes.size() / static_cast<size_t>(t.dims[0]) : 0;
+  out.bytes.assign(t.bytes.begin() + begin * row, t.bytes.begin() + end * row);
+  return out;
 }
 
 void save_npy(const std::string& path, const HostTensor& tensor) {
