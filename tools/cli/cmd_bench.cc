@@ -37,6 +37,14 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
+// Milliseconds, or microseconds below 0.1 ms.
+std::string format_ms(double ms) {
+  char buf[32];
+  if (ms < 0.1) std::snprintf(buf, sizeof buf, "%.2f us", ms * 1000.0);
+  else std::snprintf(buf, sizeof buf, "%.3f ms", ms);
+  return buf;
+}
+
 double median(const std::vector<double>& sorted) {
   size_t n = sorted.size();
   if (n == 0) return 0;
@@ -116,8 +124,10 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::printf("threads: %s, warm-up runs: %d, timed runs: %d\n",
               threads > 0 ? std::to_string(threads).c_str() : "all cores", warmup, runs);
   std::printf("load: %.2f ms, prepare: %.2f ms\n", load_ms, prepare_ms);
-  std::printf("latency: median %.3f ms, p90 %.3f ms, min %.3f ms, max %.3f ms, mean %.3f ms\n",
-              median(times), percentile(times, 90), times.front(), times.back(), mean);
+  std::printf("latency: median %s, p90 %s, min %s, max %s, mean %s\n",
+              format_ms(median(times)).c_str(), format_ms(percentile(times, 90)).c_str(),
+              format_ms(times.front()).c_str(), format_ms(times.back()).c_str(),
+              format_ms(mean).c_str());
   std::printf("throughput: %.1f inferences/s (from the median)\n",
               median(times) > 0 ? 1000.0 / median(times) : 0.0);
   std::printf("peak arena: %s\n", format_bytes(session.arena_bytes()).c_str());
