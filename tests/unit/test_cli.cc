@@ -55,8 +55,8 @@ std::string value_info(const std::string& name, const std::vector<int64_t>& dims
   return vi;
 }
 
-// An ONNX model y = Identity(x) with x, y of shape [batch, 4].
-std::string identity_model() {
+// An ONNX model y = Identity(x) with x, y of shape [batch, width].
+std::string identity_model(int64_t width = 4) {
   std::string node;
   field_bytes(node, 1, "x");
   field_bytes(node, 2, "y");
@@ -65,8 +65,8 @@ std::string identity_model() {
   std::string graph;
   field_bytes(graph, 1, node);
   field_bytes(graph, 2, "cli_test");
-  field_bytes(graph, 11, value_info("x", {-1, 4}));
-  field_bytes(graph, 12, value_info("y", {-1, 4}));
+  field_bytes(graph, 11, value_info("x", {-1, width}));
+  field_bytes(graph, 12, value_info("y", {-1, width}));
   std::string opset;
   field_bytes(opset, 1, "");
   field_varint(opset, 2, 17);
@@ -252,6 +252,36 @@ TEST_CASE("octet command line") {
     CHECK(contains(r.out, "latency: median"));
     CHECK(contains(r.out, "peak RSS"));
     CHECK(contains(r.err, "runs as [1,4]"));
+  }
+
+  SUBCASE("demo on a stand-in data folder") {
+    // The demo's files, with an Identity model over 10 "logits" per sample.
+    fs::path data = cli.path("data");
+    fs::create_directories(data);
+    {
+      std::ofstream f(data / "mnist_mobilenet.onnx", std::ios::binary);
+      f << identity_model(10);
+    }
+    std::vector<float> images(20 * 10, 0.f);
+    std::vector<int64_t> labels(20);
+    for (int i = 0; i < 20; ++i) {
+      images[i * 10 + i % 10] = 1.f;
+      labels[i] = i < 15 ? i % 10 : (i + 1) % 10;  // 75% right
+    }
+    save_npy((data / "mnist_test_images.npy").string(), HostTensor::from<float>("", {20, 10}, images));
+    save_npy((data / "mnist_test_labels.npy").string(), HostTensor::from<int64_t>("", {20}, labels));
+    save_npy((data / "mnist_mobilenet.golden.npy").string(), HostTensor::from<float>("", {20, 10}, images));
+    {
+      std::ofstream f(data / "fixtures.json");
+      f << "{\"models\": {\"mnist_mobilenet.onnx\": {\"file\": \"x\", \"accuracy\": 0.8}}}\n";
+    }
+    setenv("OCTET_DATA_DIR", data.c_str(), 1);
+    Result r = cli.run("demo --batch 8");
+    unsetenv("OCTET_DATA_DIR");
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "top-1 accuracy: 75.00% (15/20)"));
+    CHECK(contains(r.out, "octet 75.00%, PyTorch 80.00%"));
+    CHECK(contains(r.out, "largest |logit - PyTorch logit|: 0 over 200 logits"));
   }
 
   SUBCASE("convert fails cleanly or writes a loadable file") {

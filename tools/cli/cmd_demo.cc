@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/prepare_graph.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "loaders/octet_format.h"
@@ -90,6 +91,8 @@ int cmd_demo(const std::vector<std::string>& argv) {
   std::printf("1. loaded %s: %zu nodes, %s parameters, opset %lld\n", onnx_path.c_str(),
               graph->nodes.size(), format_count(params).c_str(),
               static_cast<long long>(graph->opset));
+
+  check_ops_supported(*graph, onnx_path);
 
   // 2. Convert to .octet and load it back.
   const fs::path octet_path =

@@ -177,8 +177,7 @@ std::string find_data_dir() {
   namespace fs = std::filesystem;
   auto usable = [](const fs::path& p) {
     std::error_code ec;
-    return fs::is_regular_file(p / "mnist_mobilenet.onnx", ec) ||
-           fs::is_regular_file(p / "mnist_test_images.npy", ec);
+    return fs::is_regular_file(p / "mnist_mobilenet.onnx", ec);
   };
   if (const char* env = std::getenv("OCTET_DATA_DIR"); env && *env) return env;
   std::error_code ec;
