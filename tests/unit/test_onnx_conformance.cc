@@ -183,7 +183,9 @@ std::string run_data_set(std::shared_ptr<const Graph> g, const fs::path& set_dir
     if (mask[k]) {
       opt.constant_inputs.push_back(inputs[k]);
     } else {
-      opt.input_shapes[inputs[k].name] = inputs[k].dims;
+      // Only open shapes are bound (binding rejects zero-sized dims the model may declare).
+      if (!g->tensor(g->inputs[k]).shape.is_concrete())
+        opt.input_shapes[inputs[k].name] = inputs[k].dims;
       feeds.push_back(inputs[k]);
     }
   }

@@ -115,6 +115,7 @@ EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data_i
   std::vector<Acc> acc;
   std::vector<std::string> out_names;
 
+  auto last_progress = clock::now();
   for (int64_t start = 0; start < n; start += r.batch) {
     const int64_t rows = std::min<int64_t>(r.batch, n - start);
     std::memcpy(input.bytes.data(), data.bytes.data() + start * row_bytes, rows * row_bytes);
@@ -173,7 +174,9 @@ EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data_i
         if (better < 5) ++r.top5;
       }
     }
-    if (o.progress) {
+    const bool last = start + rows >= n;
+    if (o.progress && (last || clock::now() - last_progress > std::chrono::milliseconds(100))) {
+      last_progress = clock::now();
       std::fprintf(stderr, "\reval: %lld/%lld samples (%d%%)", static_cast<long long>(start + rows),
                    static_cast<long long>(n), static_cast<int>(100 * (start + rows) / n));
       std::fflush(stderr);
