@@ -141,6 +141,12 @@ int cmd_info(const std::vector<std::string>& argv) {
               << " (without buffer reuse: " << format_bytes(session.naive_bytes()) << ")\n";
   } catch (const Error& e) {
     std::cout << "session: cannot be prepared:\n  " << e.what() << "\n";
+    // With --shape the user asked for a session: their shapes (or the ops) failed.
+    if (!shapes.empty()) {
+      std::cout << std::flush;
+      std::cerr << "octet info: error: " << e.what() << "\n";
+      return 1;
+    }
   }
   return 0;
 }
