@@ -1,2 +1,96 @@
-#include <cstdio>
-int main() { std::puts("octet"); return 0; }
+// The `octet` command: dispatches to one subcommand and maps errors to exit codes
+// (0 ok, 1 runtime error, 2 bad command line).
+#include <exception>
+#include <iostream>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "tools/cli/cli.h"
+
+namespace octet::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"convert", "convert an ONNX model to a .octet file", kConvertUsage, cmd_convert},
+      {"info", "describe a model: inputs, outputs, ops, parameters, kernels, memory",
+       kInfoUsage, cmd_info},
+      {"run", "run a model on .npy inputs and write its outputs", kRunUsage, cmd_run},
+      {"bench", "measure latency and memory on random inputs", kBenchUsage, cmd_bench},
+      {"eval", "run a data set through a model: accuracy or output statistics", kEvalUsage,
+       cmd_eval},
+      {"demo", "the whole path on the bundled MNIST model", kDemoUsage, cmd_demo},
+  };
+  return table;
+}
+
+namespace {
+
+void print_main_usage(std::ostream& out) {
+  out << "usage: octet <command> [options]\n\n"
+         "octet runs ONNX (.onnx) and octet (.octet) models on the CPU.\n\ncommands:\n";
+  for (const Command& c : commands()) {
+    std::string name = c.name;
+    name.resize(10, ' ');
+    out << "  " << name << c.summary << "\n";
+  }
+  out << "\nRun 'octet <command> --help' for the options of a command.\n"
+         "Exit status: 0 success, 1 runtime error, 2 bad command line.\n";
+}
+
+}  // namespace
+}  // namespace octet::cli
+
+int main(int argc, char** argv) {
+  using namespace octet::cli;
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  if (args.empty()) {
+    print_main_usage(std::cerr);
+    return 2;
+  }
+  const std::string name = args[0];
+  if (name == "--help" || name == "-h" || name == "help") {
+    if (name == "help" && args.size() > 1) {
+      for (const Command& c : commands())
+        if (args[1] == c.name) {
+          std::cout << c.usage;
+          return 0;
+        }
+    }
+    print_main_usage(std::cout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::cout << "octet 0.1.0\n";
+    return 0;
+  }
+  const Command* command = nullptr;
+  for (const Command& c : commands())
+    if (name == c.name) command = &c;
+  if (!command) {
+    std::cerr << "octet: unknown command '" << name << "'\n\n";
+    print_main_usage(std::cerr);
+    return 2;
+  }
+  args.erase(args.begin());
+  try {
+    return command->run(args);
+  } catch (const UsageError& e) {
+    std::cerr << "octet " << command->name << ": " << e.what() << "\n"
+              << "Run 'octet " << command->name << " --help' for usage.\n";
+    return 2;
+  } catch (const octet::Error& e) {
+    std::cerr << "octet " << command->name << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "octet " << command->name << ": error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "octet " << command->name << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "octet " << command->name << ": error: unknown failure\n";
+    return 1;
+  }
+}

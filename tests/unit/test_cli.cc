@@ -1,0 +1,294 @@
+// Runs the built `octet` binary (build/octet, next to build/tests/) on a tiny ONNX model
+// written here by hand: exit codes, help texts, info/run/eval/bench output.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "loaders/npy.h"
+
+using namespace octet;
+namespace fs = std::filesystem;
+
+namespace {
+
+// --- a minimal protobuf writer, enough for a one-node ONNX model --------------------
+void varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+void field_varint(std::string& out, int field, uint64_t v) {
+  varint(out, static_cast<uint64_t>(field) << 3 | 0);
+  varint(out, v);
+}
+void field_bytes(std::string& out, int field, const std::string& bytes) {
+  varint(out, static_cast<uint64_t>(field) << 3 | 2);
+  varint(out, bytes.size());
+  out += bytes;
+}
+
+// ValueInfoProto of a float tensor; a negative dim is the symbol "batch".
+std::string value_info(const std::string& name, const std::vector<int64_t>& dims) {
+  std::string shape;
+  for (int64_t d : dims) {
+    std::string dim;
+    if (d >= 0) field_varint(dim, 1, static_cast<uint64_t>(d));
+    else field_bytes(dim, 2, "batch");
+    field_bytes(shape, 1, dim);
+  }
+  std::string tensor;
+  field_varint(tensor, 1, 1);  // elem_type FLOAT
+  field_bytes(tensor, 2, shape);
+  std::string type;
+  field_bytes(type, 1, tensor);
+  std::string vi;
+  field_bytes(vi, 1, name);
+  field_bytes(vi, 2, type);
+  return vi;
+}
+
+// An ONNX model y = Identity(x) with x, y of shape [batch, width].
+std::string identity_model(int64_t width = 4) {
+  std::string node;
+  field_bytes(node, 1, "x");
+  field_bytes(node, 2, "y");
+  field_bytes(node, 3, "copy");
+  field_bytes(node, 4, "Identity");
+  std::string graph;
+  field_bytes(graph, 1, node);
+  field_bytes(graph, 2, "cli_test");
+  field_bytes(graph, 11, value_info("x", {-1, width}));
+  field_bytes(graph, 12, value_info("y", {-1, width}));
+  std::string opset;
+  field_bytes(opset, 1, "");
+  field_varint(opset, 2, 17);
+  std::string model;
+  field_varint(model, 1, 8);  // ir_version
+  field_bytes(model, 7, graph);
+  field_bytes(model, 8, opset);
+  return model;
+}
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+fs::path octet_binary() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  fs::path candidate = exe.parent_path().parent_path() / "octet";  // build/tests/.. /octet
+  return fs::is_regular_file(candidate) ? candidate : fs::path{};
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class Cli {
+ public:
+  Cli() {
+    bin_ = octet_binary();
+    dir_ = fs::temp_directory_path() / ("octet_cli_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+  }
+  ~Cli() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  bool available() const { return !bin_.empty(); }
+  fs::path path(const std::string& name) const { return dir_ / name; }
+
+  Result run(const std::string& args) const {
+    std::string cmd = quote(bin_.string()) + " " + args + " >" + quote(path("out.txt").string()) +
+                      " 2>" + quote(path("err.txt").string()) + " </dev/null";
+    int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    r.out = read_text(path("out.txt"));
+    r.err = read_text(path("err.txt"));
+    return r;
+  }
+
+ private:
+  fs::path bin_, dir_;
+};
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("octet command line") {
+  Cli cli;
+  if (!cli.available()) {
+    MESSAGE("build/octet not found next to the test binary; skipping the CLI test");
+    return;
+  }
+  const std::string model = cli.path("identity.onnx").string();
+  {
+    std::ofstream f(model, std::ios::binary);
+    f << identity_model();
+  }
+
+  SUBCASE("help and usage errors") {
+    Result r = cli.run("");
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "commands:"));
+    r = cli.run("--help");
+    CHECK(r.code == 0);
+    for (const char* c : {"convert", "info", "run", "bench", "eval", "demo"}) {
+      CHECK(contains(r.out, c));
+      Result h = cli.run(std::string(c) + " --help");
+      CHECK_MESSAGE(h.code == 0, c);
+      CHECK_MESSAGE(contains(h.out, std::string("usage: octet ") + c), c);
+    }
+    r = cli.run("frobnicate");
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "unknown command"));
+    r = cli.run("info " + quote(model) + " --bogus");
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "unknown option '--bogus'"));
+    CHECK(cli.run("info").code == 2);
+    CHECK(cli.run("bench " + quote(model) + " --threads abc").code == 2);
+    CHECK(cli.run("bench " + quote(model) + " --shape x=2,,4").code == 2);
+    CHECK(cli.run("info " + quote(model) + " --shape nope=1,4").code == 2);
+    CHECK(cli.run("run " + quote(model) + " --mode int --input x.npy").code == 2);
+    CHECK(cli.run("convert " + quote(model)).code == 2);  // no -o
+  }
+
+  SUBCASE("bad files are runtime errors") {
+    Result r = cli.run("info " + quote(cli.path("missing.onnx").string()));
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "cannot open"));
+    {
+      std::ofstream f(cli.path("junk.onnx"), std::ios::binary);
+      f << "\x93NUMPY junk that is no model";
+    }
+    r = cli.run("info " + quote(cli.path("junk.onnx").string()));
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "error:"));
+    r = cli.run("run " + quote(model) + " --input " + quote(cli.path("junk.onnx").string()));
+    CHECK(r.code == 1);
+  }
+
+  SUBCASE("info") {
+    Result r = cli.run("info " + quote(model));
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "x  f32 [batch,4]"));
+    CHECK(contains(r.out, "Identity"));
+    CHECK(contains(r.out, "--shape x="));
+    r = cli.run("info " + quote(model) + " --shape x=3,4");
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "kernels:"));
+    CHECK(contains(r.out, "peak arena: "));
+    CHECK(contains(r.out, "input x [3,4]"));
+  }
+
+  SUBCASE("run writes outputs") {
+    HostTensor x = HostTensor::from<float>("", {2, 4}, {1, 2, 3, 4, 5, 6, 7, -8});
+    save_npy(cli.path("x.npy").string(), x);
+    Result r = cli.run("run " + quote(model) + " --input x=" + quote(cli.path("x.npy").string()) +
+                       " -o " + quote(cli.path("outdir").string()));
+    CHECK(r.code == 0);
+    HostTensor y = load_npy(cli.path("outdir/y.npy").string());
+    CHECK(y.dims == Dims{2, 4});
+    CHECK(y.values<float>()[7] == -8.f);
+    // f64 data is converted to the model's f32.
+    save_npy(cli.path("x64.npy").string(), HostTensor::from<double>("", {1, 4}, {1, 2, 3, 4}));
+    r = cli.run("run " + quote(model) + " --input " + quote(cli.path("x64.npy").string()));
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "converted from f64 to f32"));
+    r = cli.run("run " + quote(model) + " --input y=" + quote(cli.path("x.npy").string()));
+    CHECK(r.code == 2);
+  }
+
+  SUBCASE("eval in slices, with and without labels") {
+    // 10 samples; the argmax of sample i is i % 4; labels right for 7 of them.
+    std::vector<float> data(40, 0.f);
+    std::vector<int64_t> labels(10);
+    for (int i = 0; i < 10; ++i) {
+      data[i * 4 + i % 4] = 1.f;
+      data[i * 4 + (i + 1) % 4] = 0.5f;  // second best: counts for top-5 anyway
+      labels[i] = i < 7 ? i % 4 : (i + 2) % 4;
+    }
+    save_npy(cli.path("data.npy").string(), HostTensor::from<float>("", {10, 4}, data));
+    save_npy(cli.path("labels.npy").string(), HostTensor::from<int64_t>("", {10}, labels));
+    Result r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()) +
+                       " --labels " + quote(cli.path("labels.npy").string()) + " --batch 4");
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "batch 4"));
+    CHECK(contains(r.out, "top-1 accuracy: 70.00% (7/10)"));
+    r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()));
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "output y: 40 values, min 0, max 1"));
+    save_npy(cli.path("few_labels.npy").string(), HostTensor::from<int64_t>("", {3}, {0, 1, 2}));
+    r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()) +
+                " --labels " + quote(cli.path("few_labels.npy").string()));
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "labels hold 3 values for 10 samples"));
+  }
+
+  SUBCASE("bench") {
+    Result r = cli.run("bench " + quote(model) + " --runs 3 --warmup 1");
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "latency: median"));
+    CHECK(contains(r.out, "peak RSS"));
+    CHECK(contains(r.err, "runs as [1,4]"));
+  }
+
+  SUBCASE("demo on a stand-in data folder") {
+    // The demo's files, with an Identity model over 10 "logits" per sample.
+    fs::path data = cli.path("data");
+    fs::create_directories(data);
+    {
+      std::ofstream f(data / "mnist_mobilenet.onnx", std::ios::binary);
+      f << identity_model(10);
+    }
+    std::vector<float> images(20 * 10, 0.f);
+    std::vector<int64_t> labels(20);
+    for (int i = 0; i < 20; ++i) {
+      images[i * 10 + i % 10] = 1.f;
+      labels[i] = i < 15 ? i % 10 : (i + 1) % 10;  // 75% right
+    }
+    save_npy((data / "mnist_test_images.npy").string(), HostTensor::from<float>("", {20, 10}, images));
+    save_npy((data / "mnist_test_labels.npy").string(), HostTensor::from<int64_t>("", {20}, labels));
+    save_npy((data / "mnist_mobilenet.golden.npy").string(), HostTensor::from<float>("", {20, 10}, images));
+    {
+      std::ofstream f(data / "fixtures.json");
+      f << "{\"models\": {\"mnist_mobilenet.onnx\": {\"file\": \"x\", \"accuracy\": 0.8}}}\n";
+    }
+    setenv("OCTET_DATA_DIR", data.c_str(), 1);
+    Result r = cli.run("demo --batch 8");
+    unsetenv("OCTET_DATA_DIR");
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "top-1 accuracy: 75.00% (15/20)"));
+    CHECK(contains(r.out, "octet 75.00%, PyTorch 80.00%"));
+    CHECK(contains(r.out, "largest |logit - PyTorch logit|: 0 over 200 logits"));
+  }
+
+  SUBCASE("convert fails cleanly or writes a loadable file") {
+    const std::string out = cli.path("m.octet").string();
+    Result r = cli.run("convert " + quote(model) + " -o " + quote(out));
+    CHECK((r.code == 0 || r.code == 1));
+    if (r.code == 0) CHECK(cli.run("info " + quote(out)).code == 0);
+    else CHECK(contains(r.err, "error:"));
+  }
+}

@@ -1,0 +1,110 @@
+// Shared pieces of the `octet` command line: argument parsing, the command table and
+// small helpers. Every command is a thin layer over the library.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/host_tensor.h"
+#include "engine/session.h"
+
+namespace octet::cli {
+
+// Bad command line: reported with the command's usage, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  explicit UsageError(const std::string& m) : std::runtime_error(m) {}
+};
+
+struct OptionSpec {
+  std::string name;        // "--shape"
+  std::string alias;       // "-o", or empty
+  bool takes_value = true;
+  bool repeatable = false;
+};
+
+// Parsed arguments of one subcommand. Accepts "--opt value" and "--opt=value".
+class Args {
+ public:
+  // Throws UsageError on unknown options, missing values, repeated single options and a
+  // positional count outside [min_positional, max_positional]. `--help`/`-h` sets help()
+  // and skips the positional count check.
+  static Args parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs,
+                    size_t min_positional, size_t max_positional);
+
+  bool help() const { return help_; }
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  std::vector<std::string> all(const std::string& name) const;
+  // An integer option in [lo, hi]; UsageError otherwise.
+  int get_int(const std::string& name, int fallback, int lo, int hi) const;
+
+ private:
+  bool help_ = false;
+  std::vector<std::string> positional_;
+  std::map<std::string, std::vector<std::string>> values_;
+};
+
+// "NAME=d0,d1,..." options -> input shapes. UsageError on bad syntax.
+std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& specs);
+// Only "float" is built so far; anything else is a UsageError naming the choices.
+void check_mode(const std::string& mode);
+
+// The options every model-running command shares.
+inline const OptionSpec kShapeOpt{"--shape", "", true, true};
+inline const OptionSpec kThreadsOpt{"--threads", "-t", true, false};
+inline const OptionSpec kModeOpt{"--mode", "", true, false};
+
+struct Command {
+  const char* name;
+  const char* summary;
+  const char* usage;  // full --help text
+  int (*run)(const std::vector<std::string>& args);
+};
+const std::vector<Command>& commands();
+
+int cmd_convert(const std::vector<std::string>& args);
+int cmd_info(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_demo(const std::vector<std::string>& args);
+
+extern const char* const kConvertUsage;
+extern const char* const kInfoUsage;
+extern const char* const kRunUsage;
+extern const char* const kBenchUsage;
+extern const char* const kEvalUsage;
+extern const char* const kDemoUsage;
+
+// ---- helpers -------------------------------------------------------------------
+std::string format_bytes(size_t bytes);
+std::string format_count(int64_t n);  // 1234567 -> "1,234,567"
+// Peak resident set size of this process (VmHWM, or getrusage), 0 if unknown.
+size_t peak_rss_bytes();
+// True when every graph input has a concrete shape once `shapes` are applied.
+bool inputs_concrete(const Graph& graph, const std::map<std::string, Dims>& shapes);
+// UsageError when a --shape names no input of the model.
+void check_shape_names(const Graph& graph, const std::map<std::string, Dims>& shapes);
+// Names of graph inputs whose shape still has unknown dims after `shapes`.
+std::vector<std::string> open_inputs(const Graph& graph, const std::map<std::string, Dims>& shapes);
+// Random values for a tensor: floats uniform in [-1, 1], integers 0, bools false.
+HostTensor random_tensor(const std::string& name, DType dtype, const Dims& dims, uint32_t seed);
+// Converts numeric values to `to` (e.g. u8 images to f32); same dtype returns a copy.
+HostTensor convert_dtype(const HostTensor& t, DType to);
+// Element i of a numeric tensor as double.
+double element_as_double(const HostTensor& t, int64_t i);
+// A file name made from a tensor name (no path separators or odd characters).
+std::string safe_file_name(const std::string& tensor_name);
+// The folder holding the bundled test data: $OCTET_DATA_DIR, else tests/data or
+// ../tests/data (and a few more levels up) relative to the executable. Empty if none.
+std::string find_data_dir();
+// Whether stderr is a terminal (progress display).
+bool stderr_is_terminal();
+
+}  // namespace octet::cli

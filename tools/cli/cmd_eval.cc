@@ -1,0 +1,85 @@
+// octet eval MODEL --data X.npy [--labels Y.npy] [--batch N] [--threads N] [--mode float]
+#include <cstdio>
+#include <iostream>
+
+#include "engine/error.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "tools/cli/cli.h"
+#include "tools/cli/evaluate.h"
+
+namespace octet::cli {
+
+const char* const kEvalUsage =
+    "usage: octet eval MODEL --data X.npy [--labels Y.npy] [--batch N] [--threads N]\n"
+    "                  [--shape NAME=d0,...] [--mode float]\n"
+    "\n"
+    "Runs every sample of X.npy (first dimension = samples) through a one-input model,\n"
+    "in slices of the model's batch size (a symbolic batch dimension is fixed to --batch).\n"
+    "With labels (one integer class per sample) it prints top-1 and top-5 accuracy of the\n"
+    "first output; without, statistics of every output. Progress is shown on a terminal.\n"
+    "\n"
+    "options:\n"
+    "  --data X.npy             the samples (numeric dtypes are converted to the model's)\n"
+    "  --labels Y.npy           integer class labels, one per sample\n"
+    "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
+    "  -t, --threads N          threads (default 1; 0 = all cores)\n"
+    "  --shape NAME=d0,d1,...   fix the input shape (batch first) instead\n"
+    "  --mode float             execution mode (only float so far)\n"
+    "  -h, --help               show this help\n";
+
+void print_eval_result(const EvalResult& r) {
+  std::printf("samples: %lld, batch %d, input %s\n", static_cast<long long>(r.samples), r.batch,
+              dims_to_string(r.input_dims).c_str());
+  if (r.has_labels) {
+    std::printf("top-1 accuracy: %.2f%% (%lld/%lld)\n", 100.0 * r.top1 / r.samples,
+                static_cast<long long>(r.top1), static_cast<long long>(r.samples));
+    if (r.classes >= 5)
+      std::printf("top-5 accuracy: %.2f%% (%lld/%lld)\n", 100.0 * r.top5 / r.samples,
+                  static_cast<long long>(r.top5), static_cast<long long>(r.samples));
+  } else {
+    for (const OutputStats& s : r.stats) {
+      std::printf("output %s: %lld values, min %.6g, max %.6g, mean %.6g, std %.6g", s.name.c_str(),
+                  static_cast<long long>(s.count), s.min, s.max, s.mean, s.stddev);
+      if (s.nan) std::printf(", %lld NaN", static_cast<long long>(s.nan));
+      std::printf("\n");
+    }
+    if (!r.predicted_counts.empty() && r.predicted_counts.size() <= 20) {
+      std::printf("predicted classes (argmax of the first output):");
+      for (size_t c = 0; c < r.predicted_counts.size(); ++c)
+        std::printf(" %zu:%lld", c, static_cast<long long>(r.predicted_counts[c]));
+      std::printf("\n");
+    }
+  }
+  std::printf("time: %.3f s in inference (%.3f ms per sample), %.3f s to prepare\n", r.seconds,
+              r.samples ? 1000.0 * r.seconds / r.samples : 0.0, r.prepare_seconds);
+}
+
+int cmd_eval(const std::vector<std::string>& argv) {
+  Args args = Args::parse(argv,
+                          {{"--data", "", true, false}, {"--labels", "", true, false},
+                           {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt},
+                          1, 1);
+  if (args.help()) {
+    std::cout << kEvalUsage;
+    return 0;
+  }
+  check_mode(args.get("--mode", "float"));
+  if (!args.has("--data")) throw UsageError("missing --data X.npy");
+  EvalOptions o;
+  o.batch = args.get_int("--batch", 32, 1, 1 << 20);
+  o.threads = args.get_int("--threads", 1, 0, 1024);
+  o.shapes = parse_shapes(args.all("--shape"));
+  o.progress = stderr_is_terminal();
+
+  std::shared_ptr<Graph> graph = load_model(args.positional()[0]);
+  check_shape_names(*graph, o.shapes);
+  HostTensor data = load_npy(args.get("--data"));
+  HostTensor labels;
+  if (args.has("--labels")) labels = load_npy(args.get("--labels"));
+  EvalResult r = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, o);
+  print_eval_result(r);
+  return 0;
+}
+
+}  // namespace octet::cli

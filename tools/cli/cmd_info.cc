@@ -1,0 +1,154 @@
+// octet info MODEL [--shape NAME=d0,...] [--threads N]
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "engine/error.h"
+#include "engine/op.h"
+#include "engine/prepare_graph.h"
+#include "loaders/model_loader.h"
+#include "tools/cli/cli.h"
+
+namespace octet::cli {
+
+const char* const kInfoUsage =
+    "usage: octet info MODEL [--shape NAME=d0,d1,...] [--threads N]\n"
+    "\n"
+    "Describes a model (.onnx or .octet): inputs and outputs with shapes, op counts,\n"
+    "tensor and parameter counts, quantization encodings. When every input shape is\n"
+    "known (from the model or --shape), it also prepares a session and lists the kernel\n"
+    "chosen for each node and the planned peak arena bytes.\n"
+    "\n"
+    "options:\n"
+    "  --shape NAME=d0,d1,...   fix the shape of input NAME; repeatable\n"
+    "  -t, --threads N          threads the session is prepared for (default 1)\n"
+    "  -h, --help               show this help\n";
+
+namespace {
+
+std::string describe_quant(const QuantParams& q) {
+  std::ostringstream s;
+  s << (q.bitwidth > 0 ? std::to_string(q.bitwidth) : std::string("?")) << "-bit "
+    << (q.symmetric ? "symmetric" : "asymmetric") << ", ";
+  if (q.block_size > 0) s << "per-block (axis " << q.axis << ", block " << q.block_size << ")";
+  else if (q.axis >= 0) s << "per-channel (axis " << q.axis << ")";
+  else s << "per-tensor";
+  return s.str();
+}
+
+void print_io(const Graph& g, const char* title, const std::vector<TensorId>& ids) {
+  std::cout << title << ":\n";
+  if (ids.empty()) std::cout << "  (none)\n";
+  for (TensorId id : ids) {
+    const TensorInfo& t = g.tensor(id);
+    std::cout << "  " << t.name << "  " << dtype_name(t.dtype) << " "
+              << (t.shape.has_rank ? t.shape.to_string() : std::string("[rank unknown]"));
+    if (t.is_constant()) std::cout << "  (constant)";
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
+int cmd_info(const std::vector<std::string>& argv) {
+  Args args = Args::parse(argv, {kShapeOpt, kThreadsOpt}, 1, 1);
+  if (args.help()) {
+    std::cout << kInfoUsage;
+    return 0;
+  }
+  const std::string path = args.positional()[0];
+  auto shapes = parse_shapes(args.all("--shape"));
+  const int threads = args.get_int("--threads", 1, 0, 1024);
+
+  std::shared_ptr<Graph> graph = load_model(path);
+  const Graph& g = *graph;
+  check_shape_names(g, shapes);
+  std::cout << "model: " << path << "\n";
+  if (!g.name.empty()) std::cout << "graph name: " << g.name << "\n";
+  if (g.opset > 0) std::cout << "opset: " << g.opset << "\n";
+  print_io(g, "inputs", g.inputs);
+  print_io(g, "outputs", g.outputs);
+
+  // Ops.
+  std::map<std::string, int> op_counts;
+  for (const Node& n : g.nodes) ++op_counts[n.op_type];
+  std::cout << "nodes: " << g.nodes.size() << " (" << op_counts.size() << " op types)\n";
+  const OpRegistry& registry = OpRegistry::instance();
+  for (const auto& [op, count] : op_counts)
+    std::cout << "  " << std::left << std::setw(28) << op << std::right << std::setw(6) << count
+              << (registry.find(op) ? "" : "   (not supported)") << "\n";
+
+  // Tensors and parameters.
+  int64_t params = 0, constants = 0;
+  size_t param_bytes = 0;
+  std::map<std::string, int> encodings;
+  int quantized = 0;
+  for (const TensorInfo& t : g.tensors) {
+    if (t.is_constant()) {
+      ++constants;
+      param_bytes += t.data->size();
+      if (t.shape.is_concrete()) params += checked_numel(t.shape.concrete());
+    }
+    if (!t.quant.empty()) {
+      ++quantized;
+      ++encodings[describe_quant(t.quant)];
+    }
+  }
+  std::cout << "tensors: " << g.tensors.size() << " (" << constants << " constant)\n";
+  std::cout << "parameters: " << format_count(params) << " values, " << format_bytes(param_bytes)
+            << "\n";
+  int qdq_nodes = 0;
+  for (const Node& n : g.nodes)
+    if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear" ||
+        n.op_type.rfind("QLinear", 0) == 0 || n.op_type == "DynamicQuantizeLinear" ||
+        n.op_type == "MatMulInteger" || n.op_type == "ConvInteger")
+      ++qdq_nodes;
+  if (quantized == 0 && qdq_nodes == 0) {
+    std::cout << "quantization: none (float model)\n";
+  } else {
+    std::cout << "quantization: " << quantized << " tensors with encodings";
+    if (qdq_nodes) std::cout << ", " << qdq_nodes << " ONNX quantization nodes";
+    std::cout << "\n";
+    for (const auto& [what, count] : encodings) std::cout << "  " << count << " x " << what << "\n";
+  }
+
+  // Session: kernels and memory, when shapes are known.
+  std::vector<std::string> open = open_inputs(g, shapes);
+  if (!open.empty()) {
+    std::cout << "session: not prepared, input '" << open[0]
+              << "' has unknown dimensions (give --shape " << open[0]
+              << "=d0,d1,... to see kernels and memory)\n";
+    return 0;
+  }
+  try {
+    check_ops_supported(g, path);
+    SessionOptions opt;
+    opt.threads = threads;
+    opt.input_shapes = shapes;
+    Session session(graph, opt);
+    const Graph& pg = session.prepared_graph();
+    std::cout << "session (" << (threads > 0 ? std::to_string(threads) : std::string("all"))
+              << " thread" << (threads == 1 ? "" : "s") << "): " << pg.nodes.size()
+              << " nodes after optimization\n";
+    for (const auto& [name, dims] : session.input_specs())
+      std::cout << "  input " << name << " " << dims_to_string(dims) << "\n";
+    std::cout << "kernels:\n";
+    for (const KernelChoice& k : session.kernel_choices())
+      std::cout << "  " << std::left << std::setw(32) << k.node << " " << std::setw(22)
+                << k.op_type << std::right << " " << k.impl << "\n";
+    std::cout << "peak arena: " << format_bytes(session.arena_bytes())
+              << " (without buffer reuse: " << format_bytes(session.naive_bytes()) << ")\n";
+  } catch (const Error& e) {
+    std::cout << "session: cannot be prepared:\n  " << e.what() << "\n";
+    // With --shape the user asked for a session: their shapes (or the ops) failed.
+    if (!shapes.empty()) {
+      std::cout << std::flush;
+      std::cerr << "octet info: error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace octet::cli

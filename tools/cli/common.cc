@@ -1,0 +1,199 @@
+// Small helpers shared by the subcommands.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "engine/error.h"
+#include "tools/cli/cli.h"
+
+namespace octet::cli {
+
+std::string format_bytes(size_t bytes) {
+  char buf[64];
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof buf, "%zu B", bytes);
+  } else {
+    const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes) / 1024.0;
+    int u = 0;
+    while (v >= 1024.0 && u < 3) {
+      v /= 1024.0;
+      ++u;
+    }
+    std::snprintf(buf, sizeof buf, "%.1f %s (%zu B)", v, units[u], bytes);
+  }
+  return buf;
+}
+
+std::string format_count(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+size_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      std::istringstream in(line.substr(6));
+      size_t kb = 0;
+      if (in >> kb) return kb * 1024;
+    }
+  }
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) return static_cast<size_t>(usage.ru_maxrss) * 1024;
+  return 0;
+}
+
+std::vector<std::string> open_inputs(const Graph& graph,
+                                     const std::map<std::string, Dims>& shapes) {
+  std::vector<std::string> open;
+  for (TensorId id : graph.inputs) {
+    const TensorInfo& t = graph.tensor(id);
+    if (t.is_constant() || shapes.count(t.name)) continue;
+    if (!t.shape.has_rank || !t.shape.is_concrete()) open.push_back(t.name);
+  }
+  return open;
+}
+
+void check_shape_names(const Graph& graph, const std::map<std::string, Dims>& shapes) {
+  for (const auto& [name, dims] : shapes) {
+    auto id = graph.find_tensor(name);
+    if (id && graph.is_graph_input(*id)) continue;
+    std::string names;
+    for (TensorId in : graph.inputs) names += (names.empty() ? "" : ", ") + graph.tensor(in).name;
+    throw UsageError("--shape names '" + name + "', which is not an input of the model (inputs: " +
+                     (names.empty() ? std::string("none") : names) + ")");
+  }
+}
+
+bool inputs_concrete(const Graph& graph, const std::map<std::string, Dims>& shapes) {
+  return open_inputs(graph, shapes).empty();
+}
+
+HostTensor random_tensor(const std::string& name, DType dtype, const Dims& dims, uint32_t seed) {
+  HostTensor t;
+  t.name = name;
+  t.dtype = dtype;
+  t.dims = dims;
+  const int64_t n = checked_numel(dims);
+  t.bytes.assign(dtype_storage_bytes(dtype, n), std::byte{0});
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  if (dtype == DType::kF32) {
+    for (float& v : t.values<float>()) v = dist(rng);
+  } else if (dtype == DType::kF64) {
+    for (double& v : t.values<double>()) v = dist(rng);
+  }
+  return t;
+}
+
+namespace {
+template <typename T>
+double read_as(const HostTensor& t, int64_t i) {
+  T v;
+  std::memcpy(&v, t.bytes.data() + i * sizeof(T), sizeof(T));
+  return static_cast<double>(v);
+}
+template <typename T>
+void write_as(HostTensor& t, int64_t i, double v) {
+  T x = static_cast<T>(v);
+  std::memcpy(t.bytes.data() + i * sizeof(T), &x, sizeof(T));
+}
+}  // namespace
+
+double element_as_double(const HostTensor& t, int64_t i) {
+  switch (t.dtype) {
+    case DType::kF32: return read_as<float>(t, i);
+    case DType::kF64: return read_as<double>(t, i);
+    case DType::kI8: return read_as<int8_t>(t, i);
+    case DType::kU8: return read_as<uint8_t>(t, i);
+    case DType::kI16: return read_as<int16_t>(t, i);
+    case DType::kU16: return read_as<uint16_t>(t, i);
+    case DType::kI32: return read_as<int32_t>(t, i);
+    case DType::kU32: return read_as<uint32_t>(t, i);
+    case DType::kI64: return read_as<int64_t>(t, i);
+    case DType::kU64: return read_as<uint64_t>(t, i);
+    case DType::kBool: return read_as<uint8_t>(t, i) ? 1.0 : 0.0;
+    default: break;
+  }
+  fail("tensor '", t.name, "': ", dtype_name(t.dtype), " values cannot be read as numbers");
+}
+
+HostTensor convert_dtype(const HostTensor& t, DType to) {
+  if (t.dtype == to) return t;
+  HostTensor out;
+  out.name = t.name;
+  out.dtype = to;
+  out.dims = t.dims;
+  const int64_t n = t.numel();
+  OCTET_CHECK(dtype_size(to) > 0 && dtype_size(t.dtype) > 0, "cannot convert ",
+              dtype_name(t.dtype), " to ", dtype_name(to));
+  out.bytes.resize(dtype_storage_bytes(to, n));
+  for (int64_t i = 0; i < n; ++i) {
+    double v = element_as_double(t, i);
+    switch (to) {
+      case DType::kF32: write_as<float>(out, i, v); break;
+      case DType::kF64: write_as<double>(out, i, v); break;
+      case DType::kI8: write_as<int8_t>(out, i, v); break;
+      case DType::kU8: write_as<uint8_t>(out, i, v); break;
+      case DType::kI16: write_as<int16_t>(out, i, v); break;
+      case DType::kU16: write_as<uint16_t>(out, i, v); break;
+      case DType::kI32: write_as<int32_t>(out, i, v); break;
+      case DType::kU32: write_as<uint32_t>(out, i, v); break;
+      case DType::kI64: write_as<int64_t>(out, i, v); break;
+      case DType::kU64: write_as<uint64_t>(out, i, v); break;
+      case DType::kBool: write_as<uint8_t>(out, i, v != 0.0 ? 1 : 0); break;
+      default: fail("cannot convert ", dtype_name(t.dtype), " to ", dtype_name(to));
+    }
+  }
+  return out;
+}
+
+std::string safe_file_name(const std::string& tensor_name) {
+  std::string out;
+  for (char c : tensor_name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    out += ok ? c : '_';
+  }
+  if (out.empty() || out == "." || out == "..") out = "output" + out;
+  if (out.size() > 200) out.resize(200);
+  return out;
+}
+
+std::string find_data_dir() {
+  namespace fs = std::filesystem;
+  auto usable = [](const fs::path& p) {
+    std::error_code ec;
+    return fs::is_regular_file(p / "mnist_mobilenet.onnx", ec);
+  };
+  if (const char* env = std::getenv("OCTET_DATA_DIR"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path dir = exe.parent_path();
+    for (int up = 0; up < 4 && !dir.empty(); ++up) {
+      if (usable(dir / "tests" / "data")) return (dir / "tests" / "data").string();
+      if (dir == dir.parent_path()) break;
+      dir = dir.parent_path();
+    }
+  }
+  if (usable(fs::path("tests") / "data")) return (fs::path("tests") / "data").string();
+  return {};
+}
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+}  // namespace octet::cli

@@ -1,0 +1,203 @@
+#include "tools/cli/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "engine/error.h"
+#include "engine/session.h"
+#include "tools/cli/cli.h"
+
+namespace octet::cli {
+
+namespace {
+
+// The one input to feed, its dtype and the shape to prepare for.
+struct InputPlan {
+  std::string name;
+  DType dtype;
+  Dims dims;  // batch first
+};
+
+InputPlan plan_input(const Graph& g, const HostTensor& data, const EvalOptions& o) {
+  std::vector<TensorId> feeds;
+  for (TensorId id : g.inputs)
+    if (!g.tensor(id).is_constant()) feeds.push_back(id);
+  OCTET_CHECK(feeds.size() == 1, "eval needs a model with one input, this one has ",
+              feeds.size());
+  const TensorInfo& t = g.tensor(feeds[0]);
+  OCTET_CHECK(data.dims.size() >= 1 && data.dims[0] > 0, "the data must hold at least one sample "
+              "along its first dimension, its shape is ", dims_to_string(data.dims));
+  InputPlan p{t.name, t.dtype, {}};
+  if (auto it = o.shapes.find(t.name); it != o.shapes.end()) {
+    p.dims = it->second;
+  } else if (!t.shape.has_rank) {
+    p.dims = data.dims;
+    p.dims[0] = o.batch;
+  } else {
+    OCTET_CHECK(t.shape.rank() >= 1, "input '", t.name, "' is a scalar; eval needs a batch dimension");
+    const size_t rank = t.shape.rank();
+    // Per-sample dims come from the model where known, from the data otherwise.
+    Dims sample(data.dims.begin() + 1, data.dims.end());
+    bool same_rank = sample.size() + 1 == rank;
+    p.dims.resize(rank);
+    p.dims[0] = t.shape.dims[0].is_known() ? t.shape.dims[0].value : o.batch;
+    for (size_t i = 1; i < rank; ++i) {
+      const Dim& d = t.shape.dims[i];
+      if (d.is_known()) p.dims[i] = d.value;
+      else if (same_rank) p.dims[i] = sample[i - 1];
+      else fail("input '", t.name, "' ", t.shape.to_string(), " has an unknown dimension ", i,
+                " and the data ", dims_to_string(data.dims), " has another rank; use --shape");
+    }
+  }
+  OCTET_CHECK(!p.dims.empty() && p.dims[0] > 0, "input '", t.name, "' has no batch dimension");
+  return p;
+}
+
+}  // namespace
+
+EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data_in,
+                    const HostTensor* labels, const EvalOptions& o) {
+  OCTET_CHECK(model, "no model");
+  const Graph& g = *model;
+  InputPlan plan = plan_input(g, data_in, o);
+  const int64_t n = data_in.dims[0];
+  const int64_t sample_numel = checked_numel(Dims(plan.dims.begin() + 1, plan.dims.end()));
+  const int64_t data_sample_numel = checked_numel(Dims(data_in.dims.begin() + 1, data_in.dims.end()));
+  OCTET_CHECK(sample_numel == data_sample_numel, "one sample of the data has shape ",
+              dims_to_string(Dims(data_in.dims.begin() + 1, data_in.dims.end())), " (",
+              data_sample_numel, " values) but input '", plan.name, "' takes ",
+              dims_to_string(Dims(plan.dims.begin() + 1, plan.dims.end())), " (", sample_numel,
+              " values)");
+  const HostTensor data = convert_dtype(data_in, plan.dtype);
+
+  std::vector<int64_t> label_values;
+  if (labels) {
+    OCTET_CHECK(labels->numel() == n, "the labels hold ", labels->numel(), " values for ", n,
+                " samples");
+    OCTET_CHECK(dtype_is_integer(labels->dtype) || dtype_is_float(labels->dtype),
+                "labels must be numbers, got ", dtype_name(labels->dtype));
+    for (int64_t i = 0; i < n; ++i) {
+      double v = element_as_double(*labels, i);
+      OCTET_CHECK(std::isfinite(v) && v == std::floor(v), "label ", i, " is not an integer: ", v);
+      label_values.push_back(static_cast<int64_t>(v));
+    }
+  }
+
+  SessionOptions so;
+  so.threads = o.threads;
+  so.input_shapes = o.shapes;
+  so.input_shapes[plan.name] = plan.dims;
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  Session session(model, so);
+  EvalResult r;
+  r.prepare_seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  r.batch = static_cast<int>(plan.dims[0]);
+  r.input_dims = plan.dims;
+  r.samples = n;
+  r.has_labels = labels != nullptr;
+
+  const size_t row_bytes = dtype_storage_bytes(plan.dtype, sample_numel);
+  HostTensor input;
+  input.name = plan.name;
+  input.dtype = plan.dtype;
+  input.dims = plan.dims;
+  input.bytes.assign(row_bytes * static_cast<size_t>(r.batch), std::byte{0});
+
+  // Running statistics per output (Welford-free: sums in double are plenty here).
+  struct Acc {
+    double sum = 0, sum2 = 0, lo = INFINITY, hi = -INFINITY;
+    int64_t count = 0, nan = 0;
+  };
+  std::vector<Acc> acc;
+  std::vector<std::string> out_names;
+
+  auto last_progress = clock::now();
+  for (int64_t start = 0; start < n; start += r.batch) {
+    const int64_t rows = std::min<int64_t>(r.batch, n - start);
+    std::memcpy(input.bytes.data(), data.bytes.data() + start * row_bytes, rows * row_bytes);
+    if (rows < r.batch)
+      std::fill(input.bytes.begin() + rows * row_bytes, input.bytes.end(), std::byte{0});
+    auto t1 = clock::now();
+    std::vector<HostTensor> outs = session.run({input});
+    r.seconds += std::chrono::duration<double>(clock::now() - t1).count();
+    if (acc.empty()) {
+      acc.resize(outs.size());
+      for (const HostTensor& t : outs) out_names.push_back(t.name);
+      OCTET_CHECK(!outs.empty(), "the model has no outputs");
+    }
+    for (size_t k = 0; k < outs.size(); ++k) {
+      const HostTensor& t = outs[k];
+      if (dtype_size(t.dtype) == 0 || t.dtype == DType::kF16) continue;
+      // Only rows that hold real samples count, when the output is batched.
+      int64_t total = t.numel();
+      int64_t limit = (!t.dims.empty() && t.dims[0] == r.batch) ? total / r.batch * rows : total;
+      for (int64_t i = 0; i < limit; ++i) {
+        double v = element_as_double(t, i);
+        if (std::isnan(v)) {
+          ++acc[k].nan;
+          continue;
+        }
+        acc[k].sum += v;
+        acc[k].sum2 += v * v;
+        acc[k].lo = std::min(acc[k].lo, v);
+        acc[k].hi = std::max(acc[k].hi, v);
+        ++acc[k].count;
+      }
+    }
+    // Classification on output 0: per sample, the scores are its row.
+    const HostTensor& scores = outs[0];
+    OCTET_CHECK(!scores.dims.empty() && scores.dims[0] == r.batch, "output '", scores.name,
+                "' has shape ", dims_to_string(scores.dims), ", not a batch of ", r.batch,
+                " rows; cannot score samples");
+    const int64_t classes = scores.numel() / r.batch;
+    r.classes = classes;
+    if (classes > 0 && classes <= 1000 && r.predicted_counts.empty())
+      r.predicted_counts.assign(static_cast<size_t>(classes), 0);
+    if (classes > 0 && dtype_size(scores.dtype) > 0 && scores.dtype != DType::kF16) {
+      std::vector<double> row(static_cast<size_t>(classes));
+      for (int64_t s = 0; s < rows; ++s) {
+        for (int64_t c = 0; c < classes; ++c) row[c] = element_as_double(scores, s * classes + c);
+        if (o.keep_scores) r.scores.insert(r.scores.end(), row.begin(), row.end());
+        int64_t best = std::max_element(row.begin(), row.end()) - row.begin();
+        if (!r.predicted_counts.empty()) ++r.predicted_counts[best];
+        if (!labels) continue;
+        int64_t label = label_values[start + s];
+        if (label < 0 || label >= classes) continue;  // never correct
+        if (best == label) ++r.top1;
+        // Rank of the label: how many scores beat it (ties count for the label).
+        int64_t better = 0;
+        for (int64_t c = 0; c < classes; ++c) better += row[c] > row[label];
+        if (better < 5) ++r.top5;
+      }
+    }
+    const bool last = start + rows >= n;
+    if (o.progress && (last || clock::now() - last_progress > std::chrono::milliseconds(100))) {
+      last_progress = clock::now();
+      std::fprintf(stderr, "\reval: %lld/%lld samples (%d%%)", static_cast<long long>(start + rows),
+                   static_cast<long long>(n), static_cast<int>(100 * (start + rows) / n));
+      std::fflush(stderr);
+    }
+  }
+  if (o.progress) std::fprintf(stderr, "\r%60s\r", "");
+
+  for (size_t k = 0; k < acc.size(); ++k) {
+    OutputStats s;
+    s.name = out_names[k];
+    s.count = acc[k].count;
+    s.nan = acc[k].nan;
+    if (s.count) {
+      s.min = acc[k].lo;
+      s.max = acc[k].hi;
+      s.mean = acc[k].sum / double(s.count);
+      s.stddev = std::sqrt(std::max(0.0, acc[k].sum2 / double(s.count) - s.mean * s.mean));
+    }
+    r.stats.push_back(s);
+  }
+  return r;
+}
+
+}  // namespace octet::cli

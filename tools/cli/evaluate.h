@@ -1,0 +1,49 @@
+// Runs a data set through a one-input model in slices of the model's batch size:
+// top-1/top-5 accuracy with labels, output statistics without. Used by eval and demo.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/host_tensor.h"
+
+namespace octet::cli {
+
+struct EvalOptions {
+  int batch = 32;      // used when the model's batch dimension is symbolic
+  int threads = 1;
+  bool progress = false;  // show progress on stderr
+  bool keep_scores = false;  // keep output 0 of every sample in EvalResult::scores
+  std::map<std::string, Dims> shapes;  // --shape: fixes the input shape (incl. batch)
+};
+
+struct OutputStats {
+  std::string name;
+  int64_t count = 0, nan = 0;
+  double min = 0, max = 0, mean = 0, stddev = 0;
+};
+
+struct EvalResult {
+  int64_t samples = 0;
+  int batch = 0;
+  Dims input_dims;  // the prepared input shape (batch first)
+  bool has_labels = false;
+  int64_t classes = 0;  // scores per sample in output 0
+  int64_t top1 = 0, top5 = 0;
+  std::vector<int64_t> predicted_counts;  // argmax histogram of output 0 (if <= 1000 classes)
+  std::vector<OutputStats> stats;
+  double seconds = 0;  // time in Session::run
+  double prepare_seconds = 0;
+  std::vector<float> scores;  // samples x classes, with keep_scores
+};
+
+// `labels` may be null. Throws octet::Error on shape/dtype mismatches.
+EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data,
+                    const HostTensor* labels, const EvalOptions& options);
+
+// Prints samples, accuracy or statistics, and timing to stdout.
+void print_eval_result(const EvalResult& r);
+
+}  // namespace octet::cli
