@@ -268,7 +268,11 @@ TEST_CASE("octet command line") {
       images[i * 10 + i % 10] = 1.f;
       labels[i] = i < 15 ? i % 10 : (i + 1) % 10;  // 75% right
     }
-    save_npy((data / "mnist_test_images.npy").string(), HostTensor::from<float>("", {20, 10}, images));
+    fs::create_directories(data / "mnist_test");
+    save_npy((data / "mnist_test" / "images_0.npy").string(),
+             HostTensor::from<float>("", {12, 10}, std::vector<float>(images.begin(), images.begin() + 120)));
+    save_npy((data / "mnist_test" / "images_1.npy").string(),
+             HostTensor::from<float>("", {8, 10}, std::vector<float>(images.begin() + 120, images.end())));
     save_npy((data / "mnist_test_labels.npy").string(), HostTensor::from<int64_t>("", {20}, labels));
     save_npy((data / "mnist_mobilenet.golden.npy").string(), HostTensor::from<float>("", {20, 10}, images));
     {

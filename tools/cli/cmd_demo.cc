@@ -114,7 +114,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
   fs::remove(octet_path, ec);
 
   // 3. Run the test images.
-  HostTensor images = load_npy((data / "mnist_test_images.npy").string());
+  HostTensor images = load_npy_dataset((data / "mnist_test").string());
   HostTensor labels = load_npy((data / "mnist_test_labels.npy").string());
   std::printf("3. running %lld test images %s\n", static_cast<long long>(images.dims.at(0)),
               dims_to_string(images.dims).c_str());

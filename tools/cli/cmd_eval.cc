@@ -20,7 +20,8 @@ const char* const kEvalUsage =
     "first output; without, statistics of every output. Progress is shown on a terminal.\n"
     "\n"
     "options:\n"
-    "  --data X.npy             the samples (numeric dtypes are converted to the model's)\n"
+    "  --data X.npy|DIR         the samples: one .npy, or a folder of .npy files joined along\n"
+    "                           axis 0 in name order (numeric dtypes are converted)\n"
     "  --labels Y.npy           integer class labels, one per sample\n"
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
@@ -74,7 +75,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
 
   std::shared_ptr<Graph> graph = load_model(args.positional()[0]);
   check_shape_names(*graph, o.shapes);
-  HostTensor data = load_npy(args.get("--data"));
+  HostTensor data = load_npy_dataset(args.get("--data"));
   HostTensor labels;
   if (args.has("--labels")) labels = load_npy(args.get("--labels"));
   EvalResult r = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, o);
