@@ -21,13 +21,14 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // e^x for every float: hwy's Exp is defined up to x = 88; above that we compute
-// e^(x-88) * e^88, which rounds to inf where the true value overflows. NaN stays NaN.
+// e^min(x-88, 1) * e^88, which rounds to inf where the true value overflows (e^89 > FLT_MAX).
+// NaN stays NaN.
 template <class D, class V>
 HWY_INLINE V ExpF(D d, V x) {
   const V k88 = hn::Set(d, 88.0f);
   const V kExp88 = hn::Set(d, 1.6516362549940018e38f);
   const auto big = hn::Gt(x, k88);
-  V y = hn::Exp(d, hn::IfThenElse(big, hn::Sub(x, k88), x));
+  V y = hn::Exp(d, hn::IfThenElse(big, hn::Min(hn::Sub(x, k88), hn::Set(d, 1.0f)), x));
   y = hn::IfThenElse(big, hn::Mul(y, kExp88), y);
   return hn::IfThenElse(hn::Eq(x, x), y, x);
 }
