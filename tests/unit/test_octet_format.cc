@@ -364,3 +364,29 @@ TEST_CASE("octet reader semantic checks") {
   auto g = load_octet_bytes(bytes.data(), bytes.size(), nullptr, "spec.octet");
   CHECK(g->nodes[0].op_type == "Frobnicate");
 }
+
+TEST_CASE("octet buffers beyond 2 GB are mapped in place") {
+  // A sparse file: the table, a hole, then 16 bytes at offset 3 GiB.
+  const uint64_t far = uint64_t(3) << 30;
+  FileSpec spec{.dims = {4}, .offset = far};
+  auto bytes = make_file(spec);
+  const std::string path = temp_path("far.octet");
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size() - 16));
+    out.seekp(static_cast<std::streamoff>(far));
+    const float values[4] = {1.5f, -2.f, 3.f, 4.f};
+    out.write(reinterpret_cast<const char*>(values), sizeof values);
+    REQUIRE(out.good());
+  }
+  REQUIRE(std::filesystem::file_size(path) == far + 16);
+  OctetFileInfo info;
+  auto g = load_octet(path, &info);
+  const TensorInfo& t = g->tensor(0);
+  REQUIRE(t.is_constant());
+  CHECK(t.data->data() - info.data == static_cast<std::ptrdiff_t>(far));
+  CHECK(t.data->as<float>()[0] == 1.5f);
+  CHECK(t.data->as<float>()[3] == 4.f);
+  g.reset();
+  std::filesystem::remove(path);
+}
