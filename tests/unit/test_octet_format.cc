@@ -170,8 +170,11 @@ TEST_CASE("octet round trip keeps every field, constants mapped in place") {
   // The two tensors sharing a buffer share it in the file too.
   CHECK(loaded->tensor(loaded->require_tensor("shared1")).data->data() ==
         loaded->tensor(loaded->require_tensor("shared2")).data->data());
-  // A constant keeps the mapping alive after its graph is gone.
+  // A constant keeps the mapping alive after its graph is gone, even when the file is
+  // rewritten meanwhile (save_octet writes a new file and renames it over the old one).
   BufferPtr w = loaded->tensor(loaded->require_tensor("w")).data;
+  save_octet(*loaded, path);
+  check_same(g, *load_octet(path));
   loaded.reset();
   CHECK(w->as<float>()[2] == 3.5f);
 
