@@ -1,12 +1,14 @@
 #include "loaders/octet_format.h"
 
-#include "engine/error.h"
+#include <cstring>
+
+#include "schemas/octet_generated.h"
 
 namespace octet {
 
-// Filled in by the model-format work.
-void save_octet(const Graph&, const std::string& path) { fail(path, ": .octet writing is not built yet"); }
-std::shared_ptr<Graph> load_octet(const std::string& path) { fail(path, ": .octet reading is not built yet"); }
-bool is_octet_file_header(const char*, size_t) { return false; }
+bool is_octet_file_header(const char* head, size_t size) {
+  // A flatbuffer keeps its 4-character identifier right after the root offset.
+  return head && size >= 8 && std::memcmp(head + 4, fb::ModelIdentifier(), 4) == 0;
+}
 
 }  // namespace octet
