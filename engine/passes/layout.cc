@@ -165,16 +165,16 @@ class TransposeOptimizer {
     add_transpose(g_, inner, perm, name, out);
   }
 
-  bool single_output(const Node& n) const {
+  // One output, of the transpose's rank.
+  bool single_output(const Node& n, size_t rank) const {
     return n.outputs.size() == 1 && n.outputs[0] != kNoTensor &&
            g_.tensor(n.outputs[0]).shape.is_concrete() &&
-           g_.tensor(n.outputs[0]).shape.rank() == kToNhwc.size();
+           g_.tensor(n.outputs[0]).shape.rank() == rank;
   }
 
   bool push_unary(size_t k, const std::vector<int64_t>& perm) {
     const Node& n = g_.nodes[k];
-    if (!single_output(n) || n.outputs[0] == n.inputs[0]) return false;
-    if (g_.tensor(n.outputs[0]).shape.rank() != perm.size()) return false;
+    if (!single_output(n, perm.size())) return false;
     const TensorId z = g_.nodes[producers_[n.inputs[0]]].inputs[0];
     g_.nodes[k].inputs[0] = z;
     transpose_output(k, perm);
@@ -194,7 +194,7 @@ class TransposeOptimizer {
   bool push_multi(size_t k, const std::vector<int64_t>& perm) {
     const Node& n = g_.nodes[k];
     const size_t rank = perm.size();
-    if (!single_output(n) || g_.tensor(n.outputs[0]).shape.rank() != rank) return false;
+    if (!single_output(n, rank)) return false;
     const bool concat = n.op_type == "Concat";
     std::vector<TensorId> new_inputs;
     std::vector<std::pair<size_t, Dims>> moved;  // constants to permute: slot, padded dims
