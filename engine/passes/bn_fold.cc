@@ -54,6 +54,7 @@ PassReport fold_batch_norms(Graph& graph) {
   std::vector<int32_t> producer = graph.producers();
   std::vector<int32_t> uses = graph.use_counts();
   std::vector<char> remove(graph.nodes.size(), 0);
+  passes::Namer names(graph);
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     Node& bn = graph.nodes[k];
     if (bn.op_type != "BatchNormalization") continue;
@@ -155,8 +156,8 @@ PassReport fold_batch_norms(Graph& graph) {
     }
     std::vector<float> new_bias(channels);
     for (size_t c = 0; c < channels; ++c) new_bias[c] = bias[c] * s[c] + shift[c];
-    const TensorId new_w = passes::add_f32_constant(graph, wname + "_bnfold", wd, w);
-    const TensorId new_b = passes::add_f32_constant(graph, bn.name + "_bias_bnfold",
+    const TensorId new_w = passes::add_f32_constant(graph, names, wname + "_bnfold", wd, w);
+    const TensorId new_b = passes::add_f32_constant(graph, names, bn.name + "_bias_bnfold",
                                                     {static_cast<int64_t>(channels)}, new_bias);
     // add_f32_constant may reallocate `graph.tensors`, not `graph.nodes`: p stays valid.
     if (p.inputs.size() < 3) p.inputs.resize(3, kNoTensor);

@@ -7,6 +7,28 @@
 
 namespace octet::passes {
 
+Namer::Namer(const Graph& graph) {
+  for (const TensorInfo& t : graph.tensors) tensors_.insert(t.name);
+  for (const Node& n : graph.nodes) nodes_.insert(n.name);
+}
+
+std::string Namer::take(std::unordered_set<std::string>& used, const std::string& base) {
+  std::string name = base;
+  for (int i = 1; used.count(name); ++i) name = base + "_" + std::to_string(i);
+  used.insert(name);
+  return name;
+}
+
+std::string Namer::tensor(const std::string& base) { return take(tensors_, base); }
+std::string Namer::node(const std::string& base) { return take(nodes_, base); }
+
+TensorId new_tensor(Graph& graph, Namer& names, const std::string& base, DType dtype) {
+  TensorInfo t;
+  t.name = names.tensor(base);
+  t.dtype = dtype;
+  return graph.add_tensor(std::move(t));
+}
+
 std::vector<std::vector<Use>> consumers_of(const Graph& graph) {
   std::vector<std::vector<Use>> uses(graph.tensors.size());
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
@@ -29,12 +51,12 @@ std::optional<std::vector<float>> constant_f32(const Graph& graph, TensorId id) 
   return v;
 }
 
-TensorId add_f32_constant(Graph& graph, const std::string& base, const Dims& dims,
-                          const std::vector<float>& values) {
+TensorId add_f32_constant(Graph& graph, Namer& names, const std::string& base,
+                          const Dims& dims, const std::vector<float>& values) {
   OCTET_CHECK(checked_numel(dims) == static_cast<int64_t>(values.size()),
               "internal: constant '", base, "' has ", values.size(), " values for shape ",
               dims_to_string(dims));
-  TensorId id = graph.add_unique_tensor(base, DType::kF32);
+  TensorId id = new_tensor(graph, names, base, DType::kF32);
   TensorInfo& t = graph.tensor(id);
   t.shape = Shape::of(dims);
   t.data = Buffer::copy_of(values.data(), values.size() * sizeof(float));
@@ -77,7 +99,8 @@ bool is_valid_perm(const std::vector<int64_t>& perm, size_t rank) {
   return true;
 }
 
-TensorId transpose_constant(Graph& graph, TensorId constant, const std::vector<int64_t>& perm) {
+TensorId transpose_constant(Graph& graph, Namer& names, TensorId constant,
+                            const std::vector<int64_t>& perm) {
   const TensorInfo& src = graph.tensor(constant);
   OCTET_CHECK(src.is_constant() && src.shape.is_concrete(), "internal: '", src.name,
               "' is not a constant");
@@ -107,44 +130,32 @@ TensorId transpose_constant(Graph& graph, TensorId constant, const std::vector<i
   }
   const std::string base = src.name + "_t";
   const DType dtype = src.dtype;
-  TensorId id = graph.add_unique_tensor(base, dtype);  // may invalidate `src`
+  TensorId id = new_tensor(graph, names, base, dtype);  // may invalidate `src`
   TensorInfo& t = graph.tensor(id);
   t.shape = Shape::of(out_dims);
   t.data = Buffer::from_vector(std::move(bytes));
   return id;
 }
 
-TensorId add_transpose(Graph& graph, TensorId input, const std::vector<int64_t>& perm,
-                       const std::string& node_name, TensorId output) {
+TensorId add_transpose(Graph& graph, Namer& names, TensorId input,
+                       const std::vector<int64_t>& perm, const std::string& node_name,
+                       TensorId output) {
   const DType dtype = graph.tensor(input).dtype;
   const Dims in_dims = graph.tensor(input).shape.concrete();
   OCTET_CHECK(is_valid_perm(perm, in_dims.size()), "internal: bad perm for a Transpose of '",
               graph.tensor(input).name, "'");
-  if (output == kNoTensor) output = graph.add_unique_tensor(graph.tensor(input).name + "_t", dtype);
+  if (output == kNoTensor) output = new_tensor(graph, names, graph.tensor(input).name + "_t", dtype);
   TensorInfo& t = graph.tensor(output);
   t.dtype = dtype;
   t.shape = Shape::of(permute_dims(in_dims, perm));
   Node n;
-  n.name = unique_node_name(graph, node_name);
+  n.name = names.node(node_name);
   n.op_type = "Transpose";
   n.inputs = {input};
   n.outputs = {output};
   n.attrs.set("perm", perm);
   graph.nodes.push_back(std::move(n));
   return output;
-}
-
-std::string unique_node_name(const Graph& graph, const std::string& base) {
-  auto taken = [&](const std::string& s) {
-    for (const Node& n : graph.nodes)
-      if (n.name == s) return true;
-    return false;
-  };
-  if (!taken(base)) return base;
-  for (int i = 1;; ++i) {
-    std::string s = base + "_" + std::to_string(i);
-    if (!taken(s)) return s;
-  }
 }
 
 void erase_nodes(Graph& graph, const std::vector<char>& remove) {

@@ -325,3 +325,21 @@ TEST_CASE("passes: constants, Concat, SiLU and SE blocks in NHWC give the same o
   }
   test::compare_optimized(b.g, 21);
 }
+
+TEST_CASE("passes: residual from the graph input joins the NHWC island") {
+  GraphBuilder b;
+  TensorId x = b.input("x", {1, 4, 6, 6});
+  TensorId cur = x;
+  for (int i = 0; i < 20; ++i) {
+    TensorId c = b.unary("Relu", b.conv(cur, 4, 1, 1, 0, 1, true, 10 + i));
+    TensorId d = b.conv(c, 4, 3, 1, 1, 4, true, 100 + i);
+    cur = b.node("Add", {d, cur}, {1, 4, 6, 6});
+  }
+  b.output(b.node("Relu", {cur}, {1, 4, 6, 6}, {}, "y"));
+  optimize(*b.g);
+  // One transpose of x (shared by the first Conv and the first Add), one at the output.
+  CHECK(test::count_ops(*b.g, "Transpose") == 2);
+  CHECK(b.g->nodes.size() == 20 * 3 + 1 + 2);
+  CHECK(b.g->tensor(b.g->outputs[0]).name == "y");
+  CHECK(dims_of(*b.g, b.g->outputs[0]) == Dims{1, 4, 6, 6});
+}
