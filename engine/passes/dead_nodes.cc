@@ -3,7 +3,7 @@
 namespace octet {
 
 PassReport remove_dead_nodes(Graph& graph) {
-  PassReport report{"remove-dead-nodes"};
+  PassReport report{"remove-dead-nodes", 0, {}};
   std::vector<char> needed(graph.tensors.size(), 0);
   for (TensorId o : graph.outputs) needed[o] = 1;
   std::vector<char> keep(graph.nodes.size(), 0);
