@@ -77,8 +77,93 @@ HWY_INLINE void Quad(const float* HWY_RESTRICT in, const float* HWY_RESTRICT w,
   hn::StoreU(hn::Min(hn::Max(a3, lo), hi), d, o + 3 * s.C);
 }
 
+// 3-wide kernels with stride 1 or 2 and no horizontal dilation: sweep a row keeping the
+// 3x3 weights and a sliding window of input columns in registers (3 or 6 loads per output).
+// Rows outside the image get zero weights and read a valid row instead.
+template <int64_t SW, bool kMasked>
+HWY_INLINE void Row3x3(const float* HWY_RESTRICT in, const float* HWY_RESTRICT w,
+                       const float* HWY_RESTRICT bias, float* HWY_RESTRICT out,
+                       const DwConvShape& s, int64_t oh, int64_t ow0, int64_t ow1, size_t c,
+                       size_t n) {
+  const DF d;
+  using V = hn::Vec<DF>;
+  const auto m = hn::FirstN(d, n);
+  auto load = [&](const float* p) { return kMasked ? hn::MaskedLoad(m, d, p) : hn::LoadU(d, p); };
+  const float* rows[3];
+  V w0[3], w1[3], w2[3];
+  for (int64_t kh = 0; kh < 3; ++kh) {
+    const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
+    const bool valid = ih >= 0 && ih < s.H;
+    const int64_t ir = valid ? ih : 0;
+    rows[kh] = in + ir * s.W * s.C + c;
+    const float* wk = w + kh * 3 * s.C + c;
+    w0[kh] = valid ? load(wk) : hn::Zero(d);
+    w1[kh] = valid ? load(wk + s.C) : hn::Zero(d);
+    w2[kh] = valid ? load(wk + 2 * s.C) : hn::Zero(d);
+  }
+  const int64_t W = s.W, C = s.C;
+  auto col = [&](int kh, int64_t iw) {
+    return (iw >= 0 && iw < W) ? load(rows[kh] + iw * C) : hn::Zero(d);
+  };
+  const V b = bias ? load(bias + c) : hn::Zero(d);
+  const V lo = hn::Set(d, s.lo), hi = hn::Set(d, s.hi);
+  V x0[3], x1[3], x2[3];
+  int64_t iw = ow0 * SW - s.pl;
+  for (int kh = 0; kh < 3; ++kh) {
+    x0[kh] = col(kh, iw);
+    x1[kh] = col(kh, iw + 1);
+  }
+  float* o = out + (oh * s.OW + ow0) * C + c;
+  for (int64_t ow = ow0; ow < ow1; ++ow, iw += SW, o += C) {
+    if (SW == 2) {
+      for (int kh = 0; kh < 3; ++kh) x1[kh] = col(kh, iw + 1);
+    }
+    for (int kh = 0; kh < 3; ++kh) x2[kh] = col(kh, iw + 2);
+    V a0 = hn::MulAdd(x0[0], w0[0], b);
+    V a1 = hn::Mul(x0[1], w0[1]);
+    V a2 = hn::Mul(x0[2], w0[2]);
+    a0 = hn::MulAdd(x1[0], w1[0], a0);
+    a1 = hn::MulAdd(x1[1], w1[1], a1);
+    a2 = hn::MulAdd(x1[2], w1[2], a2);
+    a0 = hn::MulAdd(x2[0], w2[0], a0);
+    a1 = hn::MulAdd(x2[1], w2[1], a1);
+    a2 = hn::MulAdd(x2[2], w2[2], a2);
+    const V acc = hn::Min(hn::Max(hn::Add(a0, hn::Add(a1, a2)), lo), hi);
+    if (kMasked) hn::BlendedStore(acc, m, d, o); else hn::StoreU(acc, d, o);
+    for (int kh = 0; kh < 3; ++kh) {
+      if (SW == 1) {
+        x0[kh] = x1[kh];
+        x1[kh] = x2[kh];
+      } else {
+        x0[kh] = x2[kh];
+      }
+    }
+  }
+}
+
+template <int64_t SW>
+void Rows3x3(const float* in, const float* w, const float* bias, float* out,
+             const DwConvShape& s, int64_t oh_begin, int64_t oh_end) {
+  const size_t L = hn::Lanes(DF());
+  const size_t C = static_cast<size_t>(s.C), cfull = C / L * L;
+  // Column chunks keep the 3 input rows of a chunk (all channels) in L1 across channel blocks.
+  const int64_t chunk = std::max<int64_t>(4, 8192 / std::max<int64_t>(1, 3 * SW * s.C));
+  for (int64_t oh = oh_begin; oh < oh_end; ++oh)
+    for (int64_t ow0 = 0; ow0 < s.OW; ow0 += chunk) {
+      const int64_t ow1 = std::min(s.OW, ow0 + chunk);
+      for (size_t c = 0; c < cfull; c += L)
+        Row3x3<SW, false>(in, w, bias, out, s, oh, ow0, ow1, c, L);
+      if (cfull < C) Row3x3<SW, true>(in, w, bias, out, s, oh, ow0, ow1, cfull, C - cfull);
+    }
+}
+
 void DwConvRows(const float* in, const float* w, const float* bias, float* out,
                 const DwConvShape& s, int64_t oh_begin, int64_t oh_end) {
+  if (s.KH == 3 && s.KW == 3 && s.dw == 1 && (s.sw == 1 || s.sw == 2)) {
+    if (s.sw == 1) Rows3x3<1>(in, w, bias, out, s, oh_begin, oh_end);
+    else Rows3x3<2>(in, w, bias, out, s, oh_begin, oh_end);
+    return;
+  }
   const DF d;
   const size_t L = hn::Lanes(d);
   const size_t C = static_cast<size_t>(s.C);
