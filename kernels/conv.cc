@@ -43,6 +43,15 @@ void conv2d_reference(const ConvParams& p, const float* x, const float* w, const
 
 namespace {
 constexpr int64_t kBlk = 32;
+// Short copies (a few channels) as one fixed 16-float move: the destination has 16 floats of
+// slack (later writes overwrite the excess) and the source must have 16 readable floats.
+inline void copy_floats(float* dst, const float* src, int64_t n, const float* src_end) {
+  if (n <= 16 && src + 16 <= src_end) {
+    std::memcpy(dst, src, 16 * sizeof(float));
+  } else {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+  }
+}
 void transpose_batched(const float* x, float* y, int64_t N, int64_t R, int64_t Cc, int threads) {
   // Split the rows of each image into strips so that both threads work on batch 1.
   const int64_t strips = std::max<int64_t>(1, std::min<int64_t>(threads * 2, R / kBlk));
@@ -104,8 +113,10 @@ Conv2dNhwc::Conv2dNhwc(const ConvParams& p, const float* w, const float* bias, i
   }
   if (kind_ == Kind::kTiled) {
     // Tile of output pixels whose im2col rows (K floats each) fit in ~96 KB.
-    tile_rows_ = std::clamp<int64_t>(24576 / std::max<int64_t>(K_, 1) / 24 * 24, 24, 240);
-    col_.resize(static_cast<size_t>(tile_rows_ * K_ * threads_));
+    // Output pixels per im2col tile: enough rows that each packed B sliver (K block x 32
+    // columns) is reused across many rows; the GEMM blocks the tile for L1/L2 itself.
+    tile_rows_ = K_ <= 64 ? 240 : K_ <= 1024 ? 96 : 192;
+    col_.resize(static_cast<size_t>((tile_rows_ * K_ + 16) * threads_));
   }
 }
 
@@ -164,6 +175,8 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
   const size_t panels_per = (panels + pchunks - 1) / pchunks;
   const long items = static_cast<long>(tiles * p.group * static_cast<int64_t>(pchunks));
   const int64_t ohw = p.OH * p.OW;
+  const bool contiguous_rows = p.dw == 1 && p.group == 1;
+  const float* x_end = x + p.N * p.H * p.W * p.C;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1)
   for (long it = 0; it < items; ++it) {
 #ifdef _OPENMP
@@ -175,19 +188,35 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
     const int64_t g = (it / static_cast<long>(pchunks)) % p.group;
     const int64_t t = it / static_cast<long>(pchunks) / p.group;
     const int64_t r0 = t * T, r1 = std::min(total, r0 + T);
-    float* col = col_.data() + static_cast<size_t>(tid) * T * K_;
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / ohw, oh = (r % ohw) / p.OW, ow = r % p.OW;
+    float* col = col_.data() + static_cast<size_t>(tid) * (T * K_ + 16);
+    int64_t n = r0 / ohw, oh = (r0 % ohw) / p.OW, ow = r0 % p.OW;
+    for (int64_t r = r0; r < r1; ++r, ow = ow + 1 == p.OW ? 0 : ow + 1,
+                 oh = ow == 0 ? (oh + 1 == p.OH ? 0 : oh + 1) : oh,
+                 n = (ow == 0 && oh == 0) ? n + 1 : n) {
       float* dst = col + (r - r0) * K_;
+      const int64_t iw0 = ow * p.sw - p.pl;
+      // A whole kernel row is one contiguous run of the input when it lies inside the
+      // image, taps are adjacent (dw == 1) and all channels belong to this group.
+      const bool row_run = contiguous_rows && iw0 >= 0 && iw0 + p.KW <= p.W;
       for (int64_t kh = 0; kh < p.KH; ++kh) {
         const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
+        if (ih < 0 || ih >= p.H) {
+          std::memset(dst, 0, static_cast<size_t>(p.KW * Cg_) * sizeof(float));
+          dst += p.KW * Cg_;
+          continue;
+        }
+        const float* src_row = x + ((n * p.H + ih) * p.W) * p.C + g * Cg_;
+        if (row_run) {
+          copy_floats(dst, src_row + iw0 * p.C, p.KW * Cg_, x_end);
+          dst += p.KW * Cg_;
+          continue;
+        }
         for (int64_t kw = 0; kw < p.KW; ++kw, dst += Cg_) {
-          const int64_t iw = ow * p.sw - p.pl + kw * p.dw;
-          if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) {
+          const int64_t iw = iw0 + kw * p.dw;
+          if (iw < 0 || iw >= p.W) {
             std::memset(dst, 0, static_cast<size_t>(Cg_) * sizeof(float));
           } else {
-            std::memcpy(dst, x + ((n * p.H + ih) * p.W + iw) * p.C + g * Cg_,
-                        static_cast<size_t>(Cg_) * sizeof(float));
+            copy_floats(dst, src_row + iw * p.C, Cg_, x_end);
           }
         }
       }
