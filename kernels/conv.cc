@@ -7,6 +7,7 @@
 #endif
 
 #include "simd/dwconv_f32.h"
+#include "simd/im2col_f32.h"
 #include "simd/gemm_f32.h"
 
 namespace octet::kernels {
@@ -43,15 +44,6 @@ void conv2d_reference(const ConvParams& p, const float* x, const float* w, const
 
 namespace {
 constexpr int64_t kBlk = 32;
-// Short copies (a few channels) as one fixed 16-float move: the destination has 16 floats of
-// slack (later writes overwrite the excess) and the source must have 16 readable floats.
-inline void copy_floats(float* dst, const float* src, int64_t n, const float* src_end) {
-  if (n <= 16 && src + 16 <= src_end) {
-    std::memcpy(dst, src, 16 * sizeof(float));
-  } else {
-    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-  }
-}
 void transpose_batched(const float* x, float* y, int64_t N, int64_t R, int64_t Cc, int threads) {
   // Split the rows of each image into strips so that both threads work on batch 1.
   const int64_t strips = std::max<int64_t>(1, std::min<int64_t>(threads * 2, R / kBlk));
@@ -116,7 +108,7 @@ Conv2dNhwc::Conv2dNhwc(const ConvParams& p, const float* w, const float* bias, i
     // Output pixels per im2col tile: enough rows that each packed B sliver (K block x 32
     // columns) is reused across many rows; the GEMM blocks the tile for L1/L2 itself.
     tile_rows_ = K_ <= 64 ? 240 : K_ <= 1024 ? 96 : 192;
-    col_.resize(static_cast<size_t>((tile_rows_ * K_ + 16) * threads_));
+    col_.resize(static_cast<size_t>(tile_rows_ * K_ * threads_));
   }
 }
 
@@ -174,9 +166,8 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
   const size_t pchunks = panel_chunks(static_cast<size_t>(tiles * p.group), panels, threads);
   const size_t panels_per = (panels + pchunks - 1) / pchunks;
   const long items = static_cast<long>(tiles * p.group * static_cast<int64_t>(pchunks));
-  const int64_t ohw = p.OH * p.OW;
-  const bool contiguous_rows = p.dw == 1 && p.group == 1;
-  const float* x_end = x + p.N * p.H * p.W * p.C;
+  const simd::Im2colShape ishape{p.N, p.H, p.W, p.C, p.OH, p.OW, p.KH, p.KW,
+                                 p.sh, p.sw, p.dh, p.dw, p.pt, p.pl, Cg_};
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1)
   for (long it = 0; it < items; ++it) {
 #ifdef _OPENMP
@@ -188,39 +179,8 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
     const int64_t g = (it / static_cast<long>(pchunks)) % p.group;
     const int64_t t = it / static_cast<long>(pchunks) / p.group;
     const int64_t r0 = t * T, r1 = std::min(total, r0 + T);
-    float* col = col_.data() + static_cast<size_t>(tid) * (T * K_ + 16);
-    int64_t n = r0 / ohw, oh = (r0 % ohw) / p.OW, ow = r0 % p.OW;
-    for (int64_t r = r0; r < r1; ++r, ow = ow + 1 == p.OW ? 0 : ow + 1,
-                 oh = ow == 0 ? (oh + 1 == p.OH ? 0 : oh + 1) : oh,
-                 n = (ow == 0 && oh == 0) ? n + 1 : n) {
-      float* dst = col + (r - r0) * K_;
-      const int64_t iw0 = ow * p.sw - p.pl;
-      // A whole kernel row is one contiguous run of the input when it lies inside the
-      // image, taps are adjacent (dw == 1) and all channels belong to this group.
-      const bool row_run = contiguous_rows && iw0 >= 0 && iw0 + p.KW <= p.W;
-      for (int64_t kh = 0; kh < p.KH; ++kh) {
-        const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
-        if (ih < 0 || ih >= p.H) {
-          std::memset(dst, 0, static_cast<size_t>(p.KW * Cg_) * sizeof(float));
-          dst += p.KW * Cg_;
-          continue;
-        }
-        const float* src_row = x + ((n * p.H + ih) * p.W) * p.C + g * Cg_;
-        if (row_run) {
-          copy_floats(dst, src_row + iw0 * p.C, p.KW * Cg_, x_end);
-          dst += p.KW * Cg_;
-          continue;
-        }
-        for (int64_t kw = 0; kw < p.KW; ++kw, dst += Cg_) {
-          const int64_t iw = iw0 + kw * p.dw;
-          if (iw < 0 || iw >= p.W) {
-            std::memset(dst, 0, static_cast<size_t>(Cg_) * sizeof(float));
-          } else {
-            copy_floats(dst, src_row + iw * p.C, Cg_, x_end);
-          }
-        }
-      }
-    }
+    float* col = col_.data() + static_cast<size_t>(tid) * T * K_;
+    simd::im2col_nhwc_f32(x, ishape, g, r0, r1, col);
     const size_t p0 = static_cast<size_t>(pc) * panels_per, p1 = std::min(panels, p0 + panels_per);
     if (p0 >= p1) continue;
     const size_t n0 = p0 * simd::kGemmNR, n1 = std::min<size_t>(Mg_, p1 * simd::kGemmNR);

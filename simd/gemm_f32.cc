@@ -18,37 +18,40 @@ using DF = hn::ScalableTag<float>;
 constexpr size_t kL = hn::MaxLanes(DF());
 constexpr size_t kNV = kGemmNR / kL;  // vectors per row of the tile
 // Rows per tile: keep accumulators + B vectors within the register file.
+// (12 rows on AVX-512 measured slower than 8 on the bench_conv shapes.)
 constexpr size_t kMR = kL >= 16 ? 8 : (kL == 8 ? 3 : 1);
 constexpr size_t kKC = 256;  // K block: the B sliver (kKC x NR) stays in L1
 constexpr size_t kMC = 192;  // M block: the A block (kMC x kKC) stays in L2
 
 // One MR x NR tile over k in [0, kc). `acc`: add to C; `ep`: apply bias/clamp (last K block).
-template <size_t MR>
+// NV: vectors of the panel actually computed (all, or half when at most NR/2 columns remain).
+template <size_t MR, size_t NV>
 HWY_INLINE void Tile(size_t kc, const float* HWY_RESTRICT A, size_t lda,
                      const float* HWY_RESTRICT B, float* HWY_RESTRICT C, size_t ldc, size_t ncols,
                      bool acc, const GemmEpilogue* ep) {
   const DF d;
   using V = hn::Vec<DF>;
-  V c[MR][kNV];
+  V c[MR][NV];
 #pragma GCC unroll 16
   for (size_t r = 0; r < MR; ++r)
 #pragma GCC unroll 16
-    for (size_t v = 0; v < kNV; ++v) c[r][v] = hn::Zero(d);
+    for (size_t v = 0; v < NV; ++v) c[r][v] = hn::Zero(d);
   for (size_t k = 0; k < kc; ++k) {
-    V b[kNV];
+    V b[NV];
 #pragma GCC unroll 16
-    for (size_t v = 0; v < kNV; ++v) b[v] = hn::LoadU(d, B + k * kGemmNR + v * kL);
+    for (size_t v = 0; v < NV; ++v) b[v] = hn::LoadU(d, B + k * kGemmNR + v * kL);
 #pragma GCC unroll 16
     for (size_t r = 0; r < MR; ++r) {
       const V a = hn::Set(d, A[r * lda + k]);
 #pragma GCC unroll 16
-      for (size_t v = 0; v < kNV; ++v) c[r][v] = hn::MulAdd(a, b[v], c[r][v]);
+      for (size_t v = 0; v < NV; ++v) c[r][v] = hn::MulAdd(a, b[v], c[r][v]);
     }
   }
   const V lo = hn::Set(d, ep ? ep->lo : 0.f);
   const V hi = hn::Set(d, ep ? ep->hi : 0.f);
   const bool clamp = ep && (ep->lo != -__builtin_inff() || ep->hi != __builtin_inff());
-  const bool full = ncols == kGemmNR;
+  const bool full = ncols == NV * kL;
+#pragma GCC unroll 16
   for (size_t r = 0; r < MR; ++r) {
     float* crow = C + r * ldc;
     HWY_ALIGN float tmp[kGemmNR];
@@ -57,7 +60,7 @@ HWY_INLINE void Tile(size_t kc, const float* HWY_RESTRICT A, size_t lda,
     }
     float* dst = full ? crow : tmp;
 #pragma GCC unroll 16
-    for (size_t v = 0; v < kNV; ++v) {
+    for (size_t v = 0; v < NV; ++v) {
       V x = c[r][v];
       if (acc) x = hn::Add(x, hn::LoadU(d, dst + v * kL));
       if (ep) {
@@ -73,7 +76,10 @@ HWY_INLINE void Tile(size_t kc, const float* HWY_RESTRICT A, size_t lda,
 template <size_t MR>
 HWY_NOINLINE void TileN(size_t kc, const float* A, size_t lda, const float* B, float* C,
                         size_t ldc, size_t ncols, bool acc, const GemmEpilogue* ep) {
-  Tile<MR>(kc, A, lda, B, C, ldc, ncols, acc, ep);
+  if (kNV % 2 == 0 && ncols * 2 <= kGemmNR)
+    Tile<MR, (kNV % 2 == 0 ? kNV / 2 : kNV)>(kc, A, lda, B, C, ldc, ncols, acc, ep);
+  else
+    Tile<MR, kNV>(kc, A, lda, B, C, ldc, ncols, acc, ep);
 }
 
 template <size_t... Is>
