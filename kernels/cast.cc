@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -140,13 +141,65 @@ CastFn require(DType from, DType to) {
 
 }  // namespace
 
-bool cast_supported(DType from, DType to) { return pick(from, to) != nullptr; }
+namespace {
+
+bool is_4bit(DType t) { return t == DType::kI4 || t == DType::kU4; }
+
+// Casts involving packed 4-bit types go through 8-bit (from) or int64 (to) values in
+// chunks: unpacking sign- or zero-extends; packing keeps the low 4 bits (wraps, as ONNX's
+// reference does for integers out of range).
+void cast_4bit(const void* src, DType from, void* dst, DType to, int64_t n) {
+  constexpr int64_t kChunk = 1024;
+  std::vector<int8_t> narrow(kChunk);
+  std::vector<int64_t> wide(kChunk);
+  const auto* s = static_cast<const uint8_t*>(src);
+  auto* d = static_cast<uint8_t*>(dst);
+  const DType mid_from = from == DType::kI4 ? DType::kI8 : from == DType::kU4 ? DType::kU8 : from;
+  const DType mid_to = is_4bit(to) ? DType::kI64 : to;
+  CastFn f = require(mid_from, mid_to);
+  const size_t to_size = dtype_size(to), from_size = dtype_size(from);
+  for (int64_t b = 0; b < n; b += kChunk) {
+    const int64_t m = std::min(kChunk, n - b);
+    const void* in = s + b * static_cast<int64_t>(from_size);
+    if (is_4bit(from)) {
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t k = b + i;
+        uint8_t v = (s[k / 2] >> ((k % 2) * 4)) & 0xf;
+        narrow[i] = from == DType::kI4 && (v & 0x8) ? static_cast<int8_t>(v | 0xf0)
+                                                     : static_cast<int8_t>(v);
+      }
+      in = narrow.data();
+    }
+    if (is_4bit(to)) {
+      f(in, wide.data(), 0, m);
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t k = b + i;
+        const uint8_t v = static_cast<uint8_t>(wide[i]) & 0xf;
+        if (k % 2 == 0) d[k / 2] = v;
+        else d[k / 2] = static_cast<uint8_t>((d[k / 2] & 0x0f) | (v << 4));
+      }
+    } else {
+      f(in, d + b * static_cast<int64_t>(to_size), 0, m);
+    }
+  }
+}
+
+}  // namespace
+
+bool cast_supported(DType from, DType to) {
+  auto mid = [](DType t) {
+    return t == DType::kI4 ? DType::kI8 : t == DType::kU4 ? DType::kU8 : t;
+  };
+  return pick(mid(from), mid(to)) != nullptr;
+}
 
 void cast_reference(const void* src, DType from, void* dst, DType to, int64_t n) {
+  if (is_4bit(from) || is_4bit(to)) return cast_4bit(src, from, dst, to, n);
   require(from, to)(src, dst, 0, n);
 }
 
 void cast(const void* src, DType from, void* dst, DType to, int64_t n, int threads) {
+  if (is_4bit(from) || is_4bit(to)) return cast_4bit(src, from, dst, to, n);
   CastFn f = require(from, to);
   constexpr int64_t kChunk = 16384;
   if (n <= kChunk || threads <= 1) {

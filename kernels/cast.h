@@ -2,7 +2,8 @@
 // Float -> integer truncates toward zero; values outside the target range wrap as a
 // conversion through int64 does (NaN and values beyond int64 give INT64_MIN first), the
 // way numpy's casts behave on x86. Anything -> bool is (x != 0); bool -> number is 0/1.
-// Float -> f16 rounds to nearest even (overflow gives inf).
+// Float -> f16 rounds to nearest even (overflow gives inf). Packed i4/u4 (two values a
+// byte, low nibble first) convert like i8/u8, keeping the low 4 bits when narrowing.
 #pragma once
 #include <cstdint>
 

@@ -26,7 +26,8 @@ DType cast_target(const InferContext& ctx) {
     case 13: return DType::kU64;
     case 8: ctx.fail("casting to string is not supported");
     case 16: ctx.fail("casting to bfloat16 is not supported");
-    case 21: case 22: ctx.fail("casting to 4-bit integers is not supported");
+    case 21: return DType::kU4;
+    case 22: return DType::kI4;
     default: ctx.fail("casting to ONNX element type ", to, " is not supported");
   }
 }

@@ -334,3 +334,26 @@ TEST_CASE("movement: Cast between numeric types") {
   u.attrs = {};
   CHECK_THROWS_WITH_AS(test::run_op(u, true), doctest::Contains("'to' is required"), Error);
 }
+
+TEST_CASE("movement: Cast to and from packed 4-bit, and 4-bit data elsewhere") {
+  OpCase c{.op = "Cast", .inputs = {HostTensor::from<float>("x", {3}, {-9.f, 7.9f, -1.f})},
+           .opset = 21};
+  c.attrs.set("to", int64_t(22));  // INT4: truncate, keep the low 4 bits
+  auto out = run_both(c);
+  CHECK(out[0].dtype == DType::kI4);
+  REQUIRE(out[0].bytes.size() == 2);
+  CHECK(static_cast<int>(out[0].bytes[0]) == 0x77);  // -9 -> 7, 7.9 -> 7
+  CHECK(static_cast<int>(out[0].bytes[1]) == 0x0f);  // -1 -> 0xf, high nibble clear
+  HostTensor p;
+  p.name = "x";
+  p.dtype = DType::kI4;
+  p.dims = {3};
+  p.bytes = {std::byte{0x87}, std::byte{0x0f}};
+  OpCase back{.op = "Cast", .inputs = {p}, .opset = 21};
+  back.attrs.set("to", int64_t(1));
+  CHECK(vals<float>(run_both(back)[0]) == std::vector<float>{7, -8, -1});
+  back.attrs.set("to", int64_t(2));  // via u8: -8 -> 248
+  CHECK(vals<uint8_t>(run_both(back)[0]) == std::vector<uint8_t>{7, 248, 255});
+  OpCase t{.op = "Transpose", .inputs = {p}};
+  CHECK_THROWS_WITH_AS(test::run_op(t, true), doctest::Contains("packed 4-bit"), Error);
+}
