@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
+
 namespace octet::kernels {
 namespace {
 
@@ -44,10 +49,47 @@ void rows_strided(const T* src, T* dst, const StridedCopy& c, int threads) {
   }
 }
 
+// One tile: dst[jj * dj + ll] = src[jj + ll * sl] for jj in [j0, j1), ll in [l0, l1).
+template <typename T>
+inline void transpose_tile(const T* src, T* dst, int64_t j0, int64_t j1, int64_t l0, int64_t l1,
+                           int64_t sl, int64_t dj) {
+  int64_t jj = j0;
+#if defined(__SSE2__)
+  if constexpr (sizeof(T) == 4) {
+    // 4x4 blocks transposed in SSE registers (SSE2 is part of every x86-64 CPU).
+    for (; jj + 4 <= j1; jj += 4) {
+      int64_t ll = l0;
+      for (; ll + 4 <= l1; ll += 4) {
+        const float* s = reinterpret_cast<const float*>(src + jj + ll * sl);
+        __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + sl), r2 = _mm_loadu_ps(s + 2 * sl),
+               r3 = _mm_loadu_ps(s + 3 * sl);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float* d = reinterpret_cast<float*>(dst + jj * dj + ll);
+        _mm_storeu_ps(d, r0);
+        _mm_storeu_ps(d + dj, r1);
+        _mm_storeu_ps(d + 2 * dj, r2);
+        _mm_storeu_ps(d + 3 * dj, r3);
+      }
+      for (int64_t k = 0; k < 4; ++k)
+        for (int64_t l = ll; l < l1; ++l) dst[(jj + k) * dj + l] = src[jj + k + l * sl];
+    }
+  }
+#endif
+  for (; jj < j1; ++jj) {
+    const T* s = src + jj;
+    T* d = dst + jj * dj;
+    for (int64_t ll = l0; ll < l1; ++ll) d[ll] = s[ll * sl];
+  }
+}
+
 // dst innermost dim `last` has stride 1 in dst; dim `j` has stride 1 in src.
 template <typename T>
 void tiled_transpose(const T* src, T* dst, const StridedCopy& c, size_t j, int threads) {
-  constexpr int64_t kTile = 64 / sizeof(T) >= 16 ? 64 / sizeof(T) : 16;
+  // Tiles of kTileJ x kTileL elements: kTileJ along the dim contiguous in src (long
+  // contiguous reads the prefetcher follows), kTileL along the dim contiguous in dst.
+  // 256 x 64 bytes measured best among 64..1024 on the development machine.
+  constexpr int64_t kTileJ = 256 / sizeof(T) < 16 ? 16 : 256 / sizeof(T);
+  constexpr int64_t kTileL = 64 / sizeof(T) < 16 ? 16 : 64 / sizeof(T);
   const size_t r = c.dims.size(), last = r - 1;
   // Outer dims: all except j and last.
   StridedCopy outer;
@@ -60,7 +102,7 @@ void tiled_transpose(const T* src, T* dst, const StridedCopy& c, size_t j, int t
   const int64_t n_outer = product(outer.dims, 0, outer.dims.size());
   const int64_t nj = c.dims[j], nl = c.dims[last];
   const int64_t sl = c.src_strides[last], dj = c.dst_strides[j];
-  const int64_t tiles_j = (nj + kTile - 1) / kTile;
+  const int64_t tiles_j = (nj + kTileJ - 1) / kTileJ;
   const int64_t work = n_outer * tiles_j;
   const int nt = n_outer * nj * nl >= kParallelElements ? threads : 1;
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -68,14 +110,10 @@ void tiled_transpose(const T* src, T* dst, const StridedCopy& c, size_t j, int t
     const int64_t o = w / tiles_j, tj = w % tiles_j;
     int64_t so, dof;
     unravel(o, outer, outer.dims.size(), so, dof);
-    const int64_t j0 = tj * kTile, j1 = std::min(nj, j0 + kTile);
-    for (int64_t l0 = 0; l0 < nl; l0 += kTile) {
-      const int64_t l1 = std::min(nl, l0 + kTile);
-      for (int64_t jj = j0; jj < j1; ++jj) {
-        const T* s = src + so + jj;
-        T* d = dst + dof + jj * dj;
-        for (int64_t ll = l0; ll < l1; ++ll) d[ll] = s[ll * sl];
-      }
+    const int64_t j0 = tj * kTileJ, j1 = std::min(nj, j0 + kTileJ);
+    for (int64_t l0 = 0; l0 < nl; l0 += kTileL) {
+      const int64_t l1 = std::min(nl, l0 + kTileL);
+      transpose_tile(src + so, dst + dof, j0, j1, l0, l1, sl, dj);
     }
   }
 }
