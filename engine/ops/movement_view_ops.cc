@@ -185,7 +185,8 @@ void register_movement_view_ops(OpRegistry& r) {
          .prepare = movement::prepare_view_copy, .output_aliases_input0 = true});
   r.add({.name = "Unsqueeze", .min_inputs = 1, .max_inputs = 2, .infer = infer_unsqueeze,
          .prepare = movement::prepare_view_copy, .output_aliases_input0 = true});
-  r.add({.name = "Shape", .infer = infer_shape, .prepare = prepare_shape});
+  r.add({.name = "Shape", .infer = infer_shape, .prepare = prepare_shape,
+         .depends_on_shapes_only = true});
 }
 
 }  // namespace octet

@@ -357,3 +357,33 @@ TEST_CASE("movement: Cast to and from packed 4-bit, and 4-bit data elsewhere") {
   OpCase t{.op = "Transpose", .inputs = {p}};
   CHECK_THROWS_WITH_AS(test::run_op(t, true), doctest::Contains("packed 4-bit"), Error);
 }
+
+TEST_CASE("movement: Shape of a runtime input folds, so Shape->Gather->Concat->Reshape runs") {
+  auto g = std::make_shared<Graph>();
+  g->opset = 17;
+  auto add = [&](const std::string& name) {
+    TensorInfo t;
+    t.name = name;
+    return g->add_tensor(t);
+  };
+  TensorInfo xi{"x", DType::kF32, Shape::of({2, 3, 4})};
+  TensorId x = g->add_tensor(xi);
+  g->inputs.push_back(x);
+  auto c64 = [&](const std::string& name, std::vector<int64_t> v) {
+    return g->add_constant(name, DType::kI64, {static_cast<int64_t>(v.size())},
+                           Buffer::copy_of(v.data(), v.size() * sizeof(int64_t)));
+  };
+  TensorId s = add("s"), gathered = add("g"), shape = add("shape"), y = add("y");
+  Attributes axis0;
+  axis0.set("axis", int64_t(0));
+  g->nodes.push_back(Node{"shape", "Shape", {x}, {s}, {}});
+  g->nodes.push_back(Node{"gather", "Gather", {s, c64("i", {0})}, {gathered}, axis0});
+  g->nodes.push_back(Node{"concat", "Concat", {gathered, c64("m1", {-1})}, {shape}, axis0});
+  g->nodes.push_back(Node{"reshape", "Reshape", {x, shape}, {y}, {}});
+  g->outputs.push_back(y);
+  Session sess(g, SessionOptions{});
+  CHECK(sess.kernel_choices().size() == 1);  // only the Reshape is left
+  auto out = sess.run({HostTensor::from<float>("x", {2, 3, 4}, iota_f(24))});
+  CHECK(out[0].dims == Dims{2, 12});
+  CHECK(vals<float>(out[0]) == iota_f(24));
+}
