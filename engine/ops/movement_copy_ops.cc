@@ -1,4 +1,4 @@
-// Transpose, Concat, Split, Slice and Gather.
+// Transpose, Concat, Split, Slice, Gather, Expand, DepthToSpace and SpaceToDepth.
 #include <algorithm>
 #include <limits>
 #include <numeric>
@@ -443,6 +443,75 @@ std::unique_ptr<Kernel> prepare_expand(const PrepareContext& ctx) {
                                              ctx.reference, ctx.threads, "expand_strided");
 }
 
+// ---- DepthToSpace, SpaceToDepth: a reshape to 6-D, a transpose, a reshape ---------------
+
+struct BlockPlan {
+  Dims view;                  // input seen as 6-D
+  std::vector<int64_t> perm;  // of the view
+  Dims out;
+};
+
+BlockPlan plan_block(const InferContext& ctx, bool to_space) {
+  const Dims in = ctx.input_dims(0);
+  if (in.size() != 4) ctx.fail("input must be 4-D (N, C, H, W), got ", dims_to_string(in));
+  if (!ctx.attrs().has("blocksize")) ctx.fail("attribute 'blocksize' is required");
+  const int64_t b = ctx.attrs().get_int("blocksize", 0);
+  if (b <= 0 || b > (int64_t(1) << 20)) ctx.fail("blocksize ", b, " must be positive");
+  element_size(ctx, ctx.input_dtype(0));
+  const int64_t n = in[0], c = in[1], h = in[2], w = in[3];
+  BlockPlan p;
+  if (to_space) {
+    if (c % (b * b) != 0)
+      ctx.fail("channels ", c, " are not divisible by blocksize^2 = ", b * b);
+    const std::string mode = ctx.attrs().get_string("mode", "DCR");
+    const int64_t cc = c / (b * b);
+    if (mode == "DCR") {
+      p.view = {n, b, b, cc, h, w};
+      p.perm = {0, 3, 4, 1, 5, 2};
+    } else if (mode == "CRD") {
+      p.view = {n, cc, b, b, h, w};
+      p.perm = {0, 1, 4, 2, 5, 3};
+    } else {
+      ctx.fail("mode '", mode, "' is not DCR or CRD");
+    }
+    p.out = {n, cc, h * b, w * b};
+  } else {
+    if (h % b != 0 || w % b != 0)
+      ctx.fail("spatial dims ", h, "x", w, " are not divisible by blocksize ", b);
+    p.view = {n, c, h / b, b, w / b, b};
+    p.perm = {0, 3, 5, 1, 2, 4};
+    p.out = {n, c * b * b, h / b, w / b};
+  }
+  return p;
+}
+
+void infer_depth_to_space(InferContext& ctx) {
+  ctx.set_output(0, ctx.input_dtype(0), plan_block(ctx, true).out);
+}
+void infer_space_to_depth(InferContext& ctx) {
+  ctx.set_output(0, ctx.input_dtype(0), plan_block(ctx, false).out);
+}
+
+std::unique_ptr<Kernel> prepare_block(const PrepareContext& ctx, bool to_space) {
+  InferContext ic = reread(ctx);
+  BlockPlan p = plan_block(ic, to_space);
+  const auto strides = kernels::dense_strides(p.view);
+  kernels::StridedCopy plan;
+  for (int64_t k : p.perm) {
+    plan.dims.push_back(p.view[k]);
+    plan.src_strides.push_back(strides[k]);
+  }
+  plan.dst_strides = kernels::dense_strides(plan.dims);
+  return std::make_unique<StridedCopyKernel>(plan, 0, element_size(ic, ctx.input(0).dtype),
+                                             ctx.reference, ctx.threads, "block_transpose");
+}
+std::unique_ptr<Kernel> prepare_depth_to_space(const PrepareContext& ctx) {
+  return prepare_block(ctx, true);
+}
+std::unique_ptr<Kernel> prepare_space_to_depth(const PrepareContext& ctx) {
+  return prepare_block(ctx, false);
+}
+
 }  // namespace
 
 void register_movement_copy_ops(OpRegistry& r) {
@@ -455,6 +524,10 @@ void register_movement_copy_ops(OpRegistry& r) {
          .prepare = prepare_slice});
   r.add({.name = "Expand", .min_inputs = 2, .max_inputs = 2, .infer = infer_expand,
          .prepare = prepare_expand});
+  r.add({.name = "DepthToSpace", .infer = infer_depth_to_space,
+         .prepare = prepare_depth_to_space});
+  r.add({.name = "SpaceToDepth", .infer = infer_space_to_depth,
+         .prepare = prepare_space_to_depth});
   r.add({.name = "Gather", .min_inputs = 2, .max_inputs = 2, .infer = infer_gather,
          .prepare = prepare_gather});
 }

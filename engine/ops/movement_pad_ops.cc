@@ -69,7 +69,7 @@ PadPlan plan_pad(const InferContext& ctx) {
   }
   p.maps.src_dims = in;
   for (int64_t d = 0; d < rank; ++d) {
-    constexpr int64_t kLimit = int64_t(1) << 40;
+    constexpr int64_t kLimit = int64_t(1) << 31;  // per-dim index maps are built at prepare
     if (begin[d] < -kLimit || begin[d] > kLimit || end[d] < -kLimit || end[d] > kLimit)
       ctx.fail("pads of axis ", d, " are too large");
     const int64_t kept = in[d] + std::min<int64_t>(begin[d], 0) + std::min<int64_t>(end[d], 0);
@@ -149,7 +149,8 @@ kernels::IndexMapCopy plan_tile(const InferContext& ctx) {
   m.src_dims = in;
   for (size_t d = 0; d < in.size(); ++d) {
     if (rep[d] < 0) ctx.fail("repeats ", dims_to_string(rep), " has a negative value");
-    if (in[d] != 0 && rep[d] > (int64_t(1) << 40) / in[d]) ctx.fail("repeats are too large");
+    if (in[d] != 0 && rep[d] > (int64_t(1) << 31) / in[d])
+      ctx.fail("repeats ", dims_to_string(rep), " are too large (an output dimension would exceed 2^31)");
     m.dst_dims.push_back(in[d] * rep[d]);
   }
   checked_numel(m.dst_dims);

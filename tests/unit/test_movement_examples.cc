@@ -387,3 +387,29 @@ TEST_CASE("movement: Shape of a runtime input folds, so Shape->Gather->Concat->R
   CHECK(out[0].dims == Dims{2, 12});
   CHECK(vals<float>(out[0]) == iota_f(24));
 }
+
+TEST_CASE("movement: DepthToSpace (DCR, CRD) and SpaceToDepth") {
+  OpCase d{.op = "DepthToSpace", .inputs = {HostTensor::from<float>("x", {1, 8, 1, 1}, iota_f(8))}};
+  d.attrs.set("blocksize", int64_t(2));
+  auto out = run_both(d);
+  CHECK(out[0].dims == Dims{1, 2, 2, 2});
+  CHECK(vals<float>(out[0]) == std::vector<float>{0, 2, 4, 6, 1, 3, 5, 7});
+  d.attrs.set("mode", std::string("CRD"));
+  CHECK(vals<float>(run_both(d)[0]) == iota_f(8));
+  // SpaceToDepth inverts DCR DepthToSpace.
+  auto x = HostTensor::from<float>("x", {2, 12, 3, 5}, test::random_floats(360, 1));
+  OpCase dcr{.op = "DepthToSpace", .inputs = {x}};
+  dcr.attrs.set("blocksize", int64_t(2));
+  auto y = run_both(dcr)[0];
+  CHECK(y.dims == Dims{2, 3, 6, 10});
+  y.name = "x";
+  OpCase s2d{.op = "SpaceToDepth", .inputs = {y}};
+  s2d.attrs.set("blocksize", int64_t(2));
+  auto back = run_both(s2d)[0];
+  CHECK(back.dims == x.dims);
+  CHECK(back.bytes == x.bytes);
+  s2d.attrs.set("blocksize", int64_t(4));
+  CHECK_THROWS_WITH_AS(test::run_op(s2d, true), doctest::Contains("not divisible"), Error);
+  dcr.attrs.set("blocksize", int64_t(5));
+  CHECK_THROWS_WITH_AS(test::run_op(dcr, true), doctest::Contains("blocksize^2"), Error);
+}
