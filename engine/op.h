@@ -90,6 +90,9 @@ struct OpSchema {
   std::unique_ptr<Kernel> (*prepare)(const PrepareContext&) = nullptr;
   // The output is input 0 reinterpreted (Reshape, Flatten, Squeeze...): no copy needed.
   bool output_aliases_input0 = false;
+  // The outputs depend only on the input shapes (Shape): folded to constants at shape
+  // inference even when the inputs are not constant; the kernel gets null input data.
+  bool depends_on_shapes_only = false;
 };
 
 class OpRegistry {

@@ -69,7 +69,7 @@ void fold_node(Graph& graph, const Node& node, const OpSchema& schema) {
       const TensorInfo& t = graph.tensor(id);
       r.dtype = t.dtype;
       r.dims = t.shape.concrete();
-      r.data = const_cast<std::byte*>(t.data->data());
+      r.data = t.data ? const_cast<std::byte*>(t.data->data()) : nullptr;
     }
     ins.push_back(std::move(r));
   }
@@ -120,9 +120,10 @@ InferReport infer_shapes_and_fold(Graph& graph) {
       if (t && !t->shape.is_concrete())
         fail(node.op_type, " node '", node.name, "': shape of output '", t->name,
              "' was not inferred");
-    bool all_constant = true;
+    bool all_constant = true;  // or the outputs need only the (known) input shapes
     for (TensorId id : node.inputs)
-      if (id != kNoTensor && !graph.tensor(id).is_constant()) all_constant = false;
+      if (id != kNoTensor && !graph.tensor(id).is_constant() && !schema->depends_on_shapes_only)
+        all_constant = false;
     bool outputs_are_graph_outputs = false;
     for (TensorId id : node.outputs)
       if (id != kNoTensor && graph.is_graph_output(id)) outputs_are_graph_outputs = true;
