@@ -38,6 +38,7 @@ class InferContext {
   InferContext(const Graph& graph, const Node& node, std::vector<TensorInfo*> outputs);
 
   const Node& node() const { return node_; }
+  const Graph& graph() const { return graph_; }
   const Attributes& attrs() const { return node_.attrs; }
   int64_t opset() const { return graph_.opset; }
   size_t num_inputs() const { return node_.inputs.size(); }
