@@ -37,7 +37,7 @@ std::vector<int64_t> InferContext::constant_ints(size_t i) const {
   std::vector<int64_t> out(static_cast<size_t>(n));
   if (t.dtype == DType::kI64) {
     if (t.data->size() < n * sizeof(int64_t)) fail("constant '", t.name, "' is truncated");
-    std::memcpy(out.data(), t.data->data(), n * sizeof(int64_t));
+    if (n) std::memcpy(out.data(), t.data->data(), n * sizeof(int64_t));
   } else if (t.dtype == DType::kI32) {
     if (t.data->size() < n * sizeof(int32_t)) fail("constant '", t.name, "' is truncated");
     const int32_t* p = t.data->as<int32_t>();
@@ -55,7 +55,7 @@ std::vector<float> InferContext::constant_floats(size_t i) const {
   std::vector<float> out(static_cast<size_t>(n));
   if (t.dtype == DType::kF32) {
     if (t.data->size() < n * sizeof(float)) fail("constant '", t.name, "' is truncated");
-    std::memcpy(out.data(), t.data->data(), n * sizeof(float));
+    if (n) std::memcpy(out.data(), t.data->data(), n * sizeof(float));
   } else if (t.dtype == DType::kF64) {
     const double* p = t.data->as<double>();
     for (int64_t k = 0; k < n; ++k) out[k] = static_cast<float>(p[k]);

@@ -49,28 +49,76 @@ void rows_strided(const T* src, T* dst, const StridedCopy& c, int threads) {
   }
 }
 
+#if defined(__SSE2__)
+// 8x8 blocks of 2-byte elements: s rows (stride ss elements) -> d rows (stride ds).
+inline void transpose8x8_u16(const uint16_t* s, int64_t ss, uint16_t* d, int64_t ds) {
+  __m128i r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i * ss));
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm_unpacklo_epi16(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm_unpackhi_epi16(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h)  // rows 0-3 (h = 0) and 4-7 (h = 1)
+    for (int k = 0; k < 2; ++k) {
+      u[4 * h + 2 * k] = _mm_unpacklo_epi32(t[4 * h + k], t[4 * h + 2 + k]);
+      u[4 * h + 2 * k + 1] = _mm_unpackhi_epi32(t[4 * h + k], t[4 * h + 2 + k]);
+    }
+  // u[0..3] hold columns (0,1), (2,3), (4,5), (6,7) of rows 0-3; u[4..7] of rows 4-7.
+  for (int c = 0; c < 4; ++c) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (2 * c) * ds), _mm_unpacklo_epi64(u[c], u[4 + c]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (2 * c + 1) * ds), _mm_unpackhi_epi64(u[c], u[4 + c]));
+  }
+}
+
+// 8x8 blocks of 1-byte elements.
+inline void transpose8x8_u8(const uint8_t* s, int64_t ss, uint8_t* d, int64_t ds) {
+  __m128i r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + i * ss));
+  const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpacklo_epi8(r[2], r[3]);
+  const __m128i t2 = _mm_unpacklo_epi8(r[4], r[5]), t3 = _mm_unpacklo_epi8(r[6], r[7]);
+  const __m128i u0 = _mm_unpacklo_epi16(t0, t1), u1 = _mm_unpackhi_epi16(t0, t1);
+  const __m128i u2 = _mm_unpacklo_epi16(t2, t3), u3 = _mm_unpackhi_epi16(t2, t3);
+  const __m128i v[4] = {_mm_unpacklo_epi32(u0, u2), _mm_unpackhi_epi32(u0, u2),
+                        _mm_unpacklo_epi32(u1, u3), _mm_unpackhi_epi32(u1, u3)};
+  for (int c = 0; c < 4; ++c) {  // v[c] holds columns 2c (low half) and 2c+1 (high half)
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(d + (2 * c) * ds), v[c]);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(d + (2 * c + 1) * ds), _mm_unpackhi_epi64(v[c], v[c]));
+  }
+}
+#endif
+
 // One tile: dst[jj * dj + ll] = src[jj + ll * sl] for jj in [j0, j1), ll in [l0, l1).
 template <typename T>
 inline void transpose_tile(const T* src, T* dst, int64_t j0, int64_t j1, int64_t l0, int64_t l1,
                            int64_t sl, int64_t dj) {
   int64_t jj = j0;
 #if defined(__SSE2__)
-  if constexpr (sizeof(T) == 4) {
-    // 4x4 blocks transposed in SSE registers (SSE2 is part of every x86-64 CPU).
-    for (; jj + 4 <= j1; jj += 4) {
+  // Square blocks transposed in SSE registers (SSE2 is part of every x86-64 CPU): 4x4 for
+  // 4-byte elements, 8x8 for 2- and 1-byte ones.
+  if constexpr (sizeof(T) <= 4) {
+    constexpr int64_t B = sizeof(T) == 4 ? 4 : 8;
+    for (; jj + B <= j1; jj += B) {
       int64_t ll = l0;
-      for (; ll + 4 <= l1; ll += 4) {
-        const float* s = reinterpret_cast<const float*>(src + jj + ll * sl);
-        __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + sl), r2 = _mm_loadu_ps(s + 2 * sl),
-               r3 = _mm_loadu_ps(s + 3 * sl);
-        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        float* d = reinterpret_cast<float*>(dst + jj * dj + ll);
-        _mm_storeu_ps(d, r0);
-        _mm_storeu_ps(d + dj, r1);
-        _mm_storeu_ps(d + 2 * dj, r2);
-        _mm_storeu_ps(d + 3 * dj, r3);
+      for (; ll + B <= l1; ll += B) {
+        const T* s = src + jj + ll * sl;
+        T* d = dst + jj * dj + ll;
+        if constexpr (sizeof(T) == 4) {
+          const float* sf = reinterpret_cast<const float*>(s);
+          __m128 r0 = _mm_loadu_ps(sf), r1 = _mm_loadu_ps(sf + sl), r2 = _mm_loadu_ps(sf + 2 * sl),
+                 r3 = _mm_loadu_ps(sf + 3 * sl);
+          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+          float* df = reinterpret_cast<float*>(d);
+          _mm_storeu_ps(df, r0);
+          _mm_storeu_ps(df + dj, r1);
+          _mm_storeu_ps(df + 2 * dj, r2);
+          _mm_storeu_ps(df + 3 * dj, r3);
+        } else if constexpr (sizeof(T) == 2) {
+          transpose8x8_u16(reinterpret_cast<const uint16_t*>(s), sl, reinterpret_cast<uint16_t*>(d), dj);
+        } else {
+          transpose8x8_u8(reinterpret_cast<const uint8_t*>(s), sl, reinterpret_cast<uint8_t*>(d), dj);
+        }
       }
-      for (int64_t k = 0; k < 4; ++k)
+      for (int64_t k = 0; k < B; ++k)
         for (int64_t l = ll; l < l1; ++l) dst[(jj + k) * dj + l] = src[jj + k + l * sl];
     }
   }

@@ -26,7 +26,8 @@ StridedCopy coalesce(const StridedCopy& c);
 void strided_copy_reference(const void* src, void* dst, size_t elem_size, const StridedCopy& c);
 // Coalesced; memcpy of rows contiguous in both; cache-blocked 2-D tiles when the
 // innermost destination dim is strided in src but some other dim is contiguous in src
-// (transposes such as NCHW<->NHWC; 4-byte elements move as SSE 4x4 blocks on x86-64);
+// (transposes such as NCHW<->NHWC; on x86-64, SSE2 register transposes of 4x4 blocks of
+// 4-byte elements and 8x8 blocks of 2- and 1-byte ones);
 // OpenMP over outer blocks.
 void strided_copy(const void* src, void* dst, size_t elem_size, const StridedCopy& c,
                   int threads);
