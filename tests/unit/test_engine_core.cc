@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/memory_planner.h"
+#include "engine/passes/passes.h"
 #include "engine/prepare_graph.h"
 #include "loaders/npy.h"
 #include "op_test_util.h"
@@ -85,4 +86,24 @@ TEST_CASE("npy round trip and bad files") {
   CHECK_THROWS_WITH_AS(parse_npy("garbage", 7, "g.npy"), doctest::Contains("g.npy"), Error);
   std::vector<std::byte> bytes(r.bytes.size());
   CHECK_THROWS_AS(load_npy((dir / "missing.npy").string()), Error);
+}
+
+TEST_CASE("dead-node removal works on nodes not in topological order") {
+  // y = Identity(t), t = Identity(x), with the producer of t listed last (as passes
+  // leave graphs before they sort them again).
+  Graph g;
+  TensorId x = g.add_tensor({"x", DType::kF32, Shape::of({2})});
+  TensorId t = g.add_tensor({"t", DType::kF32, Shape::of({2})});
+  TensorId y = g.add_tensor({"y", DType::kF32, Shape::of({2})});
+  TensorId unused = g.add_tensor({"unused", DType::kF32, Shape::of({2})});
+  g.inputs = {x};
+  g.outputs = {y};
+  g.nodes.push_back(Node{"use", "Identity", {t}, {y}, {}});
+  g.nodes.push_back(Node{"dead", "Identity", {x}, {unused}, {}});
+  g.nodes.push_back(Node{"make", "Identity", {x}, {t}, {}});
+  PassReport r = remove_dead_nodes(g);
+  CHECK(r.changed == 1);
+  REQUIRE(g.nodes.size() == 2);
+  CHECK(g.nodes[0].name == "use");
+  CHECK(g.nodes[1].name == "make");
 }
