@@ -38,7 +38,9 @@ the exported graphs numerically with a small numpy ONNX evaluator
 (tools/fixtures/np_onnx.py) against the PyTorch goldens.
 
 Outputs (tests/data/):
-  mnist_test_images.npy  float32 [1000,1,28,28]   mnist_test_labels.npy int64 [1000]
+  mnist_test/images_0.npy, images_1.npy  float32 [500,1,28,28] each (the 1000 test
+                         images in order, split so each file stays under 2 MB)
+  mnist_test_labels.npy int64 [1000]
   mnist_calib_images.npy float32 [200,1,28,28]    (from the train split)
   mnist_mobilenet.onnx, mnist_resnet.onnx          opset 13, BN kept, batch symbolic
   mnist_mobilenet.golden.npy, mnist_resnet.golden.npy   float32 [1000,10] logits
@@ -375,7 +377,10 @@ def main():
     torch.use_deterministic_algorithms(True)
 
     train_set, test_set = make_splits(args.mnist_dir)
-    np.save(P("mnist_test_images.npy"), test_set[0])
+    os.makedirs(P("mnist_test"), exist_ok=True)
+    half = len(test_set[0]) // 2
+    np.save(P("mnist_test/images_0.npy"), test_set[0][:half])
+    np.save(P("mnist_test/images_1.npy"), test_set[0][half:])
     np.save(P("mnist_test_labels.npy"), test_set[1])
     np.save(P("mnist_calib_images.npy"), train_set[0][:N_CALIB])
     xte, yte = test_set
@@ -388,7 +393,7 @@ def main():
                      "orders fixed by numpy RandomState(seed); calib = first %d of train"
                      % (N_TEST_PER_CLASS, N_CALIB),
             "normalization": "x = (pixel/255 - %g) / %g, float32 NCHW" % (MEAN, STD),
-            "mnist_test_images.npy": {"dtype": "float32", "shape": list(xte.shape)},
+            "mnist_test/": {"dtype": "float32", "shape": list(xte.shape), "files": ["images_0.npy", "images_1.npy"]},
             "mnist_test_labels.npy": {"dtype": "int64", "shape": list(yte.shape)},
             "mnist_calib_images.npy": {"dtype": "float32", "shape": [N_CALIB, 1, 28, 28]},
         },
