@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <thread>
 
 #include "engine/session.h"
 #include "loaders/model_loader.h"
@@ -125,4 +126,24 @@ TEST_CASE("models: op zoo matches PyTorch") {
       CHECK(worst <= 0);
     }
   }
+}
+
+TEST_CASE("models: sessions on one model run concurrently") {
+  auto model = load_model(data_path("mnist_resnet.onnx"));
+  HostTensor images = load_npy_dataset(data_path("mnist_test"));
+  HostTensor x = slice_rows(images, 0, 8);
+  x.name = model->tensor(model->inputs[0]).name;
+  SessionOptions opt;
+  opt.input_shapes[x.name] = x.dims;
+  const std::vector<std::byte> expected = Session(model, opt).run({x})[0].bytes;
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w)
+    workers.emplace_back([&, w] {
+      Session s(model, opt);
+      for (int r = 0; r < 5; ++r)
+        if (s.run({x})[0].bytes != expected) mismatches[w]++;
+    });
+  for (auto& t : workers) t.join();
+  for (int m : mismatches) CHECK(m == 0);
 }
