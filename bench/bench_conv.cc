@@ -68,15 +68,24 @@ void bm_octet(benchmark::State& st, ConvShape s) {
       benchmark::Counter::kIs1000);
 }
 
-void bm_onednn(benchmark::State& st, ConvShape s) {
+// oneDNN's convolution on d (nhwc src/dst, weights reordered to the primitive's choice).
+struct OneDnnConv {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  dnnl::convolution_forward conv;
+  std::unordered_map<int, dnnl::memory> args;
+  std::string impl;
+  OneDnnConv(const ConvShape& s, Data& d);
+  void run() {
+    conv.execute(strm, args);
+    strm.wait();
+  }
+};
+
+OneDnnConv::OneDnnConv(const ConvShape& s, Data& d) {
   using namespace dnnl;
   using tag = memory::format_tag;
   using dt = memory::data_type;
-  const int threads = static_cast<int>(st.range(0));
-  omp_set_num_threads(threads);
-  Data d(s);
-  engine eng(engine::kind::cpu, 0);
-  stream strm(eng);
   const memory::dims src_dims{1, s.C, s.H, s.W}, dst_dims{1, s.M, d.OH, d.OW};
   memory::dims w_dims = s.group > 1
                             ? memory::dims{s.group, s.M / s.group, s.C / s.group, s.k, s.k}
@@ -94,19 +103,41 @@ void bm_onednn(benchmark::State& st, ConvShape s) {
                 d.w.data());
   memory w(pd.weights_desc(), eng);
   reorder(w_user, w).execute(strm, w_user, w);  // weight reorder: not timed
-  convolution_forward conv(pd);
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
-  conv.execute(strm, args);
   strm.wait();
-  for (auto _ : st) {
-    conv.execute(strm, args);
-    strm.wait();
-  }
-  st.SetLabel(pd.impl_info_str());
+  conv = convolution_forward(pd);
+  args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+  impl = pd.impl_info_str();
+}
+
+void bm_onednn(benchmark::State& st, ConvShape s) {
+  const int threads = static_cast<int>(st.range(0));
+  omp_set_num_threads(threads);
+  Data d(s);
+  OneDnnConv c(s, d);
+  c.run();
+  for (auto _ : st) c.run();
+  st.SetLabel(c.impl);
   st.counters["GFLOPS"] = benchmark::Counter(
       2.0 * s.M * d.OH * d.OW * (s.C / s.group) * s.k * s.k, benchmark::Counter::kIsIterationInvariantRate,
       benchmark::Counter::kIs1000);
+}
+
+// Checks once per shape that both compute the same convolution.
+bool verify(const ConvShape& s) {
+  Data a(s), b(s);
+  octet::kernels::ConvParams p;
+  p.N = 1; p.C = s.C; p.H = s.H; p.W = s.W; p.M = s.M; p.OH = a.OH; p.OW = a.OW;
+  p.KH = p.KW = s.k; p.sh = p.sw = s.stride; p.pt = p.pl = s.pad; p.group = s.group;
+  octet::kernels::Conv2dNhwc conv(p, a.w.data(), a.b.data(), 1);
+  conv.run_nhwc(a.x.data(), a.y.data());
+  omp_set_num_threads(1);
+  OneDnnConv c(s, b);
+  c.run();
+  double worst = 0;
+  for (size_t i = 0; i < a.y.size(); ++i)
+    worst = std::max(worst, std::fabs(double(a.y[i]) - b.y[i]) / (1.0 + std::fabs(double(b.y[i]))));
+  if (worst > 1e-4) std::fprintf(stderr, "MISMATCH %s: max rel error %g\n", s.name, worst);
+  return worst <= 1e-4;
 }
 
 // Keeps each run's real time per iteration for the ratio table.
@@ -142,6 +173,10 @@ std::vector<int> thread_counts() {
 
 int main(int argc, char** argv) {
   const auto threads = thread_counts();
+  int bad = 0;
+  for (const ConvShape& s : octet::bench::conv_shapes()) bad += !verify(s);
+  std::printf("verified octet against oneDNN on %zu shapes: %d mismatches\n",
+              octet::bench::conv_shapes().size(), bad);
   auto min_stat = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
   for (const ConvShape& s : octet::bench::conv_shapes()) {
     for (int t : threads) {
