@@ -175,7 +175,7 @@ void Rows3x3(const float* in, const float* w, const float* bias, float* out,
   const size_t L = hn::Lanes(DF());
   const size_t C = static_cast<size_t>(s.C), cfull = C / L * L;
   // Column chunks keep the 3 input rows of a chunk (all channels) in L1 across channel blocks.
-  const int64_t chunk = std::max<int64_t>(4, 8192 / std::max<int64_t>(1, 3 * SW * s.C));
+  const int64_t chunk = std::max<int64_t>(16, 8192 / std::max<int64_t>(1, 3 * SW * s.C));
   for (int64_t oh = oh_begin; oh < oh_end; ++oh)
     for (int64_t ow0 = 0; ow0 < s.OW; ow0 += chunk) {
       const int64_t ow1 = std::min(s.OW, ow0 + chunk);
