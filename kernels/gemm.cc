@@ -39,12 +39,15 @@ void gemm_packed(size_t M, const float* A, size_t lda, const PackedB& B, float* 
   // About 4 work items per thread, of equal size: rows split evenly (multiples of 8 rows),
   // and column panels split too when there are few rows.
   size_t row_chunks = 1, pchunks = 1;
+  const bool few_rows = M <= 256;
   if (threads > 1) {
-    const size_t target = 4 * static_cast<size_t>(threads);
+    // Few rows: fewer, larger items (each re-reads its part of B).
+    const size_t target = (few_rows ? 2 : 4) * static_cast<size_t>(threads);
     row_chunks = std::min((M + 7) / 8, target);
     pchunks = std::min(panels, (target + row_chunks - 1) / row_chunks);
   }
-  const size_t rows_per = ((M + row_chunks - 1) / row_chunks + 7) / 8 * 8;
+  size_t rows_per = (M + row_chunks - 1) / row_chunks;
+  if (!few_rows) rows_per = (rows_per + 7) / 8 * 8;
   row_chunks = (M + rows_per - 1) / rows_per;
   const size_t panels_per = (panels + pchunks - 1) / pchunks;
   const long items = static_cast<long>(row_chunks * pchunks);
