@@ -3,7 +3,9 @@
 // conv layers of MobileNetV2 and ResNet-18 (224x224, batch 1), at 1 and 2 threads.
 //
 //   ./build/bench/bench_conv [--benchmark_filter=...] [benchmark flags]
-//   OCTET_BENCH_THREADS=1,2 (default) chooses the thread counts.
+//   OCTET_BENCH_THREADS=1,2 (default) chooses the thread counts; OCTET_BENCH_METRIC=cpu ranks
+//   by CPU time instead of real time. Each ratio uses the fastest of the repetitions, e.g.
+//   --benchmark_min_time=0.02 --benchmark_repetitions=10 --benchmark_report_aggregates_only=true
 // After the runs it prints the octet/oneDNN time ratio per shape and the geometric mean.
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -68,15 +70,24 @@ void bm_octet(benchmark::State& st, ConvShape s) {
       benchmark::Counter::kIs1000);
 }
 
-void bm_onednn(benchmark::State& st, ConvShape s) {
+// oneDNN's convolution on d (nhwc src/dst, weights reordered to the primitive's choice).
+struct OneDnnConv {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  dnnl::convolution_forward conv;
+  std::unordered_map<int, dnnl::memory> args;
+  std::string impl;
+  OneDnnConv(const ConvShape& s, Data& d);
+  void run() {
+    conv.execute(strm, args);
+    strm.wait();
+  }
+};
+
+OneDnnConv::OneDnnConv(const ConvShape& s, Data& d) {
   using namespace dnnl;
   using tag = memory::format_tag;
   using dt = memory::data_type;
-  const int threads = static_cast<int>(st.range(0));
-  omp_set_num_threads(threads);
-  Data d(s);
-  engine eng(engine::kind::cpu, 0);
-  stream strm(eng);
   const memory::dims src_dims{1, s.C, s.H, s.W}, dst_dims{1, s.M, d.OH, d.OW};
   memory::dims w_dims = s.group > 1
                             ? memory::dims{s.group, s.M / s.group, s.C / s.group, s.k, s.k}
@@ -94,25 +105,53 @@ void bm_onednn(benchmark::State& st, ConvShape s) {
                 d.w.data());
   memory w(pd.weights_desc(), eng);
   reorder(w_user, w).execute(strm, w_user, w);  // weight reorder: not timed
-  convolution_forward conv(pd);
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
-  conv.execute(strm, args);
   strm.wait();
-  for (auto _ : st) {
-    conv.execute(strm, args);
-    strm.wait();
-  }
-  st.SetLabel(pd.impl_info_str());
+  conv = convolution_forward(pd);
+  args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+  impl = pd.impl_info_str();
+}
+
+void bm_onednn(benchmark::State& st, ConvShape s) {
+  const int threads = static_cast<int>(st.range(0));
+  omp_set_num_threads(threads);
+  Data d(s);
+  OneDnnConv c(s, d);
+  c.run();
+  for (auto _ : st) c.run();
+  st.SetLabel(c.impl);
   st.counters["GFLOPS"] = benchmark::Counter(
       2.0 * s.M * d.OH * d.OW * (s.C / s.group) * s.k * s.k, benchmark::Counter::kIsIterationInvariantRate,
       benchmark::Counter::kIs1000);
 }
 
+// Checks once per shape that both compute the same convolution.
+bool verify(const ConvShape& s) {
+  Data a(s), b(s);
+  octet::kernels::ConvParams p;
+  p.N = 1; p.C = s.C; p.H = s.H; p.W = s.W; p.M = s.M; p.OH = a.OH; p.OW = a.OW;
+  p.KH = p.KW = s.k; p.sh = p.sw = s.stride; p.pt = p.pl = s.pad; p.group = s.group;
+  octet::kernels::Conv2dNhwc conv(p, a.w.data(), a.b.data(), 1);
+  conv.run_nhwc(a.x.data(), a.y.data());
+  omp_set_num_threads(1);
+  OneDnnConv c(s, b);
+  c.run();
+  double worst = 0;
+  for (size_t i = 0; i < a.y.size(); ++i)
+    worst = std::max(worst, std::fabs(double(a.y[i]) - b.y[i]) / (1.0 + std::fabs(double(b.y[i]))));
+  if (worst > 1e-4) std::fprintf(stderr, "MISMATCH %s: max rel error %g\n", s.name, worst);
+  return worst <= 1e-4;
+}
+
 // Keeps each run's real time per iteration for the ratio table.
 class Collector : public benchmark::ConsoleReporter {
  public:
-  std::map<std::string, double> times;  // name -> ns per iteration
+  std::map<std::string, double> times;  // name -> time per iteration
+  // OCTET_BENCH_METRIC=cpu: compare the main thread's CPU time instead of real time (useful
+  // at 1 thread on a machine shared with other work; meaningless at more threads).
+  bool use_cpu_time = [] {
+    const char* m = std::getenv("OCTET_BENCH_METRIC");
+    return m && std::string(m) == "cpu";
+  }();
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
       // Keep the fastest repetition (the least disturbed by other work on the machine): the
@@ -120,8 +159,9 @@ class Collector : public benchmark::ConsoleReporter {
       const bool single = r.run_type == Run::RT_Iteration;
       const bool min_agg = r.run_type == Run::RT_Aggregate && r.aggregate_name == "min";
       if ((single || min_agg) && !r.error_occurred) {
-        auto [it, fresh] = times.emplace(r.run_name.str(), r.GetAdjustedRealTime());
-        if (!fresh) it->second = std::min(it->second, r.GetAdjustedRealTime());
+        const double t = use_cpu_time ? r.GetAdjustedCPUTime() : r.GetAdjustedRealTime();
+        auto [it, fresh] = times.emplace(r.run_name.str(), t);
+        if (!fresh) it->second = std::min(it->second, t);
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -142,6 +182,10 @@ std::vector<int> thread_counts() {
 
 int main(int argc, char** argv) {
   const auto threads = thread_counts();
+  int bad = 0;
+  for (const ConvShape& s : octet::bench::conv_shapes()) bad += !verify(s);
+  std::printf("verified octet against oneDNN on %zu shapes: %d mismatches\n",
+              octet::bench::conv_shapes().size(), bad);
   auto min_stat = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
   for (const ConvShape& s : octet::bench::conv_shapes()) {
     for (int t : threads) {

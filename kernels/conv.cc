@@ -160,8 +160,11 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
   }
   // Implicit GEMM: im2col a tile of output pixels per group, multiply by the packed weights.
   const int64_t total = p.N * p.OH * p.OW;
-  const int64_t T = tile_rows_;
-  const int64_t tiles = (total + T - 1) / T;
+  // Equal tiles of at most tile_rows_ rows (multiples of 8), a multiple of the thread count.
+  int64_t tiles = (total + tile_rows_ - 1) / tile_rows_;
+  if (threads > 1 && total >= 8 * threads) tiles = (tiles + threads - 1) / threads * threads;
+  const int64_t T = std::min(tile_rows_, ((total + tiles - 1) / tiles + 7) / 8 * 8);
+  tiles = (total + T - 1) / T;
   const size_t panels = (static_cast<size_t>(Mg_) + simd::kGemmNR - 1) / simd::kGemmNR;
   const size_t pchunks = panel_chunks(static_cast<size_t>(tiles * p.group), panels, threads);
   const size_t panels_per = (panels + pchunks - 1) / pchunks;
@@ -175,9 +178,11 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
 #else
     const int tid = 0;
 #endif
-    const int64_t pc = it % static_cast<long>(pchunks);
-    const int64_t g = (it / static_cast<long>(pchunks)) % p.group;
-    const int64_t t = it / static_cast<long>(pchunks) / p.group;
+    // Panel chunk is the slow index: a static split gives each thread whole column ranges.
+    const int64_t tg = tiles * p.group;
+    const int64_t pc = it / tg;
+    const int64_t g = (it % tg) % p.group;
+    const int64_t t = (it % tg) / p.group;
     const int64_t r0 = t * T, r1 = std::min(total, r0 + T);
     float* col = col_.data() + static_cast<size_t>(tid) * T * K_;
     simd::im2col_nhwc_f32(x, ishape, g, r0, r1, col);

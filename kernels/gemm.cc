@@ -36,17 +36,25 @@ void gemm_packed(size_t M, const float* A, size_t lda, const PackedB& B, float* 
   const size_t N = B.N, K = B.K;
   if (M == 0 || N == 0) return;
   const size_t panels = (N + kGemmNR - 1) / kGemmNR;
-  // Row chunks of at least 24 rows (a multiple of every microkernel height).
-  size_t rows_per = 24;
-  if (threads > 1) rows_per = std::max<size_t>(24, (M / (4 * threads) + 23) / 24 * 24);
-  else rows_per = M;
-  const size_t row_chunks = (M + rows_per - 1) / rows_per;
-  const size_t pchunks = panel_chunks(row_chunks, panels, threads);
+  // About 4 work items per thread, of equal size: rows split evenly (multiples of 8 rows),
+  // and column panels split too when there are few rows.
+  size_t row_chunks = 1, pchunks = 1;
+  const bool few_rows = M <= 256;
+  if (threads > 1) {
+    // Few rows: fewer, larger items (each re-reads its part of B).
+    const size_t target = (few_rows ? 2 : 4) * static_cast<size_t>(threads);
+    row_chunks = std::min((M + 7) / 8, target);
+    pchunks = std::min(panels, (target + row_chunks - 1) / row_chunks);
+  }
+  size_t rows_per = (M + row_chunks - 1) / row_chunks;
+  if (!few_rows) rows_per = (rows_per + 7) / 8 * 8;
+  row_chunks = (M + rows_per - 1) / rows_per;
   const size_t panels_per = (panels + pchunks - 1) / pchunks;
   const long items = static_cast<long>(row_chunks * pchunks);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1)
   for (long it = 0; it < items; ++it) {
-    const size_t rc = static_cast<size_t>(it) / pchunks, pc = static_cast<size_t>(it) % pchunks;
+    // Panel chunk is the slow index: a static split gives each thread whole column ranges.
+    const size_t pc = static_cast<size_t>(it) / row_chunks, rc = static_cast<size_t>(it) % row_chunks;
     const size_t m0 = rc * rows_per, m1 = std::min(M, m0 + rows_per);
     const size_t p0 = pc * panels_per, p1 = std::min(panels, p0 + panels_per);
     if (m0 >= m1 || p0 >= p1) continue;

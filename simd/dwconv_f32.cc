@@ -2,6 +2,7 @@
 #include "simd/dwconv_f32.h"
 
 #include <algorithm>
+#include <cstring>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "simd/dwconv_f32.cc"
@@ -13,6 +14,35 @@ namespace octet::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
+
+// Partial vectors: AVX2 and AVX-512 have true masked loads/stores (no access past n); older
+// targets emulate them with full-width accesses, so go through a small buffer there.
+#if HWY_TARGET <= HWY_AVX2
+constexpr bool kSafeMasked = true;
+#else
+constexpr bool kSafeMasked = false;
+#endif
+
+HWY_INLINE hn::Vec<DF> LoadTail(DF d, const float* HWY_RESTRICT p, size_t n) {
+  if constexpr (kSafeMasked) {
+    return hn::MaskedLoad(hn::FirstN(d, n), d, p);
+  } else {
+    HWY_ALIGN float buf[hn::MaxLanes(DF())] = {};
+    std::memcpy(buf, p, n * sizeof(float));
+    return hn::Load(d, buf);
+  }
+}
+
+HWY_INLINE void StoreTail(hn::Vec<DF> v, DF d, float* HWY_RESTRICT p, size_t n) {
+  if constexpr (kSafeMasked) {
+    hn::BlendedStore(v, hn::FirstN(d, n), d, p);
+  } else {
+    HWY_ALIGN float buf[hn::MaxLanes(DF())];
+    hn::Store(v, d, buf);
+    std::memcpy(p, buf, n * sizeof(float));
+  }
+}
+
 
 // First output column whose taps are all inside [0, W) and the end of that range.
 inline void InteriorCols(const DwConvShape& s, int64_t& ow_lo, int64_t& ow_hi) {
@@ -29,8 +59,7 @@ HWY_INLINE void Pixel(const float* HWY_RESTRICT in, const float* HWY_RESTRICT w,
                       const float* HWY_RESTRICT bias, float* HWY_RESTRICT out,
                       const DwConvShape& s, int64_t oh, int64_t ow, size_t c, size_t n) {
   const DF d;
-  const auto m = hn::FirstN(d, n);
-  auto load = [&](const float* p) { return kMasked ? hn::MaskedLoad(m, d, p) : hn::LoadU(d, p); };
+  auto load = [&](const float* p) { return kMasked ? LoadTail(d, p, n) : hn::LoadU(d, p); };
   auto acc = bias ? load(bias + c) : hn::Zero(d);
   for (int64_t kh = 0; kh < s.KH; ++kh) {
     const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
@@ -44,7 +73,7 @@ HWY_INLINE void Pixel(const float* HWY_RESTRICT in, const float* HWY_RESTRICT w,
   }
   acc = hn::Min(hn::Max(acc, hn::Set(d, s.lo)), hn::Set(d, s.hi));
   float* o = out + (oh * s.OW + ow) * s.C + c;
-  if (kMasked) hn::BlendedStore(acc, m, d, o); else hn::StoreU(acc, d, o);
+  if (kMasked) StoreTail(acc, d, o, n); else hn::StoreU(acc, d, o);
 }
 
 // Four interior output columns sharing each weight load.
@@ -87,8 +116,7 @@ HWY_INLINE void Row3x3(const float* HWY_RESTRICT in, const float* HWY_RESTRICT w
                        size_t n) {
   const DF d;
   using V = hn::Vec<DF>;
-  const auto m = hn::FirstN(d, n);
-  auto load = [&](const float* p) { return kMasked ? hn::MaskedLoad(m, d, p) : hn::LoadU(d, p); };
+  auto load = [&](const float* p) { return kMasked ? LoadTail(d, p, n) : hn::LoadU(d, p); };
   const float* rows[3];
   V w0[3], w1[3], w2[3];
   for (int64_t kh = 0; kh < 3; ++kh) {
@@ -129,7 +157,7 @@ HWY_INLINE void Row3x3(const float* HWY_RESTRICT in, const float* HWY_RESTRICT w
     a1 = hn::MulAdd(x2[1], w2[1], a1);
     a2 = hn::MulAdd(x2[2], w2[2], a2);
     const V acc = hn::Min(hn::Max(hn::Add(a0, hn::Add(a1, a2)), lo), hi);
-    if (kMasked) hn::BlendedStore(acc, m, d, o); else hn::StoreU(acc, d, o);
+    if (kMasked) StoreTail(acc, d, o, n); else hn::StoreU(acc, d, o);
     for (int kh = 0; kh < 3; ++kh) {
       if (SW == 1) {
         x0[kh] = x1[kh];
@@ -147,7 +175,7 @@ void Rows3x3(const float* in, const float* w, const float* bias, float* out,
   const size_t L = hn::Lanes(DF());
   const size_t C = static_cast<size_t>(s.C), cfull = C / L * L;
   // Column chunks keep the 3 input rows of a chunk (all channels) in L1 across channel blocks.
-  const int64_t chunk = std::max<int64_t>(4, 8192 / std::max<int64_t>(1, 3 * SW * s.C));
+  const int64_t chunk = std::max<int64_t>(16, 8192 / std::max<int64_t>(1, 3 * SW * s.C));
   for (int64_t oh = oh_begin; oh < oh_end; ++oh)
     for (int64_t ow0 = 0; ow0 < s.OW; ow0 += chunk) {
       const int64_t ow1 = std::min(s.OW, ow0 + chunk);

@@ -14,6 +14,35 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 
+// Partial vectors: AVX2 and AVX-512 have true masked loads/stores (no access past n); older
+// targets emulate them with full-width accesses, so go through a small buffer there.
+#if HWY_TARGET <= HWY_AVX2
+constexpr bool kSafeMasked = true;
+#else
+constexpr bool kSafeMasked = false;
+#endif
+
+HWY_INLINE hn::Vec<DF> LoadTail(DF d, const float* HWY_RESTRICT p, size_t n) {
+  if constexpr (kSafeMasked) {
+    return hn::MaskedLoad(hn::FirstN(d, n), d, p);
+  } else {
+    HWY_ALIGN float buf[hn::MaxLanes(DF())] = {};
+    std::memcpy(buf, p, n * sizeof(float));
+    return hn::Load(d, buf);
+  }
+}
+
+HWY_INLINE void StoreTail(hn::Vec<DF> v, DF d, float* HWY_RESTRICT p, size_t n) {
+  if constexpr (kSafeMasked) {
+    hn::BlendedStore(v, hn::FirstN(d, n), d, p);
+  } else {
+    HWY_ALIGN float buf[hn::MaxLanes(DF())];
+    hn::Store(v, d, buf);
+    std::memcpy(p, buf, n * sizeof(float));
+  }
+}
+
+
 // Copies n floats with full vectors and one masked tail (no over-read or over-write).
 HWY_INLINE void Copy(float* HWY_RESTRICT dst, const float* HWY_RESTRICT src, int64_t n) {
   const DF d;
@@ -21,8 +50,9 @@ HWY_INLINE void Copy(float* HWY_RESTRICT dst, const float* HWY_RESTRICT src, int
   int64_t i = 0;
   for (; i + L <= n; i += L) hn::StoreU(hn::LoadU(d, src + i), d, dst + i);
   if (i < n) {
-    const auto m = hn::FirstN(d, static_cast<size_t>(n - i));
-    hn::BlendedStore(hn::MaskedLoad(m, d, src + i), m, d, dst + i);
+    const size_t rest = static_cast<size_t>(n - i);
+    if constexpr (kSafeMasked) StoreTail(LoadTail(d, src + i, rest), d, dst + i, rest);
+    else std::memcpy(dst + i, src + i, rest * sizeof(float));
   }
 }
 
@@ -31,7 +61,7 @@ HWY_INLINE void Zero(float* HWY_RESTRICT dst, int64_t n) {
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
   int64_t i = 0;
   for (; i + L <= n; i += L) hn::StoreU(hn::Zero(d), d, dst + i);
-  if (i < n) hn::BlendedStore(hn::Zero(d), hn::FirstN(d, static_cast<size_t>(n - i)), d, dst + i);
+  if (i < n) StoreTail(hn::Zero(d), d, dst + i, static_cast<size_t>(n - i));
 }
 
 void Im2col(const float* x, const Im2colShape& s, int64_t g, int64_t r0, int64_t r1,
