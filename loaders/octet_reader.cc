@@ -14,6 +14,19 @@
 namespace octet {
 namespace {
 
+// Copies a flatbuffers vector of scalars. The verifier checks the alignment of a
+// vector's length field only, so in a corrupt file 8-byte elements may sit misaligned:
+// read them bytewise.
+template <typename T>
+std::vector<T> copy_scalars(const flatbuffers::Vector<T>* v) {
+  std::vector<T> out;
+  if (!v || v->size() == 0) return out;
+  out.resize(v->size());
+  std::memcpy(out.data(), v->Data(), v->size() * sizeof(T));
+  return out;
+}
+
+
 using FbString = flatbuffers::String;
 
 class Reader {
@@ -122,9 +135,9 @@ void Reader::read_tensor(const fb::Tensor& t, size_t index, TensorInfo& out) con
   out.dtype = static_cast<DType>(dtype);
 
   out.shape.has_rank = t.rank_known();
-  const auto* dims = t.shape();
+  const std::vector<int64_t> dims = copy_scalars(t.shape());
   const auto* symbols = t.shape_symbols();
-  const size_t rank = dims ? dims->size() : 0;
+  const size_t rank = dims.size();
   if (!out.shape.has_rank && (rank || (symbols && symbols->size())))
     bad(where(), ": dimensions given for a shape of unknown rank");
   if (rank > kOctetMaxRank) bad(where(), ": rank ", rank, ", more than ", kOctetMaxRank);
@@ -132,7 +145,7 @@ void Reader::read_tensor(const fb::Tensor& t, size_t index, TensorInfo& out) con
     bad(where(), ": ", symbols->size(), " dimension symbols for rank ", rank);
   out.shape.dims.resize(rank);
   for (size_t d = 0; d < rank; ++d) {
-    const int64_t v = dims->Get(static_cast<flatbuffers::uoffset_t>(d));
+    const int64_t v = dims[d];
     if (v < -1) bad(where(), ": dimension ", d, " is ", v);
     out.shape.dims[d].value = v;
     if (symbols && symbols->size())
@@ -176,11 +189,11 @@ void Reader::read_quant(const fb::QuantParams& q, const TensorInfo& t, size_t in
     return detail::concat("tensor ", index, " ('", t.name, "'): quantization parameters");
   };
   if (const auto* scale = q.scale()) {
-    out.scale.assign(scale->begin(), scale->end());
+    out.scale = copy_scalars(scale);
     for (float s : out.scale)
       if (!std::isfinite(s)) bad(where(), ": scale ", s, " is not finite");
   }
-  if (const auto* zp = q.zero_point()) out.zero_point.assign(zp->begin(), zp->end());
+  out.zero_point = copy_scalars(q.zero_point());
   if (!out.zero_point.empty() && out.zero_point.size() != out.scale.size())
     bad(where(), ": ", out.zero_point.size(), " zero points for ", out.scale.size(), " scales");
   out.axis = q.axis();
@@ -235,15 +248,10 @@ AttributeValue Reader::read_attribute(const fb::Attribute& a, const Node& node,
     case fb::AttributeValue::StringValue:
       return name(a.value_as_StringValue()->value(), kOctetMaxStringAttrBytes, where().c_str());
     case fb::AttributeValue::IntsValue: {
-      std::vector<int64_t> v;
-      if (const auto* vals = a.value_as_IntsValue()->values()) v.assign(vals->begin(), vals->end());
-      return v;
+      return copy_scalars(a.value_as_IntsValue()->values());
     }
     case fb::AttributeValue::FloatsValue: {
-      std::vector<float> v;
-      if (const auto* vals = a.value_as_FloatsValue()->values())
-        v.assign(vals->begin(), vals->end());
-      return v;
+      return copy_scalars(a.value_as_FloatsValue()->values());
     }
     case fb::AttributeValue::StringsValue: {
       std::vector<std::string> v;
