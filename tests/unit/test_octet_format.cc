@@ -300,8 +300,9 @@ std::vector<std::byte> make_file(const FileSpec& f) {
                                   b.CreateVector(graph_inputs), b.CreateVector(f.graph_outputs));
     b.Finish(model, f.identifier);
   };
-  int64_t numel = 1;
-  for (int64_t d : f.dims) numel *= d;
+  // Wrapping arithmetic: some cases have dims whose product overflows on purpose.
+  uint64_t numel = 1;
+  for (int64_t d : f.dims) numel *= static_cast<uint64_t>(d);
   const uint64_t size = f.size >= 0 ? uint64_t(f.size) : numel * 4;
   FlatBufferBuilder probe;
   build(probe, 0, size);
