@@ -48,6 +48,11 @@ bool is_broadcast_pointwise(std::string_view op) {
   return ops.count(op) != 0;
 }
 
+// QuantSim's fake quantization is pointwise when it has one scale for the whole tensor.
+bool is_per_tensor_fake_quant(const Node& n) {
+  return n.op_type == "octet.QuantizeDequantize" && n.attrs.get_floats("scale").size() == 1;
+}
+
 bool is_layout_agnostic(std::string_view op) {
   return op == "Transpose" || op == "Concat" || is_unary_pointwise(op) ||
          is_broadcast_pointwise(op);
@@ -117,7 +122,7 @@ class TransposeOptimizer {
           done = merge(i, perm, c);
         } else if (!can_push) {
           continue;
-        } else if (is_unary_pointwise(op)) {
+        } else if (is_unary_pointwise(op) || is_per_tensor_fake_quant(g_.nodes[c])) {
           done = slot == 0 && push_unary(i, c, perm);
         } else if (is_broadcast_pointwise(op) || op == "Concat") {
           done = push_multi(i, c, perm);
@@ -151,7 +156,9 @@ class TransposeOptimizer {
   bool pushable(TensorId y) const {
     if (g_.is_graph_output(y)) return false;
     for (const passes::Use& u : consumers_[y])
-      if (!is_layout_agnostic(g_.nodes[u.node].op_type)) return false;
+      if (!is_layout_agnostic(g_.nodes[u.node].op_type) &&
+          !is_per_tensor_fake_quant(g_.nodes[u.node]))
+        return false;
     return true;
   }
 

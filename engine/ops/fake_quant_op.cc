@@ -1,0 +1,84 @@
+// octet.QuantizeDequantize: the fake-quantization node QuantSim inserts at each enabled
+// quantizer. Attributes: scale (floats), offset (ints, AIMET's: minus the zero point),
+// qmin/qmax (the integer grid), axis (channel axis when per-channel, else absent).
+#include <cmath>
+
+#include "engine/op.h"
+#include "engine/ops/op_groups.h"
+#include "kernels/fake_quant.h"
+
+namespace octet {
+namespace {
+
+kernels::FakeQuantParams read_params(const Node& node, const Dims& dims,
+                                     void (*fail_fn)(const Node&, const std::string&)) {
+  kernels::FakeQuantParams p;
+  p.scale = node.attrs.get_floats("scale");
+  std::vector<int64_t> offsets = node.attrs.get_ints("offset");
+  p.qmin = static_cast<int32_t>(node.attrs.get_int("qmin", 0));
+  p.qmax = static_cast<int32_t>(node.attrs.get_int("qmax", 255));
+  if (p.scale.empty() || offsets.size() != p.scale.size())
+    fail_fn(node, "needs as many offsets as scales (and at least one)");
+  if (p.qmin >= p.qmax || p.qmin < -(1 << 16) || p.qmax > (1 << 16))
+    fail_fn(node, "bad integer range [qmin, qmax]");
+  for (float s : p.scale)
+    if (!(s > 0.f) || !std::isfinite(s)) fail_fn(node, "scales must be positive and finite");
+  for (int64_t o : offsets) {
+    if (o < -(1 << 16) || o > (1 << 16)) fail_fn(node, "offset out of range");
+    p.offset.push_back(static_cast<int32_t>(o));
+  }
+  if (p.scale.size() > 1) {
+    int64_t axis = node.attrs.get_int("axis", -1);
+    const int64_t rank = static_cast<int64_t>(dims.size());
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) fail_fn(node, "axis out of range");
+    if (dims[axis] != static_cast<int64_t>(p.scale.size()))
+      fail_fn(node, "per-channel scale count does not match the axis dimension");
+    p.channels = dims[axis];
+    for (int64_t k = 0; k < axis; ++k) p.outer *= dims[k];
+    for (int64_t k = axis + 1; k < rank; ++k) p.inner *= dims[k];
+  }
+  return p;
+}
+
+[[noreturn]] void fail_node(const Node& node, const std::string& what) {
+  fail(node.op_type, " node '", node.name, "': ", what);
+}
+
+void infer(InferContext& ctx) {
+  OCTET_NODE_CHECK(ctx, ctx.input_dtype(0) == DType::kF32, "input must be f32");
+  read_params(ctx.node(), ctx.input_dims(0), fail_node);
+  ctx.set_output(0, DType::kF32, ctx.input_dims(0));
+}
+
+class FakeQuantKernel final : public Kernel {
+ public:
+  FakeQuantKernel(kernels::FakeQuantParams p, bool reference, int threads)
+      : p_(std::move(p)), reference_(reference), threads_(threads) {}
+  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
+    const int64_t n = in[0].numel();
+    if (reference_) kernels::fake_quant_f32_reference(p_, in[0].as<float>(), out[0].as<float>(), n);
+    else kernels::fake_quant_f32(p_, in[0].as<float>(), out[0].as<float>(), n, threads_);
+  }
+  std::string_view impl_name() const override {
+    return reference_ ? "fake_quant_f32_reference" : "fake_quant_f32_hwy";
+  }
+
+ private:
+  kernels::FakeQuantParams p_;
+  bool reference_;
+  int threads_;
+};
+
+std::unique_ptr<Kernel> prepare(const PrepareContext& ctx) {
+  return std::make_unique<FakeQuantKernel>(read_params(ctx.node, ctx.input_dims(0), fail_node),
+                                           ctx.reference, ctx.threads);
+}
+
+}  // namespace
+
+void register_fake_quant_op(OpRegistry& r) {
+  r.add({.name = "octet.QuantizeDequantize", .infer = infer, .prepare = prepare});
+}
+
+}  // namespace octet
