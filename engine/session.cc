@@ -15,6 +15,18 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
   OCTET_CHECK(model_, "Session needs a model");
   graph_ = *model_;
+  switch (options_.mode) {
+    case ExecutionMode::kFloat:
+      for (TensorInfo& t : graph_.tensors) t.quant = QuantParams{};
+      break;
+    case ExecutionMode::kQdq:
+      insert_fake_quantization(graph_);
+      break;
+    case ExecutionMode::kExact:
+    case ExecutionMode::kInt:
+      fail("execution mode '", execution_mode_name(options_.mode),
+           "' needs the integer kernels, which are not built yet");
+  }
   if (options_.threads <= 0) options_.threads = omp_get_num_procs();
 
   bind_input_shapes(graph_, ShapeBinding{options_.input_shapes});
@@ -68,6 +80,24 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
 }
 
 Session::~Session() = default;
+
+ExecutionMode parse_execution_mode(const std::string& name) {
+  if (name == "float") return ExecutionMode::kFloat;
+  if (name == "qdq") return ExecutionMode::kQdq;
+  if (name == "exact") return ExecutionMode::kExact;
+  if (name == "int") return ExecutionMode::kInt;
+  fail("unknown execution mode '", name, "' (float, qdq, exact, int)");
+}
+
+const char* execution_mode_name(ExecutionMode mode) {
+  switch (mode) {
+    case ExecutionMode::kFloat: return "float";
+    case ExecutionMode::kQdq: return "qdq";
+    case ExecutionMode::kExact: return "exact";
+    case ExecutionMode::kInt: return "int";
+  }
+  return "?";
+}
 
 std::vector<std::pair<std::string, Dims>> Session::input_specs() const {
   std::vector<std::pair<std::string, Dims>> out;

@@ -43,6 +43,11 @@ struct PassOptions {
   bool channels_last = true;  // only done when the Transpose op is registered
 };
 
+// `qdq` mode: an octet.QuantizeDequantize node after every tensor with QuantParams (the
+// tensor's readers read the fake-quantized value; a graph output keeps its name). Clears the
+// QuantParams it consumed.
+PassReport insert_fake_quantization(Graph& graph);
+
 // The pipeline a Session runs after shape inference and constant folding.
 std::vector<PassReport> run_optimization_passes(Graph& graph, const PassOptions& options = {});
 
