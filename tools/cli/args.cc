@@ -122,10 +122,11 @@ std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& specs) 
   return shapes;
 }
 
-void check_mode(const std::string& mode) {
-  if (mode == "float") return;
-  if (mode == "qdq" || mode == "exact" || mode == "int")
-    throw UsageError("--mode " + mode + " is not built yet; only --mode float works so far");
+ExecutionMode parse_mode(const std::string& mode) {
+  if (mode == "float") return ExecutionMode::kFloat;
+  if (mode == "qdq") return ExecutionMode::kQdq;
+  if (mode == "exact" || mode == "int")
+    throw UsageError("--mode " + mode + " needs the integer kernels, which are not built yet");
   throw UsageError("--mode must be one of float, qdq, exact, int; got '" + mode + "'");
 }
 

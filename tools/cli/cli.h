@@ -52,8 +52,9 @@ class Args {
 
 // "NAME=d0,d1,..." options -> input shapes. UsageError on bad syntax.
 std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& specs);
-// Only "float" is built so far; anything else is a UsageError naming the choices.
-void check_mode(const std::string& mode);
+// "float" or "qdq" (a model whose tensors carry encodings, e.g. written by `octet quantize`);
+// "exact"/"int" come with the integer kernels. UsageError otherwise.
+ExecutionMode parse_mode(const std::string& mode);
 
 // The options every model-running command shares.
 inline const OptionSpec kShapeOpt{"--shape", "", true, true};
@@ -74,6 +75,7 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_demo(const std::vector<std::string>& args);
+int cmd_quantize(const std::vector<std::string>& args);
 
 extern const char* const kConvertUsage;
 extern const char* const kInfoUsage;
@@ -81,6 +83,7 @@ extern const char* const kRunUsage;
 extern const char* const kBenchUsage;
 extern const char* const kEvalUsage;
 extern const char* const kDemoUsage;
+extern const char* const kQuantizeUsage;
 
 // ---- helpers -------------------------------------------------------------------
 std::string format_bytes(size_t bytes);

@@ -62,7 +62,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::cout << kBenchUsage;
     return 0;
   }
-  check_mode(args.get("--mode", "float"));
+  const ExecutionMode mode = parse_mode(args.get("--mode", "float"));
   const int threads = args.get_int("--threads", 1, 0, 1024);
   const int runs = args.get_int("--runs", 20, 1, 1000000);
   const int warmup = args.get_int("--warmup", 3, 0, 1000000);
@@ -92,6 +92,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   }
 
   SessionOptions opt;
+  opt.mode = mode;
   opt.threads = threads;
   opt.input_shapes = shapes;
   auto t_prep = clock::now();

@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "loaders/model_loader.h"
+#include "quant/fidelity.h"
 #include "loaders/npy.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/evaluate.h"
@@ -12,7 +13,7 @@ namespace octet::cli {
 
 const char* const kEvalUsage =
     "usage: octet eval MODEL --data X.npy [--labels Y.npy] [--batch N] [--threads N]\n"
-    "                  [--shape NAME=d0,...] [--mode float]\n"
+    "                  [--shape NAME=d0,...] [--mode float|qdq]\n"
     "\n"
     "Runs every sample of X.npy (first dimension = samples) through a one-input model,\n"
     "in slices of the model's batch size (a symbolic batch dimension is fixed to --batch).\n"
@@ -26,7 +27,9 @@ const char* const kEvalUsage =
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
     "  --shape NAME=d0,d1,...   fix the input shape (batch first) instead\n"
-    "  --mode float             execution mode (only float so far)\n"
+    "  --mode float|qdq         float kernels, or quantize-dequantize at every tensor with an\n"
+    "                           encoding (a model written by octet quantize); without --labels,\n"
+    "                           qdq outputs are compared with float: SQNR, cosine, max error\n"
     "  -h, --help               show this help\n";
 
 void print_eval_result(const EvalResult& r) {
@@ -65,11 +68,12 @@ int cmd_eval(const std::vector<std::string>& argv) {
     std::cout << kEvalUsage;
     return 0;
   }
-  check_mode(args.get("--mode", "float"));
+  const ExecutionMode mode = parse_mode(args.get("--mode", "float"));
   if (!args.has("--data")) throw UsageError("missing --data X.npy");
   EvalOptions o;
   o.batch = args.get_int("--batch", 32, 1, 1 << 20);
   o.threads = args.get_int("--threads", 1, 0, 1024);
+  o.mode = mode;
   o.shapes = parse_shapes(args.all("--shape"));
   o.progress = stderr_is_terminal();
 
@@ -78,8 +82,27 @@ int cmd_eval(const std::vector<std::string>& argv) {
   HostTensor data = load_npy_dataset(args.get("--data"));
   HostTensor labels;
   if (args.has("--labels")) labels = load_npy(args.get("--labels"));
+  if (mode != ExecutionMode::kFloat) o.keep_scores = true;
   EvalResult r = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, o);
+  std::printf("mode: %s\n", execution_mode_name(mode));
   print_eval_result(r);
+  if (mode != ExecutionMode::kFloat) {
+    // Fidelity of output 0 against the float model on the same samples.
+    EvalOptions fo = o;
+    fo.mode = ExecutionMode::kFloat;
+    fo.progress = false;
+    EvalResult reference = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, fo);
+    const quant::Fidelity f = quant::compare_outputs(reference.scores, r.scores, r.classes);
+    std::printf("against float: SQNR %.2f dB, cosine %.6f, max |error| %.4g, top-1 agreement "
+                "%.2f%% (%lld/%lld)\n",
+                f.sqnr_db, f.cosine, f.max_abs_error,
+                f.rows ? 100.0 * static_cast<double>(f.top1_agree) / static_cast<double>(f.rows) : 0.0,
+                static_cast<long long>(f.top1_agree), static_cast<long long>(f.rows));
+    if (reference.has_labels)
+      std::printf("float top-1 accuracy: %.2f%% (drop %.2f points)\n",
+                  100.0 * static_cast<double>(reference.top1) / static_cast<double>(reference.samples),
+                  100.0 * static_cast<double>(reference.top1 - r.top1) / static_cast<double>(r.samples));
+  }
   return 0;
 }
 

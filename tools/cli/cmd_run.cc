@@ -102,7 +102,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::cout << kRunUsage;
     return 0;
   }
-  check_mode(args.get("--mode", "float"));
+  const ExecutionMode mode = parse_mode(args.get("--mode", "float"));
   const int threads = args.get_int("--threads", 1, 0, 1024);
   auto shapes = parse_shapes(args.all("--shape"));
   const std::string path = args.positional()[0];
@@ -131,6 +131,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   }
 
   SessionOptions opt;
+  opt.mode = mode;
   opt.threads = threads;
   opt.input_shapes = shapes;
   Session session(graph, opt);

@@ -8,12 +8,14 @@
 
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
+#include "engine/session.h"
 
 namespace octet::cli {
 
 struct EvalOptions {
   int batch = 32;      // used when the model's batch dimension is symbolic
   int threads = 1;
+  ExecutionMode mode = ExecutionMode::kFloat;
   bool progress = false;  // show progress on stderr
   bool keep_scores = false;  // keep output 0 of every sample in EvalResult::scores
   std::map<std::string, Dims> shapes;  // --shape: fixes the input shape (incl. batch)
