@@ -18,10 +18,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A per-process scratch directory, removed at exit.
 fs::path temp_dir() {
-  fs::path dir = fs::temp_directory_path() / ("octet_qcfg_test_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir;
+  struct Dir {
+    fs::path path = fs::temp_directory_path() / ("octet_qcfg_test_" + std::to_string(getpid()));
+    ~Dir() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  };
+  static const Dir dir;
+  fs::create_directories(dir.path);
+  return dir.path;
 }
 
 fs::path write_file(const std::string& name, const std::string& text) {
