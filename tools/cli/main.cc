@@ -20,6 +20,8 @@ const std::vector<Command>& commands() {
       {"bench", "measure latency and memory on random inputs", kBenchUsage, cmd_bench},
       {"eval", "run a data set through a model: accuracy or output statistics", kEvalUsage,
        cmd_eval},
+      {"quantize", "place quantizers, calibrate, write the quantized model and encodings",
+       kQuantizeUsage, cmd_quantize},
       {"demo", "the whole path on the bundled MNIST model", kDemoUsage, cmd_demo},
   };
   return table;

@@ -1,0 +1,372 @@
+#include "quant/quantsim.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "engine/error.h"
+#include "engine/passes/passes.h"
+#include "engine/prepare_graph.h"
+#include "engine/session.h"
+#include "loaders/npy.h"
+#include "quant/data_stream.h"
+
+namespace octet::quant {
+namespace {
+
+// Ops whose output holds values of their (quantized) input: no quantizer of their own.
+bool preserves_encoding(const std::string& op) {
+  static const std::set<std::string> ops{
+      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout",
+      "MaxPool", "GlobalMaxPool", "Slice", "Split", "Gather", "Pad", "Expand", "Tile",
+      "DepthToSpace", "SpaceToDepth"};
+  return ops.count(op) != 0;
+}
+
+struct ParamSlot {
+  size_t input;
+  const char* name;
+};
+
+// The parameters octet quantizes, per op type.
+std::vector<ParamSlot> param_slots(const std::string& op) {
+  if (op == "Conv" || op == "ConvTranspose" || op == "Gemm") return {{1, "weight"}, {2, "bias"}};
+  if (op == "MatMul") return {{1, "weight"}};
+  return {};
+}
+
+// The output-channel axis of a weight, for per-channel quantization.
+int weight_channel_axis(const Node& n, const TensorInfo& w) {
+  const int rank = static_cast<int>(w.shape.rank());
+  if (n.op_type == "Conv") return 0;
+  if (n.op_type == "ConvTranspose") return rank > 1 ? 1 : 0;
+  if (n.op_type == "Gemm") return n.attrs.get_int("transB", 0) ? 0 : rank - 1;
+  if (n.op_type == "MatMul") return rank - 1;
+  return 0;
+}
+
+// Fills in the shapes of intermediate tensors (BN folding needs channel counts) from a
+// scratch copy whose unknown input dimensions are set to 1. Inputs and outputs keep theirs.
+void fill_intermediate_shapes(Graph& g) {
+  Graph scratch = g;
+  ShapeBinding binding;
+  for (TensorId id : scratch.inputs) {
+    Dims dims;
+    for (const Dim& d : scratch.tensor(id).shape.dims) dims.push_back(d.is_known() ? d.value : 1);
+    binding.shapes[scratch.tensor(id).name] = dims;
+  }
+  bind_input_shapes(scratch, binding);
+  infer_shapes_and_fold(scratch);
+  for (TensorInfo& t : g.tensors) {
+    if (t.shape.is_concrete() || t.is_constant()) continue;
+    auto id = g.find_tensor(t.name);
+    if (id && (g.is_graph_input(*id) || g.is_graph_output(*id))) continue;
+    if (auto s = scratch.find_tensor(t.name)) {
+      t.shape = scratch.tensor(*s).shape;
+      if (t.dtype == DType::kUndefined) t.dtype = scratch.tensor(*s).dtype;
+    }
+  }
+}
+
+std::vector<float> constant_floats(const TensorInfo& t) {
+  OCTET_CHECK(t.is_constant() && t.dtype == DType::kF32, "'", t.name, "' is not an f32 constant");
+  const int64_t n = checked_numel(t.shape.concrete());
+  std::vector<float> v(static_cast<size_t>(n));
+  if (n) std::memcpy(v.data(), t.data->data(), n * sizeof(float));
+  return v;
+}
+
+bool is_symmetric_kind(EncodingKind k) { return k != EncodingKind::kAsymmetric; }
+
+}  // namespace
+
+EncodingKind encoding_kind(bool symmetric, bool strict_symmetric, bool unsigned_symmetric) {
+  if (!symmetric) return EncodingKind::kAsymmetric;
+  if (strict_symmetric && unsigned_symmetric) return EncodingKind::kUnsignedStrictSymmetric;
+  if (strict_symmetric) return EncodingKind::kStrictSymmetric;
+  if (unsigned_symmetric) return EncodingKind::kUnsignedSymmetric;
+  return EncodingKind::kSymmetric;
+}
+
+QuantSim::QuantSim(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
+                   const QuantSimOptions& options) {
+  OCTET_CHECK(model, "QuantSim needs a model");
+  check_ops_supported(*model, model->name.empty() ? "model" : model->name);
+  model_ = std::make_shared<Graph>(*model);
+  remove_identities(*model_);
+  remove_dead_nodes(*model_);
+  if (options.fold_batch_norms) {
+    fill_intermediate_shapes(*model_);
+    fold_batch_norms(*model_);
+    remove_dead_nodes(*model_);
+  }
+  model_->compact();
+  model_->topo_sort();
+  place(config, options);
+}
+
+void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& options) {
+  const Graph& g = *model_;
+  const int act_bw = options.act_bitwidth.value_or(8);
+  const int param_bw = options.param_bitwidth.value_or(8);
+  OCTET_CHECK(act_bw >= kMinBitwidth && act_bw <= 32 && param_bw >= kMinBitwidth && param_bw <= 32,
+              "bitwidths must be in [", kMinBitwidth, ", 32]");
+  std::vector<std::vector<size_t>> consumers(g.tensors.size());
+  for (size_t n = 0; n < g.nodes.size(); ++n)
+    for (TensorId i : g.nodes[n].inputs)
+      if (i != kNoTensor) consumers[i].push_back(n);
+
+  // Tensors inside a supergroup (e.g. Conv -> Relu): quantized only at the group's end.
+  std::set<TensorId> interior;
+  for (const Supergroup& sg : config.supergroups()) {
+    for (size_t start = 0; start < g.nodes.size(); ++start) {
+      if (g.nodes[start].op_type != sg.op_list[0]) continue;
+      std::vector<TensorId> chain;
+      size_t cur = start;
+      bool match = true;
+      for (size_t k = 1; k < sg.op_list.size() && match; ++k) {
+        const Node& n = g.nodes[cur];
+        if (n.outputs.empty() || n.outputs[0] == kNoTensor) { match = false; break; }
+        const TensorId out = n.outputs[0];
+        if (consumers[out].size() != 1 || g.is_graph_output(out) ||
+            g.nodes[consumers[out][0]].op_type != sg.op_list[k]) {
+          match = false;
+          break;
+        }
+        chain.push_back(out);
+        cur = consumers[out][0];
+      }
+      if (match) interior.insert(chain.begin(), chain.end());
+    }
+  }
+
+  std::set<std::string> placed;
+  auto add = [&](Quantizer q) {
+    if (placed.insert(q.tensor).second) quantizers_.push_back(std::move(q));
+  };
+  const ResolvedOp defaults = config.resolve_op("");
+  if (config.model_input_quantized().value_or(false)) {
+    for (TensorId id : g.inputs) {
+      const TensorInfo& t = g.tensor(id);
+      if (t.dtype != DType::kF32) continue;
+      add({.tensor = t.name, .role = QuantizerRole::kModelInput, .op_type = "",
+           .bitwidth = act_bw,
+           .kind = encoding_kind(defaults.symmetric, defaults.strict_symmetric,
+                                 defaults.unsigned_symmetric)});
+    }
+  }
+  const bool force_outputs = config.model_output_quantized().value_or(false);
+  for (const Node& n : g.nodes) {
+    const ResolvedOp ro = config.resolve_op(n.op_type);
+    for (const ParamSlot& slot : param_slots(n.op_type)) {
+      const TensorId id = n.input(slot.input);
+      if (id == kNoTensor) continue;
+      const TensorInfo& t = g.tensor(id);
+      if (!t.is_constant() || t.dtype != DType::kF32) continue;
+      const ResolvedParam rp = config.resolve_param(n.op_type, slot.name);
+      if (!rp.quantized) continue;
+      const bool per_channel = options.per_channel.value_or(rp.per_channel);
+      add({.tensor = t.name, .role = QuantizerRole::kParam, .op_type = n.op_type,
+           .param = slot.name, .bitwidth = param_bw,
+           .kind = encoding_kind(rp.symmetric, rp.strict_symmetric, rp.unsigned_symmetric),
+           .axis = per_channel && t.shape.rank() > 0 ? weight_channel_axis(n, t) : -1});
+    }
+    for (TensorId out : n.outputs) {
+      if (out == kNoTensor) continue;
+      const TensorInfo& t = g.tensor(out);
+      if (t.dtype != DType::kF32 && t.dtype != DType::kUndefined) continue;
+      const bool graph_output = g.is_graph_output(out);
+      bool quantize = ro.output_quantized && !interior.count(out) && !preserves_encoding(n.op_type);
+      if (graph_output && force_outputs) quantize = true;
+      if (!quantize) continue;
+      add({.tensor = t.name, .role = QuantizerRole::kActivation, .op_type = n.op_type,
+           .bitwidth = act_bw,
+           .kind = encoding_kind(ro.symmetric, ro.strict_symmetric, ro.unsigned_symmetric)});
+    }
+  }
+}
+
+Quantizer* QuantSim::find(const std::string& tensor) {
+  for (Quantizer& q : quantizers_)
+    if (q.tensor == tensor) return &q;
+  return nullptr;
+}
+
+Quantizer& QuantSim::at(const std::string& tensor) {
+  Quantizer* q = find(tensor);
+  OCTET_CHECK(q, "no quantizer on tensor '", tensor, "'");
+  return *q;
+}
+
+void QuantSim::compute_param_encodings(const ObserverOptions& observer) {
+  for (Quantizer& q : quantizers_) {
+    if (q.role != QuantizerRole::kParam || !q.enabled || q.frozen) continue;
+    const TensorInfo& t = model_->tensor(model_->require_tensor(q.tensor));
+    const std::vector<float> values = constant_floats(t);
+    const bool symmetric = is_symmetric_kind(q.kind);
+    TensorEncoding te;
+    te.axis = q.axis;
+    try {
+      if (q.axis >= 0) {
+        const Dims dims = t.shape.concrete();
+        const AxisLayout layout = axis_layout(dims, q.axis);
+        PerChannelObserver obs(observer, static_cast<int64_t>(layout.channels));
+        obs.observe(values, static_cast<int64_t>(layout.outer), static_cast<int64_t>(layout.channels),
+                    static_cast<int64_t>(layout.inner));
+        for (const Range& r : obs.compute(q.bitwidth, symmetric))
+          te.encodings.push_back(compute_encoding(r.min, r.max, q.bitwidth, q.kind));
+      } else {
+        auto obs = make_observer(observer);
+        obs->observe(values);
+        const Range r = obs->compute(q.bitwidth, symmetric);
+        te.encodings.push_back(compute_encoding(r.min, r.max, q.bitwidth, q.kind));
+      }
+    } catch (const Error& e) {
+      fail("parameter '", q.tensor, "': ", e.what());
+    }
+    q.encoding = std::move(te);
+  }
+}
+
+void QuantSim::calibrate(const std::string& data_path, const CalibrationOptions& options) {
+  NpyBatchStream stream(data_path);
+  calibrate_batches([&](HostTensor& out) { return stream.next(out); }, stream.total_samples(),
+                    options);
+}
+
+void QuantSim::calibrate(const HostTensor& samples, const CalibrationOptions& options) {
+  bool done = false;
+  calibrate_batches(
+      [&](HostTensor& out) {
+        if (done) return false;
+        out = samples;
+        done = true;
+        return true;
+      },
+      samples.dims.empty() ? 0 : samples.dims[0], options);
+}
+
+void QuantSim::calibrate_batches(const std::function<bool(HostTensor&)>& next, int64_t total,
+                                 const CalibrationOptions& options) {
+  compute_param_encodings(options.observer);
+  OCTET_CHECK(model_->inputs.size() == 1, "calibration feeds one input; the model has ",
+              model_->inputs.size());
+  const TensorInfo& input = model_->tensor(model_->inputs[0]);
+
+  // The graph to run: parameters fake-quantized, every activation to observe an output.
+  std::shared_ptr<Graph> annotated = std::make_shared<Graph>(*model_);
+  for (const Quantizer& q : quantizers_)
+    if (q.role == QuantizerRole::kParam && q.enabled && q.encoding)
+      annotated->tensor(annotated->require_tensor(q.tensor)).quant = to_quant_params(*q.encoding);
+  insert_fake_quantization(*annotated);
+  std::shared_ptr<Graph> run_graph = annotated;
+  struct Watch {
+    Quantizer* quantizer;
+    size_t output;
+    std::unique_ptr<Observer> observer;
+  };
+  std::vector<Watch> watches;
+  for (Quantizer& q : quantizers_) {
+    if (q.role == QuantizerRole::kParam || !q.enabled || q.frozen) continue;
+    const TensorId id = run_graph->require_tensor(q.tensor);
+    size_t index = 0;
+    while (index < run_graph->outputs.size() && run_graph->outputs[index] != id) ++index;
+    if (index == run_graph->outputs.size()) run_graph->outputs.push_back(id);
+    watches.push_back({&q, index, make_observer(options.observer)});
+  }
+
+  // Batches are cut to the model's batch size; a session per distinct batch size.
+  int64_t model_batch = options.batch_size;
+  if (input.shape.has_rank && input.shape.rank() > 0 && input.shape.dims[0].is_known())
+    model_batch = input.shape.dims[0].value;
+  OCTET_CHECK(model_batch > 0, "batch size must be positive");
+  std::map<int64_t, std::unique_ptr<Session>> sessions;
+  auto session_for = [&](const Dims& dims) -> Session& {
+    auto& s = sessions[dims[0]];
+    if (!s) {
+      SessionOptions so;
+      so.threads = options.threads;
+      so.input_shapes[input.name] = dims;
+      s = std::make_unique<Session>(run_graph, so);
+    }
+    return *s;
+  };
+  int64_t done = 0;
+  HostTensor chunk;
+  while (next(chunk)) {
+    OCTET_CHECK(chunk.dtype == DType::kF32, "calibration data must be f32, got ",
+                dtype_name(chunk.dtype));
+    OCTET_CHECK(!chunk.dims.empty() && chunk.dims[0] > 0, "calibration data has no samples");
+    for (int64_t b = 0; b < chunk.dims[0]; b += model_batch) {
+      HostTensor x = slice_rows(chunk, b, std::min(chunk.dims[0], b + model_batch));
+      x.name = input.name;
+      std::vector<HostTensor> outs = session_for(x.dims).run({x});
+      for (Watch& w : watches) {
+        try {
+          w.observer->observe(outs[w.output].values<float>());
+        } catch (const Error& e) {
+          fail("calibration, tensor '", w.quantizer->tensor, "': ", e.what());
+        }
+      }
+      done += x.dims[0];
+      if (options.progress) options.progress(done, total);
+    }
+  }
+  OCTET_CHECK(done > 0, "no calibration samples were read");
+  for (Watch& w : watches) {
+    const Range r = w.observer->compute(w.quantizer->bitwidth, is_symmetric_kind(w.quantizer->kind));
+    TensorEncoding te;
+    te.encodings.push_back(compute_encoding(r.min, r.max, w.quantizer->bitwidth, w.quantizer->kind));
+    w.quantizer->encoding = std::move(te);
+  }
+}
+
+std::shared_ptr<Graph> QuantSim::annotated_model() const {
+  auto g = std::make_shared<Graph>(*model_);
+  for (TensorInfo& t : g->tensors) t.quant = QuantParams{};
+  for (const Quantizer& q : quantizers_)
+    if (q.enabled && q.encoding)
+      g->tensor(g->require_tensor(q.tensor)).quant = to_quant_params(*q.encoding);
+  return g;
+}
+
+QuantParams to_quant_params(const TensorEncoding& te) {
+  OCTET_CHECK(!te.encodings.empty(), "an encoding without entries");
+  QuantParams q;
+  q.axis = te.axis;
+  q.block_size = te.block_size;
+  q.bitwidth = te.encodings[0].bitwidth;
+  q.symmetric = te.encodings[0].symmetric;
+  for (const Encoding& e : te.encodings) {
+    q.scale.push_back(static_cast<float>(e.scale));
+    q.zero_point.push_back(-e.offset);
+  }
+  return q;
+}
+
+TensorEncoding from_quant_params(const QuantParams& q, const std::string& what) {
+  OCTET_CHECK(!q.scale.empty() && q.zero_point.size() == q.scale.size(), what,
+              ": quantization parameters need one zero point per scale");
+  OCTET_CHECK(q.bitwidth >= kMinBitwidth && q.bitwidth <= kMaxBitwidth, what, ": bitwidth ",
+              q.bitwidth, " is outside [", kMinBitwidth, ", ", kMaxBitwidth, "]");
+  TensorEncoding te;
+  te.axis = q.axis;
+  te.block_size = q.block_size;
+  const int64_t half = int64_t{1} << (q.bitwidth - 1);
+  for (size_t i = 0; i < q.scale.size(); ++i) {
+    Encoding e;
+    e.bitwidth = q.bitwidth;
+    e.symmetric = q.symmetric;
+    e.offset = -q.zero_point[i];
+    e.strict_symmetric = q.symmetric && e.offset == -(half - 1);
+    e.scale = q.scale[i];
+    e.min = e.scale * e.offset;
+    e.max = e.scale * static_cast<double>(e.offset + e.num_steps());
+    validate_encoding(e, what);
+    te.encodings.push_back(e);
+  }
+  return te;
+}
+
+}  // namespace octet::quant

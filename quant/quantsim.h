@@ -1,0 +1,90 @@
+// QuantSim: quantizers placed on a model as a target runtime would quantize it, driven by an
+// AIMET quantsim config (quant/quantsim_config.h), their encodings computed from calibration
+// data, and the model annotated for `qdq` execution and export.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/host_tensor.h"
+#include "quant/encoding.h"
+#include "quant/observers.h"
+#include "quant/quantsim_config.h"
+
+namespace octet::quant {
+
+enum class QuantizerRole { kModelInput, kActivation, kParam };
+
+struct Quantizer {
+  std::string tensor;   // tensor name in QuantSim::model(), the exported ONNX name
+  QuantizerRole role = QuantizerRole::kActivation;
+  std::string op_type;  // producing op (activations) or consuming op (params)
+  std::string param;    // "weight" or "bias" for params
+  bool enabled = true;
+  int bitwidth = 8;
+  EncodingKind kind = EncodingKind::kAsymmetric;
+  int axis = -1;        // per-channel axis of a param; -1 per-tensor
+  std::optional<TensorEncoding> encoding;
+  bool frozen = false;  // encoding fixed (set by hand, imported, AdaRound): calibration keeps it
+};
+
+struct QuantSimOptions {
+  std::optional<int> param_bitwidth;  // default 8; overrides nothing in the config (it has no bitwidths)
+  std::optional<int> act_bitwidth;    // default 8
+  std::optional<bool> per_channel;    // overrides the config's per_channel_quantization
+  bool fold_batch_norms = true;       // fold BN into Conv/Gemm before placing quantizers
+};
+
+struct CalibrationOptions {
+  ObserverOptions observer;  // range scheme for activations and params
+  int64_t batch_size = 32;   // used when the model's batch dimension is symbolic
+  int threads = 1;
+  // Called after each batch with (samples done, samples total); may be empty.
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+class QuantSim {
+ public:
+  QuantSim(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
+           const QuantSimOptions& options = {});
+
+  // The float graph the quantizers refer to (BN folded, identities removed): export this.
+  const Graph& model() const { return *model_; }
+  std::shared_ptr<const Graph> model_ptr() const { return model_; }
+  std::vector<Quantizer>& quantizers() { return quantizers_; }
+  const std::vector<Quantizer>& quantizers() const { return quantizers_; }
+  Quantizer* find(const std::string& tensor);
+  Quantizer& at(const std::string& tensor);  // throws octet::Error when absent
+
+  // Parameter encodings from the weights (skips frozen ones).
+  void compute_param_encodings(const ObserverOptions& observer);
+  // Param encodings, then activation encodings from the data: `data` holds samples along
+  // axis 0 for the model's single input (a .npy file or folder, streamed file by file).
+  void calibrate(const std::string& data_path, const CalibrationOptions& options);
+  // Same, from samples already in memory (axis 0).
+  void calibrate(const HostTensor& samples, const CalibrationOptions& options);
+
+  // A copy of model() whose tensors carry the encodings of enabled quantizers (QuantParams);
+  // this is what a quantized .octet file stores.
+  std::shared_ptr<Graph> annotated_model() const;
+
+ private:
+  void place(const QuantsimConfig& config, const QuantSimOptions& options);
+  void calibrate_batches(const std::function<bool(HostTensor&)>& next, int64_t total,
+                         const CalibrationOptions& options);
+
+  std::shared_ptr<Graph> model_;
+  std::vector<Quantizer> quantizers_;
+};
+
+// The encoding kind from the config's symmetry flags.
+EncodingKind encoding_kind(bool symmetric, bool strict_symmetric, bool unsigned_symmetric);
+
+// QuantParams (what a Graph/.octet stores) <-> TensorEncoding (AIMET's view).
+QuantParams to_quant_params(const TensorEncoding& te);
+TensorEncoding from_quant_params(const QuantParams& q, const std::string& what);
+
+}  // namespace octet::quant

@@ -1,0 +1,165 @@
+// QuantSim on the MNIST fixtures: placement, FP32 sanity, W8A8 / W4A8 accuracy.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "engine/session.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "loaders/octet_format.h"
+#include "quant/fidelity.h"
+#include "quant/quantsim.h"
+
+using namespace octet;
+using namespace octet::quant;
+
+namespace {
+
+std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+
+struct Accuracy {
+  int64_t correct = 0, total = 0;
+  std::vector<float> logits;
+  double percent() const { return 100.0 * static_cast<double>(correct) / static_cast<double>(total); }
+};
+
+Accuracy evaluate(std::shared_ptr<const Graph> model, ExecutionMode mode) {
+  static const HostTensor images = load_npy_dataset(data_path("mnist_test"));
+  static const HostTensor labels = load_npy(data_path("mnist_test_labels.npy"));
+  const int64_t batch = 250;
+  SessionOptions opt;
+  opt.mode = mode;
+  opt.threads = 2;
+  const std::string input = model->tensor(model->inputs[0]).name;
+  opt.input_shapes[input] = {batch, 1, 28, 28};
+  Session s(model, opt);
+  Accuracy a;
+  for (int64_t b = 0; b < images.dims[0]; b += batch) {
+    HostTensor x = slice_rows(images, b, b + batch);
+    x.name = input;
+    auto out = s.run({x});
+    auto y = out[0].values<float>();
+    a.logits.insert(a.logits.end(), y.begin(), y.end());
+    for (int64_t r = 0; r < batch; ++r) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < 10; ++c)
+        if (y[r * 10 + c] > y[r * 10 + best]) best = c;
+      a.correct += best == labels.values<int64_t>()[b + r];
+      a.total++;
+    }
+  }
+  return a;
+}
+
+std::shared_ptr<Graph> quantize(const std::string& file, RangeScheme scheme, int param_bw,
+                                int act_bw, std::optional<bool> per_channel) {
+  QuantSimOptions qo;
+  qo.param_bitwidth = param_bw;
+  qo.act_bitwidth = act_bw;
+  qo.per_channel = per_channel;
+  QuantSim sim(load_model(data_path(file)), QuantsimConfig::load_shipped("default_config"), qo);
+  CalibrationOptions co;
+  co.observer.scheme = scheme;
+  co.batch_size = 50;
+  co.threads = 2;
+  sim.calibrate(data_path("mnist_calib_images.npy"), co);
+  return sim.annotated_model();
+}
+
+}  // namespace
+
+TEST_CASE("quantsim: placement follows the default config on the MobileNet fixture") {
+  QuantSim sim(load_model(data_path("mnist_mobilenet.onnx")),
+               QuantsimConfig::load_shipped("default_config"));
+  const Graph& g = sim.model();
+  int convs = 0, gemms = 0, bns = 0;
+  for (const Node& n : g.nodes) {
+    convs += n.op_type == "Conv";
+    gemms += n.op_type == "Gemm";
+    bns += n.op_type == "BatchNormalization";
+  }
+  CHECK(bns == 0);  // folded before placement
+  int weights = 0, biases = 0, acts = 0;
+  for (const Quantizer& q : sim.quantizers()) {
+    if (q.role == QuantizerRole::kParam) (q.param == "weight" ? weights : biases)++;
+    else acts++;
+    if (q.role == QuantizerRole::kParam) CHECK(q.kind != EncodingKind::kAsymmetric);
+  }
+  CHECK(weights == convs + gemms);
+  CHECK(biases == 0);  // AIMET's default: bias unquantized
+  // Conv -> Clip (ReLU6) is a supergroup: no quantizer between them.
+  for (const Node& n : g.nodes) {
+    if (n.op_type != "Conv") continue;
+    const std::string out = g.tensor(n.outputs[0]).name;
+    for (const Node& m : g.nodes)
+      if (m.op_type == "Clip" && m.inputs[0] == n.outputs[0]) CHECK(sim.find(out) == nullptr);
+  }
+  CHECK(acts > 0);
+  CHECK(sim.find(g.tensor(g.outputs[0]).name) != nullptr);
+}
+
+TEST_CASE("quantsim: FP32 sanity — no quantizer, or 16-bit ones, reproduce float") {
+  for (std::string file : {"mnist_mobilenet.onnx", "mnist_resnet.onnx"}) {
+    CAPTURE(file);
+    auto model = load_model(data_path(file));
+    const Accuracy fp = evaluate(model, ExecutionMode::kFloat);
+    QuantSim sim(model, QuantsimConfig::load_shipped("default_config"));
+    for (Quantizer& q : sim.quantizers()) q.enabled = false;
+    const Accuracy off = evaluate(sim.annotated_model(), ExecutionMode::kQdq);
+    const Fidelity same = compare_outputs(fp.logits, off.logits, 10);
+    CHECK(same.max_abs_error <= 1e-4);
+    CHECK(off.correct == fp.correct);
+
+    QuantSimOptions qo;
+    qo.param_bitwidth = 16;
+    qo.act_bitwidth = 16;
+    auto q16 = quantize(file, RangeScheme::kTf, 16, 16, std::nullopt);
+    const Accuracy a16 = evaluate(q16, ExecutionMode::kQdq);
+    const Fidelity f = compare_outputs(fp.logits, a16.logits, 10);
+    MESSAGE(file << " W16A16: SQNR " << f.sqnr_db << " dB, accuracy " << a16.percent());
+    CHECK(f.sqnr_db > 50);
+    CHECK(a16.correct == fp.correct);
+  }
+}
+
+TEST_CASE("quantsim: MNIST W8A8 within 0.3 points of float; W4A8 reported") {
+  for (std::string file : {"mnist_mobilenet.onnx", "mnist_resnet.onnx"}) {
+    const Accuracy fp = evaluate(load_model(data_path(file)), ExecutionMode::kFloat);
+    for (RangeScheme scheme : {RangeScheme::kTf, RangeScheme::kTfEnhanced}) {
+      const Accuracy w8 = evaluate(quantize(file, scheme, 8, 8, std::nullopt), ExecutionMode::kQdq);
+      MESSAGE(file << " W8A8 " << std::string(range_scheme_name(scheme)) << ": " << w8.percent() << "% (float "
+                   << fp.percent() << "%)");
+      CHECK(fp.percent() - w8.percent() <= 0.3 + 1e-9);
+    }
+    const Accuracy w4 =
+        evaluate(quantize(file, RangeScheme::kTfEnhanced, 4, 8, true), ExecutionMode::kQdq);
+    MESSAGE(file << " W4A8 per-channel tf-enhanced: " << w4.percent() << "% (float " << fp.percent()
+                 << "%, drop " << fp.percent() - w4.percent() << " points)");
+    CHECK(w4.total == 1000);
+  }
+}
+
+TEST_CASE("quantsim: a quantized .octet keeps its encodings") {
+  auto q = quantize("mnist_resnet.onnx", RangeScheme::kTf, 8, 8, std::nullopt);
+  const std::string path = (std::filesystem::temp_directory_path() / "octet_q8.octet").string();
+  save_octet(*q, path);
+  auto back = load_model(path);
+  int with_quant = 0;
+  for (const TensorInfo& t : back->tensors) with_quant += !t.quant.empty();
+  CHECK(with_quant > 10);
+  const Accuracy a = evaluate(q, ExecutionMode::kQdq);
+  const Accuracy b = evaluate(back, ExecutionMode::kQdq);
+  CHECK(a.logits == b.logits);
+}
+
+TEST_CASE("quantsim: NaN in calibration data names the tensor") {
+  QuantSim sim(load_model(data_path("mnist_resnet.onnx")),
+               QuantsimConfig::load_shipped("default_config"));
+  HostTensor x = load_npy(data_path("mnist_calib_images.npy"));
+  x = slice_rows(x, 0, 4);
+  x.values<float>()[100] = std::nanf("");
+  CalibrationOptions co;
+  co.observer.scheme = RangeScheme::kTf;
+  CHECK_THROWS_WITH_AS(sim.calibrate(x, co), doctest::Contains("tensor '"), Error);
+}
