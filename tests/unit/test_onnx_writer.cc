@@ -309,3 +309,19 @@ TEST_CASE("onnx writer: ir version table") {
   CHECK(onnx_ir_version_for_opset(19) == 9);
   CHECK(onnx_ir_version_for_opset(21) == 10);
 }
+
+TEST_CASE("onnx writer: updated weights are written under their names") {
+  auto g = load_onnx(data_path("mnist_resnet.onnx"));
+  TensorInfo* w = nullptr;
+  for (TensorInfo& t : g->tensors)
+    if (t.is_constant() && t.dtype == DType::kF32 && t.data->size() >= 64) w = &t;
+  REQUIRE(w);
+  std::vector<std::byte> bytes(w->data->bytes().begin(), w->data->bytes().end());
+  for (size_t i = 0; i < bytes.size(); i += 4) std::memset(&bytes[i], 0, 4);  // zero the weights
+  w->data = Buffer::from_vector(bytes);
+  std::string s = serialize_onnx(*g);
+  auto back = load_onnx_bytes(s.data(), s.size(), "edited.onnx", ".");
+  check_graphs_equal(*g, *back);
+  const TensorInfo& u = back->tensor(back->require_tensor(w->name));
+  CHECK(std::vector<std::byte>(u.data->bytes().begin(), u.data->bytes().end()) == bytes);
+}
