@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libdnnl-dev libhwy-dev libflatbuffers-dev
           flatbuffers-compiler xtensor-dev doctest-dev libbenchmark-dev libonnx-dev
-          libprotobuf-dev protobuf-compiler)
+          libprotobuf-dev protobuf-compiler nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
