@@ -484,7 +484,8 @@ ojson write_impl(const EncodingsFile& file, EncodingsVersion v) {
     }
     root[s.key] = std::move(sec);
   }
-  root["excluded_layers"] = file.excluded_layers;
+  // 1.0.0 files carry the list (seen in AIMET dumps); legacy ones only when it is not empty.
+  if (!legacy || !file.excluded_layers.empty()) root["excluded_layers"] = file.excluded_layers;
   const QuantizerArgs& q = file.quantizer_args;
   if (!q.empty()) {
     ojson o = ojson::object();
