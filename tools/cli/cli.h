@@ -107,6 +107,10 @@ std::string safe_file_name(const std::string& tensor_name);
 // The folder holding the bundled test data: $OCTET_DATA_DIR, else tests/data or
 // ../tests/data (and a few more levels up) relative to the executable. Empty if none.
 std::string find_data_dir();
+// MODEL with the encodings of an AIMET encodings file set on its tensors (BN folded first, as
+// AIMET exports); names absent from the model are an error listing them.
+std::shared_ptr<Graph> with_imported_encodings(std::shared_ptr<Graph> model,
+                                               const std::string& encodings_path);
 // Whether stderr is a terminal (progress display).
 bool stderr_is_terminal();
 

@@ -30,6 +30,8 @@ const char* const kEvalUsage =
     "  --mode float|qdq         float kernels, or quantize-dequantize at every tensor with an\n"
     "                           encoding (a model written by octet quantize); without --labels,\n"
     "                           qdq outputs are compared with float: SQNR, cosine, max error\n"
+    "  --encodings FILE         simulate MODEL with the encodings of an AIMET encodings file\n"
+    "                           (0.4-0.6.1 or 1.0.0, e.g. exported by AIMET); needs --mode qdq\n"
     "  -h, --help               show this help\n";
 
 void print_eval_result(const EvalResult& r) {
@@ -62,7 +64,8 @@ void print_eval_result(const EvalResult& r) {
 int cmd_eval(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {{"--data", "", true, false}, {"--labels", "", true, false},
-                           {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt},
+                           {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt,
+                           {"--encodings", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kEvalUsage;
@@ -78,6 +81,10 @@ int cmd_eval(const std::vector<std::string>& argv) {
   o.progress = stderr_is_terminal();
 
   std::shared_ptr<Graph> graph = load_model(args.positional()[0]);
+  if (args.has("--encodings")) {
+    if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq");
+    graph = with_imported_encodings(graph, args.get("--encodings"));
+  }
   check_shape_names(*graph, o.shapes);
   HostTensor data = load_npy_dataset(args.get("--data"));
   HostTensor labels;

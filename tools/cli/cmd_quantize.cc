@@ -7,6 +7,8 @@
 #include "engine/error.h"
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"
+#include "loaders/onnx_writer.h"
+#include "quant/encodings_io.h"
 #include "quant/quantsim.h"
 #include "tools/cli/cli.h"
 
@@ -16,6 +18,8 @@ const char* const kQuantizeUsage =
     "usage: octet quantize MODEL --data CALIB -o OUT.octet [--config CFG] [--param-bw N]\n"
     "                      [--act-bw N] [--per-channel] [--scheme tf|tf-enhanced|percentile|mse]\n"
     "                      [--batch N] [--threads N] [--no-fold-bn]\n"
+    "                      [--encodings OUT.encodings [--encodings-version 0.6.1|1.0.0]]\n"
+    "                      [--export-onnx OUT.onnx]\n"
     "\n"
     "Places quantizers on MODEL as the AIMET quantsim config says (weights, activations,\n"
     "supergroups such as Conv+Relu quantized only at the end), computes their encodings from\n"
@@ -36,6 +40,11 @@ const char* const kQuantizeUsage =
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
     "  --no-fold-bn             keep BatchNormalization nodes (they get their own quantizers)\n"
+    "  --encodings FILE         also write the encodings as an AIMET encodings JSON, keyed by\n"
+    "                           the tensor names of the model --export-onnx writes\n"
+    "  --encodings-version V    0.6.1 (default, what QNN-style converters read) or 1.0.0\n"
+    "  --export-onnx FILE       also write the float model the encodings refer to (BN folded,\n"
+    "                           tensor names unchanged) as ONNX\n"
     "  -h, --help               show this help\n";
 
 namespace {
@@ -44,6 +53,17 @@ quant::QuantsimConfig load_config(const std::string& spec) {
   if (spec.find('/') == std::string::npos && spec.find(".json") == std::string::npos)
     return quant::QuantsimConfig::load_shipped(spec);
   return quant::QuantsimConfig::load(spec);
+}
+
+// AIMET's QuantScheme names, as encodings files record them.
+std::string scheme_aimet_name(quant::RangeScheme s) {
+  switch (s) {
+    case quant::RangeScheme::kTf: return "post_training_tf";
+    case quant::RangeScheme::kTfEnhanced: return "post_training_tf_enhanced";
+    case quant::RangeScheme::kPercentile: return "post_training_percentile";
+    case quant::RangeScheme::kMse: return "post_training_mse";
+  }
+  return "unknown";
 }
 
 }  // namespace
@@ -55,7 +75,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--act-bw", "", true, false}, {"--per-channel", "", false, false},
                            {"--per-tensor", "", false, false}, {"--scheme", "", true, false},
                            {"--percentile", "", true, false}, {"--batch", "-b", true, false},
-                           kThreadsOpt, {"--no-fold-bn", "", false, false}},
+                           kThreadsOpt, {"--no-fold-bn", "", false, false},
+                           {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
+                           {"--export-onnx", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -94,6 +116,11 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     if (done >= total) std::fprintf(stderr, "\n");
   };
 
+  quant::EncodingsVersion version = quant::EncodingsVersion::kV0_6_1;
+  const std::string version_name = args.get("--encodings-version", "0.6.1");
+  if (version_name == "1.0.0") version = quant::EncodingsVersion::kV1_0_0;
+  else if (version_name != "0.6.1")
+    throw UsageError("--encodings-version must be 0.6.1 or 1.0.0, got '" + version_name + "'");
   const std::string in = args.positional()[0];
   const std::string out = args.get("--output");
   const auto start = std::chrono::steady_clock::now();
@@ -108,6 +135,16 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     (q.role == quant::QuantizerRole::kParam ? params : acts)++;
   }
   save_octet(*sim.annotated_model(), out);
+  if (args.has("--encodings")) {
+    quant::save_encodings(args.get("--encodings"),
+                          quant::make_encodings_file(sim, scheme_aimet_name(co.observer.scheme)),
+                          version);
+    std::printf("wrote %s (encodings %s)\n", args.get("--encodings").c_str(), version_name.c_str());
+  }
+  if (args.has("--export-onnx")) {
+    save_onnx(sim.model(), args.get("--export-onnx"));
+    std::printf("wrote %s\n", args.get("--export-onnx").c_str());
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("quantizers: %d parameter, %d activation (W%d A%d, %s, scheme %s)\n", params, acts,

@@ -12,6 +12,7 @@
 
 #include "engine/error.h"
 #include "tools/cli/cli.h"
+#include "quant/encodings_io.h"
 
 namespace octet::cli {
 
@@ -195,5 +196,12 @@ std::string find_data_dir() {
 }
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+std::shared_ptr<Graph> with_imported_encodings(std::shared_ptr<Graph> model,
+                                               const std::string& encodings_path) {
+  quant::QuantSim sim(model, quant::QuantsimConfig::load_shipped("default_config"));
+  quant::import_encodings(sim, quant::load_encodings(encodings_path), encodings_path);
+  return sim.annotated_model();
+}
 
 }  // namespace octet::cli
