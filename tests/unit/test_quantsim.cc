@@ -235,3 +235,24 @@ TEST_CASE("quantsim: an all-zero weight channel gets a valid, non-degenerate sca
   }
   CHECK(checked > 0);
 }
+
+TEST_CASE("quantsim: calibration gives the same encodings for 1 and 2 threads") {
+  auto model = load_model(data_path("mnist_mobilenet.onnx"));
+  std::vector<std::vector<double>> scales;
+  for (int threads : {1, 2}) {
+    QuantSim sim(model, QuantsimConfig::load_shipped("default_config"));
+    CalibrationOptions co;
+    co.observer.scheme = RangeScheme::kTfEnhanced;
+    co.batch_size = 64;
+    co.threads = threads;
+    sim.calibrate(data_path("mnist_calib_images.npy"), co);
+    std::vector<double> s;
+    for (const Quantizer& q : sim.quantizers())
+      for (const Encoding& e : q.encoding->encodings) {
+        s.push_back(e.scale);
+        s.push_back(e.offset);
+      }
+    scales.push_back(std::move(s));
+  }
+  CHECK(scales[0] == scales[1]);
+}
