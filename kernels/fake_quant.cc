@@ -3,15 +3,17 @@
 #include <algorithm>
 #include <cmath>
 
-#include "simd/fake_quant.h"
+#include "simd/quantize.h"
 
 namespace octet::kernels {
 namespace {
 
-inline float fake_quant_one(float x, float scale, float offset, float qmin, float qmax) {
-  float q = std::nearbyint(x / scale) - offset;  // default rounding mode: half to even
-  q = std::min(std::max(q, qmin), qmax);
-  return (q + offset) * scale;
+// One run sharing (scale, offset), through the Highway qdq of simd/quantize.h (zp = -offset).
+void fake_quant_run(const float* x, float* y, int64_t n, float scale, int32_t offset,
+                    int32_t qmin, int32_t qmax) {
+  const float zp = static_cast<float>(-offset);
+  const simd::QRunParams p{&scale, &zp, false, static_cast<float>(qmin), static_cast<float>(qmax)};
+  simd::quantize_dequantize_f32(x, y, static_cast<size_t>(n), p);
 }
 
 }  // namespace
@@ -20,8 +22,8 @@ void fake_quant_f32_reference(const FakeQuantParams& p, const float* x, float* y
   const bool per_channel = p.scale.size() > 1;
   for (int64_t i = 0; i < count; ++i) {
     const size_t c = per_channel ? static_cast<size_t>((i / p.inner) % p.channels) : 0;
-    y[i] = fake_quant_one(x[i], p.scale[c], static_cast<float>(p.offset[c]),
-                          static_cast<float>(p.qmin), static_cast<float>(p.qmax));
+    y[i] = simd::quantize_dequantize_f32_one(x[i], p.scale[c], static_cast<float>(-p.offset[c]),
+                                             static_cast<float>(p.qmin), static_cast<float>(p.qmax));
   }
 }
 
@@ -38,14 +40,14 @@ void fake_quant_f32(const FakeQuantParams& p, const float* x, float* y, int64_t 
 #pragma omp parallel for num_threads(use_threads)
     for (int64_t k = 0; k < chunks; ++k) {
       const int64_t begin = k * chunk, n = std::min(chunk, count - begin);
-      simd::fake_quant_f32(x + begin, y + begin, n, p.scale[0], p.offset[0], p.qmin, p.qmax);
+      fake_quant_run(x + begin, y + begin, n, p.scale[0], p.offset[0], p.qmin, p.qmax);
     }
     return;
   }
 #pragma omp parallel for num_threads(use_threads)
   for (int64_t r = 0; r < runs; ++r) {
     const size_t c = static_cast<size_t>(r % p.channels);
-    simd::fake_quant_f32(x + r * run, y + r * run, run, p.scale[c], p.offset[c], p.qmin, p.qmax);
+    fake_quant_run(x + r * run, y + r * run, run, p.scale[c], p.offset[c], p.qmin, p.qmax);
   }
 }
 

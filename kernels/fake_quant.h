@@ -2,6 +2,8 @@
 //   q = clamp(round_half_even(x / scale) - offset, qmin, qmax),  y = (q + offset) * scale
 // (offset <= 0 is minus the zero point in the unsigned view; qmin/qmax bound q).
 // Per-tensor (one scale) or per-channel along one axis: data viewed as [outer, channels, inner].
+// The arithmetic is simd/quantize.h's (the scalar reference is its element function); NaN
+// passes through.
 #pragma once
 #include <cstdint>
 #include <vector>
