@@ -76,7 +76,10 @@ void check_params(const InferContext& ctx, DType zp_type) {
   if (ctx.has_input(2)) {
     OCTET_NODE_CHECK(ctx, ctx.input_dtype(2) == zp_type, "zero point type ",
                      dtype_name(ctx.input_dtype(2)), " differs from ", dtype_name(zp_type));
-    OCTET_NODE_CHECK(ctx, ctx.input_dims(2) == ctx.input_dims(1),
+    // Equal shapes; a per-tensor scalar may pair with a one-element 1-D zero point.
+    const Dims zd = ctx.input_dims(2), sd = ctx.input_dims(1);
+    OCTET_NODE_CHECK(ctx, zd == sd || (checked_numel(zd) == 1 && checked_numel(sd) == 1 &&
+                                       zd.size() <= 1 && sd.size() <= 1),
                      "zero point and scale shapes differ");
   }
   layout_of(ctx, ctx.node(), ctx.input_dims(0), ctx.input_dims(1), ctx.opset());
