@@ -9,6 +9,7 @@
 #include "loaders/octet_format.h"
 #include "loaders/onnx_writer.h"
 #include "quant/encodings_io.h"
+#include "quant/qdq_export.h"
 #include "quant/quantsim.h"
 #include "tools/cli/cli.h"
 
@@ -19,7 +20,7 @@ const char* const kQuantizeUsage =
     "                      [--act-bw N] [--per-channel] [--scheme tf|tf-enhanced|percentile|mse]\n"
     "                      [--batch N] [--threads N] [--no-fold-bn]\n"
     "                      [--encodings OUT.encodings [--encodings-version 0.6.1|1.0.0]]\n"
-    "                      [--export-onnx OUT.onnx]\n"
+    "                      [--export-onnx OUT.onnx] [--export-qdq OUT.onnx]\n"
     "\n"
     "Places quantizers on MODEL as the AIMET quantsim config says (weights, activations,\n"
     "supergroups such as Conv+Relu quantized only at the end), computes their encodings from\n"
@@ -45,6 +46,8 @@ const char* const kQuantizeUsage =
     "  --encodings-version V    0.6.1 (default, what QNN-style converters read) or 1.0.0\n"
     "  --export-onnx FILE       also write the float model the encodings refer to (BN folded,\n"
     "                           tensor names unchanged) as ONNX\n"
+    "  --export-qdq FILE        also write that model with QuantizeLinear/DequantizeLinear\n"
+    "                           pairs at every quantizer (QDQ ONNX, opset >= 13)\n"
     "  -h, --help               show this help\n";
 
 namespace {
@@ -77,7 +80,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--percentile", "", true, false}, {"--batch", "-b", true, false},
                            kThreadsOpt, {"--no-fold-bn", "", false, false},
                            {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
-                           {"--export-onnx", "", true, false}},
+                           {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -144,6 +147,10 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   if (args.has("--export-onnx")) {
     save_onnx(sim.model(), args.get("--export-onnx"));
     std::printf("wrote %s\n", args.get("--export-onnx").c_str());
+  }
+  if (args.has("--export-qdq")) {
+    quant::export_qdq_onnx(sim, args.get("--export-qdq"));
+    std::printf("wrote %s (QDQ)\n", args.get("--export-qdq").c_str());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,0 +1,127 @@
+#include "quant/qdq_export.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/buffer.h"
+#include "engine/error.h"
+
+namespace octet::quant {
+namespace {
+
+template <typename T>
+BufferPtr buffer_of(const std::vector<T>& v) {
+  return Buffer::copy_of(v.data(), v.size() * sizeof(T));
+}
+
+TensorId add_const(Graph& g, const std::string& base, DType dtype, const Dims& dims, BufferPtr data) {
+  const TensorId id = g.add_unique_tensor(base, dtype);
+  g.tensor(id).shape = Shape::of(dims);
+  g.tensor(id).data = std::move(data);
+  return id;
+}
+
+// Zero points as stored (little-endian; 4-bit packed low nibble first).
+BufferPtr zero_point_bytes(DType t, const std::vector<int32_t>& zp) {
+  switch (t) {
+    case DType::kU8: { std::vector<uint8_t> v(zp.begin(), zp.end()); return buffer_of(v); }
+    case DType::kI8: { std::vector<int8_t> v(zp.begin(), zp.end()); return buffer_of(v); }
+    case DType::kU16: { std::vector<uint16_t> v(zp.begin(), zp.end()); return buffer_of(v); }
+    case DType::kI16: { std::vector<int16_t> v(zp.begin(), zp.end()); return buffer_of(v); }
+    default: {  // 4-bit
+      std::vector<uint8_t> v((zp.size() + 1) / 2, 0);
+      for (size_t i = 0; i < zp.size(); ++i)
+        v[i / 2] |= static_cast<uint8_t>((static_cast<uint8_t>(zp[i]) & 0xF) << (4 * (i % 2)));
+      return buffer_of(v);
+    }
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
+  std::shared_ptr<Graph> gp = sim.annotated_model();
+  Graph& g = *gp;
+  int64_t min_opset = 0;
+  const size_t original = g.tensors.size();
+  for (size_t i = 0; i < original; ++i) {
+    const TensorId id = static_cast<TensorId>(i);
+    const QuantParams qp = g.tensor(id).quant;
+    if (qp.empty()) continue;
+    const std::string name = g.tensor(id).name;
+    const int b = qp.bitwidth;
+    OCTET_CHECK(b == 4 || b == 8 || b == 16, "QDQ export: '", name, "' has a ", b,
+                "-bit encoding; ONNX QuantizeLinear has 4, 8 and 16-bit types only");
+    OCTET_CHECK(qp.block_size == 0, "QDQ export: '", name, "': per-block encodings are not exported yet");
+    OCTET_CHECK(qp.zero_point.size() == qp.scale.size(), "QDQ export: '", name,
+                "': needs one zero point per scale");
+    OCTET_CHECK(g.tensor(id).dtype == DType::kF32 || g.tensor(id).dtype == DType::kUndefined,
+                "QDQ export: '", name, "' is quantized but not f32");
+    const bool per_axis = qp.scale.size() > 1 || qp.axis >= 0;
+    min_opset = std::max<int64_t>(min_opset, b == 4 ? 21 : per_axis ? 13 : 10);
+
+    const int32_t half = 1 << (b - 1);
+    const bool strict = qp.symmetric && qp.zero_point[0] == half - 1;
+    bool all_zero = true;
+    for (int32_t z : qp.zero_point) all_zero = all_zero && z == 0;
+    const bool is_signed = qp.symmetric && !all_zero;  // unsigned-symmetric stays unsigned
+    DType qt = b == 4 ? (is_signed ? DType::kI4 : DType::kU4)
+               : b == 8 ? (is_signed ? DType::kI8 : DType::kU8)
+                        : (is_signed ? DType::kI16 : DType::kU16);
+    std::vector<int32_t> zp = qp.zero_point;
+    if (is_signed)
+      for (int32_t& z : zp) z = strict ? 0 : z - half;
+    for (int32_t z : zp)
+      OCTET_CHECK(z >= (is_signed ? -half : 0) && z <= (is_signed ? half - 1 : 2 * half - 1),
+                  "QDQ export: '", name, "': zero point out of the ", b, "-bit range");
+    for (float s : qp.scale)
+      OCTET_CHECK(s > 0.f && std::isfinite(s), "QDQ export: '", name, "': scale must be positive");
+
+    const Dims pdims = per_axis ? Dims{static_cast<int64_t>(qp.scale.size())} : Dims{};
+    const TensorId scale = add_const(g, name + "/scale", DType::kF32, pdims, buffer_of(qp.scale));
+    const TensorId zero = add_const(g, name + "/zero_point", qt, pdims, zero_point_bytes(qt, zp));
+    const TensorId q = g.add_unique_tensor(name + "/quantized", qt);
+
+    const bool produced_output =
+        g.is_graph_output(id) && !g.is_graph_input(id) && !g.tensor(id).is_constant();
+    TensorId src = id, dst;
+    if (produced_output) {  // the output keeps its name on the DQ output
+      src = g.add_unique_tensor(name + "/float", g.tensor(id).dtype);
+      for (Node& m : g.nodes)
+        for (TensorId& o : m.outputs)
+          if (o == id) o = src;
+      dst = id;
+    } else {
+      dst = g.add_unique_tensor(name + "/dequantized", DType::kF32);
+      for (Node& m : g.nodes)
+        for (TensorId& in : m.inputs)
+          if (in == id) in = dst;
+    }
+    Node qn, dqn;
+    qn.name = name + "/QuantizeLinear";
+    qn.op_type = "QuantizeLinear";
+    qn.inputs = {src, scale, zero};
+    qn.outputs = {q};
+    dqn.name = name + "/DequantizeLinear";
+    dqn.op_type = "DequantizeLinear";
+    dqn.inputs = {q, scale, zero};
+    dqn.outputs = {dst};
+    if (per_axis) {
+      qn.attrs.set("axis", int64_t{qp.axis});
+      dqn.attrs.set("axis", int64_t{qp.axis});
+    }
+    g.nodes.push_back(std::move(qn));
+    g.nodes.push_back(std::move(dqn));
+  }
+  for (TensorInfo& t : g.tensors) t.quant = QuantParams{};
+  g.opset = std::max(g.opset, min_opset);
+  g.topo_sort();
+  return gp;
+}
+
+void export_qdq_onnx(const QuantSim& sim, const std::string& path, const QdqExportOptions& o) {
+  save_onnx(*qdq_graph(sim, o), path, o.onnx);
+}
+
+}  // namespace octet::quant
