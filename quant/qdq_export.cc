@@ -1,3 +1,4 @@
+#include <set>
 #include "quant/qdq_export.h"
 
 #include <algorithm>
@@ -115,6 +116,24 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
     g.nodes.push_back(std::move(dqn));
   }
   for (TensorInfo& t : g.tensors) t.quant = QuantParams{};
+  if (g.opset < min_opset) {
+    // Raising the opset must not change what the model's own ops mean: refuse the ops whose
+    // attributes became inputs (or changed meaning) between the model's opset and the new one.
+    static const std::set<std::string> changed{"Squeeze", "Unsqueeze", "Split", "ReduceSum",
+                                               "ReduceMean", "ReduceMax", "ReduceMin", "Clip",
+                                               "Pad", "Slice", "Upsample", "Resize", "Softmax",
+                                               "LogSoftmax", "Dropout", "BatchNormalization"};
+    std::set<std::string> found;
+    for (const Node& n : g.nodes)
+      if (changed.count(n.op_type)) found.insert(n.op_type);
+    if (!found.empty()) {
+      std::string list;
+      for (const std::string& op : found) list += " " + op;
+      fail("QDQ export needs opset ", min_opset, " but the model is opset ", g.opset,
+           " and uses ops whose form changed since then:", list,
+           "; export the model from its framework at opset >= ", min_opset);
+    }
+  }
   g.opset = std::max(g.opset, min_opset);
   g.topo_sort();
   return gp;
