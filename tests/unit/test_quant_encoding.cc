@@ -61,7 +61,7 @@ std::vector<float> qdq(const Encoding& e, const std::vector<float>& x) {
   std::vector<float> r(x.size()), s(x.size());
   quantize_dequantize(x, r, p, true);
   quantize_dequantize(x, s, p, false);
-  CHECK(std::memcmp(r.data(), s.data(), r.size() * sizeof(float)) == 0);
+  if (!r.empty()) CHECK(std::memcmp(r.data(), s.data(), r.size() * sizeof(float)) == 0);
   return r;
 }
 
@@ -413,7 +413,7 @@ void compare_codes(const std::vector<float>& x, const PreparedQuant& p) {
   std::vector<float> dr(x.size()), ds(x.size());
   dequantize<T>(r, dr, p, true);
   dequantize<T>(r, ds, p, false);
-  REQUIRE(std::memcmp(dr.data(), ds.data(), dr.size() * sizeof(float)) == 0);
+  if (!dr.empty()) REQUIRE(std::memcmp(dr.data(), ds.data(), dr.size() * sizeof(float)) == 0);
 }
 
 }  // namespace
@@ -463,7 +463,7 @@ TEST_CASE("quant encoding: Highway kernels equal the scalar reference bit for bi
             std::vector<float> yr(x.size()), ys(x.size());
             quantize_dequantize(x, yr, p, true);
             quantize_dequantize(x, ys, p, false);
-            REQUIRE(std::memcmp(yr.data(), ys.data(), yr.size() * sizeof(float)) == 0);
+            if (!yr.empty()) REQUIRE(std::memcmp(yr.data(), ys.data(), yr.size() * sizeof(float)) == 0);
           }
         }
       }
