@@ -8,41 +8,13 @@
 #define HWY_TARGET_INCLUDE "simd/dwconv_f32.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "simd/tail-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace octet::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
-
-// Partial vectors: AVX2 and AVX-512 have true masked loads/stores (no access past n); older
-// targets emulate them with full-width accesses, so go through a small buffer there.
-#if HWY_TARGET <= HWY_AVX2
-constexpr bool kSafeMasked = true;
-#else
-constexpr bool kSafeMasked = false;
-#endif
-
-HWY_INLINE hn::Vec<DF> LoadTail(DF d, const float* HWY_RESTRICT p, size_t n) {
-  if constexpr (kSafeMasked) {
-    return hn::MaskedLoad(hn::FirstN(d, n), d, p);
-  } else {
-    HWY_ALIGN float buf[hn::MaxLanes(DF())] = {};
-    std::memcpy(buf, p, n * sizeof(float));
-    return hn::Load(d, buf);
-  }
-}
-
-HWY_INLINE void StoreTail(hn::Vec<DF> v, DF d, float* HWY_RESTRICT p, size_t n) {
-  if constexpr (kSafeMasked) {
-    hn::BlendedStore(v, hn::FirstN(d, n), d, p);
-  } else {
-    HWY_ALIGN float buf[hn::MaxLanes(DF())];
-    hn::Store(v, d, buf);
-    std::memcpy(p, buf, n * sizeof(float));
-  }
-}
-
 
 // First output column whose taps are all inside [0, W) and the end of that range.
 inline void InteriorCols(const DwConvShape& s, int64_t& ow_lo, int64_t& ow_hi) {
