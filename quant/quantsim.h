@@ -54,6 +54,9 @@ class QuantSim {
   // The float graph the quantizers refer to (BN folded, identities removed): export this.
   const Graph& model() const { return *model_; }
   std::shared_ptr<const Graph> model_ptr() const { return model_; }
+  // For passes that change parameters in place (bias correction): replace constants with new
+  // Buffers, never write into existing ones; quantizers keep referring to tensors by name.
+  Graph& mutable_model() { return *model_; }
   std::vector<Quantizer>& quantizers() { return quantizers_; }
   const std::vector<Quantizer>& quantizers() const { return quantizers_; }
   Quantizer* find(const std::string& tensor);

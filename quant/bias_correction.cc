@@ -1,0 +1,260 @@
+#include "quant/bias_correction.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "engine/error.h"
+#include "engine/passes/passes.h"
+#include "engine/session.h"
+#include "loaders/npy.h"
+
+namespace octet::quant {
+namespace {
+
+struct Layer {
+  std::string node;
+  std::string op_type;
+  int64_t channels = 0;
+};
+
+// Conv/Gemm nodes with an f32 constant weight, in the model's (topological) order.
+std::vector<Layer> find_layers(const Graph& g) {
+  std::vector<Layer> layers;
+  for (const Node& n : g.nodes) {
+    if (n.op_type != "Conv" && n.op_type != "Gemm") continue;
+    const TensorId w = n.input(1);
+    if (w == kNoTensor || n.outputs.empty() || n.outputs[0] == kNoTensor) continue;
+    const TensorInfo& wt = g.tensor(w);
+    if (!wt.is_constant() || wt.dtype != DType::kF32 || !wt.shape.is_concrete()) continue;
+    const Dims dims = wt.shape.concrete();
+    if (dims.size() < 2) continue;
+    OCTET_CHECK(!n.name.empty(), "bias correction: a ", n.op_type, " node has no name");
+    int64_t channels = dims[0];
+    if (n.op_type == "Gemm" && !n.attrs.get_int("transB", 0)) channels = dims[1];
+    layers.push_back({n.name, n.op_type, channels});
+  }
+  return layers;
+}
+
+const Node& node_named(const Graph& g, const std::string& name) {
+  for (const Node& n : g.nodes)
+    if (n.name == name) return n;
+  fail("bias correction: no node '", name, "'");
+}
+
+Node& node_named(Graph& g, const std::string& name) {
+  return const_cast<Node&>(node_named(static_cast<const Graph&>(g), name));
+}
+
+// Per-channel (axis 1) means of the named layers' first outputs over batch and spatial
+// positions. `g` is run as is in float mode, after inserting fake quantization when `quantized`
+// (the probed tensors are read before their own output quantizer: pre-activation, unquantized).
+std::vector<std::vector<double>> layer_means(const Graph& g, bool quantized,
+                                             const std::vector<Layer>& layers,
+                                             const HostTensor& samples, int64_t batch_size,
+                                             int threads) {
+  OCTET_CHECK(g.inputs.size() == 1, "bias correction feeds one input; the model has ",
+              g.inputs.size());
+  OCTET_CHECK(samples.dtype == DType::kF32 && !samples.dims.empty() && samples.dims[0] > 0,
+              "bias correction needs f32 samples along axis 0");
+  auto run_graph = std::make_shared<Graph>(g);
+  std::vector<TensorId> probes;
+  for (const Layer& l : layers) probes.push_back(node_named(*run_graph, l.node).outputs[0]);
+  // Outputs first, so that a quantized probe's producer writes a raw tensor of its own.
+  run_graph->outputs = probes;
+  if (quantized) {
+    insert_fake_quantization(*run_graph);
+    for (TensorId& p : probes)
+      for (const Node& n : run_graph->nodes)
+        if (n.op_type == "octet.QuantizeDequantize" && n.outputs[0] == p) {
+          p = n.inputs[0];
+          break;
+        }
+    run_graph->outputs = probes;
+  }
+  const TensorInfo& input = run_graph->tensor(run_graph->inputs[0]);
+  int64_t model_batch = batch_size;
+  if (input.shape.has_rank && input.shape.rank() > 0 && input.shape.dims[0].is_known())
+    model_batch = input.shape.dims[0].value;
+  OCTET_CHECK(model_batch > 0, "batch size must be positive");
+  std::map<int64_t, std::unique_ptr<Session>> sessions;
+  std::vector<std::vector<double>> sums(layers.size());
+  std::vector<int64_t> counts(layers.size(), 0);
+  for (size_t i = 0; i < layers.size(); ++i) sums[i].assign(static_cast<size_t>(layers[i].channels), 0.0);
+  for (int64_t b = 0; b < samples.dims[0]; b += model_batch) {
+    HostTensor x = slice_rows(samples, b, std::min(samples.dims[0], b + model_batch));
+    x.name = input.name;
+    auto& s = sessions[x.dims[0]];
+    if (!s) {
+      SessionOptions so;
+      so.threads = threads;
+      so.input_shapes[input.name] = x.dims;
+      s = std::make_unique<Session>(run_graph, so);
+    }
+    const std::vector<HostTensor> outs = s->run({x});
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const HostTensor& y = outs[i];
+      const int64_t c = layers[i].channels;
+      OCTET_CHECK(y.dims.size() >= 2 && y.dims[1] == c, "bias correction: output of '",
+                  layers[i].node, "' does not have ", c, " channels on axis 1");
+      int64_t inner = 1;
+      for (size_t d = 2; d < y.dims.size(); ++d) inner *= y.dims[d];
+      const auto v = y.values<float>();
+      for (int64_t n = 0; n < y.dims[0]; ++n)
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const float* p = v.data() + (n * c + ch) * inner;
+          double acc = 0;
+          for (int64_t k = 0; k < inner; ++k) acc += p[k];
+          sums[i][static_cast<size_t>(ch)] += acc;
+        }
+      counts[i] += y.dims[0] * inner;
+    }
+  }
+  for (size_t i = 0; i < layers.size(); ++i)
+    for (double& m : sums[i]) m /= static_cast<double>(counts[i]);
+  return sums;
+}
+
+double mean_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += std::fabs(a[i] - b[i]);
+  return a.empty() ? 0.0 : s / static_cast<double>(a.size());
+}
+
+std::string unique_name(const Graph& g, const std::string& base) {
+  std::string name = base;
+  for (int i = 1; g.find_tensor(name); ++i) name = base + "_" + std::to_string(i);
+  return name;
+}
+
+BufferPtr float_buffer(const std::vector<float>& v) {
+  return Buffer::copy_of(v.data(), v.size() * sizeof(float));
+}
+
+// Subtracts `delta` (per output channel) from the layer's bias in `g`, with a new constant.
+// Returns an empty string on success, else why the layer was skipped.
+std::string apply_correction(Graph& g, const Layer& layer, const std::vector<double>& delta,
+                             LayerBiasCorrection& rec) {
+  Node& n = node_named(g, layer.node);
+  const int64_t c = layer.channels;
+  double scale = 1.0;  // Gemm adds beta * C
+  if (n.op_type == "Gemm") {
+    scale = n.attrs.get_float("beta", 1.0f);
+    if (scale == 0.0) return "Gemm with beta = 0";
+  }
+  std::vector<float> bias(static_cast<size_t>(c), 0.0f);
+  Dims dims{c};
+  const TensorId old = n.input(2);
+  if (old != kNoTensor) {
+    const TensorInfo& t = g.tensor(old);
+    if (!t.is_constant() || t.dtype != DType::kF32 || !t.shape.is_concrete())
+      return "bias is not an f32 constant";
+    const Dims od = t.shape.concrete();
+    const int64_t numel = checked_numel(od);
+    if (numel == c && !od.empty() && od.back() == c) {
+      std::memcpy(bias.data(), t.data->data(), static_cast<size_t>(c) * sizeof(float));
+      dims = od;
+    } else if (numel == 1) {
+      bias.assign(static_cast<size_t>(c), t.data->as<float>()[0]);
+    } else {
+      return "bias shape is not per output channel";
+    }
+  }
+  for (int64_t ch = 0; ch < c; ++ch)
+    bias[static_cast<size_t>(ch)] =
+        static_cast<float>(bias[static_cast<size_t>(ch)] - delta[static_cast<size_t>(ch)] / scale);
+
+  // Replace in place when only this node reads the old bias; otherwise give it its own.
+  int readers = 0;
+  if (old != kNoTensor)
+    for (const Node& m : g.nodes)
+      for (TensorId i : m.inputs) readers += i == old;
+  if (old != kNoTensor && readers == 1) {
+    TensorInfo& t = g.tensor(old);
+    t.data = float_buffer(bias);
+    t.shape = Shape::of(dims);
+    rec.bias = t.name;
+  } else {
+    const std::string name = unique_name(g, layer.node + ".bias");
+    const TensorId id = g.add_constant(name, DType::kF32, dims, float_buffer(bias));
+    Node& m = node_named(g, layer.node);  // add_constant may not touch nodes, but be safe
+    if (m.inputs.size() < 3) m.inputs.resize(3, kNoTensor);
+    m.inputs[2] = id;
+    rec.bias = name;
+    rec.created_bias = old == kNoTensor;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<double> measure_output_shift(const Graph& reference, const QuantSim& sim,
+                                         const HostTensor& samples, std::vector<std::string>* names,
+                                         int64_t batch_size, int threads) {
+  const std::vector<Layer> layers = find_layers(sim.model());
+  const auto fp = layer_means(reference, false, layers, samples, batch_size, threads);
+  const auto q = layer_means(*sim.annotated_model(), true, layers, samples, batch_size, threads);
+  std::vector<double> shifts;
+  if (names) names->clear();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    shifts.push_back(mean_abs_diff(fp[i], q[i]));
+    if (names) names->push_back(layers[i].node);
+  }
+  return shifts;
+}
+
+BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const HostTensor& samples,
+                                            const BiasCorrectionOptions& options) {
+  BiasCorrectionReport report;
+  report.samples = samples.dims.empty() ? 0 : samples.dims[0];
+  for (const Quantizer& q : sim.quantizers())
+    OCTET_CHECK(!q.enabled || q.encoding, "bias correction: quantizer on '", q.tensor,
+                "' has no encoding (calibrate first)");
+  const Graph reference = sim.model();  // the float model, uncorrected
+  const std::vector<Layer> layers = find_layers(reference);
+  const int64_t bs = options.batch_size;
+  const int th = options.threads;
+  const auto fp = layer_means(reference, false, layers, samples, bs, th);
+  const auto q0 = layer_means(*sim.annotated_model(), true, layers, samples, bs, th);
+
+  bool bias_quantized = false;
+  for (const Quantizer& q : sim.quantizers())
+    bias_quantized |= q.role == QuantizerRole::kParam && q.param == "bias" && q.enabled;
+
+  for (size_t i = 0; i < layers.size(); ++i) {
+    LayerBiasCorrection rec;
+    rec.node = layers[i].node;
+    rec.op_type = layers[i].op_type;
+    rec.channels = layers[i].channels;
+    rec.shift_uncorrected = mean_abs_diff(fp[i], q0[i]);
+    // Upstream layers corrected: measure this one in the current sim (the first needs no rerun).
+    std::vector<double> qm = q0[i];
+    if (report.layers_corrected > 0)
+      qm = layer_means(*sim.annotated_model(), true, {layers[i]}, samples, bs, th)[0];
+    rec.shift_before = mean_abs_diff(fp[i], qm);
+    std::vector<double> delta(qm.size());
+    for (size_t c = 0; c < qm.size(); ++c) delta[c] = qm[c] - fp[i][c];
+    const std::string why = apply_correction(sim.mutable_model(), layers[i], delta, rec);
+    if (!why.empty()) {
+      rec.skipped = true;
+      rec.reason = why;
+    } else {
+      report.layers_corrected++;
+      if (bias_quantized) sim.compute_param_encodings(options.calibration.observer);
+    }
+    report.layers.push_back(std::move(rec));
+  }
+
+  if (options.recalibrate) {
+    CalibrationOptions co = options.calibration;
+    sim.calibrate(samples, co);
+  }
+  const auto q1 = layer_means(*sim.annotated_model(), true, layers, samples, bs, th);
+  for (size_t i = 0; i < layers.size(); ++i)
+    report.layers[i].shift_after = mean_abs_diff(fp[i], q1[i]);
+  return report;
+}
+
+}  // namespace octet::quant
