@@ -151,7 +151,7 @@ TEST_CASE("bias correction: MNIST MobileNet W4A8 per-channel, 100 images") {
   const double acc_before = bc_accuracy(sim.annotated_model());
 
   BiasCorrectionOptions bo;
-  bo.batch_size = 50;
+  bo.batch_size = 100;
   bo.threads = 2;
   bo.calibration = co;
   const BiasCorrectionReport rep = correct_bias_empirical(sim, calib, bo);
