@@ -252,3 +252,25 @@ TEST_CASE("ptq: high-bias absorption skips layers without BN statistics") {
   CHECK(h.notes[0].find("no BatchNorm statistics") != std::string::npos);
   check_same(run(*b.g, 1), want, 0.f);
 }
+
+TEST_CASE("ptq: cross-layer scaling iterates over a chain of overlapping pairs (fused ReLU)") {
+  GraphBuilder b;
+  TensorId x = b.input("x", {1, 3, 5, 5});
+  b.conv(x, 6, 3, 1, 1, 1, true, 1);
+  spread_channels(b, 0.01f, 2.f);
+  b.g->nodes.back().attrs.set("_act_min", 0.f);  // fused ReLU
+  TensorId h = b.g->nodes.back().outputs[0];
+  b.conv(h, 6, 1, 1, 0, 1, true, 2);
+  spread_channels(b, 3.f, 0.02f);
+  TensorId r = b.unary("Relu", b.g->nodes.back().outputs[0]);
+  b.output(b.conv(r, 2, 3, 1, 1, 1, true, 3));
+  const auto want = run(*b.g, 2);
+  ClsReport rep = cross_layer_scale(*b.g);
+  REQUIRE(rep.sets.size() == 2);  // (conv0, conv1) and (conv1, conv2) share conv1
+  CHECK(rep.sets[0].activations[0] == "Relu");
+  CHECK(rep.iterations >= 2);
+  CHECK(rep.converged);
+  CHECK(rep.sets[0].ratio_after[0] < rep.sets[0].ratio_before[0] / 5.0);
+  CHECK(rep.sets[1].ratio_after[0] < rep.sets[1].ratio_before[0] / 5.0);
+  check_same(run(*b.g, 2), want);
+}
