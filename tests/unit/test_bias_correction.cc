@@ -121,7 +121,8 @@ double bc_accuracy(std::shared_ptr<const Graph> model) {
   for (int64_t b = 0; b < images.dims[0]; b += batch) {
     HostTensor x = slice_rows(images, b, b + batch);
     x.name = input;
-    auto y = s.run({x})[0].values<float>();
+    const std::vector<HostTensor> out = s.run({x});
+    auto y = out[0].values<float>();
     for (int64_t r = 0; r < batch; ++r) {
       int64_t best = 0;
       for (int64_t c = 1; c < 10; ++c)
