@@ -1,0 +1,41 @@
+// Integer 2-D convolution, NHWC codes in and out (1-D runs as H = 1): u8 or s8 activations with
+// a zero point, symmetric s8 weights (ONNX layout [M][C/group][KH][KW], int4 weights given
+// unpacked), int32 bias, requantization per output channel. Padding reads the input zero
+// point (the code of real 0). A plain reference beside the optimized kernel (pointwise GEMM,
+// im2col + GEMM tiles, direct depthwise), which gives the same bits on every path.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "kernels/conv.h"
+#include "kernels/qgemm.h"
+#include "kernels/requant.h"
+
+namespace octet::kernels {
+
+struct QConvQuant {
+  bool x_signed = false;       // s8 input codes, else u8
+  int32_t x_zero_point = 0;
+  Requantizer requant;         // output scale, zero point, clamp; per output channel multipliers
+  DType out_type = DType::kU8;  // kU8 or kI8
+};
+
+// p.lo / p.hi are ignored (the clamp is requant.qmin/qmax). bias: M values or null.
+void qconv2d_reference(const ConvParams& p, const QConvQuant& q, const void* x, const int8_t* w,
+                       const int32_t* bias, void* y);
+
+class QConv2dNhwc {
+ public:
+  QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t* w, const int32_t* bias,
+              int threads, QIsa isa);
+  ~QConv2dNhwc();
+  void run(const void* x, void* y);
+  std::string_view impl_name() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace octet::kernels

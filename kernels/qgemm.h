@@ -1,0 +1,67 @@
+// Integer GEMM: C[m, n] = epilogue( sum_k (A[m, k] - a_zp) * B[n, k] ), A of u8 or s8 codes,
+// B of symmetric s8 weights (zero point 0; int4 weights arrive unpacked to s8, or packed, see
+// QGemmPackedB), int32 accumulation, then either the raw int32 sums (+ bias) or a
+// requantization to u8/s8 codes (kernels/requant.h).
+//
+// Paths chosen at run time: AMX tiles, AVX-512 VNNI, AVX2, scalar. Every path gives the same
+// bits as qgemm_reference (integer sums are exact; the epilogue is requantize_one).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "engine/dtype.h"
+#include "kernels/requant.h"
+
+namespace octet::kernels {
+
+enum class QIsa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2, kAmx = 3 };
+std::string_view qisa_name(QIsa isa);
+// The best path this CPU and OS allow, capped by the environment variable OCTET_MAX_CPU_ISA
+// (oneDNN's names: AVX2, AVX512_CORE_VNNI, AVX512_CORE_AMX; or SCALAR).
+QIsa qgemm_best_isa();
+
+struct QGemmA {
+  const void* data = nullptr;  // M rows of K codes, row stride lda bytes
+  int64_t lda = 0;
+  bool is_signed = false;      // s8 codes, else u8
+  int32_t zero_point = 0;
+};
+
+struct QGemmEpilogue {
+  const int32_t* bias = nullptr;        // N values (added with wrap-around), or null
+  const Requantizer* requant = nullptr;  // null: C holds int32 sums (+ bias)
+  DType out_type = DType::kU8;          // kU8 / kI8 with requant; kI32 without
+};
+
+// B (N x K, row n = output channel n, K contiguous) packed once for one path, with the
+// per-column sums that fold A's zero point into a constant term.
+class QGemmPackedB {
+ public:
+  QGemmPackedB(const int8_t* b_nk, int64_t N, int64_t K, QIsa isa);
+  ~QGemmPackedB();
+  QGemmPackedB(QGemmPackedB&&) noexcept;
+  QGemmPackedB& operator=(QGemmPackedB&&) noexcept;
+  int64_t N() const;
+  int64_t K() const;
+  QIsa isa() const;
+  // Columns are computed in panels of this many; a column range given to qgemm starts at a
+  // multiple of it.
+  int64_t panel_width() const;
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Rows [0, M) and columns [n0, n1) of C (row stride ldc elements of ep.out_type).
+// Single-threaded: callers split rows and/or panels across threads.
+void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_t n1,
+           const QGemmEpilogue& ep, void* c, int64_t ldc);
+
+// Plain loops over unpacked B [N][K]; the definition of the result.
+void qgemm_reference(int64_t M, int64_t N, int64_t K, const QGemmA& a, const int8_t* b_nk,
+                     const QGemmEpilogue& ep, void* c, int64_t ldc);
+
+}  // namespace octet::kernels

@@ -1,0 +1,106 @@
+// Requantization: an int32 accumulator (sum of integer products, plus an int32 bias) turned into
+// an output code. The arithmetic of each scheme is spelled out here once; every integer kernel
+// and the `exact` simulation call these functions (or SIMD code tested equal to them), which is
+// what makes the two modes agree bit for bit. Conventions: ../shared/REFERENCE.md §5 and
+// reference/runtimes.md §1.
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/dtype.h"
+
+namespace octet::kernels {
+
+enum class RequantScheme : uint8_t {
+  // XNNPACK / ONNX Runtime / oneDNN (VNNI): float(acc) * m (one fp32 multiply, no FMA), clamp
+  // to [qmin - zp, qmax - zp] in float, round half to even, + zp.
+  kFp32 = 0,
+  // TFLite reference: Q0.31 multiplier + shift from double scales,
+  // SaturatingRoundingDoublingHighMul then RoundingDivideByPOT (two roundings), + zp, clamp.
+  kFixedPoint = 1,
+  // TFLite with TFLITE_SINGLE_ROUNDING: (int64(acc) * m0 + 2^(t-1)) >> t, t = 31 - shift.
+  kFixedPointSingle = 2,
+};
+RequantScheme parse_requant_scheme(std::string_view name);  // "fp32", "fixed-point", "fixed-point-single"
+std::string_view requant_scheme_name(RequantScheme s);
+
+// One output channel's multiplier in each representation (only the scheme's own is used).
+struct ChannelMultiplier {
+  float multiplier = 0.f;  // kFp32
+  int32_t m0 = 0;          // fixed point: Q0.31 in [2^30, 2^31 - 1], or 0
+  int32_t shift = 0;       // fixed point: left shift if > 0, right shift if < 0
+};
+
+// The multiplier for real_scale = input_scale * weight_scale / output_scale, computed the way
+// the scheme's runtime does: kFp32 in float, (input_scale * weight_scale) / output_scale;
+// fixed point from the same float scales widened to double. Throws on non-finite or
+// non-positive scales, or a real scale outside [2^-32, 256).
+ChannelMultiplier make_multiplier(RequantScheme scheme, float input_scale, float weight_scale,
+                                  float output_scale);
+// The same from an already divided real scale (e.g. in_scale / out_scale of a pooling op):
+// kFp32 uses float(real_scale); fixed point uses the double.
+ChannelMultiplier make_multiplier_from_real(RequantScheme scheme, double real_scale);
+
+// TFLite's QuantizeMultiplier: real = m0 * 2^(shift - 31), m0 rounded half away from zero.
+void quantize_multiplier(double real, int32_t* m0, int32_t* shift);
+
+// gemmlowp primitives (exact integer definitions; see runtimes.md §1.3).
+inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  const int64_t ab = int64_t(a) * int64_t(b);
+  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : (1 - (int64_t(1) << 30));
+  return int32_t((ab + nudge) / (int64_t(1) << 31));  // C division truncates toward zero
+}
+inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
+  const int32_t mask = int32_t((int64_t(1) << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+// acc * multiplier in the scheme's arithmetic, rounded to an integer (no zero point, no clamp).
+// For kFp32 the float result is returned already rounded half to even but unclamped, saturated
+// to the int32 range.
+int32_t scale_accumulator(RequantScheme scheme, int32_t acc, const ChannelMultiplier& m);
+
+// The whole epilogue for one value: scale, + zero point, clamp to [qmin, qmax].
+inline int32_t requantize_one(RequantScheme scheme, int32_t acc, const ChannelMultiplier& m,
+                              int32_t zero_point, int32_t qmin, int32_t qmax) {
+  if (scheme == RequantScheme::kFp32) {
+    // Clamp before rounding, as XNNPACK does: |f| stays small, and the order is the target's.
+    float f = float(acc) * m.multiplier;
+    const float lo = float(qmin - zero_point), hi = float(qmax - zero_point);
+    f = f < lo ? lo : f;
+    f = f > hi ? hi : f;
+    return int32_t(__builtin_roundevenf(f)) + zero_point;
+  }
+  int64_t v = int64_t(scale_accumulator(scheme, acc, m)) + zero_point;
+  v = v < qmin ? qmin : v;
+  return int32_t(v > qmax ? qmax : v);
+}
+
+// Per-channel (or per-tensor: one multiplier) requantization parameters of an op's output.
+struct Requantizer {
+  RequantScheme scheme = RequantScheme::kFp32;
+  std::vector<ChannelMultiplier> multipliers;  // 1 (per tensor) or one per output channel
+  int32_t zero_point = 0;
+  int32_t qmin = 0, qmax = 255;  // output code range, including a fused activation's clamp
+
+  const ChannelMultiplier& channel(int64_t c) const {
+    return multipliers.size() == 1 ? multipliers[0] : multipliers[size_t(c)];
+  }
+};
+
+// acc + bias with two's complement wrap-around (what the integer hardware does; never UB).
+inline int32_t wrapping_add(int32_t a, int32_t b) {
+  return int32_t(uint32_t(a) + uint32_t(b));
+}
+
+// Reference epilogue over one row of n channels starting at channel c0: out[j] =
+// requantize(acc[j] + (bias ? bias[c0 + j] : 0)) with channel c0 + j's multiplier.
+// `out_type` is kU8, kI8, kU16 or kI16; rq.qmin/qmax must lie inside its range.
+void requantize_row_reference(const int32_t* acc, const int32_t* bias, int64_t n, int64_t c0,
+                              const Requantizer& rq, void* out, DType out_type);
+
+}  // namespace octet::kernels
