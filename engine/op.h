@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/execution_mode.h"
 #include "engine/graph.h"
 
 namespace octet {
@@ -75,6 +76,9 @@ struct PrepareContext {
   const Node& node;
   int threads = 1;
   bool reference = false;  // use the plain reference kernels (for tests)
+  // kInt: integer ops pick their optimized kernels; kExact: the simulation that gives the
+  // same bits (float kernels on integer-valued data, or the reference integer kernels).
+  ExecutionMode mode = ExecutionMode::kFloat;
 
   const TensorInfo& input(size_t i) const { return graph.tensor(node.inputs.at(i)); }
   const TensorInfo& output(size_t i) const { return graph.tensor(node.outputs.at(i)); }

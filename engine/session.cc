@@ -55,7 +55,7 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     const OpSchema* schema = registry.find(node.op_type);
     OCTET_CHECK(schema, "op '", node.op_type, "' of node '", node.name, "' is not supported");
     aliases.push_back(schema->output_aliases_input0);
-    PrepareContext pc{graph_, node, options_.threads, options_.reference_kernels};
+    PrepareContext pc{graph_, node, options_.threads, options_.reference_kernels, options_.mode};
     kernels_.push_back(schema->prepare(pc));
   }
 

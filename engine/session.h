@@ -13,12 +13,6 @@
 
 namespace octet {
 
-// How a graph runs (DESIGN.md): float kernels, or with quantize-dequantize at every tensor
-// that carries quantization parameters. `exact` and `int` come with the integer kernels.
-enum class ExecutionMode { kFloat, kQdq, kExact, kInt };
-ExecutionMode parse_execution_mode(const std::string& name);  // "float", "qdq", "exact", "int"
-const char* execution_mode_name(ExecutionMode mode);
-
 struct SessionOptions {
   ExecutionMode mode = ExecutionMode::kFloat;
   int threads = 1;                        // 0: all cores
