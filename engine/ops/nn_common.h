@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/graph.h"
 #include "engine/op.h"
+#include "kernels/conv.h"
 
 namespace octet::nn {
 
@@ -40,6 +41,16 @@ inline std::vector<float> const_floats(const Node& node, const TensorInfo& t) {
   if (n) std::memcpy(v.data(), t.data->data(), v.size() * sizeof(float));
   return v;
 }
+
+// Geometry of a Conv or ConvTranspose node (attributes checked against the input and weight
+// dims; `_layout` and `_act_min/_act_max` applied). Shared with the integer QConv.
+struct ConvGeom {
+  bool nhwc = false;
+  int spatial = 2;
+  kernels::ConvParams p;
+  Dims out;
+};
+ConvGeom conv_geom(const Node& node, const Dims& x, const Dims& w, bool transpose);
 
 inline void require_f32(const Node& node, DType dt, const char* what) {
   if (dt != DType::kF32) node_fail(node, what, " must be float32, not ", dtype_name(dt));

@@ -13,14 +13,6 @@ namespace {
 using nn::node_fail;
 constexpr int64_t kMaxAttr = int64_t{1} << 24;
 
-// Geometry shared by Conv and ConvTranspose (ConvTranspose reads the same fields).
-struct ConvGeom {
-  bool nhwc = false;
-  int spatial = 2;
-  kernels::ConvParams p;
-  Dims out;
-};
-
 std::vector<int64_t> spatial_attr(const Node& node, const char* name, int spatial,
                                   int64_t fallback, int64_t lo) {
   std::vector<int64_t> v = node.attrs.get_ints(name, std::vector<int64_t>(spatial, fallback));
@@ -31,7 +23,9 @@ std::vector<int64_t> spatial_attr(const Node& node, const char* name, int spatia
   return v;
 }
 
-ConvGeom conv_geom(const Node& node, const Dims& x, const Dims& w, bool transpose) {
+}  // namespace
+
+nn::ConvGeom nn::conv_geom(const Node& node, const Dims& x, const Dims& w, bool transpose) {
   ConvGeom g;
   g.nhwc = nn::is_nhwc(node);
   const size_t r = x.size();
@@ -161,6 +155,11 @@ ConvGeom conv_geom(const Node& node, const Dims& x, const Dims& w, bool transpos
   checked_numel(g.out);
   return g;
 }
+
+namespace {
+
+using nn::ConvGeom;
+using nn::conv_geom;
 
 kernels::ConvTransposeParams to_transpose(const kernels::ConvParams& p) {
   kernels::ConvTransposeParams t;

@@ -1,0 +1,141 @@
+#include "engine/ops/q_common.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace octet::qops {
+
+template <typename... Parts>
+[[noreturn]] static void node_fail(const Node& n, const Parts&... parts) {
+  fail(n.op_type, " node '", n.name, "': ", parts...);
+}
+
+ActQuant act_quant(const Node& node, const TensorInfo& t) {
+  ActQuant a;
+  a.type = t.dtype;
+  if (t.dtype == DType::kU8) {
+    a.qmin = 0;
+    a.qmax = 255;
+  } else if (t.dtype == DType::kI8) {
+    a.qmin = -128;
+    a.qmax = 127;
+  } else {
+    node_fail(node, "tensor '", t.name, "' must hold u8 or i8 codes, not ", dtype_name(t.dtype));
+  }
+  const QuantParams& q = t.quant;
+  if (q.scale.size() != 1 || q.zero_point.size() != 1)
+    node_fail(node, "tensor '", t.name, "' needs one scale and one zero point (has ",
+              q.scale.size(), " and ", q.zero_point.size(), ")");
+  a.scale = q.scale[0];
+  a.zero_point = q.zero_point[0];
+  if (!(std::isfinite(a.scale) && a.scale > 0.f))
+    node_fail(node, "tensor '", t.name, "' has scale ", a.scale, " (must be finite, > 0)");
+  if (a.zero_point < a.qmin || a.zero_point > a.qmax)
+    node_fail(node, "tensor '", t.name, "' has zero point ", a.zero_point, " outside [", a.qmin,
+              ", ", a.qmax, "]");
+  return a;
+}
+
+kernels::RequantScheme requant_scheme(const Node& node) {
+  try {
+    return kernels::parse_requant_scheme(node.attrs.get_string("requant", "fp32"));
+  } catch (const Error& e) {
+    node_fail(node, e.what());
+  }
+}
+
+void fused_clamp(const Node& node, const ActQuant& y, int32_t* qmin, int32_t* qmax) {
+  const float lo = node.attrs.get_float("_act_min", -INFINITY);
+  const float hi = node.attrs.get_float("_act_max", INFINITY);
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+    node_fail(node, "bad _act_min/_act_max range [", lo, ", ", hi, "]");
+  auto code = [&](float v) {
+    const double c = double(y.zero_point) + double(__builtin_roundevenf(v / y.scale));
+    return c;
+  };
+  *qmin = y.qmin;
+  *qmax = y.qmax;
+  if (std::isfinite(lo)) *qmin = int32_t(std::max<double>(y.qmin, std::min<double>(y.qmax, code(lo))));
+  if (std::isfinite(hi)) *qmax = int32_t(std::min<double>(y.qmax, std::max<double>(y.qmin, code(hi))));
+  if (*qmin > *qmax) *qmin = *qmax;
+}
+
+std::vector<int8_t> weight_codes(const Node& node, const TensorInfo& w) {
+  if (!w.is_constant()) node_fail(node, "weights '", w.name, "' must be a constant");
+  const int64_t n = checked_numel(w.shape.concrete());
+  const size_t need = dtype_storage_bytes(w.dtype, n);
+  if (w.dtype != DType::kI8 && w.dtype != DType::kI4)
+    node_fail(node, "weights '", w.name, "' must be i8 or i4, not ", dtype_name(w.dtype));
+  if (w.data->size() < need) node_fail(node, "weights '", w.name, "' are truncated");
+  std::vector<int8_t> out(static_cast<size_t>(n));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(w.data->data());
+  if (w.dtype == DType::kI8) {
+    if (n) std::memcpy(out.data(), bytes, out.size());
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t nibble = (bytes[i / 2] >> ((i % 2) * 4)) & 0xF;
+      out[size_t(i)] = int8_t(nibble >= 8 ? int(nibble) - 16 : int(nibble));
+    }
+  }
+  return out;
+}
+
+std::vector<float> weight_scales(const Node& node, const TensorInfo& w, int64_t channels,
+                                 int32_t channel_axis) {
+  const QuantParams& q = w.quant;
+  if (q.block_size != 0)
+    node_fail(node, "weights '", w.name, "' are quantized per block, which this op does not run");
+  if (q.scale.empty() || q.zero_point.size() != q.scale.size())
+    node_fail(node, "weights '", w.name, "' have no valid quantization parameters");
+  for (int32_t z : q.zero_point)
+    if (z != 0) node_fail(node, "weights '", w.name, "' must be symmetric (zero point 0)");
+  for (float s : q.scale)
+    if (!(std::isfinite(s) && s > 0.f))
+      node_fail(node, "weights '", w.name, "' have scale ", s, " (must be finite, > 0)");
+  if (q.scale.size() == 1) return std::vector<float>(size_t(channels), q.scale[0]);
+  if (q.axis != channel_axis || int64_t(q.scale.size()) != channels)
+    node_fail(node, "weights '", w.name, "' have ", q.scale.size(), " scales on axis ", q.axis,
+              "; expected 1 or ", channels, " on axis ", channel_axis);
+  return q.scale;
+}
+
+std::vector<int32_t> bias_codes(const Node& node, const TensorInfo& b, int64_t count) {
+  if (!b.is_constant() || b.dtype != DType::kI32)
+    node_fail(node, "bias '", b.name, "' must be an i32 constant");
+  if (checked_numel(b.shape.concrete()) != count)
+    node_fail(node, "bias '", b.name, "' must have ", count, " values");
+  if (b.data->size() < size_t(count) * 4) node_fail(node, "bias '", b.name, "' is truncated");
+  std::vector<int32_t> v(static_cast<size_t>(count));
+  if (count) std::memcpy(v.data(), b.data->data(), v.size() * 4);
+  return v;
+}
+
+kernels::Requantizer make_requantizer(const Node& node, kernels::RequantScheme scheme,
+                                      const ActQuant& x, const std::vector<float>& w_scales,
+                                      const ActQuant& y) {
+  kernels::Requantizer rq;
+  rq.scheme = scheme;
+  rq.zero_point = y.zero_point;
+  fused_clamp(node, y, &rq.qmin, &rq.qmax);
+  rq.multipliers.reserve(w_scales.size());
+  try {
+    for (float ws : w_scales)
+      rq.multipliers.push_back(kernels::make_multiplier(scheme, x.scale, ws, y.scale));
+  } catch (const Error& e) {
+    node_fail(node, e.what());
+  }
+  return rq;
+}
+
+double max_abs_accumulator(const std::vector<int8_t>& w, int64_t N, int64_t K, const ActQuant& x) {
+  const double span = std::max(std::abs(x.qmin - x.zero_point), std::abs(x.qmax - x.zero_point));
+  double worst = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    double s = 0;
+    for (int64_t k = 0; k < K; ++k) s += std::abs(int(w[size_t(n * K + k)]));
+    worst = std::max(worst, s);
+  }
+  return worst * span;
+}
+
+}  // namespace octet::qops

@@ -1,0 +1,54 @@
+// Helpers shared by the integer op bindings: reading the quantization parameters the lowering
+// put on tensors (engine/passes/lower_integer.h), checked as untrusted data.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/op.h"
+#include "kernels/requant.h"
+
+namespace octet::qops {
+
+// A per-tensor activation encoding: real = scale * (code - zero_point), codes of `type`.
+struct ActQuant {
+  DType type = DType::kU8;
+  float scale = 1.f;
+  int32_t zero_point = 0;
+  int32_t qmin = 0, qmax = 255;  // the code range of `type`
+  bool is_signed() const { return type == DType::kI8; }
+};
+
+// Throws naming the node and tensor unless `t` is u8/i8 with one finite positive scale and a
+// zero point inside the code range.
+ActQuant act_quant(const Node& node, const TensorInfo& t);
+
+// The `requant` attribute (default "fp32").
+kernels::RequantScheme requant_scheme(const Node& node);
+
+// The output code range narrowed by `_act_min` / `_act_max` (real values of a fused
+// activation): qmin = max(type min, zp + round_half_even(act_min / scale)), likewise qmax.
+void fused_clamp(const Node& node, const ActQuant& y, int32_t* qmin, int32_t* qmax);
+
+// Symmetric weight codes of a constant i8 or i4 tensor (4-bit values unpacked), checked to be
+// within [-128, 127] / [-8, 7].
+std::vector<int8_t> weight_codes(const Node& node, const TensorInfo& w);
+
+// One scale per output channel: the tensor's scales (per tensor: repeated), with the
+// per-channel axis checked to be `channel_axis`; zero points must be 0.
+std::vector<float> weight_scales(const Node& node, const TensorInfo& w, int64_t channels,
+                                 int32_t channel_axis);
+
+// Values of a constant i32 bias of `count` values.
+std::vector<int32_t> bias_codes(const Node& node, const TensorInfo& b, int64_t count);
+
+// Requantizer of an output channel set: multiplier_c = x_scale * w_scale[c] / y_scale.
+kernels::Requantizer make_requantizer(const Node& node, kernels::RequantScheme scheme,
+                                      const ActQuant& x, const std::vector<float>& w_scales,
+                                      const ActQuant& y);
+
+// Largest |sum| an integer dot product can reach for each output row of `w` ([N][K]) with
+// inputs of `x`'s code range around its zero point: max_n sum_k |w[n][k]| * max|code - zp|.
+double max_abs_accumulator(const std::vector<int8_t>& w, int64_t N, int64_t K, const ActQuant& x);
+
+}  // namespace octet::qops

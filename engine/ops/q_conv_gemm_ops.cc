@@ -1,0 +1,330 @@
+// octet.QConv, octet.QGemm, octet.QMatMul: integer convolution and matrix products of the
+// lowered graph (conventions: engine/passes/lower_integer.h).
+//
+// `int` mode runs the integer kernels (kernels/qconv.h, kernels/qgemm.h). `exact` mode runs the
+// float kernels on integer-valued data — (code - zero point) times integer weights, summed in
+// fp32, which is exact while every partial sum stays below 2^24 — and then the same
+// requantization; where the bound max_n sum_k |w| * max|x - zp| reaches 2^24 it accumulates in
+// int32 instead (the reference integer loops). Both give the same bits.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/ops/nn_common.h"
+#include "engine/ops/q_common.h"
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include "kernels/qconv.h"
+#include "kernels/qgemm.h"
+
+namespace octet {
+namespace {
+
+using qops::ActQuant;
+constexpr double kExactFloatLimit = 16777216.0;  // 2^24
+
+bool use_exact(const PrepareContext& ctx) { return ctx.mode == ExecutionMode::kExact; }
+
+void require_codes(const InferContext& ctx, size_t i, const char* what) {
+  const DType t = ctx.input_dtype(i);
+  if (t != DType::kU8 && t != DType::kI8)
+    ctx.fail(what, " must hold u8 or i8 codes, not ", dtype_name(t));
+}
+
+void require_weights(const InferContext& ctx, size_t i) {
+  const DType t = ctx.input_dtype(i);
+  if (!ctx.input_is_constant(i) || (t != DType::kI8 && t != DType::kI4))
+    ctx.fail("weights must be an i8 or i4 constant");
+}
+
+void require_bias(const InferContext& ctx, size_t i, int64_t count) {
+  if (!ctx.has_input(i)) return;
+  if (!ctx.input_is_constant(i) || ctx.input_dtype(i) != DType::kI32)
+    ctx.fail("bias must be an i32 constant");
+  if (checked_numel(ctx.input_dims(i)) != count) ctx.fail("bias must have ", count, " values");
+}
+
+// Writes requantized rows: acc is rows x n int32 sums (bias not yet added).
+void requantize_rows(const int32_t* acc, int64_t rows, int64_t n, const int32_t* bias,
+                     const kernels::Requantizer& rq, void* out, DType type, int threads) {
+  const size_t es = dtype_size(type);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    kernels::requantize_row_reference(acc + r * n, bias, n, 0, rq,
+                                      static_cast<uint8_t*>(out) + r * n * es, type);
+}
+
+// (code - zero point) as float, for the float kernels of exact mode.
+void codes_to_float(const void* x, int64_t count, const ActQuant& q, float* out, int threads) {
+  const float zp = float(q.zero_point);
+  if (q.is_signed()) {
+    const auto* s = static_cast<const int8_t*>(x);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < count; ++i) out[i] = float(s[i]) - zp;
+  } else {
+    const auto* s = static_cast<const uint8_t*>(x);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < count; ++i) out[i] = float(s[i]) - zp;
+  }
+}
+
+void floats_to_acc(const float* f, int64_t count, int32_t* acc, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < count; ++i) acc[i] = int32_t(f[i]);  // integer-valued, |f| < 2^24
+}
+
+// ---- QConv ---------------------------------------------------------------------------------
+
+void infer_qconv(InferContext& ctx) {
+  require_codes(ctx, 0, "input X");
+  require_weights(ctx, 1);
+  if (!nn::is_nhwc(ctx.node())) ctx.fail("integer convolution runs channels-last: _layout must be NHWC");
+  nn::ConvGeom g = nn::conv_geom(ctx.node(), ctx.input_dims(0), ctx.input_dims(1), false);
+  require_bias(ctx, 2, g.p.M);
+  ctx.set_output(0, ctx.input_dtype(0), g.out);
+}
+
+struct QConvSetup {
+  kernels::ConvParams p;
+  kernels::QConvQuant q;
+  ActQuant x, y;
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias;
+};
+
+QConvSetup qconv_setup(const PrepareContext& ctx) {
+  const Node& node = ctx.node;
+  QConvSetup s;
+  s.p = nn::conv_geom(node, ctx.input_dims(0), ctx.input_dims(1), false).p;
+  s.x = qops::act_quant(node, ctx.input(0));
+  s.y = qops::act_quant(node, ctx.output(0));
+  if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
+  s.w = qops::weight_codes(node, ctx.input(1));
+  const std::vector<float> ws = qops::weight_scales(node, ctx.input(1), s.p.M, 0);
+  if (ctx.has_input(2)) s.bias = qops::bias_codes(node, ctx.input(2), s.p.M);
+  s.q.x_signed = s.x.is_signed();
+  s.q.x_zero_point = s.x.zero_point;
+  s.q.out_type = s.y.type;
+  s.q.requant = qops::make_requantizer(node, qops::requant_scheme(node), s.x, ws, s.y);
+  return s;
+}
+
+class QConvIntKernel final : public Kernel {
+ public:
+  QConvIntKernel(QConvSetup s, int threads, bool reference) : s_(std::move(s)) {
+    if (!reference)
+      impl_ = std::make_unique<kernels::QConv2dNhwc>(s_.p, s_.q, s_.w.data(), bias(), threads,
+                                                     kernels::qgemm_best_isa());
+  }
+  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
+    if (impl_) impl_->run(in[0].data, out[0].data);
+    else kernels::qconv2d_reference(s_.p, s_.q, in[0].data, s_.w.data(), bias(), out[0].data);
+  }
+  std::string_view impl_name() const override {
+    return impl_ ? impl_->impl_name() : std::string_view("qconv_reference");
+  }
+
+ private:
+  const int32_t* bias() const { return s_.bias.empty() ? nullptr : s_.bias.data(); }
+  QConvSetup s_;
+  std::unique_ptr<kernels::QConv2dNhwc> impl_;
+};
+
+class QConvExactKernel final : public Kernel {
+ public:
+  QConvExactKernel(QConvSetup s, int threads) : s_(std::move(s)), threads_(threads) {
+    const int64_t K = (s_.p.C / s_.p.group) * s_.p.KH * s_.p.KW;
+    float_exact_ = qops::max_abs_accumulator(s_.w, s_.p.M, K, s_.x) < kExactFloatLimit;
+    if (!float_exact_) return;
+    std::vector<float> wf(s_.w.begin(), s_.w.end());
+    kernels::ConvParams fp = s_.p;
+    fp.lo = -INFINITY;
+    fp.hi = INFINITY;
+    conv_ = std::make_unique<kernels::Conv2dNhwc>(fp, wf.data(), nullptr, threads);
+    xf_.resize(size_t(s_.p.N * s_.p.H * s_.p.W * s_.p.C));
+    yf_.resize(size_t(s_.p.N * s_.p.OH * s_.p.OW * s_.p.M));
+    acc_.resize(yf_.size());
+  }
+  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
+    const int32_t* b = s_.bias.empty() ? nullptr : s_.bias.data();
+    if (!float_exact_) {
+      kernels::qconv2d_reference(s_.p, s_.q, in[0].data, s_.w.data(), b, out[0].data);
+      return;
+    }
+    codes_to_float(in[0].data, int64_t(xf_.size()), s_.x, xf_.data(), threads_);
+    conv_->run_nhwc(xf_.data(), yf_.data());
+    floats_to_acc(yf_.data(), int64_t(yf_.size()), acc_.data(), threads_);
+    requantize_rows(acc_.data(), int64_t(yf_.size()) / s_.p.M, s_.p.M, b, s_.q.requant,
+                    out[0].data, s_.y.type, threads_);
+  }
+  std::string_view impl_name() const override {
+    return float_exact_ ? "qconv_exact_f32" : "qconv_exact_int32";
+  }
+
+ private:
+  QConvSetup s_;
+  int threads_;
+  bool float_exact_ = false;
+  std::unique_ptr<kernels::Conv2dNhwc> conv_;
+  std::vector<float> xf_, yf_;
+  std::vector<int32_t> acc_;
+};
+
+std::unique_ptr<Kernel> prepare_qconv(const PrepareContext& ctx) {
+  QConvSetup s = qconv_setup(ctx);
+  if (use_exact(ctx)) return std::make_unique<QConvExactKernel>(std::move(s), ctx.threads);
+  return std::make_unique<QConvIntKernel>(std::move(s), ctx.threads, ctx.reference);
+}
+
+// ---- QGemm / QMatMul: Y[..., N] = A[..., K] x W^T, W stored [N][K] --------------------------
+
+void infer_qlinear(InferContext& ctx) {
+  require_codes(ctx, 0, "input A");
+  require_weights(ctx, 1);
+  const Dims a = ctx.input_dims(0), w = ctx.input_dims(1);
+  const bool gemm = ctx.node().op_type == "octet.QGemm";
+  if (gemm ? a.size() != 2 : a.size() < 1) ctx.fail("input A has rank ", a.size());
+  if (w.size() != 2) ctx.fail("weights must be 2-D [N, K], are ", dims_to_string(w));
+  if (a.back() != w[1])
+    ctx.fail("input A ", dims_to_string(a), " does not match weights ", dims_to_string(w));
+  require_bias(ctx, 2, w[0]);
+  Dims out = a;
+  out.back() = w[0];
+  ctx.set_output(0, ctx.input_dtype(0), out);
+}
+
+struct QLinearSetup {
+  int64_t M = 0, N = 0, K = 0;
+  ActQuant x, y;
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias;
+  kernels::Requantizer rq;
+};
+
+QLinearSetup qlinear_setup(const PrepareContext& ctx) {
+  const Node& node = ctx.node;
+  QLinearSetup s;
+  const Dims a = ctx.input_dims(0), w = ctx.input_dims(1);
+  s.N = w[0];
+  s.K = w[1];
+  s.M = s.K ? checked_numel(a) / s.K : 0;
+  s.x = qops::act_quant(node, ctx.input(0));
+  s.y = qops::act_quant(node, ctx.output(0));
+  if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
+  s.w = qops::weight_codes(node, ctx.input(1));
+  const std::vector<float> ws = qops::weight_scales(node, ctx.input(1), s.N, 0);
+  if (ctx.has_input(2)) s.bias = qops::bias_codes(node, ctx.input(2), s.N);
+  s.rq = qops::make_requantizer(node, qops::requant_scheme(node), s.x, ws, s.y);
+  return s;
+}
+
+class QLinearIntKernel final : public Kernel {
+ public:
+  QLinearIntKernel(QLinearSetup s, int threads, bool reference)
+      : s_(std::move(s)), threads_(threads) {
+    if (!reference) packed_.emplace(s_.w.data(), s_.N, s_.K, kernels::qgemm_best_isa());
+  }
+  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
+    kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
+    kernels::QGemmEpilogue ep{s_.bias.empty() ? nullptr : s_.bias.data(), &s_.rq, s_.y.type};
+    if (!packed_) {
+      kernels::qgemm_reference(s_.M, s_.N, s_.K, a, s_.w.data(), ep, out[0].data, s_.N);
+      return;
+    }
+    // Rows split across threads when there are enough of them, else column panels.
+    const int64_t pw = packed_->panel_width();
+    const int64_t panels = (s_.N + pw - 1) / pw;
+    const bool by_rows = s_.M >= 4 * threads_ || panels < threads_;
+    const int64_t chunks = by_rows ? std::min<int64_t>(threads_, s_.M) : std::min<int64_t>(threads_, panels);
+    auto* y = static_cast<uint8_t*>(out[0].data);
+    const size_t es = dtype_size(s_.y.type);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (int64_t c = 0; c < chunks; ++c) {
+      if (by_rows) {
+        const int64_t r0 = s_.M * c / chunks, r1 = s_.M * (c + 1) / chunks;
+        kernels::QGemmA ac = a;
+        ac.data = static_cast<const uint8_t*>(a.data) + r0 * s_.K;
+        kernels::qgemm(r1 - r0, ac, *packed_, 0, s_.N, ep, y + r0 * s_.N * es, s_.N);
+      } else {
+        const int64_t p0 = panels * c / chunks, p1 = panels * (c + 1) / chunks;
+        kernels::qgemm(s_.M, a, *packed_, p0 * pw, std::min(s_.N, p1 * pw), ep, y, s_.N);
+      }
+    }
+  }
+  std::string_view impl_name() const override {
+    if (!packed_) return "qgemm_reference";
+    switch (packed_->isa()) {
+      case kernels::QIsa::kAmx: return "qgemm_amx";
+      case kernels::QIsa::kAvx512Vnni: return "qgemm_avx512_vnni";
+      case kernels::QIsa::kAvx2: return "qgemm_avx2";
+      case kernels::QIsa::kScalar: return "qgemm_scalar";
+    }
+    return "qgemm";
+  }
+
+ private:
+  QLinearSetup s_;
+  int threads_;
+  std::optional<kernels::QGemmPackedB> packed_;
+};
+
+class QLinearExactKernel final : public Kernel {
+ public:
+  QLinearExactKernel(QLinearSetup s, int threads) : s_(std::move(s)), threads_(threads) {
+    float_exact_ = qops::max_abs_accumulator(s_.w, s_.N, s_.K, s_.x) < kExactFloatLimit;
+    if (!float_exact_) return;
+    std::vector<float> wf(s_.w.begin(), s_.w.end());
+    packed_.pack(wf.data(), size_t(s_.K), size_t(s_.N), 1, s_.K);
+    af_.resize(size_t(s_.M * s_.K));
+    cf_.resize(size_t(s_.M * s_.N));
+    acc_.resize(cf_.size());
+  }
+  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
+    const int32_t* b = s_.bias.empty() ? nullptr : s_.bias.data();
+    if (!float_exact_) {
+      kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
+      kernels::QGemmEpilogue ep{b, &s_.rq, s_.y.type};
+      kernels::qgemm_reference(s_.M, s_.N, s_.K, a, s_.w.data(), ep, out[0].data, s_.N);
+      return;
+    }
+    codes_to_float(in[0].data, int64_t(af_.size()), s_.x, af_.data(), threads_);
+    kernels::gemm_packed(size_t(s_.M), af_.data(), size_t(s_.K), packed_, cf_.data(), size_t(s_.N),
+                         nullptr, -INFINITY, INFINITY, threads_);
+    floats_to_acc(cf_.data(), int64_t(cf_.size()), acc_.data(), threads_);
+    requantize_rows(acc_.data(), s_.M, s_.N, b, s_.rq, out[0].data, s_.y.type, threads_);
+  }
+  std::string_view impl_name() const override {
+    return float_exact_ ? "qgemm_exact_f32" : "qgemm_exact_int32";
+  }
+
+ private:
+  QLinearSetup s_;
+  int threads_;
+  bool float_exact_ = false;
+  kernels::PackedB packed_;
+  std::vector<float> af_, cf_;
+  std::vector<int32_t> acc_;
+};
+
+std::unique_ptr<Kernel> prepare_qlinear(const PrepareContext& ctx) {
+  QLinearSetup s = qlinear_setup(ctx);
+  if (use_exact(ctx)) return std::make_unique<QLinearExactKernel>(std::move(s), ctx.threads);
+  return std::make_unique<QLinearIntKernel>(std::move(s), ctx.threads, ctx.reference);
+}
+
+}  // namespace
+
+void register_nn_quantized_ops(OpRegistry& r) {
+  r.add({.name = "octet.QConv", .min_inputs = 2, .max_inputs = 3,
+         .infer = infer_qconv, .prepare = prepare_qconv});
+  r.add({.name = "octet.QGemm", .min_inputs = 2, .max_inputs = 3,
+         .infer = infer_qlinear, .prepare = prepare_qlinear});
+  r.add({.name = "octet.QMatMul", .min_inputs = 2, .max_inputs = 3,
+         .infer = infer_qlinear, .prepare = prepare_qlinear});
+}
+
+}  // namespace octet

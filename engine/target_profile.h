@@ -1,0 +1,38 @@
+// A target profile: the integer arithmetic of one runtime (DESIGN.md "Target profiles",
+// REFERENCE.md §5). The integer lowering and the `exact` simulation read the same profile.
+//
+// File format (JSON, every key required, unknown keys rejected):
+//   {"name": "onnxruntime",
+//    "activation_type": "uint8" | "int8",
+//    "weight_range": "narrow" | "full",     narrow: int8 [-127, 127], int4 [-7, 7]
+//    "requantization": "fp32" | "fixed-point" | "fixed-point-single",
+//    "quantize_rounding": "half-even" | "half-away"}   float -> code at the graph inputs
+#pragma once
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "engine/dtype.h"
+#include "kernels/requant.h"
+
+namespace octet {
+
+struct TargetProfile {
+  std::string name = "onnxruntime";
+  DType activation_type = DType::kU8;
+  bool narrow_weights = true;
+  kernels::RequantScheme requant = kernels::RequantScheme::kFp32;
+  bool quantize_half_away = false;
+
+  // Code range of weights of `bits` bits (4 or 8).
+  int32_t weight_min(int bits) const;
+  int32_t weight_max(int bits) const;
+};
+
+TargetProfile parse_target_profile(std::string_view json_text, const std::string& source);
+TargetProfile load_target_profile_file(const std::filesystem::path& path);
+// A shipped profile by name (quant/profiles/<name>.json), or a path to a .json file.
+TargetProfile load_target_profile(const std::string& name_or_path);
+std::filesystem::path shipped_profile_dir();
+
+}  // namespace octet
