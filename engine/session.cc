@@ -8,6 +8,7 @@
 #include "engine/memory_planner.h"
 #include "engine/passes/passes.h"
 #include "engine/prepare_graph.h"
+#include "engine/target_profile.h"
 
 namespace octet {
 
@@ -24,8 +25,7 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
       break;
     case ExecutionMode::kExact:
     case ExecutionMode::kInt:
-      fail("execution mode '", execution_mode_name(options_.mode),
-           "' needs the integer kernels, which are not built yet");
+      break;
   }
   if (options_.threads <= 0) options_.threads = omp_get_num_procs();
 
@@ -47,7 +47,20 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
   }
 
   infer_shapes_and_fold(graph_);
-  if (options_.optimize) run_optimization_passes(graph_);
+  const bool integer_mode =
+      options_.mode == ExecutionMode::kInt || options_.mode == ExecutionMode::kExact;
+  const bool integer_model = is_integer_graph(graph_);
+  OCTET_CHECK(integer_mode || !integer_model, "the model is an integer model (lowered for a ",
+              "target); run it in mode int or exact, not ", execution_mode_name(options_.mode));
+  if (options_.optimize && !integer_model) run_optimization_passes(graph_);
+  if (integer_mode && !integer_model) {
+    bool calibrated = false;
+    for (const TensorInfo& t : graph_.tensors) calibrated = calibrated || !t.quant.empty();
+    OCTET_CHECK(calibrated, "mode ", execution_mode_name(options_.mode), " needs a quantized ",
+                "model (tensors with encodings, e.g. from `octet quantize`); this one has none");
+    lowering_ = lower_to_integer(graph_, load_target_profile(options_.target));
+    infer_shapes_and_fold(graph_);
+  }
 
   const OpRegistry& registry = OpRegistry::instance();
   std::vector<bool> aliases;

@@ -4,12 +4,14 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
 #include "engine/op.h"
+#include "engine/passes/lower_integer.h"
 
 namespace octet {
 
@@ -22,6 +24,10 @@ struct SessionOptions {
   std::vector<HostTensor> constant_inputs;
   bool optimize = true;                   // run the graph passes
   bool reference_kernels = false;         // plain reference kernels only (testing)
+  // `int` / `exact` on a calibrated float model: the target profile of the integer lowering
+  // (a shipped profile's name or a .json path; see engine/target_profile.h). An integer
+  // model (already lowered) keeps the arithmetic it was lowered for.
+  std::string target = "onnxruntime";
 };
 
 struct KernelChoice {
@@ -45,6 +51,8 @@ class Session {
   size_t arena_bytes() const { return arena_bytes_; }
   size_t naive_bytes() const { return naive_bytes_; }
   std::vector<KernelChoice> kernel_choices() const;
+  // What the integer lowering did (`int` / `exact` on a calibrated float model), else null.
+  const LoweringReport* lowering_report() const { return lowering_ ? &*lowering_ : nullptr; }
   // Names and shapes of the inputs the caller must feed.
   std::vector<std::pair<std::string, Dims>> input_specs() const;
 
@@ -58,6 +66,7 @@ class Session {
   std::byte* arena_ = nullptr;
   size_t arena_bytes_ = 0;
   size_t naive_bytes_ = 0;
+  std::optional<LoweringReport> lowering_;
 };
 
 }  // namespace octet

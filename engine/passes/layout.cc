@@ -48,6 +48,13 @@ bool is_broadcast_pointwise(std::string_view op) {
   return ops.count(op) != 0;
 }
 
+// A per-tensor encoding holds in any layout: the transposed twin of a tensor keeps it (the
+// integer lowering needs it on the tensors the kernels read and write).
+void copy_layout_free_quant(Graph& g, TensorId from, TensorId to) {
+  const QuantParams q = g.tensor(from).quant;
+  if (q.scale.size() == 1) g.tensor(to).quant = q;
+}
+
 // QuantSim's fake quantization is pointwise when it has one scale for the whole tensor.
 bool is_per_tensor_fake_quant(const Node& n) {
   return n.op_type == "octet.QuantizeDequantize" && n.attrs.get_floats("scale").size() == 1;
@@ -203,6 +210,7 @@ class TransposeOptimizer {
     const DType dtype = g_.tensor(out).dtype;
     TensorId inner = passes::new_tensor(g_, names_, g_.tensor(out).name + "_nhwc", dtype);
     g_.tensor(inner).shape = Shape::of(permute_dims(out_dims, inverse_perm(perm)));
+    copy_layout_free_quant(g_, out, inner);
     g_.nodes[k].outputs[0] = inner;
     const std::string name = g_.nodes[k].name + "/transpose";
     add_transpose(g_, names_, inner, perm, name, out);
@@ -371,6 +379,8 @@ PassReport convert_to_channels_last(Graph& graph) {
     const TensorId y_nhwc =
         passes::new_tensor(graph, names, graph.tensor(y).name + "_nhwc", graph.tensor(y).dtype);
     graph.tensor(y_nhwc).shape = Shape::of(permute_dims(graph.tensor(y).shape.concrete(), kToNhwc));
+    copy_layout_free_quant(graph, y, y_nhwc);
+    copy_layout_free_quant(graph, x, x_nhwc);
     Node& n = graph.nodes[k];
     n.inputs[0] = x_nhwc;
     n.outputs[0] = y_nhwc;

@@ -1,0 +1,97 @@
+// Integer execution of the MNIST fixtures: lowering, `int` == `exact` bit for bit over whole
+// networks (1 and 2 threads), and accuracy against float.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "engine/session.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "quant/quantsim.h"
+
+using namespace octet;
+using namespace octet::quant;
+
+namespace {
+
+std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+
+struct Run {
+  std::vector<float> logits;
+  int64_t correct = 0, total = 0;
+  double percent() const { return 100.0 * double(correct) / double(total); }
+};
+
+Run evaluate(std::shared_ptr<const Graph> model, ExecutionMode mode, int threads,
+             const std::string& target = "onnxruntime", LoweringReport* report = nullptr) {
+  static const HostTensor images = load_npy_dataset(data_path("mnist_test"));
+  static const HostTensor labels = load_npy(data_path("mnist_test_labels.npy"));
+  const int64_t batch = 250;
+  SessionOptions opt;
+  opt.mode = mode;
+  opt.threads = threads;
+  opt.target = target;
+  const std::string input = model->tensor(model->inputs[0]).name;
+  opt.input_shapes[input] = {batch, 1, 28, 28};
+  Session s(model, opt);
+  if (report && s.lowering_report()) *report = *s.lowering_report();
+  Run r;
+  for (int64_t b = 0; b < images.dims[0]; b += batch) {
+    HostTensor x = slice_rows(images, b, b + batch);
+    x.name = input;
+    const std::vector<HostTensor> out = s.run({x});
+    auto y = out[0].values<float>();
+    r.logits.insert(r.logits.end(), y.begin(), y.end());
+    for (int64_t i = 0; i < batch; ++i) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < 10; ++c)
+        if (y[i * 10 + c] > y[i * 10 + best]) best = c;
+      r.correct += best == labels.values<int64_t>()[b + i];
+      r.total++;
+    }
+  }
+  return r;
+}
+
+std::shared_ptr<Graph> calibrated(const std::string& file, int param_bw, bool per_channel) {
+  QuantSimOptions qo;
+  qo.param_bitwidth = param_bw;
+  qo.per_channel = per_channel;
+  QuantSim sim(load_model(data_path(file)), QuantsimConfig::load_shipped("default_config"), qo);
+  CalibrationOptions co;
+  co.batch_size = 50;
+  co.threads = 2;
+  sim.calibrate(data_path("mnist_calib_images.npy"), co);
+  return sim.annotated_model();
+}
+
+bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near float") {
+  for (const char* file : {"mnist_resnet.onnx", "mnist_mobilenet.onnx"}) {
+    for (int bits : {8, 4}) {
+      CAPTURE(file);
+      CAPTURE(bits);
+      auto model = calibrated(file, bits, bits == 4);
+      const Run fl = evaluate(model, ExecutionMode::kFloat, 2);
+      const Run qdq = evaluate(model, ExecutionMode::kQdq, 2);
+      LoweringReport report;
+      const Run i2 = evaluate(model, ExecutionMode::kInt, 2, "onnxruntime", &report);
+      const Run i1 = evaluate(model, ExecutionMode::kInt, 1);
+      const Run e2 = evaluate(model, ExecutionMode::kExact, 2);
+      MESSAGE(file << " W" << bits << "A8: float " << fl.percent() << "%, qdq " << qdq.percent()
+                   << "%, int " << i2.percent() << "%, exact " << e2.percent() << "%; "
+                   << report.integer_nodes << " integer nodes, " << report.float_nodes.size()
+                   << " float");
+      for (const std::string& f : report.float_nodes) MESSAGE("  float: " << f);
+      CHECK(bit_equal(i2.logits, e2.logits));
+      CHECK(bit_equal(i1.logits, i2.logits));
+      CHECK(i2.correct == e2.correct);
+      if (bits == 8) CHECK(std::abs(i2.percent() - fl.percent()) <= 0.3);
+    }
+  }
+}
