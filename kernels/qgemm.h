@@ -20,6 +20,11 @@ std::string_view qisa_name(QIsa isa);
 // The best path this CPU and OS allow, capped by the environment variable OCTET_MAX_CPU_ISA
 // (oneDNN's names: AVX2, AVX512_CORE_VNNI, AVX512_CORE_AMX; or SCALAR).
 QIsa qgemm_best_isa();
+// The best path this CPU and OS allow, ignoring OCTET_MAX_CPU_ISA.
+QIsa qgemm_cpu_isa();
+// oneDNN's ISA names (SSE41, AVX2, AVX512_CORE, AVX512_CORE_VNNI, AVX512_CORE_AMX, ALL, ...) or
+// SCALAR to the highest path they allow; throws on an unknown name.
+QIsa parse_qisa_cap(std::string_view name);
 
 struct QGemmA {
   const void* data = nullptr;  // M rows of K codes, row stride lda bytes
