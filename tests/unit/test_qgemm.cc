@@ -103,7 +103,7 @@ TEST_CASE("qgemm: every path equals the reference bit for bit over random shapes
   INFO("paths: up to " << qisa_name(qgemm_cpu_isa()));
   const RequantScheme schemes[] = {RequantScheme::kFp32, RequantScheme::kFixedPoint,
                                    RequantScheme::kFixedPointSingle};
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     GemmCase gc;
     gc.M = 1 + int64_t(g() % (i % 10 == 0 ? 100 : 30));
     gc.N = 1 + int64_t(g() % (i % 7 == 0 ? 150 : 50));
