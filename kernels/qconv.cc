@@ -201,7 +201,7 @@ void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
     ic.KH = p.KH; ic.KW = p.KW; ic.sh = p.sh; ic.sw = p.sw; ic.dh = p.dh; ic.dw = p.dw;
     ic.pt = p.pt; ic.pl = p.pl; ic.pad = uint8_t(q.x_zero_point);
     simd::im2col_u8(ic, x + n * p.H * p.W * p.C, p0, rows, buf.data(), ld);
-    const QGemmA a{buf.data(), ld, q.x_signed, q.x_zero_point};
+    const QGemmA a{buf.data(), ld, q.x_signed, q.x_zero_point, ld};
     const QGemmEpilogue ep{bias.empty() ? nullptr : bias.data() + g * Mg, &group_rq[size_t(g)],
                            q.out_type};
     qgemm(rows, a, packed[size_t(g)], 0, Mg, ep, y + ((n * pix + p0) * p.M + g * Mg), p.M);

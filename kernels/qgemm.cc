@@ -86,6 +86,7 @@ AlignedBytes aligned_bytes(int64_t n) {
 // Per-thread work space, grown on demand and kept.
 struct Scratch {
   std::vector<int32_t> comp, tmp;
+  std::vector<uint8_t> apad;
   std::vector<float> mult;
   AlignedBytes kernel;
   int64_t kernel_size = 0;
@@ -270,10 +271,24 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
   const size_t out_size = rq ? 1 : 4;
   const bool fixed = rq && !fp32;
   if (fixed) s.tmp.resize(size_t(std::min(mb, M) * nc));
+  // VNNI reads A in groups of 4 bytes: K rounded up to 4, rows copied when not readable.
+  const bool vnni = im.isa == QIsa::kAvx512Vnni;
+  const bool copy_a = vnni && im.K % 4 != 0 && a.readable < im.Kp;
+  if (vnni) t.K = im.Kp;
+  if (copy_a) s.apad.resize(size_t(std::min(mb, M) * im.Kp));
   for (int64_t m0 = 0; m0 < M; m0 += mb) {
     const int64_t rows = std::min(mb, M - m0);
     t.a = static_cast<const uint8_t*>(a.data) + m0 * a.lda;
     t.M = rows;
+    if (copy_a) {
+      for (int64_t r = 0; r < rows; ++r) {
+        uint8_t* dst = s.apad.data() + r * im.Kp;
+        std::memcpy(dst, t.a + r * a.lda, size_t(im.K));
+        std::memset(dst + im.K, 0, size_t(im.Kp - im.K));
+      }
+      t.a = s.apad.data();
+      t.lda = im.Kp;
+    }
     if (!fixed) {
       t.c = static_cast<uint8_t*>(c) + (m0 * ldc + n0) * int64_t(out_size);
       t.ldc = ldc;

@@ -31,6 +31,10 @@ struct QGemmA {
   int64_t lda = 0;
   bool is_signed = false;      // s8 codes, else u8
   int32_t zero_point = 0;
+  // Bytes readable from the start of every row (0: K). When it reaches K rounded up to 4,
+  // the VNNI path reads the padding bytes (their products with zero weights vanish) instead
+  // of copying rows of A whose K is not a multiple of 4.
+  int64_t readable = 0;
 };
 
 struct QGemmEpilogue {

@@ -1,6 +1,6 @@
 // AVX2 integer GEMM, exact: A's bytes are widened to int16 (u8 after the optional 0x80 flip)
 // and multiplied with int16 weights by vpmaddwd (two products summed in int32, no int16
-// saturation, unlike vpmaddubsw). Register tiles of up to 6 rows x 16 columns.
+// saturation, unlike vpmaddubsw). Register tiles of up to 4 rows x 16 columns.
 // Compiled for AVX2 only; kernels/qgemm.cc calls it after checking the CPU.
 #include <immintrin.h>
 
@@ -14,7 +14,7 @@
 namespace octet::simd {
 namespace {
 
-constexpr int kMR = 6;
+constexpr int kMR = 4;
 
 // One row of C, 8 columns [col, col + n), n <= 8.
 inline void epilogue8(const QGemmTile& t, __m256i acc, int64_t row, int64_t col, int64_t n) {
@@ -66,39 +66,40 @@ inline void epilogue8(const QGemmTile& t, __m256i acc, int64_t row, int64_t col,
   }
 }
 
-// A rows [m0, m0 + MR) widened: aw[r * Kp + k] int16, zero padded to Kp.
+// A rows [m0, m0 + MR) widened: aw[r * Kp + k] int16, zero padded to Kp. Named
+// accumulators (not an array) so that the compiler keeps them in registers.
+#define OCTET_ROW(r)                                                                      \
+  if constexpr (MR > r) {                                                                 \
+    int32_t pair;                                                                         \
+    memcpy(&pair, aw + r * Kp + 2 * g, 4);                                                \
+    const __m256i av = _mm256_set1_epi32(pair);                                           \
+    c##r##_0 = _mm256_add_epi32(c##r##_0, _mm256_madd_epi16(av, b0));                     \
+    if constexpr (NP > 1) c##r##_1 = _mm256_add_epi32(c##r##_1, _mm256_madd_epi16(av, b1)); \
+  }
+#define OCTET_EPI(r)                                                              \
+  if constexpr (MR > r) {                                                         \
+    epilogue8(t, c##r##_0, m0 + r, col, n0);                                      \
+    if constexpr (NP > 1) epilogue8(t, c##r##_1, m0 + r, col + 8, n1);            \
+  }
+
 template <int MR, int NP>
 void tile(const QGemmTile& t, const int16_t* aw, int64_t m0, int64_t p0) {
-  __m256i acc[MR][NP];
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) acc[r][p] = _mm256_setzero_si256();
+  static_assert(MR >= 1 && MR <= 4 && NP >= 1 && NP <= 2);
+  __m256i c0_0 = _mm256_setzero_si256(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0,
+          c2_1 = c0_0, c3_0 = c0_0, c3_1 = c0_0;
   const int16_t* b = static_cast<const int16_t*>(t.b) + p0 * (t.panel_bytes / 2);
-  const int64_t pstride = t.panel_bytes / 2;
-  for (int64_t g = 0; g < t.Kp / 2; ++g) {
-    __m256i bv[NP];
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p)
-      bv[p] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + p * pstride + g * 16));
-#pragma GCC unroll 6
-    for (int r = 0; r < MR; ++r) {
-      int32_t pair;
-      memcpy(&pair, aw + r * t.Kp + 2 * g, 4);
-      const __m256i av = _mm256_set1_epi32(pair);
-#pragma GCC unroll 2
-      for (int p = 0; p < NP; ++p)
-        acc[r][p] = _mm256_add_epi32(acc[r][p], _mm256_madd_epi16(av, bv[p]));
-    }
+  const int16_t* bn = b + (NP > 1 ? t.panel_bytes / 2 : 0);
+  const int64_t Kp = t.Kp;
+  for (int64_t g = 0; g < Kp / 2; ++g) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + g * 16));
+    const __m256i b1 =
+        NP > 1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bn + g * 16)) : b0;
+    OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
   }
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) {
-      const int64_t col = (p0 + p) * 8;
-      const int64_t n = t.ncols - col;
-      epilogue8(t, acc[r][p], m0 + r, col, n < 8 ? n : 8);
-    }
+  const int64_t col = p0 * 8;
+  const int64_t r0 = t.ncols - col, r1 = r0 - 8;
+  const int64_t n0 = r0 < 8 ? r0 : 8, n1 = r1 < 8 ? r1 : 8;
+  OCTET_EPI(0) OCTET_EPI(1) OCTET_EPI(2) OCTET_EPI(3)
 }
 
 using TileFn = void (*)(const QGemmTile&, const int16_t*, int64_t, int64_t);
@@ -109,9 +110,7 @@ TileFn fn(int mr) {
     case 1: return tile<1, NP>;
     case 2: return tile<2, NP>;
     case 3: return tile<3, NP>;
-    case 4: return tile<4, NP>;
-    case 5: return tile<5, NP>;
-    default: return tile<6, NP>;
+    default: return tile<4, NP>;
   }
 }
 

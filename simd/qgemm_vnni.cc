@@ -22,55 +22,46 @@ inline __m512i bcast4(const uint8_t* p) {
   memcpy(&v, p, 4);
   return _mm512_set1_epi32(v);
 }
-inline __m512i bcast_tail(const uint8_t* p, int64_t n) {  // n < 4 bytes, the rest zero
-  int32_t v = 0;
-  memcpy(&v, p, size_t(n));
-  return _mm512_set1_epi32(v);
-}
+// Rows [m0, m0 + MR), panels [p0, p0 + NP) of the tile. The accumulators are named
+// variables (not an array) so that the compiler keeps all of them in registers.
+#define OCTET_ROW_DECL(r) __m512i c##r##_0 = _mm512_setzero_si512(), c##r##_1 = c##r##_0;
+#define OCTET_ROW_STEP(r, LOAD)                                        \
+  if constexpr (MR > r) {                                              \
+    __m512i av = LOAD;                                                 \
+    if (FLIP) av = _mm512_xor_si512(av, x80);                          \
+    c##r##_0 = _mm512_dpbusd_epi32(c##r##_0, av, b0);                  \
+    if constexpr (NP > 1) c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, av, b1); \
+  }
+#define OCTET_ROWS(X, ...) \
+  X(0, __VA_ARGS__) X(1, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__) X(4, __VA_ARGS__) \
+  X(5, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__) X(8, __VA_ARGS__) X(9, __VA_ARGS__) \
+  X(10, __VA_ARGS__) X(11, __VA_ARGS__)
+#define OCTET_FULL(r, _) OCTET_ROW_STEP(r, bcast4(a + r * lda + 4 * g))
+#define OCTET_DECL(r, _) OCTET_ROW_DECL(r)
+#define OCTET_EPI(r, _)                                              \
+  if constexpr (MR > r) {                                            \
+    epilogue16(t, c##r##_0, m0 + r, col, mask0);                     \
+    if constexpr (NP > 1) epilogue16(t, c##r##_1, m0 + r, col + 16, mask1); \
+  }
 
-// Rows [m0, m0 + MR), panels [p0, p0 + NP) of the tile.
 template <int MR, int NP, bool FLIP>
 void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
-  __m512i acc[MR][NP];
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_setzero_si512();
+  static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 2);
+  OCTET_ROWS(OCTET_DECL, _)
   const uint8_t* a = t.a + m0 * t.lda;
+  const int64_t lda = t.lda;
   const int8_t* b = static_cast<const int8_t*>(t.b) + p0 * t.panel_bytes;
+  const int8_t* bn = b + (NP > 1 ? t.panel_bytes : 0);
   const __m512i x80 = _mm512_set1_epi32(int32_t(0x80808080u));
-  const int64_t K4 = t.K / 4, rem = t.K % 4;
+  const int64_t K4 = t.K / 4;  // t.K is a multiple of 4 (qgemm pads A)
   for (int64_t g = 0; g < K4; ++g) {
-    __m512i bv[NP];
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) bv[p] = _mm512_loadu_si512(b + p * t.panel_bytes + g * 64);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      __m512i av = bcast4(a + r * t.lda + 4 * g);
-      if (FLIP) av = _mm512_xor_si512(av, x80);
-#pragma GCC unroll 2
-      for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], av, bv[p]);
-    }
+    const __m512i b0 = _mm512_loadu_si512(b + g * 64);
+    const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
+    OCTET_ROWS(OCTET_FULL, _)
   }
-  if (rem) {  // last group of K: B is zero padded, A's missing bytes read as zero
-    __m512i bv[NP];
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) bv[p] = _mm512_loadu_si512(b + p * t.panel_bytes + K4 * 64);
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      __m512i av = bcast_tail(a + r * t.lda + 4 * K4, rem);
-      if (FLIP) av = _mm512_xor_si512(av, x80);
-#pragma GCC unroll 2
-      for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], av, bv[p]);
-    }
-  }
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) {
-      const int64_t col = (p0 + p) * 16;
-      epilogue16(t, acc[r][p], m0 + r, col, col_mask(t.ncols - col));
-    }
+  const int64_t col = p0 * 16;
+  const __mmask16 mask0 = col_mask(t.ncols - col), mask1 = col_mask(t.ncols - col - 16);
+  OCTET_ROWS(OCTET_EPI, _)
 }
 
 using TileFn = void (*)(const QGemmTile&, int64_t, int64_t);

@@ -55,7 +55,7 @@ struct GemmCase {
 
 void run_case(const GemmCase& gc, std::mt19937& g, const std::vector<QIsa>& isas) {
   std::uniform_int_distribution<int> byte(0, 255), w(-128, 127);
-  std::vector<uint8_t> A(size_t(gc.M * gc.lda + 1));
+  std::vector<uint8_t> A(size_t(gc.M * gc.lda + 4));
   for (auto& x : A) x = uint8_t(byte(g));
   std::vector<int8_t> B(size_t(gc.N * gc.K));
   for (auto& x : B) x = int8_t(w(g));
@@ -63,6 +63,7 @@ void run_case(const GemmCase& gc, std::mt19937& g, const std::vector<QIsa>& isas
   for (auto& x : bias) x = int32_t(g() % 200001) - 100000;
   if (gc.bias && g() % 10 == 0) bias[0] = INT32_MAX - 5;  // wraps
   QGemmA a{A.data(), gc.lda, gc.a_signed, gc.zp};
+  if (g() % 2) a.readable = gc.lda + 4;  // true: the buffer has 4 spare bytes
   Requantizer rq;
   QGemmEpilogue ep;
   ep.bias = gc.bias ? bias.data() : nullptr;
