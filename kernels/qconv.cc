@@ -213,17 +213,35 @@ void QConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t 
   std::vector<const uint8_t*>& tp = taps[size_t(tid)];
   tp.resize(size_t(p.OW * Tp));
   const uint8_t* img = x + n * p.H * p.W * C;
+  // Start of each kernel row's input row, or null when it lies in the padding.
+  const uint8_t* rowp[64];
+  const uint8_t** rp = p.KH <= 64 ? rowp : nullptr;
+  std::vector<const uint8_t*> rowv;
+  if (!rp) {
+    rowv.resize(size_t(p.KH));
+    rp = rowv.data();
+  }
+  for (int64_t kh = 0; kh < p.KH; ++kh) {
+    const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
+    rp[kh] = ih >= 0 && ih < p.H ? img + ih * p.W * C : nullptr;
+  }
+  const uint8_t* zr = zp_row.data();
   for (int64_t ow = 0; ow < p.OW; ++ow) {
     const uint8_t** t = tp.data() + ow * Tp;
-    for (int64_t kh = 0; kh < p.KH; ++kh) {
-      const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
-      for (int64_t kw = 0; kw < p.KW; ++kw) {
-        const int64_t iw = ow * p.sw - p.pl + kw * p.dw;
-        *t++ = ih >= 0 && ih < p.H && iw >= 0 && iw < p.W ? img + (ih * p.W + iw) * C
-                                                          : zp_row.data();
+    const int64_t iw0 = ow * p.sw - p.pl;
+    if (iw0 >= 0 && iw0 + (p.KW - 1) * p.dw < p.W) {
+      for (int64_t kh = 0; kh < p.KH; ++kh) {
+        const uint8_t* r = rp[kh];
+        for (int64_t kw = 0; kw < p.KW; ++kw) *t++ = r ? r + (iw0 + kw * p.dw) * C : zr;
       }
+    } else {
+      for (int64_t kh = 0; kh < p.KH; ++kh)
+        for (int64_t kw = 0; kw < p.KW; ++kw) {
+          const int64_t iw = iw0 + kw * p.dw;
+          *t++ = rp[kh] && iw >= 0 && iw < p.W ? rp[kh] + iw * C : zr;
+        }
     }
-    if (Tp > T) *t = zp_row.data();
+    if (Tp > T) *t = zr;
   }
   uint8_t* out = y + (n * p.OH + oh) * p.OW * C;
   const Requantizer& rq = q.requant;
