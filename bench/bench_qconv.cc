@@ -12,7 +12,7 @@
 //   (no variables: the best of each on this CPU)
 // Useful flags: --benchmark_min_time=0.05 --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true; OCTET_BENCH_THREADS=1,2 (default) picks the
-// thread counts. Each ratio uses the fastest repetition. After the runs it prints the
+// thread counts; OCTET_BENCH_METRIC=cpu ranks by CPU time (one thread on a busy machine). Each ratio uses the fastest repetition. After the runs it prints the
 // octet/oneDNN time ratio per shape and the geometric mean.
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -190,12 +190,18 @@ bool verify(const ConvShape& s) {
 class Collector : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, double> times;
+  // OCTET_BENCH_METRIC=cpu: compare the main thread's CPU time instead of real time (for one
+  // thread on a machine shared with other work; meaningless at more threads).
+  bool use_cpu_time = [] {
+    const char* m = std::getenv("OCTET_BENCH_METRIC");
+    return m && std::string(m) == "cpu";
+  }();
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
       const bool single = r.run_type == Run::RT_Iteration;
       const bool min_agg = r.run_type == Run::RT_Aggregate && r.aggregate_name == "min";
       if ((single || min_agg) && !r.error_occurred) {
-        const double t = r.GetAdjustedRealTime();
+        const double t = use_cpu_time ? r.GetAdjustedCPUTime() : r.GetAdjustedRealTime();
         auto [it, fresh] = times.emplace(r.run_name.str(), t);
         if (!fresh) it->second = std::min(it->second, t);
       }
