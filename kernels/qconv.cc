@@ -1,28 +1,299 @@
-// Placeholder until the optimized paths land: runs the reference.
+// Integer NHWC convolution: pointwise (1x1, stride 1, no padding) as one GEMM over the input
+// rows, depthwise (group == C == M) by a direct kernel over channel vectors, everything else
+// as im2col tiles (padding = the input zero point's code) times packed weights, group by group.
+// Every path gives the bits of qconv2d_reference: the integer sums are exact (wrapping), and
+// the epilogue is requantize_one or SIMD code equal to it.
 #include "kernels/qconv.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <string>
 #include <vector>
+
+#include "engine/error.h"
+#include "simd/im2col_u8.h"
+#include "simd/qdwconv.h"
 
 namespace octet::kernels {
 
+namespace {
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
+}  // namespace
+
 struct QConv2dNhwc::Impl {
+  enum class Kind { kPointwise, kIm2col, kDepthwise };
   ConvParams p;
   QConvQuant q;
-  std::vector<int8_t> w;
-  std::vector<int32_t> bias;
+  int threads = 1;
+  QIsa isa = QIsa::kScalar;
+  Kind kind = Kind::kIm2col;
+  int64_t Cg = 0, Mg = 0, K = 0, ld = 0, tile_rows = 0;
+  std::vector<QGemmPackedB> packed;   // per group
+  std::vector<Requantizer> group_rq;  // per group: the group's channel multipliers
+  std::vector<int32_t> bias;          // M values or empty
+  // Depthwise.
+  int64_t T = 0, Tp = 0, V = 0;       // V: int32 lanes of the SIMD kernel, 0 = scalar
+  std::vector<int32_t> dw_w, dw_comp;
+  std::vector<float> dw_mult;
+  std::vector<int8_t> dw_wt;          // scalar: [C][T]
+  std::vector<uint8_t> zp_row;        // C codes of the input zero point
+  // Per-thread scratch.
+  std::vector<std::vector<uint8_t>> col;
+  std::vector<std::vector<const uint8_t*>> taps;
+  std::vector<std::vector<int32_t>> acc;
+  std::string name;
+
+  const int32_t* bias_ptr() const { return bias.empty() ? nullptr : bias.data(); }
+  void setup_depthwise(const int8_t* w);
+  void run_pointwise(const uint8_t* x, uint8_t* y);
+  void run_im2col(const uint8_t* x, uint8_t* y);
+  void run_depthwise(const uint8_t* x, uint8_t* y);
+  void dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid);
 };
 
 QConv2dNhwc::QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t* w,
                          const int32_t* bias, int threads, QIsa isa)
-    : impl_(new Impl{p, q, std::vector<int8_t>(w, w + p.M * (p.C / p.group) * p.KH * p.KW),
-                     bias ? std::vector<int32_t>(bias, bias + p.M) : std::vector<int32_t>{}}) {}
-QConv2dNhwc::~QConv2dNhwc() = default;
-
-void QConv2dNhwc::run(const void* x, void* y) {
-  qconv2d_reference(impl_->p, impl_->q, x, impl_->w.data(),
-                    impl_->bias.empty() ? nullptr : impl_->bias.data(), y);
+    : impl_(new Impl) {
+  Impl& im = *impl_;
+  OCTET_CHECK(q.out_type == DType::kU8 || q.out_type == DType::kI8,
+              "qconv: output type must be u8 or i8, got ", dtype_name(q.out_type));
+  OCTET_CHECK(p.N > 0 && p.C > 0 && p.H > 0 && p.W > 0 && p.M > 0 && p.OH > 0 && p.OW > 0 &&
+                  p.KH > 0 && p.KW > 0 && p.sh > 0 && p.sw > 0 && p.dh > 0 && p.dw > 0 &&
+                  p.group > 0 && p.C % p.group == 0 && p.M % p.group == 0,
+              "qconv: bad parameters");
+  const Requantizer& rq = q.requant;
+  OCTET_CHECK(rq.multipliers.size() == 1 || int64_t(rq.multipliers.size()) == p.M, "qconv: ",
+              rq.multipliers.size(), " multipliers for ", p.M, " channels");
+  const int32_t lo = q.out_type == DType::kU8 ? 0 : -128;
+  OCTET_CHECK(lo <= rq.qmin && rq.qmin <= rq.qmax && rq.qmax <= lo + 255, "qconv: clamp [",
+              rq.qmin, ", ", rq.qmax, "] outside the output type's range");
+  OCTET_CHECK(isa <= qgemm_cpu_isa(), "qconv: this CPU cannot run the ", qisa_name(isa), " path");
+  im.p = p;
+  im.q = q;
+  im.threads = std::max(1, threads);
+  im.isa = isa;
+  im.Cg = p.C / p.group;
+  im.Mg = p.M / p.group;
+  im.K = p.KH * p.KW * im.Cg;
+  if (bias) im.bias.assign(bias, bias + p.M);
+  im.zp_row.assign(size_t(p.C), uint8_t(q.x_zero_point));
+  im.col.resize(size_t(im.threads));
+  im.taps.resize(size_t(im.threads));
+  im.acc.resize(size_t(im.threads));
+  if (p.group == p.C && p.M == p.C && p.group > 1) {
+    im.kind = Impl::Kind::kDepthwise;
+    im.setup_depthwise(w);
+    im.name = "qconv_depthwise_" + std::string(qisa_name(im.V ? isa : QIsa::kScalar));
+    return;
+  }
+  const bool pointwise = p.group == 1 && p.KH == 1 && p.KW == 1 && p.sh == 1 && p.sw == 1 &&
+                         p.pt == 0 && p.pl == 0 && p.OH == p.H && p.OW == p.W;
+  im.kind = pointwise ? Impl::Kind::kPointwise : Impl::Kind::kIm2col;
+  // Weights [M][Cg][KH][KW] to per-group B [Mg][KH][KW][Cg] (the im2col order).
+  std::vector<int8_t> b(size_t(im.Mg * im.K));
+  for (int64_t g = 0; g < p.group; ++g) {
+    for (int64_t m = 0; m < im.Mg; ++m)
+      for (int64_t c = 0; c < im.Cg; ++c)
+        for (int64_t kh = 0; kh < p.KH; ++kh)
+          for (int64_t kw = 0; kw < p.KW; ++kw)
+            b[size_t(m * im.K + (kh * p.KW + kw) * im.Cg + c)] =
+                w[(((g * im.Mg + m) * im.Cg + c) * p.KH + kh) * p.KW + kw];
+    im.packed.emplace_back(b.data(), im.Mg, im.K, isa);
+    Requantizer grq = rq;
+    if (rq.multipliers.size() > 1)
+      grq.multipliers.assign(rq.multipliers.begin() + g * im.Mg,
+                             rq.multipliers.begin() + (g + 1) * im.Mg);
+    im.group_rq.push_back(std::move(grq));
+  }
+  im.ld = round_up(im.K, 4);
+  im.tile_rows = std::clamp<int64_t>((int64_t(128) * 1024 / im.ld) / 12 * 12, 24, 384);
+  im.name = std::string(pointwise ? "qconv_pointwise_" : "qconv_im2col_") +
+            std::string(qisa_name(isa));
 }
 
-std::string_view QConv2dNhwc::impl_name() const { return "qconv_reference"; }
+void QConv2dNhwc::Impl::setup_depthwise(const int8_t* w) {
+  const int64_t C = p.C;
+  T = p.KH * p.KW;
+  Tp = round_up(T, 2);
+  V = isa >= QIsa::kAvx512Vnni ? 16
+      : (isa == QIsa::kAvx2 && Tp <= simd::kqdw_avx2_max_taps) ? 8
+                                                              : 0;
+  if (!V) {
+    dw_wt.assign(w, w + C * T);
+    return;
+  }
+  const bool flip = q.x_signed;
+  const uint32_t zp = uint32_t(q.x_zero_point) + (flip ? 128u : 0u);
+  const int64_t blk = 2 * V, blocks = ceil_div(C, blk);
+  dw_w.assign(size_t(Tp / 2 * blocks * blk), 0);
+  dw_comp.assign(size_t(blocks * blk), 0);
+  dw_mult.assign(size_t(blocks * blk), 0.f);
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t j = 0; j < V; ++j) {
+        const int64_t ch = b * blk + simd::qdw_lane_channel(j, h == 1);
+        const int64_t slot = b * blk + h * V + j;
+        if (ch >= C) continue;
+        uint32_t wsum = 0;
+        for (int64_t t = 0; t < T; ++t) wsum += uint32_t(int32_t(w[ch * T + t]));
+        for (int64_t pr = 0; pr < Tp / 2; ++pr) {
+          const int32_t w0 = w[ch * T + 2 * pr];
+          const int32_t w1 = 2 * pr + 1 < T ? w[ch * T + 2 * pr + 1] : 0;
+          dw_w[size_t(pr * blocks * blk + slot)] =
+              int32_t((uint32_t(w0) & 0xFFFFu) | (uint32_t(w1) << 16));
+        }
+        dw_comp[size_t(slot)] =
+            int32_t((bias.empty() ? 0u : uint32_t(bias[size_t(ch)])) - zp * wsum);
+        dw_mult[size_t(slot)] = q.requant.channel(ch).multiplier;
+      }
+}
+
+QConv2dNhwc::~QConv2dNhwc() = default;
+
+std::string_view QConv2dNhwc::impl_name() const { return impl_->name; }
+
+void QConv2dNhwc::run(const void* x, void* y) {
+  Impl& im = *impl_;
+  const auto* xb = static_cast<const uint8_t*>(x);
+  auto* yb = static_cast<uint8_t*>(y);
+  switch (im.kind) {
+    case Impl::Kind::kPointwise: im.run_pointwise(xb, yb); break;
+    case Impl::Kind::kIm2col: im.run_im2col(xb, yb); break;
+    case Impl::Kind::kDepthwise: im.run_depthwise(xb, yb); break;
+  }
+}
+
+void QConv2dNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
+  const int64_t rows = p.N * p.H * p.W;
+  const int64_t pw = packed[0].panel_width();
+  // Row blocks; with few of them, column blocks too so that every thread has work.
+  const int64_t rb = 192, nrb = ceil_div(rows, rb);
+  int64_t cb = p.M;
+  if (threads > 1 && nrb < 2 * threads)
+    cb = round_up(ceil_div(p.M, ceil_div(2 * threads, nrb)), pw);
+  const int64_t ncb = ceil_div(p.M, cb);
+  const QGemmA a{x, p.C, q.x_signed, q.x_zero_point};
+  const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t task = 0; task < nrb * ncb; ++task) {
+    const int64_t r0 = (task / ncb) * rb, n0 = (task % ncb) * cb;
+    const int64_t m = std::min(rb, rows - r0);
+    QGemmA ai = a;
+    ai.data = x + r0 * p.C;
+    qgemm(m, ai, packed[0], n0, std::min(p.M, n0 + cb), ep, y + r0 * p.M, p.M);
+  }
+}
+
+void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
+  const int64_t pix = p.OH * p.OW, tiles = ceil_div(pix, tile_rows);
+  const int64_t tasks = p.N * tiles * p.group;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t g = task % p.group, tile = (task / p.group) % tiles,
+                  n = task / (p.group * tiles);
+    const int64_t p0 = tile * tile_rows, rows = std::min(tile_rows, pix - p0);
+    std::vector<uint8_t>& buf = col[size_t(omp_get_thread_num())];
+    if (int64_t(buf.size()) < tile_rows * ld) buf.resize(size_t(tile_rows * ld));
+    simd::Im2colU8 ic;
+    ic.H = p.H; ic.W = p.W; ic.C = p.C; ic.c0 = g * Cg; ic.Cg = Cg; ic.OW = p.OW;
+    ic.KH = p.KH; ic.KW = p.KW; ic.sh = p.sh; ic.sw = p.sw; ic.dh = p.dh; ic.dw = p.dw;
+    ic.pt = p.pt; ic.pl = p.pl; ic.pad = uint8_t(q.x_zero_point);
+    simd::im2col_u8(ic, x + n * p.H * p.W * p.C, p0, rows, buf.data(), ld);
+    const QGemmA a{buf.data(), ld, q.x_signed, q.x_zero_point, ld};
+    const QGemmEpilogue ep{bias.empty() ? nullptr : bias.data() + g * Mg, &group_rq[size_t(g)],
+                           q.out_type};
+    qgemm(rows, a, packed[size_t(g)], 0, Mg, ep, y + ((n * pix + p0) * p.M + g * Mg), p.M);
+  }
+}
+
+void QConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid) {
+  const int64_t C = p.C;
+  std::vector<const uint8_t*>& tp = taps[size_t(tid)];
+  tp.resize(size_t(p.OW * Tp));
+  const uint8_t* img = x + n * p.H * p.W * C;
+  // Start of each kernel row's input row, or null when it lies in the padding.
+  const uint8_t* rowp[64];
+  const uint8_t** rp = p.KH <= 64 ? rowp : nullptr;
+  std::vector<const uint8_t*> rowv;
+  if (!rp) {
+    rowv.resize(size_t(p.KH));
+    rp = rowv.data();
+  }
+  for (int64_t kh = 0; kh < p.KH; ++kh) {
+    const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
+    rp[kh] = ih >= 0 && ih < p.H ? img + ih * p.W * C : nullptr;
+  }
+  const uint8_t* zr = zp_row.data();
+  for (int64_t ow = 0; ow < p.OW; ++ow) {
+    const uint8_t** t = tp.data() + ow * Tp;
+    const int64_t iw0 = ow * p.sw - p.pl;
+    if (iw0 >= 0 && iw0 + (p.KW - 1) * p.dw < p.W) {
+      for (int64_t kh = 0; kh < p.KH; ++kh) {
+        const uint8_t* r = rp[kh];
+        for (int64_t kw = 0; kw < p.KW; ++kw) *t++ = r ? r + (iw0 + kw * p.dw) * C : zr;
+      }
+    } else {
+      for (int64_t kh = 0; kh < p.KH; ++kh)
+        for (int64_t kw = 0; kw < p.KW; ++kw) {
+          const int64_t iw = iw0 + kw * p.dw;
+          *t++ = rp[kh] && iw >= 0 && iw < p.W ? rp[kh] + iw * C : zr;
+        }
+    }
+    if (Tp > T) *t = zr;
+  }
+  uint8_t* out = y + (n * p.OH + oh) * p.OW * C;
+  const Requantizer& rq = q.requant;
+  if (!V) {  // scalar
+    for (int64_t ow = 0; ow < p.OW; ++ow) {
+      const uint8_t* const* t = tp.data() + ow * Tp;
+      for (int64_t c = 0; c < C; ++c) {
+        uint32_t s = 0;
+        for (int64_t k = 0; k < T; ++k) {
+          const int32_t code = q.x_signed ? int32_t(int8_t(t[k][c])) : int32_t(t[k][c]);
+          s += uint32_t((code - q.x_zero_point) * int32_t(dw_wt[size_t(c * T + k)]));
+        }
+        if (!bias.empty()) s += uint32_t(bias[size_t(c)]);
+        out[ow * C + c] = uint8_t(requantize_one(rq.scheme, int32_t(s), rq.channel(c),
+                                                 rq.zero_point, rq.qmin, rq.qmax));
+      }
+    }
+    return;
+  }
+  simd::QDwArgs a;
+  a.C = C;
+  a.Tp = Tp;
+  a.flip = q.x_signed;
+  a.w = dw_w.data();
+  a.comp = dw_comp.data();
+  const bool fp32 = rq.scheme == RequantScheme::kFp32;
+  if (fp32) {
+    a.mult = dw_mult.data();
+    a.lo = float(rq.qmin - rq.zero_point);
+    a.hi = float(rq.qmax - rq.zero_point);
+    a.zp = rq.zero_point;
+  }
+  void* dst = out;
+  std::vector<int32_t>& tmp = acc[size_t(tid)];
+  if (!fp32) {
+    tmp.resize(size_t(p.OW * C));
+    dst = tmp.data();
+  }
+  if (V == 16)
+    simd::qdwconv_avx512(a, tp.data(), p.OW, dst);
+  else
+    simd::qdwconv_avx2(a, tp.data(), p.OW, dst);
+  if (!fp32)
+    for (int64_t i = 0; i < p.OW * C; ++i)
+      out[i] = uint8_t(requantize_one(rq.scheme, tmp[size_t(i)], rq.channel(i % C),
+                                      rq.zero_point, rq.qmin, rq.qmax));
+}
+
+void QConv2dNhwc::Impl::run_depthwise(const uint8_t* x, uint8_t* y) {
+  const int64_t rows = p.N * p.OH;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) dw_row(x, y, r / p.OH, r % p.OH, omp_get_thread_num());
+}
 
 }  // namespace octet::kernels

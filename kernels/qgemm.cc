@@ -1,9 +1,23 @@
-// Placeholder until the SIMD paths land: packs nothing, runs the reference loops.
+// Integer GEMM: weight packing per path, run-time dispatch (AMX, AVX-512 VNNI, AVX2, scalar)
+// and the zero point / bias / requantization bookkeeping around the simd/ microkernels.
+//
+// Zero point: sum_k (a - zp) * b = sum_k a * b - zp * colsum[n], so the packed weights carry
+// colsum and each output pays one multiply-add (comp[n] = bias[n] - zp * colsum[n], computed
+// once per call). The SIMD paths read s8 codes as u8 (a ^ 0x80 = a + 128), which adds 128 to
+// the zero point. All integer arithmetic wraps modulo 2^32 exactly like the reference.
 #include "kernels/qgemm.h"
 
+#include <cpuid.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "engine/error.h"
+#include "simd/qgemm_kernels.h"
 
 namespace octet::kernels {
 
@@ -17,41 +31,282 @@ std::string_view qisa_name(QIsa isa) {
   return "?";
 }
 
-QIsa qgemm_best_isa() { return QIsa::kScalar; }
+QIsa qgemm_cpu_isa() {
+  static const QIsa isa = [] {
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("avx512vnni");
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    const bool amx_cpu = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 24 & 1) && (d >> 25 & 1);
+    if (vnni && amx_cpu && simd::amx_enable()) return QIsa::kAmx;
+    if (vnni) return QIsa::kAvx512Vnni;
+    if (avx2) return QIsa::kAvx2;
+    return QIsa::kScalar;
+  }();
+  return isa;
+}
+
+QIsa parse_qisa_cap(std::string_view name) {
+  std::string n(name);
+  for (char& ch : n) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  if (n == "SCALAR" || n == "SSE41" || n == "AVX") return QIsa::kScalar;
+  if (n == "AVX2" || n == "AVX2_VNNI" || n == "AVX512_CORE") return QIsa::kAvx2;
+  if (n == "AVX512_CORE_VNNI" || n == "AVX512_CORE_BF16" || n == "AVX512_CORE_FP16")
+    return QIsa::kAvx512Vnni;
+  if (n == "AVX512_CORE_AMX" || n == "ALL" || n.empty()) return QIsa::kAmx;
+  fail("OCTET_MAX_CPU_ISA: unknown ISA '", name,
+       "' (SCALAR, AVX2, AVX512_CORE_VNNI, AVX512_CORE_AMX)");
+}
+
+QIsa qgemm_best_isa() {
+  QIsa isa = qgemm_cpu_isa();
+  if (const char* cap = std::getenv("OCTET_MAX_CPU_ISA")) {
+    const QIsa c = parse_qisa_cap(cap);
+    if (c < isa) isa = c;
+  }
+  return isa;
+}
+
+namespace {
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+struct AlignedFree {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+using AlignedBytes = std::unique_ptr<uint8_t[], AlignedFree>;
+AlignedBytes aligned_bytes(int64_t n) {
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, size_t(round_up(n > 0 ? n : 1, 64))));
+  OCTET_CHECK(p, "qgemm: out of memory (", n, " bytes)");
+  return AlignedBytes(p);
+}
+
+// Per-thread work space, grown on demand and kept.
+struct Scratch {
+  std::vector<int32_t> comp, tmp;
+  std::vector<uint8_t> apad;
+  std::vector<float> mult;
+  AlignedBytes kernel;
+  int64_t kernel_size = 0;
+  void* kernel_space(int64_t n) {
+    if (n > kernel_size) {
+      kernel = aligned_bytes(n);
+      kernel_size = n;
+    }
+    return kernel.get();
+  }
+};
+thread_local Scratch t_scratch;
+
+}  // namespace
 
 struct QGemmPackedB::Impl {
-  std::vector<int8_t> b;
-  int64_t N, K;
-  QIsa isa;
+  int64_t N = 0, K = 0, Kp = 0, pw = 1, panel_bytes = 0;
+  QIsa isa = QIsa::kScalar;
+  std::vector<int8_t> b_nk;     // scalar path: B as given
+  AlignedBytes packed;          // SIMD paths: column panels
+  std::vector<int32_t> colsum;  // N sums of each column's weights
 };
 
 QGemmPackedB::QGemmPackedB(const int8_t* b_nk, int64_t N, int64_t K, QIsa isa)
-    : impl_(new Impl{std::vector<int8_t>(b_nk, b_nk + N * K), N, K, isa}) {}
+    : impl_(new Impl) {
+  OCTET_CHECK(N >= 0 && K >= 0 && (b_nk || N * K == 0), "qgemm: bad B (", N, " x ", K, ")");
+  OCTET_CHECK(isa <= qgemm_cpu_isa(), "qgemm: this CPU cannot run the ", qisa_name(isa),
+              " path");
+  Impl& im = *impl_;
+  im.N = N;
+  im.K = K;
+  im.isa = isa;
+  im.colsum.assign(size_t(N), 0);
+  for (int64_t n = 0; n < N; ++n) {
+    int32_t s = 0;
+    for (int64_t k = 0; k < K; ++k) s += b_nk[n * K + k];
+    im.colsum[size_t(n)] = s;
+  }
+  switch (isa) {
+    case QIsa::kScalar:
+      im.Kp = K;
+      im.b_nk.assign(b_nk, b_nk + N * K);
+      break;
+    case QIsa::kAvx512Vnni:
+    case QIsa::kAmx: {
+      im.pw = 16;
+      im.Kp = round_up(K, isa == QIsa::kAmx ? 64 : 4);
+      im.panel_bytes = im.Kp * 16;
+      const int64_t npan = (N + 15) / 16;
+      im.packed = aligned_bytes(npan * im.panel_bytes);
+      auto* dst = reinterpret_cast<int8_t*>(im.packed.get());
+      std::memset(dst, 0, size_t(npan * im.panel_bytes));
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k)
+          dst[(n / 16) * im.panel_bytes + (k / 4) * 64 + (n % 16) * 4 + k % 4] = b_nk[n * K + k];
+      break;
+    }
+    case QIsa::kAvx2: {
+      im.pw = 8;
+      im.Kp = round_up(K, 2);
+      im.panel_bytes = im.Kp * 8 * 2;
+      const int64_t npan = (N + 7) / 8;
+      im.packed = aligned_bytes(npan * im.panel_bytes);
+      auto* dst = reinterpret_cast<int16_t*>(im.packed.get());
+      std::memset(dst, 0, size_t(npan * im.panel_bytes));
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k)
+          dst[(n / 8) * (im.Kp * 8) + (k / 2) * 16 + (n % 8) * 2 + k % 2] = b_nk[n * K + k];
+      break;
+    }
+  }
+}
+
 QGemmPackedB::~QGemmPackedB() = default;
 QGemmPackedB::QGemmPackedB(QGemmPackedB&&) noexcept = default;
 QGemmPackedB& QGemmPackedB::operator=(QGemmPackedB&&) noexcept = default;
 int64_t QGemmPackedB::N() const { return impl_->N; }
 int64_t QGemmPackedB::K() const { return impl_->K; }
 QIsa QGemmPackedB::isa() const { return impl_->isa; }
-int64_t QGemmPackedB::panel_width() const { return 1; }
+int64_t QGemmPackedB::panel_width() const { return impl_->pw; }
+
+namespace {
+
+void check_args(const QGemmPackedB::Impl& im, const QGemmA& a, int64_t n0, int64_t n1,
+                const QGemmEpilogue& ep) {
+  OCTET_CHECK(0 <= n0 && n0 <= n1 && n1 <= im.N && n0 % im.pw == 0, "qgemm: column range [",
+              n0, ", ", n1, ") of ", im.N, " (panels of ", im.pw, ")");
+  OCTET_CHECK(a.data || im.K == 0, "qgemm: A is null");
+  if (!ep.requant) {
+    OCTET_CHECK(ep.out_type == DType::kI32, "qgemm: output type ", dtype_name(ep.out_type),
+                " without requantization");
+    return;
+  }
+  const Requantizer& rq = *ep.requant;
+  OCTET_CHECK(ep.out_type == DType::kU8 || ep.out_type == DType::kI8, "qgemm: output type ",
+              dtype_name(ep.out_type), " with requantization");
+  const int32_t lo = ep.out_type == DType::kU8 ? 0 : -128, hi = lo + 255;
+  OCTET_CHECK(lo <= rq.qmin && rq.qmin <= rq.qmax && rq.qmax <= hi, "qgemm: clamp [", rq.qmin,
+              ", ", rq.qmax, "] outside the ", dtype_name(ep.out_type), " range");
+  OCTET_CHECK(rq.multipliers.size() == 1 || int64_t(rq.multipliers.size()) >= n1,
+              "qgemm: ", rq.multipliers.size(), " multipliers for ", im.N, " channels");
+}
+
+// Plain loops over unpacked B with the column sums (the scalar path).
+void qgemm_scalar(int64_t M, const QGemmA& a, const QGemmPackedB::Impl& im, int64_t n0,
+                  int64_t n1, const int32_t* comp, const QGemmEpilogue& ep, void* c,
+                  int64_t ldc) {
+  const int64_t K = im.K;
+  for (int64_t m = 0; m < M; ++m) {
+    const auto* row = static_cast<const uint8_t*>(a.data) + m * a.lda;
+    for (int64_t n = n0; n < n1; ++n) {
+      const int8_t* b = im.b_nk.data() + n * K;
+      uint32_t acc = 0;
+      if (a.is_signed)
+        for (int64_t k = 0; k < K; ++k) acc += uint32_t(int32_t(int8_t(row[k])) * b[k]);
+      else
+        for (int64_t k = 0; k < K; ++k) acc += uint32_t(int32_t(row[k]) * b[k]);
+      const int32_t v = int32_t(acc + uint32_t(comp[n - n0]));
+      if (!ep.requant) {
+        static_cast<int32_t*>(c)[m * ldc + n] = v;
+        continue;
+      }
+      const Requantizer& rq = *ep.requant;
+      const int32_t q = requantize_one(rq.scheme, v, rq.channel(n), rq.zero_point, rq.qmin,
+                                       rq.qmax);
+      static_cast<uint8_t*>(c)[m * ldc + n] = uint8_t(q);
+    }
+  }
+}
+
+void run_kernel(QIsa isa, const simd::QGemmTile& t) {
+  switch (isa) {
+    case QIsa::kAvx2: simd::qgemm_avx2(t); break;
+    case QIsa::kAvx512Vnni: simd::qgemm_vnni(t); break;
+    case QIsa::kAmx: simd::qgemm_amx(t); break;
+    case QIsa::kScalar: break;
+  }
+}
+
+}  // namespace
 
 void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_t n1,
            const QGemmEpilogue& ep, void* c, int64_t ldc) {
   const QGemmPackedB::Impl& im = b.impl();
-  const size_t out_size = dtype_size(ep.out_type);
-  QGemmEpilogue shifted = ep;
-  if (ep.bias) shifted.bias = ep.bias + n0;
-  // Column slice: the reference over rows of B starting at n0, with channel indices shifted.
-  Requantizer rq;
-  if (ep.requant) {
-    rq = *ep.requant;
-    if (rq.multipliers.size() > 1)
-      rq.multipliers.assign(ep.requant->multipliers.begin() + n0,
-                            ep.requant->multipliers.begin() + n1);
-    shifted.requant = &rq;
+  check_args(im, a, n0, n1, ep);
+  if (M <= 0 || n1 == n0) return;
+  Scratch& s = t_scratch;
+  const int64_t nc = n1 - n0;
+  const bool flip = a.is_signed && im.isa != QIsa::kScalar;
+  const uint32_t zp = uint32_t(a.zero_point) + (flip ? 128u : 0u);
+  s.comp.resize(size_t(nc));
+  for (int64_t j = 0; j < nc; ++j)
+    s.comp[size_t(j)] = int32_t((ep.bias ? uint32_t(ep.bias[n0 + j]) : 0u) -
+                                zp * uint32_t(im.colsum[size_t(n0 + j)]));
+  if (im.isa == QIsa::kScalar) {
+    qgemm_scalar(M, a, im, n0, n1, s.comp.data(), ep, c, ldc);
+    return;
   }
-  qgemm_reference(M, n1 - n0, im.K, a, im.b.data() + n0 * im.K, shifted,
-                  static_cast<uint8_t*>(c) + n0 * out_size, ldc);
+  const Requantizer* rq = ep.requant;
+  const bool fp32 = rq && rq->scheme == RequantScheme::kFp32;
+  simd::QGemmTile t;
+  t.lda = a.lda;
+  t.K = im.K;
+  t.Kp = im.Kp;
+  t.flip = flip;
+  t.b = im.packed.get() + (n0 / im.pw) * im.panel_bytes;
+  t.panel_bytes = im.panel_bytes;
+  t.ncols = nc;
+  t.comp = s.comp.data();
+  if (fp32) {
+    s.mult.resize(size_t(nc));
+    for (int64_t j = 0; j < nc; ++j) s.mult[size_t(j)] = rq->channel(n0 + j).multiplier;
+    t.mult = s.mult.data();
+    t.lo = float(rq->qmin - rq->zero_point);
+    t.hi = float(rq->qmax - rq->zero_point);
+    t.zp = rq->zero_point;
+  }
+  t.scratch = s.kernel_space(im.isa == QIsa::kAmx ? simd::qgemm_scratch_bytes_amx(im.Kp)
+                                                  : simd::qgemm_scratch_bytes_avx2(im.Kp));
+  // Row blocks of A that stay in L2 while every column panel passes over them.
+  const int64_t mb = std::max<int64_t>(96, (int64_t(256) * 1024 / std::max<int64_t>(im.Kp, 1)) / 96 * 96);
+  const size_t out_size = rq ? 1 : 4;
+  const bool fixed = rq && !fp32;
+  if (fixed) s.tmp.resize(size_t(std::min(mb, M) * nc));
+  // VNNI reads A in groups of 4 bytes: K rounded up to 4, rows copied when not readable.
+  const bool vnni = im.isa == QIsa::kAvx512Vnni;
+  const bool copy_a = vnni && im.K % 4 != 0 && a.readable < im.Kp;
+  if (vnni) t.K = im.Kp;
+  if (copy_a) s.apad.resize(size_t(std::min(mb, M) * im.Kp));
+  for (int64_t m0 = 0; m0 < M; m0 += mb) {
+    const int64_t rows = std::min(mb, M - m0);
+    t.a = static_cast<const uint8_t*>(a.data) + m0 * a.lda;
+    t.M = rows;
+    if (copy_a) {
+      for (int64_t r = 0; r < rows; ++r) {
+        uint8_t* dst = s.apad.data() + r * im.Kp;
+        std::memcpy(dst, t.a + r * a.lda, size_t(im.K));
+        std::memset(dst + im.K, 0, size_t(im.Kp - im.K));
+      }
+      t.a = s.apad.data();
+      t.lda = im.Kp;
+    }
+    if (!fixed) {
+      t.c = static_cast<uint8_t*>(c) + (m0 * ldc + n0) * int64_t(out_size);
+      t.ldc = ldc;
+      run_kernel(im.isa, t);
+      continue;
+    }
+    // Fixed-point schemes: int32 sums from the kernel, then requantize_one per value.
+    t.c = s.tmp.data();
+    t.ldc = nc;
+    run_kernel(im.isa, t);
+    for (int64_t r = 0; r < rows; ++r) {
+      auto* out = static_cast<uint8_t*>(c) + (m0 + r) * ldc + n0;
+      const int32_t* acc = s.tmp.data() + r * nc;
+      for (int64_t j = 0; j < nc; ++j)
+        out[j] = uint8_t(requantize_one(rq->scheme, acc[j], rq->channel(n0 + j),
+                                        rq->zero_point, rq->qmin, rq->qmax));
+    }
+  }
 }
 
 }  // namespace octet::kernels

@@ -20,12 +20,21 @@ std::string_view qisa_name(QIsa isa);
 // The best path this CPU and OS allow, capped by the environment variable OCTET_MAX_CPU_ISA
 // (oneDNN's names: AVX2, AVX512_CORE_VNNI, AVX512_CORE_AMX; or SCALAR).
 QIsa qgemm_best_isa();
+// The best path this CPU and OS allow, ignoring OCTET_MAX_CPU_ISA.
+QIsa qgemm_cpu_isa();
+// oneDNN's ISA names (SSE41, AVX2, AVX512_CORE, AVX512_CORE_VNNI, AVX512_CORE_AMX, ALL, ...) or
+// SCALAR to the highest path they allow; throws on an unknown name.
+QIsa parse_qisa_cap(std::string_view name);
 
 struct QGemmA {
   const void* data = nullptr;  // M rows of K codes, row stride lda bytes
   int64_t lda = 0;
   bool is_signed = false;      // s8 codes, else u8
   int32_t zero_point = 0;
+  // Bytes readable from the start of every row (0: K). When it reaches K rounded up to 4,
+  // the VNNI path reads the padding bytes (their products with zero weights vanish) instead
+  // of copying rows of A whose K is not a multiple of 4.
+  int64_t readable = 0;
 };
 
 struct QGemmEpilogue {

@@ -1,0 +1,149 @@
+// AVX2 integer GEMM, exact: A's bytes are widened to int16 (u8 after the optional 0x80 flip)
+// and multiplied with int16 weights by vpmaddwd (two products summed in int32, no int16
+// saturation, unlike vpmaddubsw). Register tiles of up to 4 rows x 16 columns.
+// Compiled for AVX2 only; kernels/qgemm.cc calls it after checking the CPU.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "simd/qgemm_kernels.h"
+
+#pragma GCC target("avx2,fma")
+
+namespace octet::simd {
+namespace {
+
+constexpr int kMR = 4;
+
+// One row of C, 8 columns [col, col + n), n <= 8.
+inline void epilogue8(const QGemmTile& t, __m256i acc, int64_t row, int64_t col, int64_t n) {
+  alignas(32) int32_t tmp[8];
+  const bool full = n >= 8;
+  __m256i comp;
+  if (full) {
+    comp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.comp + col));
+  } else {
+    for (int j = 0; j < 8; ++j) tmp[j] = j < n ? t.comp[col + j] : 0;
+    comp = _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp));
+  }
+  const __m256i v = _mm256_add_epi32(acc, comp);
+  if (!t.mult) {
+    int32_t* out = static_cast<int32_t*>(t.c) + row * t.ldc + col;
+    if (full) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), v);
+    } else {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), v);
+      for (int j = 0; j < n; ++j) out[j] = tmp[j];
+    }
+    return;
+  }
+  __m256 m;
+  if (full) {
+    m = _mm256_loadu_ps(t.mult + col);
+  } else {
+    alignas(32) float mt[8];
+    for (int j = 0; j < 8; ++j) mt[j] = j < n ? t.mult[col + j] : 0.f;
+    m = _mm256_load_ps(mt);
+  }
+  __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), m);
+  f = _mm256_max_ps(f, _mm256_set1_ps(t.lo));
+  f = _mm256_min_ps(f, _mm256_set1_ps(t.hi));
+  const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(f), _mm256_set1_epi32(t.zp));
+  // Low byte of each int32 (exact: the values lie in the u8 / s8 range).
+  const __m256i sh = _mm256_shuffle_epi8(
+      q, _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8,
+                          12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m128i bytes =
+      _mm_unpacklo_epi32(_mm256_castsi256_si128(sh), _mm256_extracti128_si256(sh, 1));
+  uint8_t* out = static_cast<uint8_t*>(t.c) + row * t.ldc + col;
+  if (full) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), bytes);
+  } else {
+    alignas(16) uint8_t bt[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(bt), bytes);
+    for (int j = 0; j < n; ++j) out[j] = bt[j];
+  }
+}
+
+// A rows [m0, m0 + MR) widened: aw[r * Kp + k] int16, zero padded to Kp. Named
+// accumulators (not an array) so that the compiler keeps them in registers.
+#define OCTET_ROW(r)                                                                      \
+  if constexpr (MR > r) {                                                                 \
+    int32_t pair;                                                                         \
+    memcpy(&pair, aw + r * Kp + 2 * g, 4);                                                \
+    const __m256i av = _mm256_set1_epi32(pair);                                           \
+    c##r##_0 = _mm256_add_epi32(c##r##_0, _mm256_madd_epi16(av, b0));                     \
+    if constexpr (NP > 1) c##r##_1 = _mm256_add_epi32(c##r##_1, _mm256_madd_epi16(av, b1)); \
+  }
+#define OCTET_EPI(r)                                                              \
+  if constexpr (MR > r) {                                                         \
+    epilogue8(t, c##r##_0, m0 + r, col, n0);                                      \
+    if constexpr (NP > 1) epilogue8(t, c##r##_1, m0 + r, col + 8, n1);            \
+  }
+
+template <int MR, int NP>
+void tile(const QGemmTile& t, const int16_t* aw, int64_t m0, int64_t p0) {
+  static_assert(MR >= 1 && MR <= 4 && NP >= 1 && NP <= 2);
+  __m256i c0_0 = _mm256_setzero_si256(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0,
+          c2_1 = c0_0, c3_0 = c0_0, c3_1 = c0_0;
+  const int16_t* b = static_cast<const int16_t*>(t.b) + p0 * (t.panel_bytes / 2);
+  const int16_t* bn = b + (NP > 1 ? t.panel_bytes / 2 : 0);
+  const int64_t Kp = t.Kp;
+  for (int64_t g = 0; g < Kp / 2; ++g) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + g * 16));
+    const __m256i b1 =
+        NP > 1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bn + g * 16)) : b0;
+    OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+  }
+  const int64_t col = p0 * 8;
+  const int64_t r0 = t.ncols - col, r1 = r0 - 8;
+  const int64_t n0 = r0 < 8 ? r0 : 8, n1 = r1 < 8 ? r1 : 8;
+  OCTET_EPI(0) OCTET_EPI(1) OCTET_EPI(2) OCTET_EPI(3)
+}
+
+using TileFn = void (*)(const QGemmTile&, const int16_t*, int64_t, int64_t);
+
+template <int NP>
+TileFn fn(int mr) {
+  switch (mr) {
+    case 1: return tile<1, NP>;
+    case 2: return tile<2, NP>;
+    case 3: return tile<3, NP>;
+    default: return tile<4, NP>;
+  }
+}
+
+void widen_rows(const QGemmTile& t, int64_t m0, int64_t rows, int16_t* aw) {
+  const __m128i x80 = _mm_set1_epi8(char(0x80));
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* src = t.a + (m0 + r) * t.lda;
+    int16_t* dst = aw + r * t.Kp;
+    int64_t k = 0;
+    for (; k + 16 <= t.K; k += 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
+      if (t.flip) v = _mm_xor_si128(v, x80);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k), _mm256_cvtepu8_epi16(v));
+    }
+    const uint8_t fx = t.flip ? 0x80 : 0;
+    for (; k < t.K; ++k) dst[k] = int16_t(uint8_t(src[k] ^ fx));
+    for (; k < t.Kp; ++k) dst[k] = 0;
+  }
+}
+
+}  // namespace
+
+void qgemm_avx2(const QGemmTile& t) {
+  int16_t* aw = static_cast<int16_t*>(t.scratch);
+  const int64_t npan = (t.ncols + 7) / 8;
+  for (int64_t m = 0; m < t.M; m += kMR) {
+    const int mr = t.M - m >= kMR ? kMR : int(t.M - m);
+    widen_rows(t, m, mr, aw);
+    const TileFn f2 = fn<2>(mr), f1 = fn<1>(mr);
+    int64_t p = 0;
+    for (; p + 2 <= npan; p += 2) f2(t, aw, m, p);
+    if (p < npan) f1(t, aw, m, p);
+  }
+}
+
+}  // namespace octet::simd

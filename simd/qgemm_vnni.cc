@@ -1,0 +1,106 @@
+// AVX-512 VNNI integer GEMM: register tiles of up to 12 rows x 32 columns, vpdpbusd on 4 bytes
+// of A (broadcast) against 16 columns x 4 k of packed B. Compiled for AVX-512 VNNI only;
+// kernels/qgemm.cc calls it after checking the CPU.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "simd/qgemm_kernels.h"
+
+// GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
+
+namespace octet::simd {
+namespace {
+
+#include "simd/qgemm_epilogue_avx512-inl.h"
+
+inline __m512i bcast4(const uint8_t* p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+// Rows [m0, m0 + MR), panels [p0, p0 + NP) of the tile. The accumulators are named
+// variables (not an array) so that the compiler keeps all of them in registers.
+#define OCTET_ROW_DECL(r) __m512i c##r##_0 = _mm512_setzero_si512(), c##r##_1 = c##r##_0;
+#define OCTET_ROW_STEP(r, LOAD)                                        \
+  if constexpr (MR > r) {                                              \
+    __m512i av = LOAD;                                                 \
+    if (FLIP) av = _mm512_xor_si512(av, x80);                          \
+    c##r##_0 = _mm512_dpbusd_epi32(c##r##_0, av, b0);                  \
+    if constexpr (NP > 1) c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, av, b1); \
+  }
+#define OCTET_ROWS(X, ...) \
+  X(0, __VA_ARGS__) X(1, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__) X(4, __VA_ARGS__) \
+  X(5, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__) X(8, __VA_ARGS__) X(9, __VA_ARGS__) \
+  X(10, __VA_ARGS__) X(11, __VA_ARGS__)
+#define OCTET_FULL(r, _) OCTET_ROW_STEP(r, bcast4(a + r * lda + 4 * g))
+#define OCTET_DECL(r, _) OCTET_ROW_DECL(r)
+#define OCTET_EPI(r, _)                                              \
+  if constexpr (MR > r) {                                            \
+    epilogue16(t, c##r##_0, m0 + r, col, mask0);                     \
+    if constexpr (NP > 1) epilogue16(t, c##r##_1, m0 + r, col + 16, mask1); \
+  }
+
+template <int MR, int NP, bool FLIP>
+void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
+  static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 2);
+  OCTET_ROWS(OCTET_DECL, _)
+  const uint8_t* a = t.a + m0 * t.lda;
+  const int64_t lda = t.lda;
+  const int8_t* b = static_cast<const int8_t*>(t.b) + p0 * t.panel_bytes;
+  const int8_t* bn = b + (NP > 1 ? t.panel_bytes : 0);
+  const __m512i x80 = _mm512_set1_epi32(int32_t(0x80808080u));
+  const int64_t K4 = t.K / 4;  // t.K is a multiple of 4 (qgemm pads A)
+  for (int64_t g = 0; g < K4; ++g) {
+    const __m512i b0 = _mm512_loadu_si512(b + g * 64);
+    const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
+    OCTET_ROWS(OCTET_FULL, _)
+  }
+  const int64_t col = p0 * 16;
+  const __mmask16 mask0 = col_mask(t.ncols - col), mask1 = col_mask(t.ncols - col - 16);
+  OCTET_ROWS(OCTET_EPI, _)
+}
+
+using TileFn = void (*)(const QGemmTile&, int64_t, int64_t);
+constexpr int kMR = 12;
+
+template <int NP, bool FLIP>
+constexpr TileFn fn(int mr) {
+  switch (mr) {
+    case 1: return tile<1, NP, FLIP>;
+    case 2: return tile<2, NP, FLIP>;
+    case 3: return tile<3, NP, FLIP>;
+    case 4: return tile<4, NP, FLIP>;
+    case 5: return tile<5, NP, FLIP>;
+    case 6: return tile<6, NP, FLIP>;
+    case 7: return tile<7, NP, FLIP>;
+    case 8: return tile<8, NP, FLIP>;
+    case 9: return tile<9, NP, FLIP>;
+    case 10: return tile<10, NP, FLIP>;
+    case 11: return tile<11, NP, FLIP>;
+    default: return tile<12, NP, FLIP>;
+  }
+}
+
+TileFn pick(int mr, int np, bool flip) {
+  if (np == 2) return flip ? fn<2, true>(mr) : fn<2, false>(mr);
+  return flip ? fn<1, true>(mr) : fn<1, false>(mr);
+}
+
+}  // namespace
+
+void qgemm_vnni(const QGemmTile& t) {
+  const int64_t npan = (t.ncols + 15) / 16;
+  for (int64_t p = 0; p < npan; p += 2) {
+    const int np = npan - p >= 2 ? 2 : 1;
+    const TileFn full = pick(kMR, np, t.flip);
+    int64_t m = 0;
+    for (; m + kMR <= t.M; m += kMR) full(t, m, p);
+    if (m < t.M) pick(int(t.M - m), np, t.flip)(t, m, p);
+  }
+}
+
+}  // namespace octet::simd

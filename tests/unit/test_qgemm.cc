@@ -1,0 +1,146 @@
+// Integer GEMM: every path this CPU has (forced one by one) against qgemm_reference, bit for bit.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/qgemm.h"
+
+using namespace octet;
+using namespace octet::kernels;
+
+namespace {
+
+std::vector<QIsa> isas_here() {
+  std::vector<QIsa> v;
+  for (int i = 0; i <= int(qgemm_cpu_isa()); ++i) v.push_back(QIsa(i));
+  return v;
+}
+
+// A requantizer with random scheme / zero point / clamp / multipliers around `typical`.
+Requantizer random_requant(std::mt19937& g, int64_t channels, double typical, bool is_u8,
+                           RequantScheme scheme) {
+  std::uniform_real_distribution<double> f(-2.0, 2.0);
+  Requantizer rq;
+  rq.scheme = scheme;
+  const int64_t n = g() % 2 ? channels : 1;
+  for (int64_t i = 0; i < n; ++i) {
+    double real = typical * std::exp2(f(g));
+    if (g() % 8 == 0) real = std::ldexp(1.0, -int(g() % 12));  // exact powers: ties
+    real = std::min(std::max(real, std::ldexp(1.0, -31)), 200.0);
+    rq.multipliers.push_back(make_multiplier_from_real(scheme, real));
+  }
+  const int32_t lo = is_u8 ? 0 : -128;
+  rq.zero_point = lo + int32_t(g() % 256);
+  rq.qmin = lo;
+  rq.qmax = lo + 255;
+  if (g() % 3 == 0) {  // a fused activation's clamp
+    rq.qmin = std::max(lo, rq.zero_point - int32_t(g() % 40));
+    rq.qmax = std::min(lo + 255, rq.qmin + 1 + int32_t(g() % 200));
+  }
+  return rq;
+}
+
+struct GemmCase {
+  int64_t M, N, K, lda;
+  bool a_signed;
+  int32_t zp;
+  bool bias, requant;
+  RequantScheme scheme;
+  bool out_u8;
+};
+
+void run_case(const GemmCase& gc, std::mt19937& g, const std::vector<QIsa>& isas) {
+  std::uniform_int_distribution<int> byte(0, 255), w(-128, 127);
+  std::vector<uint8_t> A(size_t(gc.M * gc.lda + 4));
+  for (auto& x : A) x = uint8_t(byte(g));
+  std::vector<int8_t> B(size_t(gc.N * gc.K));
+  for (auto& x : B) x = int8_t(w(g));
+  std::vector<int32_t> bias(size_t(gc.N));
+  for (auto& x : bias) x = int32_t(g() % 200001) - 100000;
+  if (gc.bias && g() % 10 == 0) bias[0] = INT32_MAX - 5;  // wraps
+  QGemmA a{A.data(), gc.lda, gc.a_signed, gc.zp};
+  if (g() % 2) a.readable = gc.lda + 4;  // true: the buffer has 4 spare bytes
+  Requantizer rq;
+  QGemmEpilogue ep;
+  ep.bias = gc.bias ? bias.data() : nullptr;
+  if (gc.requant) {
+    rq = random_requant(g, gc.N, 30.0 / (5000.0 * std::sqrt(double(gc.K) + 1)), gc.out_u8,
+                        gc.scheme);
+    ep.requant = &rq;
+    ep.out_type = gc.out_u8 ? DType::kU8 : DType::kI8;
+  } else {
+    ep.out_type = DType::kI32;
+  }
+  const size_t es = gc.requant ? 1 : 4;
+  const int64_t ldc = gc.N + int64_t(g() % 3);
+  std::vector<uint8_t> ref(size_t(gc.M * ldc) * es, 0xCD);
+  qgemm_reference(gc.M, gc.N, gc.K, a, B.data(), ep, ref.data(), ldc);
+  for (QIsa isa : isas) {
+    CAPTURE(qisa_name(isa));
+    QGemmPackedB pb(B.data(), gc.N, gc.K, isa);
+    std::vector<uint8_t> out(ref.size(), 0xCD);
+    // Whole column range, or two calls split at a panel boundary.
+    const int64_t pw = pb.panel_width();
+    const int64_t split = gc.N > pw && g() % 2 ? (1 + int64_t(g() % ((gc.N - 1) / pw))) * pw : gc.N;
+    qgemm(gc.M, a, pb, 0, split, ep, out.data(), ldc);
+    if (split < gc.N) qgemm(gc.M, a, pb, split, gc.N, ep, out.data(), ldc);
+    bool same = true;
+    for (int64_t m = 0; m < gc.M && same; ++m)
+      same = std::equal(out.begin() + m * ldc * es, out.begin() + (m * ldc + gc.N) * es,
+                        ref.begin() + m * ldc * es);
+    CHECK(same);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("qgemm: every path equals the reference bit for bit over random shapes") {
+  std::mt19937 g(1234);
+  const auto isas = isas_here();
+  INFO("paths: up to " << qisa_name(qgemm_cpu_isa()));
+  const RequantScheme schemes[] = {RequantScheme::kFp32, RequantScheme::kFixedPoint,
+                                   RequantScheme::kFixedPointSingle};
+  for (int i = 0; i < 1000; ++i) {
+    GemmCase gc;
+    gc.M = 1 + int64_t(g() % (i % 10 == 0 ? 100 : 30));
+    gc.N = 1 + int64_t(g() % (i % 7 == 0 ? 150 : 50));
+    gc.K = int64_t(g() % (i % 5 == 0 ? 700 : 80));
+    gc.lda = gc.K + int64_t(g() % 4 == 0 ? g() % 9 : 0);
+    gc.a_signed = g() % 2;
+    gc.zp = gc.a_signed ? int32_t(g() % 256) - 128 : int32_t(g() % 256);
+    gc.bias = g() % 3 != 0;
+    gc.requant = g() % 4 != 0;
+    gc.scheme = schemes[g() % 3];
+    gc.out_u8 = g() % 2;
+    CAPTURE(i);
+    CAPTURE(gc.M);
+    CAPTURE(gc.N);
+    CAPTURE(gc.K);
+    CAPTURE(gc.a_signed);
+    CAPTURE(gc.requant);
+    run_case(gc, g, isas);
+  }
+}
+
+TEST_CASE("qgemm: OCTET_MAX_CPU_ISA caps the chosen path") {
+  const char* old = std::getenv("OCTET_MAX_CPU_ISA");
+  const std::string saved = old ? old : "";
+  setenv("OCTET_MAX_CPU_ISA", "AVX2", 1);
+  CHECK(qgemm_best_isa() <= QIsa::kAvx2);
+  setenv("OCTET_MAX_CPU_ISA", "SCALAR", 1);
+  CHECK(qgemm_best_isa() == QIsa::kScalar);
+  setenv("OCTET_MAX_CPU_ISA", "AVX512_CORE_AMX", 1);
+  CHECK(qgemm_best_isa() == qgemm_cpu_isa());
+  if (old) setenv("OCTET_MAX_CPU_ISA", saved.c_str(), 1); else unsetenv("OCTET_MAX_CPU_ISA");
+  CHECK_THROWS(parse_qisa_cap("AVX9000"));
+  CHECK(parse_qisa_cap("avx512_core_vnni") == QIsa::kAvx512Vnni);
+  // A path the CPU lacks is refused at packing time.
+  if (qgemm_cpu_isa() != QIsa::kAmx) {
+    const int8_t b[4] = {1, 2, 3, 4};
+    CHECK_THROWS(QGemmPackedB(b, 1, 4, QIsa::kAmx));
+  }
+}
