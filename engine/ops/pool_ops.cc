@@ -4,6 +4,7 @@
 
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
+#include "engine/ops/pool_geometry.h"
 #include "kernels/pool.h"
 #include "kernels/pool_global.h"
 
@@ -37,6 +38,10 @@ std::vector<int64_t> spatial_ints(const Node& n, const char* name, size_t count,
       node_fail(n, name, " value ", x, " is out of range [", lo, ", ", kMaxPoolAttr, "]");
   return v;
 }
+
+}  // namespace
+
+bool pool_is_nhwc(const Node& n) { return is_nhwc(n); }
 
 // Resolves the pool geometry from the attributes and the input dims (ONNX or NHWC order).
 PoolParams pool_geometry(const Node& n, const Dims& x, int64_t opset) {
@@ -98,6 +103,8 @@ PoolParams pool_geometry(const Node& n, const Dims& x, int64_t opset) {
   (void)opset;
   return p;
 }
+
+namespace {
 
 Dims pool_output_dims(const PoolParams& p, bool nhwc) {
   if (nhwc) return {p.batch, p.out[0], p.out[1], p.channels};
