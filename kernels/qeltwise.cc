@@ -50,7 +50,17 @@ void qbinary_reference(const QBinaryParams& p, const void* a, const void* b, voi
   }
 }
 
-void qbinary(const QBinaryParams& p, const void* a, const void* b, void* y, int threads) {
+std::vector<uint8_t> qbinary_table(const QBinaryParams& p) {
+  std::vector<uint8_t> t(256 * 256);
+  const int32_t amin = code8_min(p.a_type), bmin = code8_min(p.b_type);
+  for (int32_t i = 0; i < 256; ++i)
+    for (int32_t j = 0; j < 256; ++j)
+      store_code(t.data(), p.y_type, i * 256 + j, qbinary_fixed_one(p, i + amin, j + bmin));
+  return t;
+}
+
+void qbinary(const QBinaryParams& p, const std::vector<uint8_t>& table, const void* a,
+             const void* b, void* y, int threads) {
   const BroadcastPlan plan = make_broadcast_plan({p.a_dims, p.b_dims}, p.y_dims);
   const bool a_bcast = plan.inner_stride(0) == 0, b_bcast = plan.inner_stride(1) == 0;
   const auto* ab = static_cast<const uint8_t*>(a);  // 1-byte elements: byte offsets
@@ -68,6 +78,14 @@ void qbinary(const QBinaryParams& p, const void* a, const void* b, void* y, int 
       return;
     }
     const int64_t sa = a_bcast ? 0 : 1, sb = b_bcast ? 0 : 1;
+    if (!table.empty()) {
+      // Byte ^ 0x80 maps an i8 code to its index from the type's minimum; u8 codes index as is.
+      const uint8_t fa = p.a_type == DType::kI8 ? 0x80 : 0, fb = p.b_type == DType::kI8 ? 0x80 : 0;
+      const uint8_t* t = table.data();
+      for (int64_t i = 0; i < n; ++i)
+        yb[o + i] = t[size_t(ab[off[0] + i * sa] ^ fa) * 256 + (bb[off[1] + i * sb] ^ fb)];
+      return;
+    }
     for (int64_t i = 0; i < n; ++i)
       store_code(y, p.y_type, o + i,
                  qbinary_fixed_one(p, load_code(a, p.a_type, off[0] + i * sa),

@@ -71,7 +71,12 @@ inline int32_t qbinary_one(const QBinaryParams& p, int32_t a, int32_t b) {
 
 // Plain per-element loop over the output with broadcast index arithmetic.
 void qbinary_reference(const QBinaryParams& p, const void* a, const void* b, void* y);
-// Broadcast runs split over OpenMP threads; fp32 runs through simd::q_add_fp32 / q_mul_fp32.
-void qbinary(const QBinaryParams& p, const void* a, const void* b, void* y, int threads);
+// All 256 x 256 results of a fixed-point scheme, [(a - a_min) * 256 + (b - b_min)] (output
+// bytes), computed with qbinary_fixed_one: the optimized kernel's lookup table for large inputs.
+std::vector<uint8_t> qbinary_table(const QBinaryParams& p);
+// Broadcast runs split over OpenMP threads; fp32 runs through simd::q_add_fp32 / q_mul_fp32,
+// fixed point through `table` when given (from qbinary_table(p)), else qbinary_fixed_one.
+void qbinary(const QBinaryParams& p, const std::vector<uint8_t>& table, const void* a,
+             const void* b, void* y, int threads);
 
 }  // namespace octet::kernels

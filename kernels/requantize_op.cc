@@ -29,14 +29,20 @@ void requantize(const RequantizeParams& p, const void* x, void* y, int64_t n, in
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   const auto* xb = static_cast<const uint8_t*>(x);
   auto* yb = static_cast<uint8_t*>(y);
+  // Fixed point: the 256 possible results, computed once with requantize_code, then looked up
+  // (the byte ^ 0x80 of an i8 code is its index from -128).
+  uint8_t table[256];
+  const uint8_t flip = p.x_type == DType::kI8 ? 0x80 : 0;
+  if (p.scheme != RequantScheme::kFp32)
+    for (int32_t i = 0; i < 256; ++i)
+      store_code(table, p.y_type, i, requantize_code(p, i + code8_min(p.x_type)));
 #pragma omp parallel for num_threads(threads) schedule(static) if (blocks > 1)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t b = blk * kBlock, len = std::min(kBlock, n - b);
     if (p.scheme == RequantScheme::kFp32) {
       simd::q_requant_fp32(xb + b, qcode_of(p.x_type), yb + b, qcode_of(p.y_type), size_t(len), p.fp32);
     } else {
-      for (int64_t i = b; i < b + len; ++i)
-        store_code(y, p.y_type, i, requantize_code(p, load_code(x, p.x_type, i)));
+      for (int64_t i = b; i < b + len; ++i) yb[i] = table[xb[i] ^ flip];
     }
   }
 }

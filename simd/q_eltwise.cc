@@ -43,10 +43,8 @@ HWY_INLINE void WithCode(QCode c, F&& f) {
   else f(int8_t{});
 }
 
-template <bool kMul, typename TA, typename TB, typename TY>
-void BinaryT(const TA* a, bool a_bcast, const TB* b, bool b_bcast, TY* y, size_t n,
-             const QAffineF32& p) {
-  if (n == 0) return;
+template <bool kMul, bool kBcastA, bool kBcastB, typename TA, typename TB, typename TY>
+void BinaryLoop(const TA* a, const TB* b, TY* y, size_t n, const QAffineF32& p) {
   const DF d;
   const size_t L = hn::Lanes(d);
   const VF za = hn::Set(d, p.za), zb = hn::Set(d, p.zb), ma = hn::Set(d, p.ma),
@@ -55,15 +53,25 @@ void BinaryT(const TA* a, bool a_bcast, const TB* b, bool b_bcast, TY* y, size_t
   const VF ca = hn::Sub(hn::Set(d, float(a[0])), za), cb = hn::Sub(hn::Set(d, float(b[0])), zb);
   size_t i = 0;
   for (; i + L <= n; i += L) {
-    const VF va = a_bcast ? ca : hn::Sub(Load8(a + i), za);
-    const VF vb = b_bcast ? cb : hn::Sub(Load8(b + i), zb);
+    const VF va = kBcastA ? ca : hn::Sub(Load8(a + i), za);
+    const VF vb = kBcastB ? cb : hn::Sub(Load8(b + i), zb);
     const VF f = kMul ? hn::Mul(hn::Mul(va, vb), ma) : hn::Add(hn::Mul(va, ma), hn::Mul(vb, mb));
     Finish(f, lo, hi, zy, y + i);
   }
   for (; i < n; ++i) {
-    const int32_t av = a[a_bcast ? 0 : i], bv = b[b_bcast ? 0 : i];
+    const int32_t av = a[kBcastA ? 0 : i], bv = b[kBcastB ? 0 : i];
     y[i] = static_cast<TY>(kMul ? q_mul_fp32_one(av, bv, p) : q_add_fp32_one(av, bv, p));
   }
+}
+
+template <bool kMul, typename TA, typename TB, typename TY>
+void BinaryT(const TA* a, bool a_bcast, const TB* b, bool b_bcast, TY* y, size_t n,
+             const QAffineF32& p) {
+  if (n == 0) return;
+  if (a_bcast && b_bcast) return BinaryLoop<kMul, true, true>(a, b, y, n, p);
+  if (a_bcast) return BinaryLoop<kMul, true, false>(a, b, y, n, p);
+  if (b_bcast) return BinaryLoop<kMul, false, true>(a, b, y, n, p);
+  BinaryLoop<kMul, false, false>(a, b, y, n, p);
 }
 
 template <bool kMul>

@@ -31,14 +31,22 @@ void infer_qbinary(InferContext& ctx) {
 class QBinaryKernel final : public Kernel {
  public:
   QBinaryKernel(kernels::QBinaryParams p, bool reference, int threads)
-      : p_(std::move(p)), reference_(reference), threads_(threads) {}
+      : p_(std::move(p)), reference_(reference), threads_(threads) {
+    // Fixed point on large outputs: a table of all 65536 results (built with the same
+    // element function) costs less than evaluating each element.
+    int64_t numel = 1;
+    for (int64_t d : p_.y_dims) numel *= d;
+    if (!reference_ && p_.scheme != kernels::RequantScheme::kFp32 && numel >= (int64_t(1) << 16))
+      table_ = kernels::qbinary_table(p_);
+  }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
     if (reference_) kernels::qbinary_reference(p_, in[0].data, in[1].data, out[0].data);
-    else kernels::qbinary(p_, in[0].data, in[1].data, out[0].data, threads_);
+    else kernels::qbinary(p_, table_, in[0].data, in[1].data, out[0].data, threads_);
   }
   std::string_view impl_name() const override {
     const bool add = p_.op == kernels::QBinaryOp::kAdd;
     if (reference_) return add ? "qadd_reference" : "qmul_reference";
+    if (!table_.empty()) return add ? "qadd_table" : "qmul_table";
     return add ? "qadd_hwy" : "qmul_hwy";
   }
 
@@ -46,6 +54,7 @@ class QBinaryKernel final : public Kernel {
   kernels::QBinaryParams p_;
   bool reference_;
   int threads_;
+  std::vector<uint8_t> table_;
 };
 
 std::unique_ptr<Kernel> prepare_qbinary(const PrepareContext& ctx) {

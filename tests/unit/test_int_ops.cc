@@ -249,6 +249,8 @@ TEST_CASE("int ops: QAdd / QMul large outputs, 1 vs 2 threads") {
     c.output = out_q(random_q8(rng), 0.05f, 3);
     c.attrs.set("requant", std::string(kSchemes[iter % 3]));
     check_opt_vs_ref(c, 2);
+    const std::string impl = run_q(c, ExecutionMode::kInt, false, 2).impl;
+    CHECK(impl.find(iter % 3 == 0 ? "_hwy" : "_table") != std::string::npos);  // 76800 outputs
   }
 }
 
