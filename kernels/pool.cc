@@ -266,4 +266,39 @@ void pool_nhwc_f32(const PoolParams& p, const float* x, float* y, int threads) {
   }
 }
 
+template <typename T>
+void pool_max_int(const PoolParams& p, bool nhwc, const T* x, T* y, int threads) {
+  if (!nhwc) {
+    const int64_t in_plane = product(p.in), out_plane = product(p.out);
+    PoolParams one = p;
+    one.batch = 1;
+    one.channels = 1;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t pl = 0; pl < p.batch * p.channels; ++pl)
+      pool_reference_nchw<T>(one, x + pl * in_plane, y + pl * out_plane, nullptr, 0);
+    return;
+  }
+  const int64_t H = p.in[0], W = p.in[1], C = p.channels, OH = p.out[0], OW = p.out[1];
+  const int64_t total = p.batch * OH * OW;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t t = 0; t < total; ++t) {
+    const int64_t ow = t % OW, oh = (t / OW) % OH, n = t / (OW * OH);
+    T* out = y + t * C;
+    const TapRange a = valid_taps(H, p.kernel[0], p.strides[0], p.dilations[0], p.pads_begin[0], oh);
+    const TapRange b = valid_taps(W, p.kernel[1], p.strides[1], p.dilations[1], p.pads_begin[1], ow);
+    std::fill(out, out + C, lowest<T>());
+    for (int64_t kh = a.lo; kh < a.hi; ++kh) {
+      const int64_t ih = oh * p.strides[0] - p.pads_begin[0] + kh * p.dilations[0];
+      for (int64_t kw = b.lo; kw < b.hi; ++kw) {
+        const int64_t iw = ow * p.strides[1] - p.pads_begin[1] + kw * p.dilations[1];
+        const T* src = x + ((n * H + ih) * W + iw) * C;
+        for (int64_t c = 0; c < C; ++c) out[c] = src[c] > out[c] ? src[c] : out[c];
+      }
+    }
+  }
+}
+
+template void pool_max_int<uint8_t>(const PoolParams&, bool, const uint8_t*, uint8_t*, int);
+template void pool_max_int<int8_t>(const PoolParams&, bool, const int8_t*, int8_t*, int);
+
 }  // namespace octet::kernels

@@ -35,4 +35,10 @@ template <typename T>
 void pool_reference_nhwc(const PoolParams& p, const T* x, T* y);
 void pool_nhwc_f32(const PoolParams& p, const float* x, float* y, int threads);
 
+// MaxPool over 8-bit codes (T = uint8_t or int8_t), NCHW (any rank) or 2D NHWC: OpenMP over
+// planes / output pixels; the same results as the reference (padding never wins: only taps
+// inside the input are compared; a window with none gives T's lowest value).
+template <typename T>
+void pool_max_int(const PoolParams& p, bool nhwc, const T* x, T* y, int threads);
+
 }  // namespace octet::kernels

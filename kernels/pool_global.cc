@@ -57,4 +57,49 @@ void global_pool_f32(PoolKind kind, int64_t n, int64_t c, int64_t s, bool channe
   }
 }
 
+template <typename T>
+void global_max_reference(int64_t n, int64_t c, int64_t s, bool channels_last, const T* x, T* y) {
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      T best = std::numeric_limits<T>::lowest();
+      for (int64_t i = 0; i < s; ++i) {
+        const T v = channels_last ? x[(b * s + i) * c + ch] : x[(b * c + ch) * s + i];
+        best = v > best ? v : best;
+      }
+      y[b * c + ch] = best;
+    }
+}
+
+template <typename T>
+void global_max_int(int64_t n, int64_t c, int64_t s, bool channels_last, const T* x, T* y,
+                    int threads) {
+  if (!channels_last) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t pl = 0; pl < n * c; ++pl) {
+      const T* p = x + pl * s;
+      T best = std::numeric_limits<T>::lowest();
+      for (int64_t i = 0; i < s; ++i) best = p[i] > best ? p[i] : best;
+      y[pl] = best;
+    }
+    return;
+  }
+  const int64_t block = 256;
+  const int64_t blocks = (c + block - 1) / block;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t t = 0; t < n * blocks; ++t) {
+    const int64_t b = t / blocks, c0 = (t % blocks) * block, len = std::min(block, c - c0);
+    T* out = y + b * c + c0;
+    std::fill(out, out + len, std::numeric_limits<T>::lowest());
+    for (int64_t i = 0; i < s; ++i) {
+      const T* row = x + (b * s + i) * c + c0;
+      for (int64_t k = 0; k < len; ++k) out[k] = row[k] > out[k] ? row[k] : out[k];
+    }
+  }
+}
+
+template void global_max_reference<uint8_t>(int64_t, int64_t, int64_t, bool, const uint8_t*, uint8_t*);
+template void global_max_reference<int8_t>(int64_t, int64_t, int64_t, bool, const int8_t*, int8_t*);
+template void global_max_int<uint8_t>(int64_t, int64_t, int64_t, bool, const uint8_t*, uint8_t*, int);
+template void global_max_int<int8_t>(int64_t, int64_t, int64_t, bool, const int8_t*, int8_t*, int);
+
 }  // namespace octet::kernels

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "engine/op.h"
+#include "engine/ops/resize_spec.h"
 #include "kernels/resize.h"
 
 namespace octet {
@@ -18,7 +19,7 @@ template <typename... Parts>
   fail(n.op_type, " node '", n.name, "': ", parts...);
 }
 
-using InputFn = std::function<const TensorInfo*(size_t)>;  // null when omitted
+using InputFn = ResizeInputFn;
 
 std::vector<double> read_values(const Node& n, const TensorInfo& t, const char* what) {
   if (!t.is_constant()) node_fail(n, "the ", what, " input '", t.name, "' must be a constant");
@@ -39,11 +40,6 @@ std::vector<double> read_values(const Node& n, const TensorInfo& t, const char* 
   }
   return v;
 }
-
-struct ResizeSpec {
-  ResizeParams params;  // actual layout
-  Dims out;             // output dims, actual layout
-};
 
 // `out` is the resized length scale * in (not rounded), as ONNX defines it.
 double transform(const std::string& mode, double x, double scale, int64_t in, double out,
@@ -71,6 +67,8 @@ int64_t nearest(const std::string& mode, double x, bool downsample) {
   if (x - f == 0.5) return static_cast<int64_t>(mode == "round_prefer_ceil" ? f + 1 : f);
   return static_cast<int64_t>(std::round(x));
 }
+
+}  // namespace
 
 ResizeSpec resize_spec(const Node& n, int64_t opset, const Dims& actual, const InputFn& input) {
   const bool upsample = n.op_type == "Upsample";
@@ -229,6 +227,8 @@ coord_ok:
   spec.out = spec.params.out;
   return spec;
 }
+
+namespace {
 
 void infer_resize(InferContext& ctx) {
   if (ctx.input_dtype(0) != DType::kF32)

@@ -4,6 +4,7 @@
 
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
+#include "engine/ops/pool_geometry.h"
 #include "kernels/pool.h"
 #include "kernels/pool_global.h"
 
@@ -37,6 +38,10 @@ std::vector<int64_t> spatial_ints(const Node& n, const char* name, size_t count,
       node_fail(n, name, " value ", x, " is out of range [", lo, ", ", kMaxPoolAttr, "]");
   return v;
 }
+
+}  // namespace
+
+bool pool_is_nhwc(const Node& n) { return is_nhwc(n); }
 
 // Resolves the pool geometry from the attributes and the input dims (ONNX or NHWC order).
 PoolParams pool_geometry(const Node& n, const Dims& x, int64_t opset) {
@@ -99,6 +104,8 @@ PoolParams pool_geometry(const Node& n, const Dims& x, int64_t opset) {
   return p;
 }
 
+namespace {
+
 Dims pool_output_dims(const PoolParams& p, bool nhwc) {
   if (nhwc) return {p.batch, p.out[0], p.out[1], p.channels};
   Dims d{p.batch, p.channels};
@@ -130,7 +137,7 @@ class PoolKernel final : public Kernel {
  public:
   PoolKernel(PoolParams p, DType t, bool nhwc, bool reference, bool indices, int storage_order,
              int threads)
-      : p_(std::move(p)), t_(t), nhwc_(nhwc), reference_(reference || t != DType::kF32),
+      : p_(std::move(p)), t_(t), nhwc_(nhwc), reference_(reference),
         indices_(indices), order_(storage_order), threads_(threads) {}
 
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
@@ -149,13 +156,17 @@ class PoolKernel final : public Kernel {
     }
   }
   std::string_view impl_name() const override {
-    if (reference_ || indices_) return nhwc_ ? "pool_nhwc_reference" : "pool_nchw_reference";
+    if (reference_ || indices_ || (t_ != DType::kF32 && p_.kind != PoolKind::kMax))
+      return nhwc_ ? "pool_nhwc_reference" : "pool_nchw_reference";
+    if (t_ != DType::kF32) return "pool_max_int_omp";
     return nhwc_ ? "pool_nhwc_f32_hwy" : "pool_nchw_f32_hwy";
   }
 
  private:
   template <typename T>
   void run_typed(std::span<const TensorRef> in, std::span<TensorRef> out, int64_t* idx) {
+    if (!reference_ && !idx && p_.kind == PoolKind::kMax)
+      return kernels::pool_max_int<T>(p_, nhwc_, in[0].as<T>(), out[0].as<T>(), threads_);
     if (nhwc_) kernels::pool_reference_nhwc<T>(p_, in[0].as<T>(), out[0].as<T>());
     else kernels::pool_reference_nchw<T>(p_, in[0].as<T>(), out[0].as<T>(), idx, order_);
   }
@@ -177,8 +188,10 @@ std::unique_ptr<Kernel> prepare_pool(const PrepareContext& ctx) {
 // --- global pools ---------------------------------------------------------------
 
 void infer_global_pool(InferContext& ctx) {
-  if (ctx.input_dtype(0) != DType::kF32)
-    ctx.fail("input type ", dtype_name(ctx.input_dtype(0)), " is not supported");
+  const DType t = ctx.input_dtype(0);
+  const bool is_max = ctx.node().op_type == "GlobalMaxPool";
+  if (!(t == DType::kF32 || (is_max && (t == DType::kU8 || t == DType::kI8))))
+    ctx.fail("input type ", dtype_name(t), " is not supported");
   Dims x = ctx.input_dims(0);
   if (x.size() < 3) ctx.fail("input must have rank >= 3, got ", dims_to_string(x));
   const bool nhwc = is_nhwc(ctx.node());
@@ -186,13 +199,13 @@ void infer_global_pool(InferContext& ctx) {
   out[0] = x[0];
   if (nhwc) out.back() = x.back();
   else out[1] = x[1];
-  ctx.set_output(0, DType::kF32, out);
+  ctx.set_output(0, t, out);
 }
 
 class GlobalPoolKernel final : public Kernel {
  public:
-  GlobalPoolKernel(PoolKind kind, Dims x, bool nhwc, bool reference, int threads)
-      : kind_(kind), nhwc_(nhwc), reference_(reference), threads_(threads) {
+  GlobalPoolKernel(PoolKind kind, DType t, Dims x, bool nhwc, bool reference, int threads)
+      : kind_(kind), t_(t), nhwc_(nhwc), reference_(reference), threads_(threads) {
     n_ = x[0];
     c_ = nhwc ? x.back() : x[1];
     s_ = 1;
@@ -200,6 +213,8 @@ class GlobalPoolKernel final : public Kernel {
       if (i != 0 && i != (nhwc ? x.size() - 1 : 1)) s_ *= x[i];
   }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
+    if (t_ == DType::kU8) return run_int<uint8_t>(in, out);
+    if (t_ == DType::kI8) return run_int<int8_t>(in, out);
     if (reference_)
       kernels::global_pool_reference(kind_, n_, c_, s_, nhwc_, in[0].as<float>(), out[0].as<float>());
     else
@@ -207,11 +222,18 @@ class GlobalPoolKernel final : public Kernel {
                                threads_);
   }
   std::string_view impl_name() const override {
+    if (t_ != DType::kF32) return reference_ ? "global_max_reference" : "global_max_int_omp";
     return reference_ ? "global_pool_reference" : "global_pool_f32_hwy";
   }
 
  private:
+  template <typename T>
+  void run_int(std::span<const TensorRef> in, std::span<TensorRef> out) {
+    if (reference_) kernels::global_max_reference<T>(n_, c_, s_, nhwc_, in[0].as<T>(), out[0].as<T>());
+    else kernels::global_max_int<T>(n_, c_, s_, nhwc_, in[0].as<T>(), out[0].as<T>(), threads_);
+  }
   PoolKind kind_;
+  DType t_;
   bool nhwc_, reference_;
   int threads_;
   int64_t n_ = 0, c_ = 0, s_ = 0;
@@ -219,7 +241,8 @@ class GlobalPoolKernel final : public Kernel {
 
 std::unique_ptr<Kernel> prepare_global_pool(const PrepareContext& ctx) {
   PoolKind kind = ctx.node.op_type == "GlobalMaxPool" ? PoolKind::kMax : PoolKind::kAvg;
-  return std::make_unique<GlobalPoolKernel>(kind, ctx.input_dims(0), is_nhwc(ctx.node),
+  return std::make_unique<GlobalPoolKernel>(kind, ctx.input(0).dtype, ctx.input_dims(0),
+                                            is_nhwc(ctx.node),
                                             ctx.reference, ctx.threads);
 }
 

@@ -1,0 +1,23 @@
+// The geometry of a Resize / Upsample node (engine/ops/misc_resize.cc), shared with
+// octet.QResize (engine/ops/int_resize.cc) so both build identical source tables.
+#pragma once
+#include <cstddef>
+#include <functional>
+
+#include "engine/graph.h"
+#include "kernels/resize.h"
+
+namespace octet {
+
+using ResizeInputFn = std::function<const TensorInfo*(size_t)>;  // null when omitted
+
+struct ResizeSpec {
+  kernels::ResizeParams params;  // actual layout
+  Dims out;                      // output dims, actual layout
+};
+
+// Validates the attributes and the constant scales / sizes / roi inputs; `actual` is the
+// input's dims in its actual layout (NHWC with `_layout`). Throws naming the node.
+ResizeSpec resize_spec(const Node& n, int64_t opset, const Dims& actual, const ResizeInputFn& input);
+
+}  // namespace octet

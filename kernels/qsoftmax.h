@@ -1,0 +1,31 @@
+// octet.QSoftmax: softmax of 8-bit codes along the middle axis of an (outer, n, inner) view.
+// Per row (the same scalar float32 code in the reference and the optimized kernels, so the
+// bits are identical; the library builds with -ffp-contract=off):
+//   v[i] = float(x[i] - zx) * sx;  m = max_i v[i]
+//   e[i] = expf(v[i] - m);  sum = e[0] + e[1] + ... + e[n-1]   (in index order, from 0.f)
+//   y[i] = clamp(roundeven((e[i] / sum) / sy) + zy, qmin, qmax)   (simd::quantize_code_f32)
+// The optimized kernel runs rows in parallel and, for large inputs, reads e[i] from a table of
+// the 256 x 256 values expf(v(q) - v(qmax_of_row)) computed with that same expression.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/dtype.h"
+
+namespace octet::kernels {
+
+struct QSoftmaxParams {
+  int64_t outer = 1, n = 1, inner = 1;
+  DType x_type = DType::kU8, y_type = DType::kU8;
+  float sx = 1.f, sy = 1.f;
+  int32_t zx = 0, zy = 0, qmin = 0, qmax = 255;
+};
+
+void qsoftmax_reference(const QSoftmaxParams& p, const void* x, void* y);
+// The exp table of the optimized kernel: 65536 floats, [(m - code_min) * 256 + (q - code_min)].
+std::vector<float> qsoftmax_exp_table(const QSoftmaxParams& p);
+// table: from qsoftmax_exp_table(p), or empty to call expf.
+void qsoftmax(const QSoftmaxParams& p, const std::vector<float>& table, const void* x, void* y,
+              int threads);
+
+}  // namespace octet::kernels

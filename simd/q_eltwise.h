@@ -1,0 +1,62 @@
+// Vectorized 8-bit integer elementwise arithmetic of the integer graph (Highway, dispatched at
+// run time): QAdd / QMul with the fp32 requantization scheme, code-to-code requantization and
+// the fp32 requantization of int32 accumulators (pools).
+//
+// One formula per function, shared bit for bit by the scalar element functions below (used for
+// the tails) and the SIMD code. All values before the final rounding are exact small integers
+// in float except the products with the multipliers; every operation is one IEEE fp32 operation
+// (no FMA: the library builds with -ffp-contract=off, and Highway's Mul/Add are separate ops).
+// Rounding is half to even (roundeven / hn::Round), independent of the FP environment.
+// lo / hi are the output code range minus the output zero point (qmin - zy, qmax - zy); the
+// clamp comes before the rounding, as XNNPACK does.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "simd/quantize.h"  // QCode
+
+namespace octet::simd {
+
+struct QAffineF32 {
+  float za = 0, zb = 0;  // input zero points
+  float ma = 0, mb = 0;  // multipliers (QAdd: sa/sy and sb/sy; QMul: ma = (sa*sb)/sy, mb unused)
+  float lo = 0, hi = 0;  // qmin - zy, qmax - zy
+  float zy = 0;          // output zero point
+};
+
+inline float q_clamp_round(float f, float lo, float hi) {
+  f = f < lo ? lo : f;
+  f = f > hi ? hi : f;
+  return __builtin_roundevenf(f);
+}
+// QAdd, fp32 scheme: roundeven(clamp((a - za) * ma + (b - zb) * mb, lo, hi)) + zy.
+inline int32_t q_add_fp32_one(int32_t a, int32_t b, const QAffineF32& p) {
+  const float f = float(a - int32_t(p.za)) * p.ma + float(b - int32_t(p.zb)) * p.mb;
+  return int32_t(q_clamp_round(f, p.lo, p.hi)) + int32_t(p.zy);
+}
+// QMul, fp32 scheme: roundeven(clamp(float((a - za) * (b - zb)) * ma, lo, hi)) + zy.
+inline int32_t q_mul_fp32_one(int32_t a, int32_t b, const QAffineF32& p) {
+  const float f = float((a - int32_t(p.za)) * (b - int32_t(p.zb))) * p.ma;
+  return int32_t(q_clamp_round(f, p.lo, p.hi)) + int32_t(p.zy);
+}
+// Requantize, fp32 scheme: roundeven(clamp(float(x - za) * ma, lo, hi)) + zy (p.zb, p.mb unused).
+inline int32_t q_requant_fp32_one(int32_t x, const QAffineF32& p) {
+  return int32_t(q_clamp_round(float(x - int32_t(p.za)) * p.ma, p.lo, p.hi)) + int32_t(p.zy);
+}
+// Accumulator requantization, fp32 scheme: roundeven(clamp(float(acc) * m, lo, hi)) + zy
+// (kernels::requantize_one's kFp32 branch).
+inline int32_t q_acc_fp32_one(int32_t acc, float m, float lo, float hi, float zy) {
+  return int32_t(q_clamp_round(float(acc) * m, lo, hi)) + int32_t(zy);
+}
+
+// Codes are QCode::kU8 or QCode::kI8. An input with `*_bcast` set is one value repeated
+// (read at index 0); otherwise n contiguous values.
+void q_add_fp32(const void* a, QCode ta, bool a_bcast, const void* b, QCode tb, bool b_bcast,
+                void* y, QCode ty, size_t n, const QAffineF32& p);
+void q_mul_fp32(const void* a, QCode ta, bool a_bcast, const void* b, QCode tb, bool b_bcast,
+                void* y, QCode ty, size_t n, const QAffineF32& p);
+void q_requant_fp32(const void* x, QCode tx, void* y, QCode ty, size_t n, const QAffineF32& p);
+void q_acc_fp32(const int32_t* acc, void* y, QCode ty, size_t n, float m, float lo, float hi,
+                float zy);
+
+}  // namespace octet::simd
