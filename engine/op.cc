@@ -87,6 +87,7 @@ const OpRegistry& OpRegistry::instance() {
     register_pool_ops(r);
     register_movement_ops(r);
     register_misc_ops(r);
+    register_onnx_integer_ops(r);
     return r;
   }();
   return registry;
