@@ -88,6 +88,7 @@ const OpRegistry& OpRegistry::instance() {
     register_movement_ops(r);
     register_misc_ops(r);
     register_int_ops(r);
+    register_onnx_integer_ops(r);
     return r;
   }();
   return registry;
