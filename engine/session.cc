@@ -16,6 +16,11 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
   OCTET_CHECK(model_, "Session needs a model");
   graph_ = *model_;
+  const bool integer_mode =
+      options_.mode == ExecutionMode::kInt || options_.mode == ExecutionMode::kExact;
+  const bool integer_model = is_integer_graph(graph_);
+  OCTET_CHECK(integer_mode || !integer_model, "the model is an integer model (lowered for a ",
+              "target); run it in mode int or exact, not ", execution_mode_name(options_.mode));
   switch (options_.mode) {
     case ExecutionMode::kFloat:
       for (TensorInfo& t : graph_.tensors) t.quant = QuantParams{};
@@ -47,11 +52,6 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
   }
 
   infer_shapes_and_fold(graph_);
-  const bool integer_mode =
-      options_.mode == ExecutionMode::kInt || options_.mode == ExecutionMode::kExact;
-  const bool integer_model = is_integer_graph(graph_);
-  OCTET_CHECK(integer_mode || !integer_model, "the model is an integer model (lowered for a ",
-              "target); run it in mode int or exact, not ", execution_mode_name(options_.mode));
   if (options_.optimize && !integer_model) run_optimization_passes(graph_);
   if (integer_mode && !integer_model) {
     bool calibrated = false;

@@ -52,14 +52,25 @@ class Args {
 
 // "NAME=d0,d1,..." options -> input shapes. UsageError on bad syntax.
 std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& specs);
-// "float" or "qdq" (a model whose tensors carry encodings, e.g. written by `octet quantize`);
-// "exact"/"int" come with the integer kernels. UsageError otherwise.
+// "float", "qdq" (a model whose tensors carry encodings), "exact" or "int" (an integer model,
+// or a model with encodings lowered for --target). UsageError otherwise.
 ExecutionMode parse_mode(const std::string& mode);
 
 // The options every model-running command shares.
 inline const OptionSpec kShapeOpt{"--shape", "", true, true};
 inline const OptionSpec kThreadsOpt{"--threads", "-t", true, false};
 inline const OptionSpec kModeOpt{"--mode", "", true, false};
+inline const OptionSpec kTargetOpt{"--target", "", true, false};
+#define OCTET_CLI_MODE_HELP                                                                 \
+  "  --mode M                 float, qdq (fake quantization at every encoding), int (integer\n" \
+  "                           kernels) or exact (bit-exact simulation of int)\n"                \
+  "  --target PROFILE         the integer arithmetic for int/exact on a model with encodings:\n" \
+  "                           onnxruntime (default), xnnpack, tflite, tflite-single-rounding\n"
+
+// Lowers a calibrated model for `target` (symbolic input dims bound to `batch`) and writes the
+// integer model to `path`.
+LoweringReport save_integer_model(std::shared_ptr<const Graph> calibrated, const std::string& target,
+                                  int64_t batch, const std::string& path);
 
 struct Command {
   const char* name;

@@ -13,7 +13,7 @@ namespace octet::cli {
 
 const char* const kBenchUsage =
     "usage: octet bench MODEL [--threads N] [--runs N] [--warmup N] [--shape NAME=d0,...]\n"
-    "                   [--mode float]\n"
+    "                   [--mode float|qdq|exact|int] [--target PROFILE]\n"
     "\n"
     "Measures inference latency on random inputs of the right dtype and shape (floats\n"
     "uniform in [-1, 1], integers 0): median and p90 over the timed runs after warm-up,\n"
@@ -25,7 +25,7 @@ const char* const kBenchUsage =
     "  --runs N                 timed runs (default 20)\n"
     "  --warmup N               untimed runs first (default 3)\n"
     "  --shape NAME=d0,d1,...   fix the shape of input NAME; repeatable\n"
-    "  --mode float             execution mode (only float so far)\n"
+    OCTET_CLI_MODE_HELP
     "  -h, --help               show this help\n";
 
 namespace {
@@ -55,7 +55,7 @@ double median(const std::vector<double>& sorted) {
 
 int cmd_bench(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
-                          {kThreadsOpt, kShapeOpt, kModeOpt, {"--runs", "-n", true, false},
+                          {kThreadsOpt, kShapeOpt, kModeOpt, kTargetOpt, {"--runs", "-n", true, false},
                            {"--warmup", "", true, false}},
                           1, 1);
   if (args.help()) {
@@ -93,6 +93,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
 
   SessionOptions opt;
   opt.mode = mode;
+  opt.target = args.get("--target", "onnxruntime");
   opt.threads = threads;
   opt.input_shapes = shapes;
   auto t_prep = clock::now();

@@ -13,7 +13,7 @@ namespace octet::cli {
 
 const char* const kEvalUsage =
     "usage: octet eval MODEL --data X.npy [--labels Y.npy] [--batch N] [--threads N]\n"
-    "                  [--shape NAME=d0,...] [--mode float|qdq]\n"
+    "                  [--shape NAME=d0,...] [--mode float|qdq|exact|int] [--target PROFILE]\n"
     "\n"
     "Runs every sample of X.npy (first dimension = samples) through a one-input model,\n"
     "in slices of the model's batch size (a symbolic batch dimension is fixed to --batch).\n"
@@ -27,11 +27,11 @@ const char* const kEvalUsage =
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
     "  --shape NAME=d0,d1,...   fix the input shape (batch first) instead\n"
-    "  --mode float|qdq         float kernels, or quantize-dequantize at every tensor with an\n"
-    "                           encoding (a model written by octet quantize); without --labels,\n"
-    "                           qdq outputs are compared with float: SQNR, cosine, max error\n"
-    "  --encodings FILE         simulate MODEL with the encodings of an AIMET encodings file\n"
-    "                           (0.4-0.6.1 or 1.0.0, e.g. exported by AIMET); needs --mode qdq\n"
+    OCTET_CLI_MODE_HELP
+    "                           (on a model with encodings, quantized outputs are compared with\n"
+    "                           float: SQNR, cosine, max error, top-1 agreement)\n"
+    "  --encodings FILE         use the encodings of an AIMET encodings file (0.4-0.6.1 or\n"
+    "                           1.0.0, e.g. exported by AIMET); needs a quantized --mode\n"
     "  -h, --help               show this help\n";
 
 void print_eval_result(const EvalResult& r) {
@@ -64,7 +64,7 @@ void print_eval_result(const EvalResult& r) {
 int cmd_eval(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {{"--data", "", true, false}, {"--labels", "", true, false},
-                           {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt,
+                           {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt, kTargetOpt,
                            {"--encodings", "", true, false}},
                           1, 1);
   if (args.help()) {
@@ -77,12 +77,13 @@ int cmd_eval(const std::vector<std::string>& argv) {
   o.batch = args.get_int("--batch", 32, 1, 1 << 20);
   o.threads = args.get_int("--threads", 1, 0, 1024);
   o.mode = mode;
+  o.target = args.get("--target", "onnxruntime");
   o.shapes = parse_shapes(args.all("--shape"));
   o.progress = stderr_is_terminal();
 
   std::shared_ptr<Graph> graph = load_model(args.positional()[0]);
   if (args.has("--encodings")) {
-    if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq");
+    if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
     graph = with_imported_encodings(graph, args.get("--encodings"));
   }
   check_shape_names(*graph, o.shapes);
@@ -93,7 +94,9 @@ int cmd_eval(const std::vector<std::string>& argv) {
   EvalResult r = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, o);
   std::printf("mode: %s\n", execution_mode_name(mode));
   print_eval_result(r);
-  if (mode != ExecutionMode::kFloat) {
+  if (mode != ExecutionMode::kFloat && is_integer_graph(*graph)) {
+    std::printf("(an integer model has no float weights: no comparison against float)\n");
+  } else if (mode != ExecutionMode::kFloat) {
     // Fidelity of output 0 against the float model on the same samples.
     EvalOptions fo = o;
     fo.mode = ExecutionMode::kFloat;

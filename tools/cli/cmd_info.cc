@@ -13,19 +13,49 @@
 namespace octet::cli {
 
 const char* const kInfoUsage =
-    "usage: octet info MODEL [--shape NAME=d0,d1,...] [--threads N]\n"
+    "usage: octet info MODEL [--shape NAME=d0,d1,...] [--threads N] [--mode M] [--target P]\n"
     "\n"
     "Describes a model (.onnx or .octet): inputs and outputs with shapes, op counts,\n"
     "tensor and parameter counts, quantization encodings. When every input shape is\n"
     "known (from the model or --shape), it also prepares a session and lists the kernel\n"
-    "chosen for each node and the planned peak arena bytes.\n"
+    "chosen for each node and the planned peak arena bytes. In mode int / exact (the default\n"
+    "for an integer model) it says which nodes run on integer kernels and which in float.\n"
     "\n"
     "options:\n"
     "  --shape NAME=d0,d1,...   fix the shape of input NAME; repeatable\n"
     "  -t, --threads N          threads the session is prepared for (default 1)\n"
+    OCTET_CLI_MODE_HELP
     "  -h, --help               show this help\n";
 
 namespace {
+
+// Which nodes run on integer codes and which in float (between DequantizeLinear and
+// QuantizeLinear), with the lowering's reasons where it ran.
+void print_integer_summary(const Session& session) {
+  if (const LoweringReport* r = session.lowering_report()) {
+    std::cout << "integer lowering: " << r->integer_nodes << " nodes on integer kernels, "
+              << r->float_nodes.size() << " in float\n";
+    for (const std::string& f : r->float_nodes) std::cout << "  float: " << f << "\n";
+    for (const std::string& n : r->notes) std::cout << "  note: " << n << "\n";
+    return;
+  }
+  const Graph& g = session.prepared_graph();
+  if (!is_integer_graph(g)) return;
+  int integer = 0;
+  std::vector<std::string> in_float;
+  for (const Node& n : g.nodes) {
+    if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") continue;
+    bool float_input = false;
+    for (size_t i = 0; i < n.inputs.size(); ++i)
+      float_input = float_input || (n.has_input(i) && g.tensor(n.inputs[i]).dtype == DType::kF32 &&
+                                    !g.tensor(n.inputs[i]).is_constant());
+    if (float_input) in_float.push_back(n.name + " (" + n.op_type + ")");
+    else ++integer;
+  }
+  std::cout << "integer model: " << integer << " nodes on integer codes, " << in_float.size()
+            << " in float\n";
+  for (const std::string& f : in_float) std::cout << "  float: " << f << "\n";
+}
 
 std::string describe_quant(const QuantParams& q) {
   std::ostringstream s;
@@ -52,7 +82,7 @@ void print_io(const Graph& g, const char* title, const std::vector<TensorId>& id
 }  // namespace
 
 int cmd_info(const std::vector<std::string>& argv) {
-  Args args = Args::parse(argv, {kShapeOpt, kThreadsOpt}, 1, 1);
+  Args args = Args::parse(argv, {kShapeOpt, kThreadsOpt, kModeOpt, kTargetOpt}, 1, 1);
   if (args.help()) {
     std::cout << kInfoUsage;
     return 0;
@@ -64,6 +94,8 @@ int cmd_info(const std::vector<std::string>& argv) {
   std::shared_ptr<Graph> graph = load_model(path);
   const Graph& g = *graph;
   check_shape_names(g, shapes);
+  const ExecutionMode mode =
+      parse_mode(args.get("--mode", is_integer_graph(g) ? "int" : "float"));
   std::cout << "model: " << path << "\n";
   if (!g.name.empty()) std::cout << "graph name: " << g.name << "\n";
   if (g.opset > 0) std::cout << "opset: " << g.opset << "\n";
@@ -126,7 +158,10 @@ int cmd_info(const std::vector<std::string>& argv) {
     SessionOptions opt;
     opt.threads = threads;
     opt.input_shapes = shapes;
+    opt.mode = mode;
+    opt.target = args.get("--target", "onnxruntime");
     Session session(graph, opt);
+    print_integer_summary(session);
     const Graph& pg = session.prepared_graph();
     std::cout << "session (" << (threads > 0 ? std::to_string(threads) : std::string("all"))
               << " thread" << (threads == 1 ? "" : "s") << "): " << pg.nodes.size()

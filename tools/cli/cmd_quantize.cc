@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"
 #include "loaders/onnx_writer.h"
@@ -24,12 +25,20 @@ const char* const kQuantizeUsage =
     "\n"
     "Places quantizers on MODEL as the AIMET quantsim config says (weights, activations,\n"
     "supergroups such as Conv+Relu quantized only at the end), computes their encodings from\n"
-    "the calibration samples (streamed file by file) and writes the model with its encodings:\n"
-    "`octet eval OUT.octet --mode qdq` then simulates the quantized model.\n"
+    "the calibration samples (streamed file by file), lowers the model to integer ops for the\n"
+    "target profile and writes that integer model (`octet run/eval/bench OUT.octet --mode int`\n"
+    "runs it, `--mode exact` simulates it bit for bit). --calibrated-out writes the float model\n"
+    "with its encodings instead, for `octet eval FILE --mode qdq|exact|int`.\n"
     "\n"
     "options:\n"
     "  --data CALIB             calibration samples: a .npy file or a folder of them (axis 0)\n"
-    "  -o, --output OUT.octet   the quantized model (float weights + encodings)\n"
+    "  -o, --output OUT.octet   the integer model (int8 / int4 weights, no float weights)\n"
+    "  --target PROFILE         integer arithmetic: onnxruntime (default; u8, fp32 requant),\n"
+    "                           xnnpack (s8, fp32), tflite (s8, fixed point), tflite-single-rounding,\n"
+    "                           or a profile .json file\n"
+    "  --model-batch N          batch size of the integer model when the batch is symbolic\n"
+    "                           (default 1; eval runs larger data sets in slices)\n"
+    "  --calibrated-out FILE    also write the float model with its encodings (.octet)\n"
     "  --config CFG             a quantsim config JSON file, or a shipped one by name:\n"
     "                           default_config (default), ort_u8s8_per_channel, tflite_s8\n"
     "  --param-bw N             parameter bitwidth, 2..16 (default 8)\n"
@@ -71,6 +80,23 @@ std::string scheme_aimet_name(quant::RangeScheme s) {
 
 }  // namespace
 
+LoweringReport save_integer_model(std::shared_ptr<const Graph> calibrated, const std::string& target,
+                                  int64_t batch, const std::string& path) {
+  SessionOptions so;
+  so.mode = ExecutionMode::kInt;
+  so.target = target;
+  for (TensorId id : calibrated->inputs) {
+    const TensorInfo& t = calibrated->tensor(id);
+    if (t.is_constant() || !t.shape.has_rank) continue;
+    Dims dims;
+    for (const Dim& d : t.shape.dims) dims.push_back(d.is_known() ? d.value : batch);
+    so.input_shapes[t.name] = dims;
+  }
+  Session session(calibrated, so);
+  save_octet(session.prepared_graph(), path);
+  return *session.lowering_report();
+}
+
 int cmd_quantize(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {{"--data", "", true, false}, {"--output", "-o", true, false},
@@ -80,7 +106,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--percentile", "", true, false}, {"--batch", "-b", true, false},
                            kThreadsOpt, {"--no-fold-bn", "", false, false},
                            {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
-                           {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false}},
+                           {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false},
+                           {"--target", "", true, false}, {"--model-batch", "", true, false},
+                           {"--calibrated-out", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -137,7 +165,13 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     OCTET_CHECK(q.encoding, "quantizer on '", q.tensor, "' has no encoding after calibration");
     (q.role == quant::QuantizerRole::kParam ? params : acts)++;
   }
-  save_octet(*sim.annotated_model(), out);
+  if (args.has("--calibrated-out")) {
+    save_octet(*sim.annotated_model(), args.get("--calibrated-out"));
+    std::printf("wrote %s (float weights + encodings)\n", args.get("--calibrated-out").c_str());
+  }
+  const LoweringReport lowering = save_integer_model(
+      sim.annotated_model(), args.get("--target", "onnxruntime"),
+      args.get_int("--model-batch", 1, 1, 1 << 20), out);
   if (args.has("--encodings")) {
     quant::save_encodings(args.get("--encodings"),
                           quant::make_encodings_file(sim, scheme_aimet_name(co.observer.scheme)),
@@ -158,6 +192,11 @@ int cmd_quantize(const std::vector<std::string>& argv) {
               *qo.param_bitwidth, *qo.act_bitwidth,
               args.has("--per-channel") ? "per-channel" : args.has("--per-tensor") ? "per-tensor" : "config granularity",
               quant::range_scheme_name(co.observer.scheme));
+  std::printf("integer model (target %s): %d integer nodes, %zu in float\n",
+              args.get("--target", "onnxruntime").c_str(), lowering.integer_nodes,
+              lowering.float_nodes.size());
+  for (const std::string& f : lowering.float_nodes) std::printf("  float: %s\n", f.c_str());
+  for (const std::string& n : lowering.notes) std::printf("  note: %s\n", n.c_str());
   std::printf("wrote %s in %.2f s\n", out.c_str(), seconds);
   return 0;
 }

@@ -13,7 +13,7 @@ namespace octet::cli {
 
 const char* const kRunUsage =
     "usage: octet run MODEL --input NAME=FILE.npy ... [--shape NAME=d0,...] [--threads N]\n"
-    "                 [-o DIR] [--mode float]\n"
+    "                 [-o DIR] [--mode float|qdq|exact|int] [--target PROFILE]\n"
     "\n"
     "Runs a model (.onnx or .octet) once on inputs read from NumPy .npy files, prints a\n"
     "summary of every output and, with -o, writes DIR/<output name>.npy.\n"
@@ -25,7 +25,7 @@ const char* const kRunUsage =
     "  --shape NAME=d0,d1,...   fix the shape of input NAME; repeatable\n"
     "  -o, --output DIR         write each output to DIR/<output name>.npy (DIR is created)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
-    "  --mode float             execution mode (only float so far)\n"
+    OCTET_CLI_MODE_HELP
     "  -h, --help               show this help\n";
 
 namespace {
@@ -95,7 +95,7 @@ void print_summary(const HostTensor& t) {
 
 int cmd_run(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
-                          {{"--input", "-i", true, true}, kShapeOpt, kThreadsOpt, kModeOpt,
+                          {{"--input", "-i", true, true}, kShapeOpt, kThreadsOpt, kModeOpt, kTargetOpt,
                            {"--output", "-o", true, false}},
                           1, 1);
   if (args.help()) {
@@ -132,6 +132,7 @@ int cmd_run(const std::vector<std::string>& argv) {
 
   SessionOptions opt;
   opt.mode = mode;
+  opt.target = args.get("--target", "onnxruntime");
   opt.threads = threads;
   opt.input_shapes = shapes;
   Session session(graph, opt);

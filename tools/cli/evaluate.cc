@@ -89,6 +89,7 @@ EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data_i
   SessionOptions so;
   so.threads = o.threads;
   so.mode = o.mode;
+  so.target = o.target;
   so.input_shapes = o.shapes;
   so.input_shapes[plan.name] = plan.dims;
   using clock = std::chrono::steady_clock;

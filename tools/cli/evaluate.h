@@ -16,6 +16,7 @@ struct EvalOptions {
   int batch = 32;      // used when the model's batch dimension is symbolic
   int threads = 1;
   ExecutionMode mode = ExecutionMode::kFloat;
+  std::string target = "onnxruntime";  // profile for int / exact on a model with encodings
   bool progress = false;  // show progress on stderr
   bool keep_scores = false;  // keep output 0 of every sample in EvalResult::scores
   std::map<std::string, Dims> shapes;  // --shape: fixes the input shape (incl. batch)
