@@ -2,6 +2,8 @@
 // DynamicQuantizeLinear, as float-path ops (kernels/quantize_linear.h).
 // Scale and zero point may be runtime inputs; float8/float4/int2 types are not supported
 // (octet has no such dtypes: the loader already refuses them), nor non-f32 scales.
+#include <cmath>
+
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
 #include "kernels/quantize_linear.h"
@@ -104,32 +106,59 @@ void infer_quantize(InferContext& ctx) {
 
 class QuantizeKernel final : public Kernel {
  public:
-  QuantizeKernel(kernels::QdqLayout l, DType out, bool reference, int threads)
-      : l_(l), out_(out), reference_(reference), threads_(threads) {}
+  QuantizeKernel(kernels::QdqLayout l, DType out, bool reference, int threads, bool half_away)
+      : l_(l), out_(out), reference_(reference), threads_(threads), half_away_(half_away) {}
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
     const int64_t n = l_.params();
     const bool has_zp = in.size() > 2 && in[2].data;
     const std::vector<int32_t> zp = kernels::qdq_zero_points(out_, has_zp ? in[2].data : nullptr, n);
+    if (half_away_) {
+      quantize_half_away(in[0].as<float>(), in[1].as<float>()[0], zp[0], out[0].data);
+      return;
+    }
     if (reference_)
       kernels::quantize_linear_reference(l_, in[0].as<float>(), in[1].as<float>(), zp.data(), out_, out[0].data);
     else
       kernels::quantize_linear(l_, in[0].as<float>(), in[1].as<float>(), zp.data(), out_, out[0].data, threads_);
   }
   std::string_view impl_name() const override {
+    if (half_away_) return "quantize_linear_half_away";
     return reference_ ? "quantize_linear_reference" : "quantize_linear_omp";
   }
 
  private:
+  // TFLite's QUANTIZE: x / scale rounded half away from zero (std::round), + zp, saturated.
+  void quantize_half_away(const float* x, float scale, int32_t zp, void* y) const {
+    const float lo = float(kernels::qdq_min(out_)), hi = float(kernels::qdq_max(out_));
+    const int64_t count = l_.count();
+    for (int64_t i = 0; i < count; ++i) {
+      float q = x[i] != x[i] ? float(zp) : std::round(x[i] / scale) + float(zp);
+      q = q < lo ? lo : q > hi ? hi : q;
+      if (out_ == DType::kI8) static_cast<int8_t*>(y)[i] = int8_t(q);
+      else static_cast<uint8_t*>(y)[i] = uint8_t(q);
+    }
+  }
+
   kernels::QdqLayout l_;
   DType out_;
   bool reference_;
   int threads_;
+  bool half_away_;
 };
 
 std::unique_ptr<Kernel> prepare_quantize(const PrepareContext& ctx) {
   const kernels::QdqLayout l =
       layout_of(PrepareFail{ctx.node}, ctx.node, ctx.input_dims(0), ctx.input_dims(1), ctx.graph.opset);
-  return std::make_unique<QuantizeKernel>(l, ctx.output(0).dtype, ctx.reference, ctx.threads);
+  // Internal attribute of the integer lowering (target profiles that round half away).
+  const bool half_away = ctx.node.attrs.get_int("_round_half_away", 0) != 0;
+  if (half_away) {
+    const DType out = ctx.output(0).dtype;
+    if (l.params() != 1 || (out != DType::kI8 && out != DType::kU8))
+      fail(ctx.node.op_type, " node '", ctx.node.name,
+           "': _round_half_away needs a per-tensor 8-bit quantization");
+  }
+  return std::make_unique<QuantizeKernel>(l, ctx.output(0).dtype, ctx.reference, ctx.threads,
+                                          half_away);
 }
 
 // ---- DequantizeLinear

@@ -7,6 +7,7 @@
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
+#include "loaders/octet_format.h"
 #include "quant/quantsim.h"
 
 using namespace octet;
@@ -74,7 +75,7 @@ bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
 TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near float") {
   for (const char* file : {"mnist_resnet.onnx", "mnist_mobilenet.onnx"}) {
     for (int bits : {8, 4}) {
-      CAPTURE(file);
+      CAPTURE(std::string(file));
       CAPTURE(bits);
       auto model = calibrated(file, bits, bits == 4);
       const Run fl = evaluate(model, ExecutionMode::kFloat, 2);
@@ -83,7 +84,7 @@ TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near flo
       const Run i2 = evaluate(model, ExecutionMode::kInt, 2, "onnxruntime", &report);
       const Run i1 = evaluate(model, ExecutionMode::kInt, 1);
       const Run e2 = evaluate(model, ExecutionMode::kExact, 2);
-      MESSAGE(file << " W" << bits << "A8: float " << fl.percent() << "%, qdq " << qdq.percent()
+      MESSAGE(std::string(file) << " W" << bits << "A8: float " << fl.percent() << "%, qdq " << qdq.percent()
                    << "%, int " << i2.percent() << "%, exact " << e2.percent() << "%; "
                    << report.integer_nodes << " integer nodes, " << report.float_nodes.size()
                    << " float");
@@ -94,4 +95,45 @@ TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near flo
       if (bits == 8) CHECK(std::abs(i2.percent() - fl.percent()) <= 0.3);
     }
   }
+}
+
+TEST_CASE("integer models: every shipped target profile, int == exact") {
+  auto model = calibrated("mnist_resnet.onnx", 8, true);
+  const Run fl = evaluate(model, ExecutionMode::kFloat, 2);
+  for (const char* target : {"xnnpack", "tflite", "tflite-single-rounding"}) {
+    CAPTURE(target);
+    LoweringReport report;
+    const Run i = evaluate(model, ExecutionMode::kInt, 2, target, &report);
+    const Run e = evaluate(model, ExecutionMode::kExact, 1, target);
+    MESSAGE(std::string(target) << ": int " << i.percent() << "%, exact " << e.percent() << "% (float "
+                   << fl.percent() << "%), " << i.logits.size() << " outputs compared, "
+                   << report.float_nodes.size() << " float nodes");
+    CHECK(bit_equal(i.logits, e.logits));
+    CHECK(report.float_nodes.empty());
+    CHECK(std::abs(i.percent() - fl.percent()) <= 0.3);
+  }
+}
+
+TEST_CASE("integer models: an integer .octet file runs with no float weights") {
+  auto model = calibrated("mnist_mobilenet.onnx", 8, true);
+  SessionOptions so;
+  so.mode = ExecutionMode::kInt;
+  so.input_shapes["input"] = {250, 1, 28, 28};  // the batch evaluate() runs
+  Session s(model, so);
+  const std::vector<std::byte> bytes = save_octet_bytes(s.prepared_graph());
+  const std::vector<std::byte> float_bytes = save_octet_bytes(*model);
+  MESSAGE("integer .octet " << bytes.size() << " B, float .octet " << float_bytes.size() << " B");
+  std::shared_ptr<Graph> loaded = load_octet_bytes(bytes.data(), bytes.size(), nullptr, "int.octet");
+  CHECK(is_integer_graph(*loaded));
+  for (const TensorInfo& t : loaded->tensors)
+    if (t.is_constant() && t.dtype == DType::kF32) CHECK(checked_numel(t.shape.concrete()) <= 1);
+  CHECK(bytes.size() * 2 < float_bytes.size());
+  // Same outputs as the session that lowered it, in both modes.
+  const Run a = evaluate(model, ExecutionMode::kInt, 1);
+  const Run b = evaluate(loaded, ExecutionMode::kInt, 1);
+  const Run c = evaluate(loaded, ExecutionMode::kExact, 2);
+  CHECK(bit_equal(a.logits, b.logits));
+  CHECK(bit_equal(a.logits, c.logits));
+  CHECK_THROWS_WITH_AS(evaluate(loaded, ExecutionMode::kQdq, 1),
+                       doctest::Contains("integer model"), Error);
 }
