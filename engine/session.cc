@@ -7,6 +7,7 @@
 
 #include "engine/memory_planner.h"
 #include "engine/passes/passes.h"
+#include "engine/passes/qdq_annotate.h"
 #include "engine/prepare_graph.h"
 #include "engine/target_profile.h"
 
@@ -21,6 +22,7 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
   const bool integer_model = is_integer_graph(graph_);
   OCTET_CHECK(integer_mode || !integer_model, "the model is an integer model (lowered for a ",
               "target); run it in mode int or exact, not ", execution_mode_name(options_.mode));
+  if (integer_mode && !integer_model && is_qdq_model(graph_)) annotate_qdq_encodings(graph_);
   switch (options_.mode) {
     case ExecutionMode::kFloat:
       for (TensorInfo& t : graph_.tensors) t.quant = QuantParams{};

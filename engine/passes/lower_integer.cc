@@ -332,7 +332,8 @@ class Lowerer {
     std::string why;
     bool done = false;
     const std::string& op = node.op_type;
-    if (op == "Conv") done = lower_conv(node, &why);
+    if (op == "QuantizeLinear" || op == "DequantizeLinear") done = lower_qdq(node, &why);
+    else if (op == "Conv") done = lower_conv(node, &why);
     else if (op == "Gemm" || op == "MatMul") done = lower_linear(node, &why);
     else if (op == "Add" || op == "Mul") done = lower_binary(index, &why);
     else if (op == "AveragePool" || op == "GlobalAveragePool") done = lower_avg_pool(node, &why);
@@ -343,6 +344,35 @@ class Lowerer {
     else if (lookup_function(node)) done = lower_lookup(node, &why);
     else why = "no integer form of " + op;
     if (!done) fallback(node, why);
+  }
+
+  // A QuantizeLinear / DequantizeLinear left by a QDQ model whose grid is the tensor's own
+  // encoding: the codes already exist, nothing to run.
+  bool lower_qdq(const Node& node, std::string* why) {
+    const bool quantize = node.op_type == "QuantizeLinear";
+    const TensorId coded = quantize ? node.outputs[0] : node.inputs[0];
+    const TensorId real = quantize ? node.inputs[0] : node.outputs[0];
+    auto e = act_enc(real);
+    if (!quantize) e = code_[size_t(coded)] != kNoTensor ? act_enc(coded_source(coded)) : std::nullopt;
+    if (!e || !node.has_input(1) || !node.has_input(2)) return *why = "not an encoding's own grid", false;
+    auto scale = passes::constant_f32(in_, node.inputs[1]);
+    const TensorInfo& zt = in_.tensor(node.inputs[2]);
+    if (!scale || scale->size() != 1 || (*scale)[0] != e->scale || !zt.is_constant() ||
+        (zt.dtype != DType::kU8 && zt.dtype != DType::kI8))
+      return *why = "not an encoding's own grid", false;
+    int32_t zp = zt.dtype == DType::kI8 ? int32_t(*reinterpret_cast<const int8_t*>(zt.data->data())) + 128
+                                        : int32_t(*reinterpret_cast<const uint8_t*>(zt.data->data()));
+    if (prof_.activation_type == DType::kI8) zp -= 128;
+    if (zp != e->zero_point) return *why = "not an encoding's own grid", false;
+    if (quantize) code_[size_t(coded)] = code_of(real);
+    else plain_[size_t(real)] = plain_of(coded_source(coded));
+    return true;
+  }
+  // The quantized tensor whose codes `coded` (a QuantizeLinear output) holds.
+  TensorId coded_source(TensorId coded) const {
+    for (const Node& n : in_.nodes)
+      if (n.op_type == "QuantizeLinear" && !n.outputs.empty() && n.outputs[0] == coded) return n.inputs[0];
+    return coded;
   }
 
   bool lower_conv(const Node& node, std::string* why) {
@@ -717,23 +747,11 @@ class Lowerer {
   void finish_outputs() {
     for (TensorId id : in_.outputs) {
       const TensorInfo& t = in_.tensor(id);
-      if (plain_[size_t(id)] != kNoTensor && out_.tensor(plain_[size_t(id)]).name == t.name) {
-        out_.outputs.push_back(plain_[size_t(id)]);
-        continue;
-      }
-      if (code_[size_t(id)] == kNoTensor) {
-        out_.outputs.push_back(plain_of(id));
-        continue;
-      }
-      const TensorId c = code_[size_t(id)];
-      out_.tensor(c).name = names_.tensor(t.name + "_q");
-      if (plain_[size_t(id)] != kNoTensor) {
-        out_.tensor(plain_[size_t(id)]).name = t.name;
-      } else {
-        plain_of(id);
-        out_.tensor(plain_[size_t(id)]).name = t.name;
-      }
-      out_.outputs.push_back(plain_[size_t(id)]);
+      if (code_[size_t(id)] != kNoTensor && out_.tensor(code_[size_t(id)]).name == t.name)
+        out_.tensor(code_[size_t(id)]).name = names_.tensor(t.name + "_q");
+      const TensorId p = plain_of(id);
+      out_.tensor(p).name = t.name;  // a dequantized twin takes the output's name
+      out_.outputs.push_back(p);
     }
   }
 

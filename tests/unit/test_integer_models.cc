@@ -3,11 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "loaders/octet_format.h"
+#include "quant/qdq_export.h"
 #include "quant/quantsim.h"
 
 using namespace octet;
@@ -136,4 +138,32 @@ TEST_CASE("integer models: an integer .octet file runs with no float weights") {
   CHECK(bit_equal(a.logits, c.logits));
   CHECK_THROWS_WITH_AS(evaluate(loaded, ExecutionMode::kQdq, 1),
                        doctest::Contains("integer model"), Error);
+}
+
+TEST_CASE("integer models: an ONNX QDQ export runs on the integer kernels like the model it came from") {
+  for (bool per_channel : {false, true}) {
+    QuantSimOptions qo;
+    qo.per_channel = per_channel;
+    QuantSim sim(load_model(data_path("mnist_resnet.onnx")),
+                 QuantsimConfig::load_shipped("default_config"), qo);
+    CalibrationOptions co;
+    co.batch_size = 50;
+    sim.calibrate(data_path("mnist_calib_images.npy"), co);
+    const std::string path =
+        (std::filesystem::temp_directory_path() / ("octet_qdq_" + std::to_string(per_channel) + ".onnx")).string();
+    export_qdq_onnx(sim, path);
+    std::shared_ptr<Graph> qdq = load_model(path);
+    std::filesystem::remove(path);
+    LoweringReport report;
+    const Run from_qdq = evaluate(qdq, ExecutionMode::kInt, 2, "onnxruntime", &report);
+    const Run direct = evaluate(sim.annotated_model(), ExecutionMode::kInt, 2);
+    const Run exact = evaluate(qdq, ExecutionMode::kExact, 1);
+    const Run simulated = evaluate(qdq, ExecutionMode::kFloat, 2);  // the Q/DQ ops in float
+    MESSAGE("QDQ export (per-channel " << per_channel << "): " << report.integer_nodes
+            << " integer nodes, " << report.float_nodes.size() << " float; int "
+            << from_qdq.percent() << "%, as QDQ ops in float " << simulated.percent() << "%");
+    CHECK(bit_equal(from_qdq.logits, direct.logits));
+    CHECK(bit_equal(from_qdq.logits, exact.logits));
+    CHECK(report.integer_nodes >= 17);
+  }
 }
