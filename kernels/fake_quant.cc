@@ -19,15 +19,18 @@ void fake_quant_run(const float* x, float* y, int64_t n, float scale, int32_t of
 }  // namespace
 
 void fake_quant_f32_reference(const FakeQuantParams& p, const float* x, float* y, int64_t count) {
-  const bool per_channel = p.scale.size() > 1;
   for (int64_t i = 0; i < count; ++i) {
-    const size_t c = per_channel ? static_cast<size_t>((i / p.inner) % p.channels) : 0;
+    const size_t c = p.scale_index(i);
     y[i] = simd::quantize_dequantize_f32_one(x[i], p.scale[c], static_cast<float>(-p.offset[c]),
                                              static_cast<float>(p.qmin), static_cast<float>(p.qmax));
   }
 }
 
 void fake_quant_f32(const FakeQuantParams& p, const float* x, float* y, int64_t count, int threads) {
+  if (p.block > 0) {  // weights only (folded at prepare): the element loop is enough
+    fake_quant_f32_reference(p, x, y, count);
+    return;
+  }
   const bool per_channel = p.scale.size() > 1;
   // Runs of one channel: the whole tensor per-tensor, `inner` elements per-channel.
   const int64_t run = per_channel ? p.inner : count;

@@ -1,5 +1,6 @@
 #include "quant/quantsim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -44,6 +45,16 @@ int weight_channel_axis(const Node& n, const TensorInfo& w) {
   if (n.op_type == "Gemm") return n.attrs.get_int("transB", 0) ? 0 : rank - 1;
   if (n.op_type == "MatMul") return rank - 1;
   return 0;
+}
+
+// The input-channel (reduction) axis of a Conv / Gemm / MatMul weight, or -1.
+int reduction_axis(const Node& n, const TensorInfo& w) {
+  const int rank = static_cast<int>(w.shape.rank());
+  if (!w.shape.is_concrete() || rank < 2) return -1;
+  if (n.op_type == "Conv") return 1;
+  if (n.op_type == "Gemm") return n.attrs.get_int("transB", 0) ? 1 : 0;
+  if (n.op_type == "MatMul" && rank == 2) return 0;
+  return -1;
 }
 
 // Fills in the shapes of intermediate tensors (BN folding needs channel counts) from a
@@ -167,6 +178,25 @@ void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& option
       const ResolvedParam rp = config.resolve_param(n.op_type, slot.name);
       if (!rp.quantized) continue;
       const bool per_channel = options.per_channel.value_or(rp.per_channel);
+      if (options.block_size > 0 && slot.input == 1 && reduction_axis(n, t) >= 0) {
+        const int axis = reduction_axis(n, t);
+        const int64_t k = t.shape.concrete()[size_t(axis)];
+        if (k % options.block_size != 0) {
+          notes_.push_back("weight '" + t.name + "' has " + std::to_string(k) +
+                           " input channels, not a multiple of the block size " +
+                           std::to_string(options.block_size) + ": quantized per channel");
+          add({.tensor = t.name, .role = QuantizerRole::kParam, .op_type = n.op_type,
+               .param = slot.name, .bitwidth = param_bw,
+               .kind = encoding_kind(rp.symmetric, rp.strict_symmetric, rp.unsigned_symmetric),
+               .axis = weight_channel_axis(n, t)});
+          continue;
+        }
+        add({.tensor = t.name, .role = QuantizerRole::kParam, .op_type = n.op_type,
+             .param = slot.name, .bitwidth = param_bw,
+             .kind = encoding_kind(rp.symmetric, rp.strict_symmetric, rp.unsigned_symmetric),
+             .axis = axis, .block_size = options.block_size});
+        continue;
+      }
       add({.tensor = t.name, .role = QuantizerRole::kParam, .op_type = n.op_type,
            .param = slot.name, .bitwidth = param_bw,
            .kind = encoding_kind(rp.symmetric, rp.strict_symmetric, rp.unsigned_symmetric),
@@ -207,8 +237,25 @@ void QuantSim::compute_param_encodings(const ObserverOptions& observer) {
     const bool symmetric = is_symmetric_kind(q.kind);
     TensorEncoding te;
     te.axis = q.axis;
+    te.block_size = q.block_size;
     try {
-      if (q.axis >= 0) {
+      if (q.block_size > 0) {
+        // One min/max range per (outer, block, inner) cell of the blocked layout.
+        const AxisLayout l = axis_layout(t.shape.concrete(), q.axis);
+        const size_t B = size_t(q.block_size), blocks = (l.channels + B - 1) / B;
+        for (size_t o = 0; o < l.outer; ++o)
+          for (size_t b = 0; b < blocks; ++b)
+            for (size_t i = 0; i < l.inner; ++i) {
+              float lo = 0.f, hi = 0.f;
+              for (size_t c = b * B; c < std::min(l.channels, (b + 1) * B); ++c) {
+                const float v = values[(o * l.channels + c) * l.inner + i];
+                OCTET_CHECK(std::isfinite(v), "non-finite weight value");
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+              }
+              te.encodings.push_back(compute_encoding(lo, hi, q.bitwidth, q.kind));
+            }
+      } else if (q.axis >= 0) {
         const Dims dims = t.shape.concrete();
         const AxisLayout layout = axis_layout(dims, q.axis);
         PerChannelObserver obs(observer, static_cast<int64_t>(layout.channels));

@@ -26,7 +26,8 @@ struct Quantizer {
   bool enabled = true;
   int bitwidth = 8;
   EncodingKind kind = EncodingKind::kAsymmetric;
-  int axis = -1;        // per-channel axis of a param; -1 per-tensor
+  int axis = -1;        // per-channel axis of a param (per-block: the reduction axis); -1 per-tensor
+  int block_size = 0;   // > 0: per-block along `axis` (TensorEncoding's blocked layout)
   std::optional<TensorEncoding> encoding;
   bool frozen = false;  // encoding fixed (set by hand, imported, AdaRound): calibration keeps it
 };
@@ -36,6 +37,9 @@ struct QuantSimOptions {
   std::optional<int> act_bitwidth;    // default 8
   std::optional<bool> per_channel;    // overrides the config's per_channel_quantization
   bool fold_batch_norms = true;       // fold BN into Conv/Gemm before placing quantizers
+  // > 0: Conv / Gemm / MatMul weights get one encoding per output channel and block of this
+  // many indices along the reduction axis (input channels); their ranges are min/max.
+  int block_size = 0;
 };
 
 struct CalibrationOptions {
@@ -59,6 +63,8 @@ class QuantSim {
   Graph& mutable_model() { return *model_; }
   std::vector<Quantizer>& quantizers() { return quantizers_; }
   const std::vector<Quantizer>& quantizers() const { return quantizers_; }
+  // What placement could not do as asked (e.g. a weight not divisible into blocks).
+  const std::vector<std::string>& notes() const { return notes_; }
   Quantizer* find(const std::string& tensor);
   Quantizer& at(const std::string& tensor);  // throws octet::Error when absent
 
@@ -81,6 +87,7 @@ class QuantSim {
 
   std::shared_ptr<Graph> model_;
   std::vector<Quantizer> quantizers_;
+  std::vector<std::string> notes_;
 };
 
 // The encoding kind from the config's symmetry flags.

@@ -32,11 +32,16 @@ kernels::FakeQuantParams read_params(const Node& node, const Dims& dims,
     const int64_t rank = static_cast<int64_t>(dims.size());
     if (axis < 0) axis += rank;
     if (axis < 0 || axis >= rank) fail_fn(node, "axis out of range");
-    if (dims[axis] != static_cast<int64_t>(p.scale.size()))
-      fail_fn(node, "per-channel scale count does not match the axis dimension");
     p.channels = dims[axis];
     for (int64_t k = 0; k < axis; ++k) p.outer *= dims[k];
     for (int64_t k = axis + 1; k < rank; ++k) p.inner *= dims[k];
+    p.block = node.attrs.get_int("block_size", 0);
+    if (p.block < 0 || p.block > p.channels) fail_fn(node, "block_size out of range");
+    const int64_t expected =
+        p.block ? p.outer * ((p.channels + p.block - 1) / p.block) * p.inner : p.channels;
+    if (expected != static_cast<int64_t>(p.scale.size()))
+      fail_fn(node, p.block ? "per-block scale count does not match the blocked layout"
+                            : "per-channel scale count does not match the axis dimension");
   }
   return p;
 }

@@ -20,7 +20,6 @@ PassReport insert_fake_quantization(Graph& g) {
                 "': quantization parameters need one zero point per scale");
     OCTET_CHECK(qp.bitwidth >= 2 && qp.bitwidth <= 16, "'", name, "': bitwidth ", qp.bitwidth,
                 " cannot be simulated (2 to 16)");
-    OCTET_CHECK(qp.block_size == 0, "'", name, "': per-block fake quantization is not supported yet");
     // AIMET's grid: real = scale * (q + offset), q in [0, N], offset = -zero_point; a symmetric
     // encoding whose zero point is 2^(b-1) - 1 is strict (N = 2^b - 2).
     const int64_t half = int64_t{1} << (qp.bitwidth - 1);
@@ -35,6 +34,7 @@ PassReport insert_fake_quantization(Graph& g) {
     n.attrs.set("qmin", int64_t{0});
     n.attrs.set("qmax", 2 * half - 1 - (strict ? 1 : 0));
     if (qp.scale.size() > 1 || qp.axis >= 0) n.attrs.set("axis", int64_t{qp.axis});
+    if (qp.block_size > 0) n.attrs.set("block_size", int64_t{qp.block_size});
 
     const bool produced_output =
         g.is_graph_output(id) && !g.is_graph_input(id) && !g.tensor(id).is_constant();

@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/op.h"
 #include "engine/passes/pass_util.h"
+#include "kernels/fake_quant.h"
 
 namespace octet {
 namespace {
@@ -184,33 +185,32 @@ class Lowerer {
     return p;
   }
 
-  // qdq of a constant under its QuantParams (per tensor or per axis, AIMET's grid).
+  // qdq of a constant under its QuantParams (per tensor, axis or block; AIMET's grid).
   BufferPtr fake_quantized(const TensorInfo& t) {
     const Dims dims = t.shape.concrete();
     const int64_t n = checked_numel(dims);
     const QuantParams& q = t.quant;
-    OCTET_CHECK(q.block_size == 0, "lowering: '", t.name, "' is quantized per block, which the ",
-                "float fallback cannot simulate yet");
+    kernels::FakeQuantParams p;
+    p.scale = q.scale;
     const int64_t half = int64_t{1} << (q.bitwidth - 1);
-    std::vector<float> v(static_cast<size_t>(n));
-    std::memcpy(v.data(), t.data->data(), v.size() * sizeof(float));
-    int64_t inner = 1, channels = 1;
+    const bool strict = q.symmetric && q.zero_point[0] == half - 1;
+    for (int32_t z : q.zero_point) p.offset.push_back(-z);
+    p.qmin = 0;
+    p.qmax = int32_t(2 * half - 1 - (strict ? 1 : 0));
     if (q.scale.size() > 1) {
-      OCTET_CHECK(q.axis >= 0 && size_t(q.axis) < dims.size() &&
-                      dims[size_t(q.axis)] == int64_t(q.scale.size()),
-                  "lowering: '", t.name, "' has ", q.scale.size(), " scales for axis ", q.axis);
-      channels = dims[size_t(q.axis)];
-      for (size_t d = size_t(q.axis) + 1; d < dims.size(); ++d) inner *= dims[d];
+      OCTET_CHECK(q.axis >= 0 && size_t(q.axis) < dims.size(), "lowering: '", t.name,
+                  "' has ", q.scale.size(), " scales and axis ", q.axis);
+      p.channels = dims[size_t(q.axis)];
+      for (size_t d = 0; d < size_t(q.axis); ++d) p.outer *= dims[d];
+      for (size_t d = size_t(q.axis) + 1; d < dims.size(); ++d) p.inner *= dims[d];
+      p.block = q.block_size;
+      const int64_t expected =
+          p.block ? p.outer * ((p.channels + p.block - 1) / p.block) * p.inner : p.channels;
+      OCTET_CHECK(expected == int64_t(q.scale.size()), "lowering: '", t.name, "' has ",
+                  q.scale.size(), " scales, its layout needs ", expected);
     }
-    for (int64_t i = 0; i < n; ++i) {
-      const size_t c = q.scale.size() > 1 ? size_t((i / inner) % channels) : 0;
-      const bool strict = q.symmetric && q.zero_point[c] == half - 1;
-      const float top = float(2 * half - 1 - (strict ? 1 : 0));
-      const float zp = float(q.zero_point[c]);
-      float code = round_half_even(v[size_t(i)] / q.scale[c]) + zp;
-      code = std::clamp(code, 0.f, top);
-      v[size_t(i)] = (code - zp) * q.scale[c];
-    }
+    std::vector<float> v(static_cast<size_t>(n));
+    kernels::fake_quant_f32_reference(p, reinterpret_cast<const float*>(t.data->data()), v.data(), n);
     return Buffer::copy_of(reinterpret_cast<const std::byte*>(v.data()), v.size() * sizeof(float));
   }
 

@@ -45,6 +45,9 @@ const char* const kQuantizeUsage =
     "  --act-bw N               activation bitwidth, 2..16 (default 8)\n"
     "  --per-channel            per-channel weight encodings (overrides the config)\n"
     "  --per-tensor             per-tensor weight encodings (overrides the config)\n"
+    "  --block-size B           per-block weight encodings: one per output channel and block of\n"
+    "                           B input channels (Conv / Gemm / MatMul; e.g. 32, 64, 128 for\n"
+    "                           W4 models; encodings files then need --encodings-version 1.0.0)\n"
     "  --scheme S               range scheme: tf (min/max), tf-enhanced (default), percentile, mse\n"
     "  --percentile P           percentile for --scheme percentile (default 99.99)\n"
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
@@ -108,7 +111,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
                            {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false},
                            {"--target", "", true, false}, {"--model-batch", "", true, false},
-                           {"--calibrated-out", "", true, false}},
+                           {"--calibrated-out", "", true, false}, {"--block-size", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -124,6 +127,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   if (args.has("--per-channel")) qo.per_channel = true;
   if (args.has("--per-tensor")) qo.per_channel = false;
   qo.fold_batch_norms = !args.has("--no-fold-bn");
+  qo.block_size = args.get_int("--block-size", 0, 0, 1 << 16);
   quant::CalibrationOptions co;
   try {
     co.observer.scheme = quant::parse_range_scheme(args.get("--scheme", "tf-enhanced"));
@@ -195,6 +199,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   std::printf("integer model (target %s): %d integer nodes, %zu in float\n",
               args.get("--target", "onnxruntime").c_str(), lowering.integer_nodes,
               lowering.float_nodes.size());
+  for (const std::string& n : sim.notes()) std::printf("  note: %s\n", n.c_str());
   for (const std::string& f : lowering.float_nodes) std::printf("  float: %s\n", f.c_str());
   for (const std::string& n : lowering.notes) std::printf("  note: %s\n", n.c_str());
   std::printf("wrote %s in %.2f s\n", out.c_str(), seconds);
