@@ -170,7 +170,7 @@ TEST_CASE("octet command line") {
     CHECK(cli.run("bench " + quote(model) + " --threads abc").code == 2);
     CHECK(cli.run("bench " + quote(model) + " --shape x=2,,4").code == 2);
     CHECK(cli.run("info " + quote(model) + " --shape nope=1,4").code == 2);
-    CHECK(cli.run("run " + quote(model) + " --mode int --input x.npy").code == 2);
+    CHECK(cli.run("run " + quote(model) + " --mode integer --input x.npy").code == 2);
     CHECK(cli.run("convert " + quote(model)).code == 2);  // no -o
   }
 
@@ -286,6 +286,36 @@ TEST_CASE("octet command line") {
     CHECK(contains(r.out, "top-1 accuracy: 75.00% (15/20)"));
     CHECK(contains(r.out, "octet 75.00%, PyTorch 80.00%"));
     CHECK(contains(r.out, "largest |logit - PyTorch logit|: 0 over 200 logits"));
+  }
+
+  SUBCASE("quantize writes an integer model that int and exact run alike") {
+    const std::string data = std::string(OCTET_TEST_DATA_DIR);
+    const std::string q = cli.path("r.octet").string(), qc = cli.path("rc.octet").string();
+    Result r = cli.run("quantize " + quote(data + "/mnist_resnet.onnx") + " --data " +
+                       quote(data + "/mnist_calib_images.npy") + " -o " + quote(q) +
+                       " --calibrated-out " + quote(qc) + " --target tflite --threads 2");
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "integer model (target tflite): 17 integer nodes, 0 in float"));
+    CHECK(fs::file_size(q) * 2 < fs::file_size(qc));
+    r = cli.run("info " + quote(q));
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "octet.QConv"));
+    CHECK(contains(r.out, "integer model: "));
+    const std::string eval_args = " --data " + quote(data + "/mnist_test") + " --labels " +
+                                  quote(data + "/mnist_test_labels.npy");
+    Result i = cli.run("eval " + quote(q) + " --mode int" + eval_args);
+    Result e = cli.run("eval " + quote(qc) + " --mode exact --target tflite --batch 1" + eval_args);
+    REQUIRE(i.code == 0);
+    REQUIRE(e.code == 0);
+    auto accuracy = [](const std::string& out) { return out.substr(out.find("top-1 accuracy"), 40); };
+    CHECK(accuracy(i.out) == accuracy(e.out));
+    r = cli.run("eval " + quote(q) + " --mode qdq" + eval_args);
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "integer model"));
+    save_npy(cli.path("x4.npy").string(), HostTensor::from<float>("", {1, 4}, {1, 2, 3, 4}));
+    r = cli.run("run " + quote(model) + " --mode int --input " + quote(cli.path("x4.npy").string()));
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "needs a quantized model"));
   }
 
   SUBCASE("convert fails cleanly or writes a loadable file") {
