@@ -160,6 +160,12 @@ void Graph::compact() {
   }
   for (TensorId i : inputs) used.at(i) = 1;
   for (TensorId o : outputs) used.at(o) = 1;
+  // Tensor-valued attributes (e.g. ConstantOfShape's value) are constants named by a
+  // `_tensor:<attribute>` string attribute.
+  for (const Node& n : nodes)
+    for (const auto& [key, value] : n.attrs.all())
+      if (key.starts_with("_tensor:"))
+        if (auto id = find_tensor(n.attrs.get_string(key, ""))) used.at(*id) = 1;
   std::vector<TensorId> remap(tensors.size(), kNoTensor);
   std::vector<TensorInfo> kept;
   for (size_t i = 0; i < tensors.size(); ++i)

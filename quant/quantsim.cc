@@ -168,6 +168,20 @@ void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& option
     }
   }
   const bool force_outputs = config.model_output_quantized().value_or(false);
+  // Tensors computed from constants and shapes only (e.g. the pads of a Pad) fold away when
+  // the model runs: they are not activations and get no quantizer.
+  std::vector<char> from_constants(g.tensors.size(), 0);
+  for (size_t i = 0; i < g.tensors.size(); ++i) from_constants[i] = g.tensors[i].is_constant();
+  for (const Node& n : g.nodes) {
+    bool all = n.op_type == "Shape" || n.op_type == "Size";
+    if (!all) {
+      all = true;
+      for (TensorId i : n.inputs) all = all && (i == kNoTensor || from_constants[size_t(i)]);
+    }
+    if (all)
+      for (TensorId o : n.outputs)
+        if (o != kNoTensor) from_constants[size_t(o)] = 1;
+  }
   for (const Node& n : g.nodes) {
     const ResolvedOp ro = config.resolve_op(n.op_type);
     for (const ParamSlot& slot : param_slots(n.op_type)) {
@@ -206,6 +220,7 @@ void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& option
       if (out == kNoTensor) continue;
       const TensorInfo& t = g.tensor(out);
       if (t.dtype != DType::kF32 && t.dtype != DType::kUndefined) continue;
+      if (from_constants[size_t(out)]) continue;
       const bool graph_output = g.is_graph_output(out);
       bool quantize = ro.output_quantized && !interior.count(out) && !preserves_encoding(n.op_type);
       if (graph_output && force_outputs) quantize = true;

@@ -167,3 +167,38 @@ TEST_CASE("integer models: an ONNX QDQ export runs on the integer kernels like t
     CHECK(report.integer_nodes >= 17);
   }
 }
+
+TEST_CASE("integer models: the op zoo lowers with float fallbacks named, int == exact") {
+  HostTensor x = load_npy(data_path("opzoo_input.npy"));
+  x.name = "input";
+  auto values = x.values<float>();
+  std::vector<float> calib;
+  for (float scale : {1.f, 0.5f, 1.5f, -1.f})
+    for (float v : values) calib.push_back(v * scale);
+  Dims cd = x.dims;
+  cd[0] = 4;
+  QuantSim sim(load_model(data_path("opzoo.onnx")), QuantsimConfig::load_shipped("default_config"));
+  CalibrationOptions co;
+  co.batch_size = 1;
+  sim.calibrate(HostTensor::from<float>("input", cd, calib), co);
+  for (const char* target : {"onnxruntime", "tflite"}) {
+    CAPTURE(std::string(target));
+    SessionOptions io, eo;
+    io.mode = ExecutionMode::kInt;
+    eo.mode = ExecutionMode::kExact;
+    io.target = eo.target = target;
+    io.threads = 2;
+    Session si(sim.annotated_model(), io), se(sim.annotated_model(), eo);
+    const LoweringReport& r = *si.lowering_report();
+    MESSAGE(std::string(target) << ": " << r.integer_nodes << " integer nodes, " << r.float_nodes.size()
+                   << " float fallbacks");
+    CHECK(r.integer_nodes > 40);
+    for (const std::string& f : r.float_nodes) CHECK(f.find(": ") != std::string::npos);
+    const std::vector<HostTensor> a = si.run({x}), b = se.run({x});
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      REQUIRE(a[i].bytes.size() == b[i].bytes.size());
+      CHECK(std::memcmp(a[i].bytes.data(), b[i].bytes.data(), a[i].bytes.size()) == 0);
+    }
+  }
+}
