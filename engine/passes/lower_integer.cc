@@ -38,7 +38,8 @@ struct ActEnc {
 
 class Lowerer {
  public:
-  Lowerer(const Graph& in, const TargetProfile& profile, std::map<TensorId, QuantParams> own)
+  // `in` is the pass's own annotated copy: encodings given to constants are written into it.
+  Lowerer(Graph& in, const TargetProfile& profile, std::map<TensorId, QuantParams> own)
       : in_(in), prof_(profile), names_(in), own_(std::move(own)), plain_(in.tensors.size(), kNoTensor),
         code_(in.tensors.size(), kNoTensor), uses_(in.use_counts()) {
     out_.name = in.name;
@@ -446,6 +447,10 @@ class Lowerer {
     if (!registered(qop)) return *why = std::string(qop) + " is not available", false;
     auto a = act_enc(node.inputs[0]);
     auto b = act_enc(node.inputs[1]);
+    // A float constant operand without an encoding (e.g. the bias Add after a MatMul) gets
+    // one from its own range.
+    if (!a && b) a = encode_constant(node.inputs[0]);
+    if (a && !b) b = encode_constant(node.inputs[1]);
     if (!a || !b) return *why = "an input is not an 8-bit per-tensor activation", false;
     TensorId out = node.outputs[0];
     bool relu = false;
@@ -469,6 +474,32 @@ class Lowerer {
     n.outputs = {code_output(out, *y)};
     emit(std::move(n));
     return true;
+  }
+
+  // An 8-bit asymmetric min/max encoding (AIMET's grid, 0 exactly representable) for an
+  // unquantized float constant; later act_enc() calls see it.
+  std::optional<ActEnc> encode_constant(TensorId id) {
+    const TensorInfo& t = in_.tensor(id);
+    if (!t.is_constant() || t.dtype != DType::kF32 || !t.quant.empty() || !t.shape.is_concrete())
+      return {};
+    const int64_t n = checked_numel(t.shape.concrete());
+    const auto* v = reinterpret_cast<const float*>(t.data->data());
+    float lo = 0.f, hi = 0.f;
+    for (int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(v[i])) return {};
+      lo = std::min(lo, v[i]);
+      hi = std::max(hi, v[i]);
+    }
+    if (hi - lo < 0.01f) hi = lo + 0.01f;
+    QuantParams q;
+    float scale = (hi - lo) / 255.f;
+    int32_t zp = int32_t(std::clamp(round_half_even(-lo / scale), 0.f, 255.f));
+    q.scale = {scale};
+    q.zero_point = {zp};
+    q.bitwidth = 8;
+    in_.tensor(id).quant = q;
+    report_.notes.push_back("constant '" + t.name + "' quantized with its own min/max range");
+    return act_enc(id);
   }
 
   std::optional<size_t> single_reader(TensorId id) const {
@@ -755,7 +786,7 @@ class Lowerer {
     }
   }
 
-  const Graph& in_;
+  Graph& in_;
   const TargetProfile& prof_;
   Graph out_;
   passes::Namer names_;
