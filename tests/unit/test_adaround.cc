@@ -1,0 +1,161 @@
+// AdaRound (quant/ptq/adaround.h): the optimiser on random matrices (MSE below nearest,
+// deterministic, same for 1 and 2 threads) and both MNIST fixtures at W4A8 per-channel.
+// OCTET_ADAROUND_ITERS=N runs the MNIST cases with N iterations per layer (0 = AIMET's
+// default); the suite default is a short run.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "loaders/model_loader.h"
+#include "ptq_test_util.h"
+#include "quant/ptq/adaround.h"
+#include "quant/quantsim.h"
+
+using namespace octet;
+using namespace octet::quant;
+
+namespace {
+
+struct RandomProblem {
+  std::vector<float> x, target, bias;
+  AdaroundProblem p;
+};
+
+// rows x (groups*k) inputs in [0, 1) (post-ReLU like), weights ~ N(0, 1/k), 4-bit symmetric
+// per-channel grid; the target is the float layer output with ReLU.
+RandomProblem random_problem(int64_t rows, int64_t k, int64_t n, int64_t groups, uint32_t seed) {
+  RandomProblem r;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  std::normal_distribution<float> nd(0.f, 1.f / std::sqrt(static_cast<float>(k)));
+  const int64_t kt = k * groups, ng = n / groups;
+  r.x.resize(static_cast<size_t>(rows * kt));
+  for (float& v : r.x) v = u(rng);
+  r.p.weight.resize(static_cast<size_t>(k * n));
+  for (float& v : r.p.weight) v = nd(rng);
+  r.bias.resize(static_cast<size_t>(n));
+  for (float& v : r.bias) v = 0.1f * nd(rng);
+  for (int64_t c = 0; c < n; ++c) {
+    float mx = 0.f;
+    for (int64_t i = 0; i < k; ++i) mx = std::max(mx, std::fabs(r.p.weight[static_cast<size_t>(i * n + c)]));
+    r.p.scale.push_back(mx / 7.f);
+    r.p.code_lo.push_back(-8.f);
+    r.p.code_hi.push_back(7.f);
+  }
+  r.target.resize(static_cast<size_t>(rows * n));
+  for (int64_t b = 0; b < rows; ++b)
+    for (int64_t c = 0; c < n; ++c) {
+      double acc = r.bias[static_cast<size_t>(c)];
+      for (int64_t i = 0; i < k; ++i)
+        acc += r.x[static_cast<size_t>(b * kt + (c / ng) * k + i)] * r.p.weight[static_cast<size_t>(i * n + c)];
+      r.target[static_cast<size_t>(b * n + c)] = std::max(0.f, static_cast<float>(acc));
+    }
+  r.p.rows = rows;
+  r.p.k = k;
+  r.p.n = n;
+  r.p.groups = groups;
+  r.p.x = r.x.data();
+  r.p.target = r.target.data();
+  r.p.bias = r.bias.data();
+  r.p.act_lo = 0.f;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("ptq: adaround optimiser beats nearest rounding, deterministically") {
+  for (int64_t groups : {int64_t{1}, int64_t{4}}) {
+    CAPTURE(groups);
+    RandomProblem r = random_problem(1024, 36, 16, groups, 7);
+    AdaroundOptions o;
+    o.batch_rows = 128;
+    o.threads = 1;
+    const AdaroundSolution a = adaround_optimize(r.p, 800, o, 1);
+    o.threads = 2;
+    const AdaroundSolution b = adaround_optimize(r.p, 800, o, 1);
+    MESSAGE("groups " << groups << ": MSE nearest " << a.mse_nearest << " -> adaround "
+                      << a.mse_adaround << ", " << 100 * a.changed_fraction
+                      << "% of weights rounded the other way, " << a.iterations / a.seconds
+                      << " it/s");
+    CHECK(a.mse_adaround < 0.8 * a.mse_nearest);
+    CHECK(a.weight == b.weight);  // same result for 1 and 2 threads
+    // Every weight is on its grid, within one step of the float value.
+    for (size_t i = 0; i < a.weight.size(); ++i) {
+      const float s = r.p.scale[i % static_cast<size_t>(r.p.n)];
+      const float q = a.weight[i] / s;
+      CHECK(std::fabs(q - std::nearbyint(q)) < 1e-4f);
+      CHECK(std::fabs(a.weight[i] - r.p.weight[i]) <= s * 1.0001f);
+    }
+  }
+}
+
+namespace {
+
+int mnist_iterations() {
+  if (const char* e = std::getenv("OCTET_ADAROUND_ITERS")) return std::atoi(e);
+  return 600;
+}
+
+void mnist_case(const std::string& file, double max_gap) {
+  using namespace octet::ptq_test;
+  QuantSimOptions qo;
+  qo.param_bitwidth = 4;
+  qo.act_bitwidth = 8;
+  qo.per_channel = true;
+  const QuantsimConfig config = QuantsimConfig::load_shipped("default_config");
+  CalibrationOptions co;
+  co.batch_size = 50;
+  co.threads = 2;
+
+  QuantSim fp(load_model(data_path(file)), config, qo);
+  const double acc_float = accuracy(fp.model_ptr());
+  QuantSim nearest(load_model(data_path(file)), config, qo);
+  nearest.calibrate(calib_images(), co);
+  const double acc_nearest = accuracy(nearest.annotated_model());
+
+  QuantSim ada(load_model(data_path(file)), config, qo);
+  ada.compute_param_encodings(co.observer);
+  AdaroundOptions ao;
+  ao.num_iterations = mnist_iterations();
+  ao.threads = 2;
+  ao.batch_size = 50;
+  const AdaroundReport rep = apply_adaround(ada, calib_images(), ao);
+  ada.calibrate(calib_images(), co);
+  const double acc_ada = accuracy(ada.annotated_model());
+
+  double total = 0;
+  for (const AdaroundLayerReport& l : rep.layers) {
+    MESSAGE(l.node << " " << l.op_type << (l.activation.empty() ? "" : "+" + l.activation) << " k "
+                   << l.k << " n " << l.n << " g " << l.groups << " rows " << l.rows << ": MSE "
+                   << l.mse_nearest << " -> " << l.mse_adaround << " ("
+                   << 100 * l.changed_fraction << "% flipped), " << l.collect_seconds << " s + "
+                   << l.optimize_seconds << " s, " << l.iterations_per_second << " it/s"
+                   << (l.skipped ? " SKIPPED " + l.reason : ""));
+    total += l.optimize_seconds;
+    CHECK(!l.skipped);
+    if (!l.skipped) CHECK(l.mse_adaround <= l.mse_nearest);
+    // The weights are frozen on their grid.
+    const Quantizer& q = ada.at(l.weight);
+    CHECK(q.frozen);
+  }
+  MESSAGE(file << " W4A8 per-channel (" << ao.num_iterations << " it/layer): float " << acc_float
+               << "%, nearest " << acc_nearest << "%, adaround " << acc_ada << "%; "
+               << rep.layers.size() << " layers in " << rep.seconds << " s (optimise " << total
+               << " s), peak RSS " << rep.peak_rss_kb / 1024 << " MiB");
+  const double drop = acc_float - acc_nearest;
+  CHECK(acc_ada >= acc_nearest);
+  if (drop > 0.2) CHECK(acc_float - acc_ada <= 0.5 * drop + 1e-9);
+  CHECK(acc_float - acc_ada <= max_gap);
+}
+
+}  // namespace
+
+TEST_CASE("ptq: adaround MNIST MobileNet W4A8 per-channel") {
+  mnist_case("mnist_mobilenet.onnx", 1.5);
+}
+
+TEST_CASE("ptq: adaround MNIST ResNet W4A8 per-channel") {
+  mnist_case("mnist_resnet.onnx", 1.5);
+}
