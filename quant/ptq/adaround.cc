@@ -165,8 +165,8 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   std::vector<int64_t> idx(static_cast<size_t>(B));
 
   // Threads only where the work pays for a parallel region (small layers run serially).
-  const int gemm_threads = B * Kt * N >= (int64_t{1} << 18) ? threads : 1;
-  const int ew_threads = KN >= (int64_t{1} << 15) ? threads : 1;
+  const int gemm_threads = B * K * N >= (int64_t{1} << 20) ? threads : 1;
+  const int ew_threads = KN >= (int64_t{1} << 16) ? threads : 1;
   const int copy_threads = B * Kt >= (int64_t{1} << 17) ? threads : 1;
   const int warm = static_cast<int>(o.warm_start * static_cast<float>(iterations));
   double bc1 = 1.0, bc2 = 1.0;
