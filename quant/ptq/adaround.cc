@@ -23,6 +23,11 @@
 #include "quant/quantize.h"
 #include "simd/unary.h"
 
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define OCTET_ADAROUND_FTZ 1
+#endif
+
 namespace octet::quant {
 namespace {
 
@@ -38,7 +43,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 struct Workspace {
   int64_t K, N, G, Ng, Kt, B;
-  std::vector<float> xb, xbt, tb, out, grad, gradt, gw;
+  std::vector<float> xb, xbt, tb, out, grad, gradt, gw, wt, gwt;
   std::vector<float> bias_padded;
   kernels::PackedB packw, packg;
 };
@@ -54,21 +59,47 @@ void forward(const AdaroundProblem& p, const float* x, int64_t rows, const float
                          p.act_lo, p.act_hi, threads);
     return;
   }
+  // Grouped: dot products of contiguous K-vectors (x slice of the group, transposed weights).
+  ws.wt.resize(static_cast<size_t>(K * N));
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) ws.wt[static_cast<size_t>(n * K + k)] = w[k * N + n];
+  const float* wt = ws.wt.data();
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t b = 0; b < rows; ++b) {
     for (int64_t n = 0; n < N; ++n) {
       const float* xr = x + b * Kt + (n / Ng) * K;
-      float acc = p.bias ? p.bias[n] : 0.f;
-      for (int64_t k = 0; k < K; ++k) acc += xr[k] * w[k * N + n];
+      const float* wr = wt + n * K;
+      float acc = 0.f;
+      for (int64_t k = 0; k < K; ++k) acc += xr[k] * wr[k];
+      if (p.bias) acc += p.bias[n];
       out[b * N + n] = std::min(std::max(acc, p.act_lo), p.act_hi);
     }
   }
 }
 
-void parallel_chunks(int64_t total, int threads, const std::function<void(int64_t, int64_t)>& f) {
-  const int64_t chunks = (total + kChunk - 1) / kChunk;
+// Flush-to-zero / denormals-are-zero while alive (this thread): Adam's moments decay into
+// denormals where gradients vanish, which makes every later operation on them ~100x slower.
+// Results are unaffected in practice (values below 1e-38).
+class FlushDenormals {
+ public:
+#ifdef OCTET_ADAROUND_FTZ
+  FlushDenormals() : old_(_mm_getcsr()) { _mm_setcsr(old_ | 0x8040u); }
+  ~FlushDenormals() { _mm_setcsr(old_); }
+
+ private:
+  unsigned old_;
+#endif
+};
+
+// f(k0, k1) over blocks of rows of a K x N matrix, about kChunk elements each.
+void parallel_rows(int64_t K, int64_t N, int threads, const std::function<void(int64_t, int64_t)>& f) {
+  const int64_t per = std::max<int64_t>(1, kChunk / std::max<int64_t>(1, N));
+  const int64_t chunks = (K + per - 1) / per;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(total, (c + 1) * kChunk));
+  for (int64_t c = 0; c < chunks; ++c) {
+    FlushDenormals ftz;
+    f(c * per, std::min(K, (c + 1) * per));
+  }
 }
 
 std::vector<float> nearest_weights(const AdaroundProblem& p) {
@@ -124,6 +155,7 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
                                    const AdaroundOptions& o, uint32_t seed) {
   check_problem(p);
   const auto t0 = Clock::now();
+  FlushDenormals ftz;
   const int threads = std::max(1, o.threads);
   Workspace ws;
   const int64_t K = p.k, N = p.n, KN = p.k * p.n;
@@ -137,7 +169,6 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   ws.tb.resize(static_cast<size_t>(B * N));
   ws.out.resize(static_cast<size_t>(B * N));
   ws.grad.resize(static_cast<size_t>(B * N));
-  if (p.groups > 1) ws.gradt.resize(static_cast<size_t>(B * N));
   ws.gw.resize(static_cast<size_t>(KN));
 
   AdaroundSolution sol;
@@ -169,6 +200,9 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   const int ew_threads = KN >= (int64_t{1} << 16) ? threads : 1;
   const int copy_threads = B * Kt >= (int64_t{1} << 17) ? threads : 1;
   const int warm = static_cast<int>(o.warm_start * static_cast<float>(iterations));
+  const float* scale = p.scale.data();
+  const float* lo = p.code_lo.data();
+  const float* hi = p.code_hi.data();
   double bc1 = 1.0, bc2 = 1.0;
   for (int it = 0; it < iterations; ++it) {
     // Mini-batch: the next B rows of a shuffled order (reshuffled when used up).
@@ -185,19 +219,28 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
       std::memcpy(ws.xb.data() + b * Kt, p.x + r * Kt, static_cast<size_t>(Kt) * sizeof(float));
       std::memcpy(ws.tb.data() + b * N, p.target + r * N, static_cast<size_t>(N) * sizeof(float));
     }
+    if (p.groups == 1)
 #pragma omp parallel for num_threads(copy_threads) schedule(static) if (copy_threads > 1)
     for (int64_t k = 0; k < Kt; ++k)
       for (int64_t b = 0; b < B; ++b) ws.xbt[static_cast<size_t>(k * B + b)] = ws.xb[static_cast<size_t>(b * Kt + k)];
 
-    // Soft-quantized weights.
-    parallel_chunks(KN, ew_threads, [&](int64_t i0, int64_t i1) {
-      simd::unary_f32(simd::UnaryF32::kSigmoid, V.data() + i0, S.data() + i0,
-                      static_cast<size_t>(i1 - i0), 0.f, 0.f);
-      for (int64_t i = i0; i < i1; ++i) {
-        const size_t n = static_cast<size_t>(i % N);
-        const float h = std::min(std::max(S[static_cast<size_t>(i)] * (kZeta - kGamma) + kGamma, 0.f), 1.f);
-        const float q = fl[static_cast<size_t>(i)] + h;
-        wq[static_cast<size_t>(i)] = p.scale[n] * std::min(std::max(q, p.code_lo[n]), p.code_hi[n]);
+    // Soft-quantized weights (chunks of whole rows of the K x N matrix; the inner loops over
+    // columns vectorize).
+    parallel_rows(K, N, ew_threads, [&](int64_t k0, int64_t k1) {
+      const size_t c0 = static_cast<size_t>(k0 * N), len = static_cast<size_t>((k1 - k0) * N);
+      simd::unary_f32(simd::UnaryF32::kSigmoid, V.data() + c0, S.data() + c0, len, 0.f, 0.f);
+      for (int64_t k = k0; k < k1; ++k) {
+        const float* __restrict sr = S.data() + k * N;
+        const float* __restrict fr = fl.data() + k * N;
+        float* __restrict wr = wq.data() + k * N;
+        const float* __restrict sc = scale;
+        const float* __restrict lo_ = lo;
+        const float* __restrict hi_ = hi;
+#pragma omp simd
+        for (int64_t n = 0; n < N; ++n) {
+          const float h = std::min(std::max(sr[n] * (kZeta - kGamma) + kGamma, 0.f), 1.f);
+          wr[n] = sc[n] * std::min(std::max(fr[n] + h, lo_[n]), hi_[n]);
+        }
       }
     });
 
@@ -217,20 +260,23 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
                            ws.packg, ws.gw.data(), static_cast<size_t>(N), nullptr, -kInf, kInf,
                            gemm_threads);
     } else {
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t n = 0; n < N; ++n)
-          ws.gradt[static_cast<size_t>(n * B + b)] = ws.grad[static_cast<size_t>(b * N + n)];
+      // dW^T[n, k] = sum_b x[b, g(n) K + k] g[b, n], accumulated in b order per column.
       const int64_t Ng = ws.Ng;
+      ws.gwt.resize(static_cast<size_t>(KN));
 #pragma omp parallel for num_threads(gemm_threads) schedule(static) if (gemm_threads > 1)
       for (int64_t n = 0; n < N; ++n) {
-        const float* gt = ws.gradt.data() + n * B;
-        for (int64_t k = 0; k < K; ++k) {
-          const float* xt = ws.xbt.data() + ((n / Ng) * K + k) * B;
-          float acc = 0.f;
-          for (int64_t b = 0; b < B; ++b) acc += xt[b] * gt[b];
-          ws.gw[static_cast<size_t>(k * N + n)] = acc;
+        float* acc = ws.gwt.data() + n * K;
+        std::fill(acc, acc + K, 0.f);
+        const int64_t off = (n / Ng) * K;
+        for (int64_t b = 0; b < B; ++b) {
+          const float gb = ws.grad[static_cast<size_t>(b * N + n)];
+          if (gb == 0.f) continue;
+          const float* xr = ws.xb.data() + b * Kt + off;
+          for (int64_t k = 0; k < K; ++k) acc[k] += xr[k] * gb;
         }
       }
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < N; ++n) ws.gw[static_cast<size_t>(k * N + n)] = ws.gwt[static_cast<size_t>(n * K + k)];
     }
 
     // Regulariser (after the warm start) and Adam on V.
@@ -245,36 +291,60 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
     bc2 *= kAdamBeta2;
     const float step = o.learning_rate / static_cast<float>(1.0 - bc1);
     const float sqrt_bc2 = static_cast<float>(std::sqrt(1.0 - bc2));
-    parallel_chunks(KN, ew_threads, [&](int64_t i0, int64_t i1) {
-      const size_t c0 = static_cast<size_t>(i0), len = static_cast<size_t>(i1 - i0);
-      if (reg) {
+    const float reg_coef = -o.reg_param * beta * 2.f;
+    parallel_rows(K, N, ew_threads, [&](int64_t k0, int64_t k1) {
+      const size_t c0 = static_cast<size_t>(k0 * N), len = static_cast<size_t>((k1 - k0) * N);
+      float* __restrict ax = aux.data() + c0;
+      const float* __restrict sv = S.data() + c0;
+      if (!reg) {
+        std::fill(ax, ax + len, 0.f);
+      } else {
         // aux = |2h - 1|^(beta - 1) via exp((beta - 1) log u).
-        for (size_t i = c0; i < c0 + len; ++i) {
-          const float h = std::min(std::max(S[i] * (kZeta - kGamma) + kGamma, 0.f), 1.f);
-          aux[i] = std::fabs(2.f * h - 1.f);
+#pragma omp simd
+        for (size_t i = 0; i < len; ++i) {
+          const float h = std::min(std::max(sv[i] * (kZeta - kGamma) + kGamma, 0.f), 1.f);
+          ax[i] = std::fabs(2.f * h - 1.f);
         }
-        simd::unary_f32(simd::UnaryF32::kLog, aux.data() + c0, aux.data() + c0, len, 0.f, 0.f);
-        for (size_t i = c0; i < c0 + len; ++i) aux[i] *= beta - 1.f;
-        simd::unary_f32(simd::UnaryF32::kExp, aux.data() + c0, aux.data() + c0, len, 0.f, 0.f);
+        simd::unary_f32(simd::UnaryF32::kLog, ax, ax, len, 0.f, 0.f);
+        for (size_t i = 0; i < len; ++i) ax[i] *= beta - 1.f;
+        simd::unary_f32(simd::UnaryF32::kExp, ax, ax, len, 0.f, 0.f);
       }
-      for (size_t i = c0; i < c0 + len; ++i) {
-        const size_t n = i % static_cast<size_t>(N);
-        const float s = S[i];
-        const float hr = s * (kZeta - kGamma) + kGamma;
-        const float h = std::min(std::max(hr, 0.f), 1.f);
-        const float dh = (hr >= 0.f && hr <= 1.f) ? (kZeta - kGamma) * s * (1.f - s) : 0.f;
-        const float q = fl[i] + h;
-        float gh = (q >= p.code_lo[n] && q <= p.code_hi[n]) ? ws.gw[i] * p.scale[n] : 0.f;
-        if (reg) {
-          // d/dh of reg * (1 - |2h - 1|^beta) = -reg * beta * |2h-1|^(beta-1) * 2 sign(2h - 1)
-          const float sg = h > 0.5f ? 1.f : (h < 0.5f ? -1.f : 0.f);
-          gh += -o.reg_param * beta * aux[i] * 2.f * sg;
+      // Gradient w.r.t. V and the Adam moments (locals and restrict pointers so the column
+      // loop vectorizes).
+      const float rc = reg ? reg_coef : 0.f;
+      const float* __restrict sc = scale;
+      const float* __restrict lo_ = lo;
+      const float* __restrict hi_ = hi;
+      for (int64_t k = k0; k < k1; ++k) {
+        const size_t r = static_cast<size_t>(k * N);
+        const float* __restrict sr = S.data() + r;
+        const float* __restrict fr = fl.data() + r;
+        const float* __restrict gr = ws.gw.data() + r;
+        const float* __restrict ar = aux.data() + r;
+        float* __restrict mr = m.data() + r;
+        float* __restrict vr = v.data() + r;
+#pragma omp simd
+        for (int64_t n = 0; n < N; ++n) {
+          const float sg = sr[n];
+          const float hr = sg * (kZeta - kGamma) + kGamma;
+          const float h = std::min(std::max(hr, 0.f), 1.f);
+          const float inside = static_cast<float>((hr >= 0.f) & (hr <= 1.f));
+          const float dh = inside * ((kZeta - kGamma) * sg * (1.f - sg));
+          const float q = fr[n] + h;
+          const float in_grid = static_cast<float>((q >= lo_[n]) & (q <= hi_[n]));
+          const float gq = in_grid * (gr[n] * sc[n]);
+          // d/dh of reg * (1 - |2h - 1|^beta) = -2 reg beta |2h - 1|^(beta - 1) sign(2h - 1)
+          const float sign = static_cast<float>(h > 0.5f) - static_cast<float>(h < 0.5f);
+          const float g = (gq + rc * ar[n] * sign) * dh;
+          mr[n] = kAdamBeta1 * mr[n] + (1.f - kAdamBeta1) * g;
+          vr[n] = kAdamBeta2 * vr[n] + (1.f - kAdamBeta2) * g * g;
         }
-        const float g = gh * dh;
-        m[i] = kAdamBeta1 * m[i] + (1.f - kAdamBeta1) * g;
-        v[i] = kAdamBeta2 * v[i] + (1.f - kAdamBeta2) * g * g;
-        V[i] -= step * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + kAdamEps);
       }
+      simd::unary_f32(simd::UnaryF32::kSqrt, v.data() + c0, ax, len, 0.f, 0.f);
+      float* __restrict vv = V.data() + c0;
+      const float* __restrict mm = m.data() + c0;
+      const float inv_sqrt_bc2 = 1.f / sqrt_bc2, st = step;
+      for (size_t i = 0; i < len; ++i) vv[i] -= st * mm[i] / (ax[i] * inv_sqrt_bc2 + kAdamEps);
     });
   }
 

@@ -168,8 +168,38 @@ TEST_CASE("ptq: adaround bench" * doctest::skip(std::getenv("OCTET_ADAROUND_BENC
   RandomProblem r = random_problem(rows, k, n, g, 3);
   AdaroundOptions o;
   o.threads = threads;
+  if (const char* b = std::getenv("OCTET_ADAROUND_BATCH_ROWS")) o.batch_rows = std::atoi(b);
   const AdaroundSolution a = adaround_optimize(r.p, iters, o, 1);
   MESSAGE("rows " << rows << " k " << k << " n " << n << " g " << g << " threads " << threads << ": "
                   << a.iterations / a.seconds << " it/s, " << 1e3 * a.seconds / a.iterations
                   << " ms/it (incl. 2 MSE passes), MSE " << a.mse_nearest << " -> " << a.mse_adaround);
+}
+
+// ResNet-18 (ImageNet) estimate: per-iteration cost of each of its 21 weight layers (random
+// data, default batch_rows), times AIMET's iteration count. OCTET_ADAROUND_RESNET18="iters threads".
+TEST_CASE("ptq: adaround resnet18 estimate" * doctest::skip(std::getenv("OCTET_ADAROUND_RESNET18") == nullptr)) {
+  int iters = 30, threads = 2;
+  std::sscanf(std::getenv("OCTET_ADAROUND_RESNET18"), "%d %d", &iters, &threads);
+  struct Shape { int64_t k, n, count; };
+  const Shape layers[] = {{147, 64, 1},  {576, 64, 4},   {576, 128, 1},  {1152, 128, 3}, {64, 128, 1},
+                          {1152, 256, 1}, {2304, 256, 3}, {128, 256, 1},  {2304, 512, 1}, {4608, 512, 3},
+                          {256, 512, 1},  {512, 1000, 1}};
+  double total_per_it = 0;
+  int64_t nlayers = 0;
+  for (const Shape& s : layers) {
+    RandomProblem r = random_problem(512, s.k, s.n, 1, 5);
+    AdaroundOptions o;
+    o.threads = threads;
+    // Time iterations only: subtract a zero-iteration run (the two MSE passes).
+    const AdaroundSolution z = adaround_optimize(r.p, 0, o, 1);
+    const AdaroundSolution a = adaround_optimize(r.p, iters, o, 1);
+    const double per_it = std::max(0.0, a.seconds - z.seconds) / iters;
+    total_per_it += per_it * static_cast<double>(s.count);
+    nlayers += s.count;
+    MESSAGE("k " << s.k << " n " << s.n << " x" << s.count << ": " << 1e3 * per_it << " ms/it");
+  }
+  MESSAGE("ResNet-18, " << nlayers << " layers, batch_rows 256, " << threads << " threads: "
+                        << 1e3 * total_per_it << " ms per iteration over all layers -> "
+                        << total_per_it * 10000 / 60 << " min at 10000 it (W8), "
+                        << total_per_it * 15000 / 60 << " min at 15000 it (W4), optimisation only");
 }
