@@ -483,7 +483,7 @@ def main():
                                                   "..", "tests", "data"))
     ap.add_argument("--epochs-mobilenet", type=int, default=12)
     ap.add_argument("--epochs-resnet", type=int, default=10)
-    ap.add_argument("--epochs-cle", type=int, default=4)
+    ap.add_argument("--epochs-cle", type=int, default=8)
     ap.add_argument("--skip-numpy-check", action="store_true")
     ap.add_argument("--only-cle", action="store_true",
                     help="build only mnist_cle.* (other files untouched; fixtures.json updated)")

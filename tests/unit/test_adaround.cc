@@ -203,3 +203,29 @@ TEST_CASE("ptq: adaround resnet18 estimate" * doctest::skip(std::getenv("OCTET_A
                         << total_per_it * 10000 / 60 << " min at 10000 it (W8), "
                         << total_per_it * 15000 / 60 << " min at 15000 it (W4), optimisation only");
 }
+
+TEST_CASE("ptq: adaround with quantized activations (option) and skip list") {
+  using namespace octet::ptq_test;
+  QuantSimOptions qo;
+  qo.param_bitwidth = 4;
+  qo.per_channel = true;
+  QuantSim sim(load_model(data_path("mnist_resnet.onnx")), QuantsimConfig::load_shipped("default_config"), qo);
+  const HostTensor calib = slice_rows(calib_images(), 0, 50);
+  CalibrationOptions co;
+  co.batch_size = 50;
+  AdaroundOptions ao;
+  ao.quantized_activations = true;
+  ao.num_iterations = 50;
+  ao.max_rows = 1024;
+  ao.batch_size = 50;
+  CHECK_THROWS_WITH_AS(apply_adaround(sim, calib, ao), doctest::Contains("calibrate first"), Error);
+  sim.calibrate(calib, co);
+  ao.skip_layers = {"/fc/Gemm"};
+  const AdaroundReport rep = apply_adaround(sim, calib, ao);
+  REQUIRE(rep.layers.size() == 10);
+  CHECK(rep.layers_rounded == 9);
+  CHECK(rep.layers.back().skipped);
+  CHECK(!sim.at(rep.layers.back().weight).frozen);
+  for (const AdaroundLayerReport& l : rep.layers) CHECK(l.rows <= 1024);
+  CHECK(rep.peak_rss_kb > 0);
+}
