@@ -190,6 +190,7 @@ TEST_CASE("ptq: adaround resnet18 estimate" * doctest::skip(std::getenv("OCTET_A
     RandomProblem r = random_problem(512, s.k, s.n, 1, 5);
     AdaroundOptions o;
     o.threads = threads;
+    if (const char* b = std::getenv("OCTET_ADAROUND_BATCH_ROWS")) o.batch_rows = std::atoi(b);
     // Time iterations only: subtract a zero-iteration run (the two MSE passes).
     const AdaroundSolution z = adaround_optimize(r.p, 0, o, 1);
     const AdaroundSolution a = adaround_optimize(r.p, iters, o, 1);
@@ -198,7 +199,9 @@ TEST_CASE("ptq: adaround resnet18 estimate" * doctest::skip(std::getenv("OCTET_A
     nlayers += s.count;
     MESSAGE("k " << s.k << " n " << s.n << " x" << s.count << ": " << 1e3 * per_it << " ms/it");
   }
-  MESSAGE("ResNet-18, " << nlayers << " layers, batch_rows 256, " << threads << " threads: "
+  MESSAGE("ResNet-18, " << nlayers << " layers, batch_rows "
+                        << (std::getenv("OCTET_ADAROUND_BATCH_ROWS") ? std::getenv("OCTET_ADAROUND_BATCH_ROWS") : "256")
+                        << ", " << threads << " threads: "
                         << 1e3 * total_per_it << " ms per iteration over all layers -> "
                         << total_per_it * 10000 / 60 << " min at 10000 it (W8), "
                         << total_per_it * 15000 / 60 << " min at 15000 it (W4), optimisation only");
