@@ -100,13 +100,13 @@ TEST_CASE("ptq: analytical bias correction reduces the output shift of BN-backed
 
 TEST_CASE("ptq: pipeline cle,hbf,bc / hybrid / no BN statistics") {
   const QuantsimConfig config = QuantsimConfig::load_shipped("default_config");
-  const HostTensor calib = slice_rows(calib_images(), 0, 100);
+  const HostTensor calib = slice_rows(calib_images(), 0, 50);
   PtqOptions po;
   po.sim.param_bitwidth = 8;
   po.sim.per_channel = false;
   po.calibration.batch_size = 50;
   po.calibration.threads = 2;
-  po.bc_samples = 100;
+  po.bc_samples = 50;
   auto model = load_model(data_path("mnist_mobilenet.onnx"));
   {
     PtqResult r = run_ptq(model, config, parse_ptq_steps("relu6,cle,hbf,bc,bc-analytical"), calib, po);
