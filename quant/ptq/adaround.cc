@@ -196,9 +196,11 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   std::vector<int64_t> idx(static_cast<size_t>(B));
 
   // Threads only where the work pays for a parallel region (small layers run serially).
-  const int gemm_threads = B * K * N >= (int64_t{1} << 20) ? threads : 1;
-  const int ew_threads = KN >= (int64_t{1} << 16) ? threads : 1;
-  const int copy_threads = B * Kt >= (int64_t{1} << 17) ? threads : 1;
+  // A parallel region costs microseconds on an idle machine but can stall for a scheduler
+  // time slice when the cores are shared, so the thresholds are high (~0.1 ms of work or more).
+  const int gemm_threads = B * K * N >= (int64_t{1} << 22) ? threads : 1;
+  const int ew_threads = KN >= (int64_t{1} << 17) ? threads : 1;
+  const int copy_threads = B * Kt >= (int64_t{1} << 21) ? threads : 1;
   const int warm = static_cast<int>(o.warm_start * static_cast<float>(iterations));
   const float* scale = p.scale.data();
   const float* lo = p.code_lo.data();
