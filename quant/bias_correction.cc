@@ -1,14 +1,18 @@
 #include "quant/bias_correction.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 
 #include "engine/error.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"
+#include "engine/passes/pass_util.h"
 #include "loaders/npy.h"
+#include "quant/quantize.h"
 
 namespace octet::quant {
 namespace {
@@ -123,6 +127,15 @@ double mean_abs_diff(const std::vector<double>& a, const std::vector<double>& b)
   return a.empty() ? 0.0 : s / static_cast<double>(a.size());
 }
 
+std::vector<float> constant_floats_of(const TensorInfo& t) {
+  OCTET_CHECK(t.is_constant() && t.dtype == DType::kF32 && t.shape.is_concrete(), "'", t.name,
+              "' is not an f32 constant");
+  const int64_t n = checked_numel(t.shape.concrete());
+  std::vector<float> v(static_cast<size_t>(n));
+  if (n) std::memcpy(v.data(), t.data->data(), static_cast<size_t>(n) * sizeof(float));
+  return v;
+}
+
 std::string unique_name(const Graph& g, const std::string& base) {
   std::string name = base;
   for (int i = 1; g.find_tensor(name); ++i) name = base + "_" + std::to_string(i);
@@ -212,7 +225,7 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const HostTensor& sam
   for (const Quantizer& q : sim.quantizers())
     OCTET_CHECK(!q.enabled || q.encoding, "bias correction: quantizer on '", q.tensor,
                 "' has no encoding (calibrate first)");
-  const Graph reference = sim.model();  // the float model, uncorrected
+  const Graph reference = options.reference ? *options.reference : sim.model();  // float, uncorrected
   const std::vector<Layer> layers = find_layers(reference);
   const int64_t bs = options.batch_size;
   const int th = options.threads;
@@ -228,7 +241,17 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const HostTensor& sam
     rec.node = layers[i].node;
     rec.op_type = layers[i].op_type;
     rec.channels = layers[i].channels;
+    rec.method = "empirical";
     rec.shift_uncorrected = mean_abs_diff(fp[i], q0[i]);
+    if (!options.only_layers.empty() &&
+        std::find(options.only_layers.begin(), options.only_layers.end(), rec.node) ==
+            options.only_layers.end()) {
+      rec.skipped = true;
+      rec.reason = "not selected for empirical correction";
+      rec.shift_before = rec.shift_uncorrected;
+      report.layers.push_back(std::move(rec));
+      continue;
+    }
     // Upstream layers corrected: measure this one in the current sim (the first needs no rerun).
     std::vector<double> qm = q0[i];
     if (report.layers_corrected > 0)
@@ -255,6 +278,192 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const HostTensor& sam
   for (size_t i = 0; i < layers.size(); ++i)
     report.layers[i].shift_after = mean_abs_diff(fp[i], q1[i]);
   return report;
+}
+
+
+double clipped_normal_mean(double mu, double sigma, double lo, double hi) {
+  if (!(sigma > 0)) return std::min(std::max(mu, lo), hi);
+  auto pdf = [](double z) { return std::isinf(z) ? 0.0 : std::exp(-0.5 * z * z) / std::sqrt(2 * M_PI); };
+  auto cdf = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+  const double a = (lo - mu) / sigma, b = (hi - mu) / sigma;
+  // E[clamp(X, lo, hi)] = sigma (phi(a) - phi(b)) + mu (Phi(b) - Phi(a)) + lo Phi(a) + hi (1 - Phi(b))
+  double e = sigma * (pdf(a) - pdf(b)) + mu * (cdf(b) - cdf(a));
+  if (!std::isinf(lo)) e += lo * cdf(a);
+  if (!std::isinf(hi)) e += hi * (1.0 - cdf(b));
+  return e;
+}
+
+namespace {
+
+constexpr double kInfD = std::numeric_limits<double>::infinity();
+
+// E[x] per channel of `input` (the tensor a layer reads) from BN statistics, or why not.
+std::string expected_input(const Graph& g, TensorId input, const BnStatsMap& stats,
+                           std::vector<double>& mean) {
+  const std::vector<int32_t> producer = g.producers();
+  double lo = -kInfD, hi = kInfD;
+  TensorId t = input;
+  bool activation = false;
+  for (int hops = 0; hops < 4; ++hops) {
+    const int32_t p = producer[static_cast<size_t>(t)];
+    if (p < 0) return "its input is a graph input";
+    const Node& n = g.nodes[static_cast<size_t>(p)];
+    if (n.op_type == "Flatten" || n.op_type == "GlobalAveragePool") {  // keep channel means
+      t = n.inputs[0];
+      continue;
+    }
+    if (!activation && (n.op_type == "Relu" || n.op_type == "Clip")) {
+      if (n.op_type == "Relu") {
+        lo = 0;
+      } else {
+        std::optional<float> a, b;
+        if (g.opset > 0 && g.opset < 11) {
+          a = n.attrs.get_float("min", -std::numeric_limits<float>::infinity());
+          b = n.attrs.get_float("max", std::numeric_limits<float>::infinity());
+        } else {
+          auto bound = [&](size_t slot, float dflt) -> std::optional<float> {
+            if (!n.has_input(slot)) return dflt;
+            auto v = passes::constant_f32(g, n.inputs[slot]);
+            if (!v || v->size() != 1) return std::nullopt;
+            return (*v)[0];
+          };
+          a = bound(1, -std::numeric_limits<float>::infinity());
+          b = bound(2, std::numeric_limits<float>::infinity());
+        }
+        if (!a || !b) return "a Clip with non-constant bounds precedes it";
+        lo = *a, hi = *b;
+      }
+      activation = true;
+      t = n.inputs[0];
+      continue;
+    }
+    if (!activation && (n.attrs.has("_act_min") || n.attrs.has("_act_max"))) {
+      lo = n.attrs.get_float("_act_min", -std::numeric_limits<float>::infinity());
+      hi = n.attrs.get_float("_act_max", std::numeric_limits<float>::infinity());
+    }
+    auto it = stats.find(g.tensor(n.outputs[0]).name);
+    if (it == stats.end() || n.outputs[0] != t)
+      return "no BatchNorm statistics for its input (produced by " + n.op_type + " '" + n.name + "')";
+    const BnStats& s = it->second;
+    mean.resize(s.beta.size());
+    for (size_t c = 0; c < s.beta.size(); ++c)
+      mean[c] = clipped_normal_mean(s.beta[c], std::fabs(s.gamma[c]), lo, hi);
+    return "";
+  }
+  return "no BatchNorm statistics for its input";
+}
+
+}  // namespace
+
+BiasCorrectionReport correct_bias_analytical(QuantSim& sim, const BnStatsMap& stats) {
+  BiasCorrectionReport report;
+  bool missing = false;
+  for (const Quantizer& q : sim.quantizers())
+    missing |= q.role == QuantizerRole::kParam && q.enabled && !q.encoding && q.param == "weight";
+  if (missing) sim.compute_param_encodings(ObserverOptions{});
+  const std::vector<Layer> layers = find_layers(sim.model());
+  for (const Layer& layer : layers) {
+    Graph& g = sim.mutable_model();
+    LayerBiasCorrection rec;
+    rec.node = layer.node;
+    rec.op_type = layer.op_type;
+    rec.channels = layer.channels;
+    rec.method = "analytical";
+    const Node& n = node_named(g, layer.node);
+    const TensorInfo& wt = g.tensor(n.inputs[1]);
+    const Quantizer* q = sim.find(wt.name);
+    std::vector<double> ex;
+    std::string why;
+    if (!q || !q->enabled || !q->encoding) why = "weight not quantized";
+    else why = expected_input(g, n.inputs[0], stats, ex);
+    const Dims wd = wt.shape.concrete();
+    const int64_t c = layer.channels;
+    int64_t groups = 1, kin = 0, per = 1;  // kin: input channels per group
+    bool trans_b = false;
+    if (why.empty()) {
+      if (n.op_type == "Conv") {
+        groups = n.attrs.get_int("group", 1);
+        kin = wd[1];
+        for (size_t d = 2; d < wd.size(); ++d) per *= wd[d];
+        if (groups <= 0 || static_cast<int64_t>(ex.size()) != kin * groups) why = "BN channels do not match its input channels";
+      } else {
+        trans_b = n.attrs.get_int("transB", 0) != 0;
+        kin = trans_b ? wd[1] : wd[0];
+        if (n.attrs.get_int("transA", 0) != 0) why = "Gemm with transA";
+        else if (static_cast<int64_t>(ex.size()) != kin) why = "BN channels do not match its input features";
+      }
+    }
+    if (!why.empty()) {
+      rec.skipped = true;
+      rec.reason = why;
+      report.layers.push_back(std::move(rec));
+      continue;
+    }
+    // eps = W_q - W.
+    const std::vector<float> w = constant_floats_of(wt);
+    std::vector<float> wq(w.size());
+    const PreparedQuant pq = prepare_quant(*q->encoding, wd, CodeDomain::kUnsigned, wt.name);
+    quantize_dequantize(w, wq, pq);
+    std::vector<double> delta(static_cast<size_t>(c), 0.0);
+    for (int64_t o = 0; o < c; ++o) {
+      double acc = 0;
+      if (n.op_type == "Conv") {
+        const int64_t g0 = o / (c / groups);
+        for (int64_t i = 0; i < kin; ++i)
+          for (int64_t k = 0; k < per; ++k) {
+            const size_t idx = static_cast<size_t>((o * kin + i) * per + k);
+            acc += (static_cast<double>(wq[idx]) - w[idx]) * ex[static_cast<size_t>(g0 * kin + i)];
+          }
+      } else {
+        for (int64_t i = 0; i < kin; ++i) {
+          const size_t idx = static_cast<size_t>(trans_b ? o * kin + i : i * c + o);
+          acc += (static_cast<double>(wq[idx]) - w[idx]) * ex[static_cast<size_t>(i)];
+        }
+      }
+      delta[static_cast<size_t>(o)] = acc;
+      rec.shift_before += std::fabs(acc);
+    }
+    rec.shift_before /= static_cast<double>(std::max<int64_t>(1, c));
+    const std::string fail_why = apply_correction(g, layer, delta, rec);
+    if (!fail_why.empty()) {
+      rec.skipped = true;
+      rec.reason = fail_why;
+    } else {
+      report.layers_corrected++;
+    }
+    report.layers.push_back(std::move(rec));
+  }
+  return report;
+}
+
+BiasCorrectionReport correct_bias_hybrid(QuantSim& sim, const BnStatsMap& stats,
+                                         const HostTensor& samples,
+                                         const BiasCorrectionOptions& options) {
+  const auto reference = std::make_shared<const Graph>(sim.model());
+  BiasCorrectionReport a = correct_bias_analytical(sim, stats);
+  BiasCorrectionOptions eo = options;
+  if (!eo.reference) eo.reference = reference;
+  eo.only_layers.clear();
+  for (const LayerBiasCorrection& l : a.layers)
+    if (l.skipped) eo.only_layers.push_back(l.node);
+  if (eo.only_layers.empty()) return a;
+  // Activation encodings for the empirical part.
+  if (std::any_of(sim.quantizers().begin(), sim.quantizers().end(),
+                  [](const Quantizer& q) { return q.enabled && !q.encoding; }))
+    sim.calibrate(samples, options.calibration);
+  BiasCorrectionReport e = correct_bias_empirical(sim, samples, eo);
+  BiasCorrectionReport out;
+  out.samples = e.samples;
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    const bool analytical = !a.layers[i].skipped;
+    out.layers.push_back(analytical ? a.layers[i] : e.layers.at(i));
+    if (analytical) {
+      out.layers.back().shift_uncorrected = e.layers.at(i).shift_uncorrected;
+      out.layers.back().shift_after = e.layers.at(i).shift_after;
+    }
+    out.layers_corrected += !out.layers.back().skipped;
+  }
+  return out;
 }
 
 }  // namespace octet::quant

@@ -3,11 +3,20 @@
 // output over (batch, spatial) in the quantized simulation — upstream layers already quantized
 // and corrected — is compared with the float model's, and the difference is subtracted from
 // the bias (a zero bias is created where the layer has none).
+//
+// Analytical bias correction (DFQ, data-free, aimet.md §3.5): for a layer whose input is the
+// output of a layer with a folded BatchNorm (directly, through Relu / Clip, a fused activation,
+// or a Flatten / GlobalAveragePool that keeps channel means), E[x] per input channel comes from
+// the BN's beta / |gamma| under the Gaussian assumption, passed through the activation as the
+// mean of a clipped normal; the bias then loses (sum over the kernel of (W_q - W)) . E[x].
+// Hybrid: analytical where BN statistics exist, empirical elsewhere.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/host_tensor.h"
+#include "quant/ptq/bn_fold_stats.h"
 #include "quant/quantsim.h"
 
 namespace octet::quant {
@@ -20,6 +29,11 @@ struct BiasCorrectionOptions {
   // activation encodings from `samples`. Off: encodings stay as calibrated before BC.
   bool recalibrate = true;
   CalibrationOptions calibration;  // used when recalibrate (its batch_size/threads too)
+  // Layers (node names) to correct; empty: every Conv/Gemm. The others keep their bias and are
+  // reported as skipped.
+  std::vector<std::string> only_layers;
+  // The float model to match (same node names); null: sim.model() as it is before correcting.
+  std::shared_ptr<const Graph> reference;
 };
 
 struct LayerBiasCorrection {
@@ -34,6 +48,9 @@ struct LayerBiasCorrection {
   double shift_uncorrected = 0;  // whole model without any correction
   double shift_before = 0;       // upstream layers corrected, this one not yet
   double shift_after = 0;        // whole model corrected
+  // Analytical: shift_before = mean over channels of |(W_q - W) . E[x]| (the correction made),
+  // shift_uncorrected = shift_after = 0 (no data).
+  std::string method;            // "empirical" or "analytical"
 };
 
 struct BiasCorrectionReport {
@@ -56,5 +73,20 @@ std::vector<double> measure_output_shift(const Graph& reference, const QuantSim&
                                          const HostTensor& samples,
                                          std::vector<std::string>* names = nullptr,
                                          int64_t batch_size = 50, int threads = 1);
+
+// Analytical bias correction of every Conv/Gemm whose input is backed by BN statistics
+// (`stats` from fold_batch_norms_keep_stats, kept up to date by CLS / high-bias absorption).
+// Weight errors use sim's weight encodings (param encodings are computed when missing).
+// Layers without statistics are reported as skipped (reason says why) and left alone.
+BiasCorrectionReport correct_bias_analytical(QuantSim& sim, const BnStatsMap& stats);
+
+// Hybrid: analytical where BN statistics exist, then empirical (from `samples`) on the rest.
+BiasCorrectionReport correct_bias_hybrid(QuantSim& sim, const BnStatsMap& stats,
+                                         const HostTensor& samples,
+                                         const BiasCorrectionOptions& options = {});
+
+// Mean of a normal(mu, sigma) clipped to [lo, hi] (lo / hi may be infinite); sigma = 0 gives
+// clamp(mu, lo, hi).
+double clipped_normal_mean(double mu, double sigma, double lo, double hi);
 
 }  // namespace octet::quant

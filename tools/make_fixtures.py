@@ -48,6 +48,12 @@ Outputs (tests/data/):
                                        Constant nodes (goldens of mnist_resnet apply)
   mnist_mobilenet_external.onnx(+.data)  same MobileNet, external data (same goldens)
   opzoo.onnx, opzoo_input.npy, opzoo.golden*.npy   random-weight op coverage model
+  mnist_cle.onnx, mnist_cle.golden.npy  MobileNetV2-style stack (ReLU) whose BN-folded
+                         per-channel weight ranges differ by >= 100x between channels: after
+                         training, per-channel scales s_c (log-uniform in [1/30, 30]) multiply
+                         a BN's gamma and beta and divide the next layer's input channel c
+                         (exact through ReLU), the DFQ test case for cross-layer equalization.
+                         Built alone (other files untouched) with --only-cle.
   fixtures.json                                   accuracies, names, shapes, op types
 """
 
@@ -191,6 +197,118 @@ class ResNetMnist(nn.Module):
     def forward(self, x):
         x = self.layer3(self.layer2(self.layer1(self.stem(x))))
         return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class InvertedResidualRelu(nn.Module):
+    """MobileNetV2 block with ReLU (positively homogeneous, so channel scaling is exact)."""
+
+    def __init__(self, cin, cout, stride, expand):
+        super().__init__()
+        hid = cin * expand
+        self.use_res = stride == 1 and cin == cout
+        self.expand = conv_bn(cin, hid, 1, act=nn.ReLU)
+        self.dw = conv_bn(hid, hid, 3, stride, groups=hid, act=nn.ReLU)
+        self.project = conv_bn(hid, cout, 1)
+
+    def forward(self, x):
+        y = self.project(self.dw(self.expand(x)))
+        return x + y if self.use_res else y
+
+
+class CleMnist(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(1, 16, 3, act=nn.ReLU)                          # 16x28x28
+        self.blocks = nn.Sequential(
+            InvertedResidualRelu(16, 24, 2, 4),                               # 24x14x14
+            InvertedResidualRelu(24, 24, 1, 4),                               # residual
+            InvertedResidualRelu(24, 32, 2, 4),                               # 32x7x7
+            InvertedResidualRelu(32, 32, 1, 4),                               # residual
+        )
+        self.head = conv_bn(32, 64, 1, act=nn.ReLU)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.head(self.blocks(self.stem(x)))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def spread_channel_ranges(model, seed, lo=1.0 / 30, hi=30.0):
+    """Function-preserving per-channel rescaling: BN channel c (gamma, beta) times s_c, the
+    next conv's input channel c divided by s_c (ReLU in between commutes with s_c > 0).
+    Applied to stem -> expand, expand -> depthwise and depthwise -> project of every block."""
+    rs = np.random.RandomState(seed)
+
+    def scales(n):
+        return torch.from_numpy(np.exp(rs.uniform(np.log(lo), np.log(hi), n)).astype(np.float32))
+
+    def apply(bn, nxt, depthwise):
+        s = scales(bn.num_features)
+        bn.weight.mul_(s)
+        bn.bias.mul_(s)
+        if depthwise:
+            nxt.weight.div_(s.view(-1, 1, 1, 1))
+        else:
+            nxt.weight.div_(s.view(1, -1, 1, 1))
+
+    with torch.no_grad():
+        prev_bn = model.stem[1]
+        apply(prev_bn, model.blocks[0].expand[0], False)
+        for b in model.blocks:
+            apply(b.expand[1], b.dw[0], True)
+            apply(b.dw[1], b.project[0], False)
+
+
+def folded_range_ratios(model):
+    """max/min over output channels of max|W * gamma / sigma| per conv (BN folded)."""
+    out = {}
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Sequential) and len(m) >= 2 and isinstance(m[0], nn.Conv2d) \
+                and isinstance(m[1], nn.BatchNorm2d):
+            conv, bn = m[0], m[1]
+            s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            r = (conv.weight * s.view(-1, 1, 1, 1)).abs().flatten(1).max(1).values
+            out[name] = float(r.max() / r.min().clamp_min(1e-12))
+    return out
+
+
+def make_cle_model(train_set, test_set, P, info, table, epochs):
+    xte, yte = test_set
+    torch.manual_seed(SEED + 7)
+    model = train("cle", CleMnist(), train_set, test_set, epochs, 4e-3)
+    logits0, correct0 = evaluate(model, xte, yte)
+    ratios_before = folded_range_ratios(model)
+    spread_channel_ranges(model, SEED + 7)
+    logits, correct = evaluate(model, xte, yte)
+    err = float(np.max(np.abs(logits - logits0)))
+    assert err <= 1e-3 * max(1.0, float(np.max(np.abs(logits0)))), "rescaling changed outputs: %g" % err
+    ratios = folded_range_ratios(model)
+    worst = max(ratios.values())
+    assert worst >= 100.0, "folded channel ranges differ by only %.1fx" % worst
+    print("cle: rescaling kept outputs (max |diff| %.2e); folded range ratio max/min per layer: "
+          "before %s, after %s" % (err, {k: round(v, 1) for k, v in ratios_before.items()},
+                                   {k: round(v, 1) for k, v in ratios.items()}))
+    golden = "mnist_cle.golden.npy"
+    np.save(P(golden), logits)
+    fname = "mnist_cle.onnx"
+    m = export(model, torch.from_numpy(xte[:2]), P(fname), 13)
+    n_bn = sum(n.op_type == "BatchNormalization" for n in m.graph.node)
+    assert n_bn > 0
+    info["models"][fname] = {
+        "file": fname, "opset": 13, "golden": golden,
+        "accuracy": correct / len(yte), "correct": correct, "total": len(yte),
+        "inputs": [{"name": "input", "dtype": "float32", "shape": ["batch", 1, 28, 28]}],
+        "outputs": [{"name": "logits", "dtype": "float32", "shape": ["batch", 10]}],
+        "op_types": op_types(m), "batchnorm_nodes": n_bn,
+        "num_params": sum(p.numel() for p in model.parameters()),
+        "folded_range_ratio_max": worst,
+        "folded_range_ratios": ratios,
+        "note": "BN-folded per-channel weight ranges spread >= 100x by a function-preserving "
+                "per-channel rescaling (s_c log-uniform in [1/30, 30]); ReLU everywhere",
+    }
+    table.append((fname, correct, len(yte)))
+    return m, logits
 
 
 class OpZoo(nn.Module):
@@ -365,7 +483,10 @@ def main():
                                                   "..", "tests", "data"))
     ap.add_argument("--epochs-mobilenet", type=int, default=12)
     ap.add_argument("--epochs-resnet", type=int, default=10)
+    ap.add_argument("--epochs-cle", type=int, default=8)
     ap.add_argument("--skip-numpy-check", action="store_true")
+    ap.add_argument("--only-cle", action="store_true",
+                    help="build only mnist_cle.* (other files untouched; fixtures.json updated)")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -377,6 +498,22 @@ def main():
     torch.use_deterministic_algorithms(True)
 
     train_set, test_set = make_splits(args.mnist_dir)
+    if args.only_cle:
+        with open(P("fixtures.json")) as f:
+            info = json.load(f)
+        table = []
+        m, golden_logits = make_cle_model(train_set, test_set, P, info, table, args.epochs_cle)
+        if not args.skip_numpy_check:
+            got, diff = check_with_numpy(m, {"input": test_set[0]}, {"logits": golden_logits},
+                                         "mnist_cle.onnx")
+            info["models"]["mnist_cle.onnx"]["numpy_check"] = {
+                "max_abs_diff": diff, "correct": int((got["logits"].argmax(1) == test_set[1]).sum())}
+        with open(P("fixtures.json"), "w") as f:
+            json.dump(info, f, indent=2)
+            f.write("\n")
+        for fname, c, n in table:
+            print("%-36s %4d/%d %9.2f%%" % (fname, c, n, 100.0 * c / n))
+        return
     os.makedirs(P("mnist_test"), exist_ok=True)
     half = len(test_set[0]) // 2
     np.save(P("mnist_test/images_0.npy"), test_set[0][:half])
@@ -496,6 +633,10 @@ def main():
         _, diff = check_with_numpy(mz, {"input": zin.numpy()}, dict(zip(znames, zout)),
                                    "opzoo.onnx")
         info["models"]["opzoo.onnx"]["numpy_check_max_abs_diff"] = diff
+
+    # ---------------------------------------------------------------- CLE test model
+    m, golden_logits = make_cle_model(train_set, test_set, P, info, table, args.epochs_cle)
+    numpy_check(m, "mnist_cle.onnx", info["models"]["mnist_cle.onnx"])
 
     with open(P("fixtures.json"), "w") as f:
         json.dump(info, f, indent=2)

@@ -10,6 +10,7 @@
 #include "loaders/octet_format.h"
 #include "loaders/onnx_writer.h"
 #include "quant/encodings_io.h"
+#include "quant/ptq/pipeline.h"
 #include "quant/qdq_export.h"
 #include "quant/quantsim.h"
 #include "tools/cli/cli.h"
@@ -22,6 +23,7 @@ const char* const kQuantizeUsage =
     "                      [--batch N] [--threads N] [--no-fold-bn]\n"
     "                      [--encodings OUT.encodings [--encodings-version 0.6.1|1.0.0]]\n"
     "                      [--export-onnx OUT.onnx] [--export-qdq OUT.onnx]\n"
+    "                      [--ptq STEPS [--adaround-iterations N] [--ptq-samples N]]\n"
     "\n"
     "Places quantizers on MODEL as the AIMET quantsim config says (weights, activations,\n"
     "supergroups such as Conv+Relu quantized only at the end), computes their encodings from\n"
@@ -60,6 +62,13 @@ const char* const kQuantizeUsage =
     "                           tensor names unchanged) as ONNX\n"
     "  --export-qdq FILE        also write that model with QuantizeLinear/DequantizeLinear\n"
     "                           pairs at every quantizer (QDQ ONNX, opset >= 13)\n"
+    "  --ptq STEPS              post-training steps before calibration, comma-separated, run\n"
+    "                           in AIMET's order: relu6, bn-reest, fold-bn, cle, hbf, adaround,\n"
+    "                           bc-analytical, bc (bc + bc-analytical = hybrid); each step's\n"
+    "                           report is printed\n"
+    "  --adaround-iterations N  AdaRound iterations per layer (default: AIMET's, 10000, or\n"
+    "                           15000 below 8 bits)\n"
+    "  --ptq-samples N          samples for bias correction / BN re-estimation (default 500)\n"
     "  -h, --help               show this help\n";
 
 namespace {
@@ -111,7 +120,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
                            {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false},
                            {"--target", "", true, false}, {"--model-batch", "", true, false},
-                           {"--calibrated-out", "", true, false}, {"--block-size", "", true, false}},
+                           {"--calibrated-out", "", true, false}, {"--block-size", "", true, false},
+                           {"--ptq", "", true, false}, {"--adaround-iterations", "", true, false},
+                           {"--ptq-samples", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -161,8 +172,39 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Graph> model = load_model(in);
   const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));
-  quant::QuantSim sim(model, config, qo);
-  sim.calibrate(args.get("--data"), co);
+  std::unique_ptr<quant::QuantSim> sim_holder;
+  if (args.has("--ptq")) {
+    std::vector<quant::PtqStep> steps;
+    try {
+      steps = quant::parse_ptq_steps(args.get("--ptq"));
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    quant::PtqOptions po;
+    po.sim = qo;
+    po.calibration = co;
+    po.adaround.num_iterations = args.get_int("--adaround-iterations", 0, 0, 1 << 24);
+    po.adaround.threads = co.threads;
+    po.adaround.batch_size = co.batch_size;
+    po.adaround.progress = [](const quant::AdaroundLayerReport& l, size_t i, size_t n) {
+      std::fprintf(stderr, "adaround %zu/%zu %s: %s\n", i + 1, n, l.node.c_str(),
+                   l.skipped ? ("skipped, " + l.reason).c_str()
+                             : ("MSE " + std::to_string(l.mse_nearest) + " -> " +
+                                std::to_string(l.mse_adaround) + ", " +
+                                std::to_string(l.optimize_seconds) + " s").c_str());
+    };
+    po.bc_samples = args.get_int("--ptq-samples", 500, 1, 1 << 24);
+    po.on_step = [](const quant::PtqStepReport& r) {
+      std::printf("ptq %s (%.2f s):\n", r.step.c_str(), r.seconds);
+      for (const std::string& line : r.lines) std::printf("  %s\n", line.c_str());
+      std::fflush(stdout);
+    };
+    sim_holder = std::move(quant::run_ptq(model, config, steps, args.get("--data"), po).sim);
+  } else {
+    sim_holder = std::make_unique<quant::QuantSim>(model, config, qo);
+    sim_holder->calibrate(args.get("--data"), co);
+  }
+  quant::QuantSim& sim = *sim_holder;
   int params = 0, acts = 0;
   for (const quant::Quantizer& q : sim.quantizers()) {
     if (!q.enabled) continue;
