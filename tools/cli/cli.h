@@ -87,6 +87,7 @@ int cmd_bench(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_demo(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
+int cmd_autoquant(const std::vector<std::string>& args);
 
 extern const char* const kConvertUsage;
 extern const char* const kInfoUsage;
@@ -95,6 +96,7 @@ extern const char* const kBenchUsage;
 extern const char* const kEvalUsage;
 extern const char* const kDemoUsage;
 extern const char* const kQuantizeUsage;
+extern const char* const kAutoquantUsage;
 
 // ---- helpers -------------------------------------------------------------------
 std::string format_bytes(size_t bytes);

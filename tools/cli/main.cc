@@ -22,6 +22,8 @@ const std::vector<Command>& commands() {
        cmd_eval},
       {"quantize", "place quantizers, calibrate, write the quantized model and encodings",
        kQuantizeUsage, cmd_quantize},
+      {"autoquant", "apply PTQ techniques in AIMET's order until an accuracy target is met",
+       kAutoquantUsage, cmd_autoquant},
       {"demo", "the whole path on the bundled MNIST model", kDemoUsage, cmd_demo},
   };
   return table;

@@ -1,0 +1,213 @@
+// octet autoquant MODEL --data CALIB --eval-data X [--labels Y] [--allowed-drop P] -o OUT.octet
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "engine/error.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "quant/autoquant.h"
+#include "quant/encodings_io.h"
+#include "tools/cli/cli.h"
+#include "tools/cli/evaluate.h"
+
+namespace octet::cli {
+
+const char* const kAutoquantUsage =
+    "usage: octet autoquant MODEL --data CALIB --eval-data X.npy [--labels Y.npy]\n"
+    "                       [--allowed-drop P] -o OUT.octet [--encodings OUT.encodings]\n"
+    "                       [--report REPORT.json] [--mode int|exact|qdq] [--target PROFILE]\n"
+    "                       [--config CFG] [--param-bw N] [--act-bw N] [--per-channel]\n"
+    "                       [--candidates baseline,cle,bc,adaround] [--adaround-iterations N]\n"
+    "                       [--batch N] [--threads N]\n"
+    "\n"
+    "Quantizes MODEL with the post-training techniques in AIMET's order — the baseline\n"
+    "(BN folded), then cross-layer equalization with high-bias absorption, then bias\n"
+    "correction, then AdaRound — evaluating each candidate until its score is within the\n"
+    "allowed drop of the float model's, and writes the best one: the integer model (-o), its\n"
+    "encodings and a report of every candidate. The score is top-1 accuracy on X with labels,\n"
+    "else top-1 agreement with the float model, in percent. Exit status 3 when no candidate\n"
+    "meets the target (the best one is written anyway).\n"
+    "\n"
+    "options:\n"
+    "  --data CALIB             calibration samples: a .npy file or a folder of them\n"
+    "  --eval-data X            evaluation samples (.npy file or folder)\n"
+    "  --labels Y.npy           integer class labels of X (else: agreement with float)\n"
+    "  --allowed-drop P         accepted score drop in points (default 1.0)\n"
+    "  -o, --output OUT.octet   the chosen candidate's integer model\n"
+    "  --encodings FILE         its encodings (AIMET 1.0.0 JSON)\n"
+    "  --report FILE            a JSON report: float score, target, every candidate\n"
+    "  --mode M                 how candidates are evaluated: int (default), exact or qdq\n"
+    "  --target PROFILE         integer arithmetic (default onnxruntime)\n"
+    "  --config CFG             quantsim config (default default_config)\n"
+    "  --param-bw N, --act-bw N bitwidths (default 8)\n"
+    "  --per-channel            per-channel weight encodings\n"
+    "  --candidates LIST        the candidates to try, in this order (default all four)\n"
+    "  --adaround-iterations N  AdaRound iterations per layer (default AIMET's)\n"
+    "  -b, --batch N            batch size for symbolic batch dimensions (default 32)\n"
+    "  -t, --threads N          threads (default 1; 0 = all cores)\n"
+    "  -h, --help               show this help\n";
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+void write_report(const std::string& path, const quant::AutoQuantResult& r) {
+  std::ofstream f(path);
+  OCTET_CHECK(f, path, ": cannot open for writing");
+  f << "{\n  \"float_score\": " << r.float_score << ",\n  \"target_score\": " << r.target_score
+    << ",\n  \"target_met\": " << (r.target_met ? "true" : "false")
+    << ",\n  \"chosen\": " << json_string(r.candidates[r.best].name) << ",\n  \"candidates\": [\n";
+  for (size_t i = 0; i < r.candidates.size(); ++i) {
+    const quant::AutoQuantCandidate& c = r.candidates[i];
+    f << "    {\"name\": " << json_string(c.name) << ", \"score\": " << c.score
+      << ", \"meets_target\": " << (c.meets_target ? "true" : "false")
+      << ", \"seconds\": " << c.seconds << ", \"steps\": [";
+    for (size_t k = 0; k < c.steps.size(); ++k) f << (k ? ", " : "") << json_string(c.steps[k]);
+    f << "], \"report\": [";
+    for (size_t k = 0; k < c.report.size(); ++k) f << (k ? ", " : "") << json_string(c.report[k]);
+    f << "]}" << (i + 1 < r.candidates.size() ? "," : "") << "\n";
+  }
+  f << "  ]\n}\n";
+  OCTET_CHECK(f.good(), path, ": write failed");
+}
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    const size_t comma = std::min(list.find(',', pos), list.size());
+    if (comma > pos) out.push_back(list.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmd_autoquant(const std::vector<std::string>& argv) {
+  Args args = Args::parse(
+      argv,
+      {{"--data", "", true, false}, {"--eval-data", "", true, false}, {"--labels", "", true, false},
+       {"--allowed-drop", "", true, false}, {"--output", "-o", true, false},
+       {"--encodings", "", true, false}, {"--report", "", true, false}, kModeOpt, kTargetOpt,
+       {"--config", "", true, false}, {"--param-bw", "", true, false}, {"--act-bw", "", true, false},
+       {"--per-channel", "", false, false}, {"--candidates", "", true, false},
+       {"--adaround-iterations", "", true, false}, {"--batch", "-b", true, false}, kThreadsOpt},
+      1, 1);
+  if (args.help()) {
+    std::cout << kAutoquantUsage;
+    return 0;
+  }
+  for (const char* required : {"--data", "--eval-data", "--output"})
+    if (!args.has(required)) throw UsageError(std::string("missing ") + required);
+  quant::AutoQuantOptions ao;
+  ao.mode = parse_mode(args.get("--mode", "int"));
+  if (ao.mode == ExecutionMode::kFloat) throw UsageError("--mode float does not quantize");
+  try {
+    ao.allowed_drop = std::stod(args.get("--allowed-drop", "1.0"));
+  } catch (const std::exception&) {
+    throw UsageError("--allowed-drop needs a number");
+  }
+  if (!(ao.allowed_drop >= 0)) throw UsageError("--allowed-drop must be >= 0");
+  if (args.has("--candidates")) ao.candidates = split_list(args.get("--candidates"));
+  for (const std::string& c : ao.candidates) {
+    try {
+      quant::autoquant_candidate_steps(c);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  const int threads = args.get_int("--threads", 1, 0, 1024);
+  const int batch = args.get_int("--batch", 32, 1, 1 << 20);
+  ao.ptq.sim.param_bitwidth = args.get_int("--param-bw", 8, 2, 16);
+  ao.ptq.sim.act_bitwidth = args.get_int("--act-bw", 8, 2, 16);
+  if (args.has("--per-channel")) ao.ptq.sim.per_channel = true;
+  ao.ptq.calibration.batch_size = batch;
+  ao.ptq.calibration.threads = threads;
+  ao.ptq.adaround.threads = threads;
+  ao.ptq.adaround.batch_size = batch;
+  ao.ptq.adaround.num_iterations = args.get_int("--adaround-iterations", 0, 0, 1 << 24);
+  const std::string target = args.get("--target", "onnxruntime");
+
+  std::shared_ptr<Graph> model = load_model(args.positional()[0]);
+  const HostTensor data = load_npy_dataset(args.get("--eval-data"));
+  HostTensor labels;
+  if (args.has("--labels")) labels = load_npy(args.get("--labels"));
+  EvalOptions eo;
+  eo.batch = batch;
+  eo.threads = threads;
+  eo.target = target;
+  eo.keep_scores = !args.has("--labels");
+  std::vector<float> float_scores;
+  // Top-1 accuracy with labels; else top-1 agreement with the float model, in percent.
+  quant::AutoQuantEval eval = [&](std::shared_ptr<const Graph> m, ExecutionMode mode) {
+    eo.mode = mode;
+    EvalResult r = evaluate(m, data, args.has("--labels") ? &labels : nullptr, eo);
+    if (r.has_labels) return 100.0 * double(r.top1) / double(r.samples);
+    if (mode == ExecutionMode::kFloat) {
+      float_scores = r.scores;
+      return 100.0;
+    }
+    int64_t agree = 0;
+    for (int64_t s = 0; s < r.samples; ++s) {
+      auto argmax = [&](const std::vector<float>& v) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < r.classes; ++c)
+          if (v[size_t(s * r.classes + c)] > v[size_t(s * r.classes + best)]) best = c;
+        return best;
+      };
+      agree += argmax(r.scores) == argmax(float_scores);
+    }
+    return 100.0 * double(agree) / double(r.samples);
+  };
+  ao.on_candidate = [](const quant::AutoQuantCandidate& c) {
+    std::printf("candidate %-9s score %.2f%s (%.1f s)\n", c.name.c_str(), c.score,
+                c.meets_target ? ", meets the target" : "", c.seconds);
+    std::fflush(stdout);
+  };
+  ao.ptq.adaround.progress = [](const quant::AdaroundLayerReport& l, size_t i, size_t n) {
+    std::fprintf(stderr, "  adaround %zu/%zu %s\n", i + 1, n, l.node.c_str());
+  };
+  const quant::QuantsimConfig config =
+      args.get("--config", "default_config").find('/') == std::string::npos &&
+              args.get("--config", "default_config").find(".json") == std::string::npos
+          ? quant::QuantsimConfig::load_shipped(args.get("--config", "default_config"))
+          : quant::QuantsimConfig::load(args.get("--config", "default_config"));
+  quant::AutoQuantResult r =
+      quant::run_autoquant(model, config, args.get("--data"), eval, ao);
+  std::printf("float score %.2f, target %.2f (allowed drop %.2f): %s; chosen: %s (%.2f)\n",
+              r.float_score, r.target_score, ao.allowed_drop,
+              r.target_met ? "met" : "NOT met", r.candidates[r.best].name.c_str(),
+              r.candidates[r.best].score);
+  const LoweringReport lowering =
+      save_integer_model(r.sim->annotated_model(), target, 1, args.get("--output"));
+  std::printf("wrote %s (integer model, %d integer nodes, %zu in float)\n",
+              args.get("--output").c_str(), lowering.integer_nodes, lowering.float_nodes.size());
+  if (args.has("--encodings")) {
+    quant::save_encodings(args.get("--encodings"),
+                          quant::make_encodings_file(*r.sim, "post_training_tf_enhanced"),
+                          quant::EncodingsVersion::kV1_0_0);
+    std::printf("wrote %s\n", args.get("--encodings").c_str());
+  }
+  if (args.has("--report")) {
+    write_report(args.get("--report"), r);
+    std::printf("wrote %s\n", args.get("--report").c_str());
+  }
+  return r.target_met ? 0 : 3;
+}
+
+}  // namespace octet::cli
