@@ -231,8 +231,9 @@ class Lowerer {
     const QuantParams& q = t.quant;
     if (!t.is_constant() || t.dtype != DType::kF32) return *why = "weights are not a float constant", std::nullopt;
     if (q.empty()) return *why = "weights are not quantized", std::nullopt;
-    if (q.bitwidth != 8 && q.bitwidth != 4)
-      return *why = "weights have " + std::to_string(q.bitwidth) + " bits (integer kernels: 4, 8)", std::nullopt;
+    // Any width up to 8 runs on the int8 kernels (stored as i4 up to 4 bits, else i8).
+    if (q.bitwidth < 2 || q.bitwidth > 8)
+      return *why = "weights have " + std::to_string(q.bitwidth) + " bits (integer kernels: 2 to 8)", std::nullopt;
     if (q.block_size != 0) return *why = "per-block weights", std::nullopt;
     if (!q.symmetric) return *why = "weights are asymmetric (integer kernels need symmetric weights)", std::nullopt;
     const Dims dims = t.shape.concrete();
@@ -280,7 +281,7 @@ class Lowerer {
     q.axis = 0;
     q.bitwidth = w.bits;
     q.symmetric = true;
-    if (w.bits == 4) {
+    if (w.bits <= 4) {
       std::vector<uint8_t> packed((w.codes.size() + 1) / 2, 0);
       for (size_t i = 0; i < w.codes.size(); ++i)
         packed[i / 2] |= uint8_t((uint8_t(w.codes[i]) & 0xF) << ((i % 2) * 4));

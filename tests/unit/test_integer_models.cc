@@ -76,10 +76,10 @@ bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near float") {
   for (const char* file : {"mnist_resnet.onnx", "mnist_mobilenet.onnx"}) {
-    for (int bits : {8, 4}) {
+    for (int bits : {8, 6, 4}) {
       CAPTURE(std::string(file));
       CAPTURE(bits);
-      auto model = calibrated(file, bits, bits == 4);
+      auto model = calibrated(file, bits, bits != 8);
       const Run fl = evaluate(model, ExecutionMode::kFloat, 2);
       const Run qdq = evaluate(model, ExecutionMode::kQdq, 2);
       LoweringReport report;
