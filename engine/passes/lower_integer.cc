@@ -139,16 +139,7 @@ class Lowerer {
       c = add_constant(t.name + "_q", prof_.activation_type, dims, codes.data(), codes.size(),
                        code_params(e));
     } else {
-      const TensorId plain = plain_of(id);
-      c = add_tensor(names_.tensor(t.name + "_q"), prof_.activation_type, t.shape, code_params(e));
-      Node n;
-      n.name = names_.node(t.name + "/quantize");
-      n.op_type = "QuantizeLinear";
-      n.inputs = {plain, add_scalar(t.name + "_scale", DType::kF32, e.scale),
-                  zero_point_constant(t.name + "_zero_point", e.zero_point)};
-      n.outputs = {c};
-      if (prof_.quantize_half_away) n.attrs.set("_round_half_away", int64_t{1});
-      out_.nodes.push_back(std::move(n));
+      c = quantize_node(id, plain_of(id), names_.tensor(t.name + "_q"));
     }
     code_[size_t(id)] = c;
     return c;
@@ -742,9 +733,14 @@ class Lowerer {
   }
 
   TensorId code_of_from(TensorId id, TensorId raw) {
+    return quantize_node(id, raw, in_.tensor(id).name);
+  }
+
+  // QuantizeLinear(raw) -> a new code tensor `name` with `id`'s encoding.
+  TensorId quantize_node(TensorId id, TensorId raw, const std::string& name) {
     const ActEnc e = *act_enc(id);
     const TensorInfo& t = in_.tensor(id);
-    const TensorId c = add_tensor(t.name, prof_.activation_type, t.shape, code_params(e));
+    const TensorId c = add_tensor(name, prof_.activation_type, t.shape, code_params(e));
     Node n;
     n.name = names_.node(t.name + "/quantize");
     n.op_type = "QuantizeLinear";
