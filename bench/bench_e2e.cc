@@ -1,0 +1,387 @@
+// End-to-end latency at batch 1 (issue 4): Session::run on whole models in modes float, int
+// (W8A8, the default quantsim config: per-tensor weights), exact (the same W8A8 integer graph
+// simulated on float kernels) and int_w4 (W4A8, per-channel weights), at 1 and 2 threads.
+// Models: MobileNetV2 1.0 and ResNet-18 at 224x224 (bench/model_zoo.h, random weights,
+// calibrated on 8 random N(0,1) images) and the MNIST fixtures tests/data/mnist_mobilenet.onnx,
+// mnist_resnet.onnx (calibrated on tests/data/mnist_calib_images.npy).
+//
+// Per model, once (stderr): the .octet sizes (float calibrated model, integer W8A8, integer
+// W4A8) and the lowering report (integer nodes, float fallbacks). After the runs: a table of
+// latency per model x mode x threads with the float/int ratios. Counters: `float_over_int` on
+// the int / int_w4 / exact rows (float time of the same model and threads over this row's).
+//
+//   ./build/bench/bench_e2e --benchmark_min_time=0.2
+//   ./build/bench/bench_e2e --benchmark_filter='mobilenetv2_224' --benchmark_min_time=0.2
+//   OCTET_E2E_PROFILE=1 ./build/bench/bench_e2e --benchmark_filter='mobilenetv2_224/int/'
+//       after the runs, per-node time of each model's float and int graphs (top nodes, with
+//       their kernel implementation names, and the time per op type / implementation)
+//   OCTET_E2E_TARGET=fbgemm ... lowers for another target profile (default onnxruntime).
+//   OCTET_DATA_DIR=... overrides the folder of the MNIST fixtures.
+//
+// The same measurement with the CLI (MNIST fixtures; `ninja -C build octet`):
+//   ./build/octet quantize tests/data/mnist_mobilenet.onnx --data tests/data/mnist_calib_images.npy -o /tmp/mbn_w8.octet
+//   ./build/octet quantize tests/data/mnist_mobilenet.onnx --data tests/data/mnist_calib_images.npy --param-bw 4 --per-channel -o /tmp/mbn_w4.octet
+//   ./build/octet bench tests/data/mnist_mobilenet.onnx            (float)
+//   ./build/octet bench /tmp/mbn_w8.octet --mode int
+//   ./build/octet bench /tmp/mbn_w4.octet --mode int
+//   (likewise mnist_resnet.onnx; add --threads 2 for two threads)
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/model_zoo.h"
+#include "engine/dtype.h"
+#include "engine/op.h"
+#include "engine/session.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "loaders/octet_format.h"
+#include "quant/quantsim.h"
+
+#ifndef OCTET_TEST_DATA_DIR
+#define OCTET_TEST_DATA_DIR "tests/data"
+#endif
+
+namespace {
+
+using namespace octet;
+using Clock = std::chrono::steady_clock;
+
+std::string data_dir() {
+  const char* env = std::getenv("OCTET_DATA_DIR");
+  return env && *env ? env : OCTET_TEST_DATA_DIR;
+}
+std::string target() {
+  const char* env = std::getenv("OCTET_E2E_TARGET");
+  return env && *env ? env : "onnxruntime";
+}
+
+enum class Variant { kFloat, kInt, kExact, kIntW4 };
+constexpr Variant kVariants[] = {Variant::kFloat, Variant::kInt, Variant::kExact, Variant::kIntW4};
+const char* variant_name(Variant v) {
+  switch (v) {
+    case Variant::kFloat: return "float";
+    case Variant::kInt: return "int";
+    case Variant::kExact: return "exact";
+    case Variant::kIntW4: return "int_w4";
+  }
+  return "?";
+}
+
+struct ModelSpec {
+  std::string name;
+  bool zoo;              // built in memory (random weights) vs an MNIST fixture
+  std::string file;      // fixture file
+  std::shared_ptr<Graph> (*build)(const bench::ZooOptions&) = nullptr;
+};
+
+const std::vector<ModelSpec>& specs() {
+  static const std::vector<ModelSpec> s = {
+      {"mobilenetv2_224", true, "", &bench::build_mobilenet_v2},
+      {"resnet18_224", true, "", &bench::build_resnet18},
+      {"mnist_mobilenet", false, "mnist_mobilenet.onnx", nullptr},
+      {"mnist_resnet", false, "mnist_resnet.onnx", nullptr},
+  };
+  return s;
+}
+
+HostTensor normal_images(const std::string& name, Dims dims, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> v(size_t(checked_numel(dims)));
+  for (float& x : v) x = d(rng);
+  return HostTensor::from<float>(name, std::move(dims), v);
+}
+
+struct Prepared {
+  std::shared_ptr<Graph> w8, w4;  // calibrated (annotated) float graphs
+  HostTensor input;               // batch 1
+  std::map<std::pair<int, int>, std::unique_ptr<Session>> sessions;  // (variant, threads)
+};
+
+std::shared_ptr<Graph> calibrate(const ModelSpec& spec, std::shared_ptr<const Graph> model,
+                                 int param_bw, bool per_channel) {
+  quant::QuantSimOptions qo;
+  qo.param_bitwidth = param_bw;
+  if (per_channel) qo.per_channel = true;
+  quant::QuantSim sim(std::move(model), quant::QuantsimConfig::load_shipped("default_config"), qo);
+  quant::CalibrationOptions co;
+  co.threads = 2;
+  if (spec.zoo) {
+    co.batch_size = 8;
+    sim.calibrate(normal_images("input", {8, 3, 224, 224}, 11), co);
+  } else {
+    co.batch_size = 50;
+    sim.calibrate(data_dir() + "/mnist_calib_images.npy", co);
+  }
+  return sim.annotated_model();
+}
+
+std::map<std::string, std::unique_ptr<Prepared>> g_models;
+
+Session& session_for(Prepared& p, Variant v, int threads);
+
+std::string kb(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f KiB", double(bytes) / 1024.0);
+  return buf;
+}
+
+Prepared& prepared(const ModelSpec& spec) {
+  auto& slot = g_models[spec.name];
+  if (slot) return *slot;
+  const auto t0 = Clock::now();
+  auto p = std::make_unique<Prepared>();
+  std::shared_ptr<Graph> fl;
+  if (spec.zoo) {
+    bench::ZooOptions zo;
+    zo.symbolic_batch = true;
+    fl = spec.build(zo);
+  } else {
+    fl = load_model(data_dir() + "/" + spec.file);
+  }
+  p->w8 = calibrate(spec, fl, 8, false);
+  p->w4 = calibrate(spec, fl, 4, true);
+  const TensorInfo& in = p->w8->tensor(p->w8->inputs[0]);
+  Dims dims;
+  for (const Dim& d : in.shape.dims) dims.push_back(d.is_known() ? d.value : 1);
+  p->input = normal_images(in.name, dims, 5);
+  if (!spec.zoo) {  // a real image from the calibration set
+    const HostTensor calib = load_npy(data_dir() + "/mnist_calib_images.npy");
+    const size_t n = p->input.bytes.size();
+    if (calib.dtype == DType::kF32 && calib.bytes.size() >= n)
+      std::memcpy(p->input.bytes.data(), calib.bytes.data(), n);
+  }
+  slot = std::move(p);
+  Prepared& r = *slot;
+
+  Session& s8 = session_for(r, Variant::kInt, 1);
+  Session& s4 = session_for(r, Variant::kIntW4, 1);
+  const size_t f_bytes = save_octet_bytes(*r.w8).size();
+  const size_t i8_bytes = save_octet_bytes(s8.prepared_graph()).size();
+  const size_t i4_bytes = save_octet_bytes(s4.prepared_graph()).size();
+  std::fprintf(stderr,
+               "[%s] set up in %.1f s; .octet sizes: float %s, int W8A8 %s (%.2fx smaller), "
+               "int W4A8 %s (%.2fx smaller than float, %.2fx than W8A8)\n",
+               spec.name.c_str(), std::chrono::duration<double>(Clock::now() - t0).count(),
+               kb(f_bytes).c_str(), kb(i8_bytes).c_str(), double(f_bytes) / double(i8_bytes),
+               kb(i4_bytes).c_str(), double(f_bytes) / double(i4_bytes),
+               double(i8_bytes) / double(i4_bytes));
+  for (auto [name, s] : {std::pair{"W8A8", &s8}, std::pair{"W4A8", &s4}}) {
+    const LoweringReport* rep = s->lowering_report();
+    if (!rep) continue;
+    std::fprintf(stderr, "[%s] lowering %s (target %s): %d integer nodes, %zu float fallbacks\n",
+                 spec.name.c_str(), name, target().c_str(), rep->integer_nodes,
+                 rep->float_nodes.size());
+    for (const std::string& f : rep->float_nodes)
+      std::fprintf(stderr, "    float: %s\n", f.c_str());
+  }
+  return r;
+}
+
+Session& session_for(Prepared& p, Variant v, int threads) {
+  auto& s = p.sessions[{int(v), threads}];
+  if (s) return *s;
+  SessionOptions so;
+  so.threads = threads;
+  so.target = target();
+  so.input_shapes[p.input.name] = p.input.dims;
+  so.mode = v == Variant::kFloat ? ExecutionMode::kFloat
+            : v == Variant::kExact ? ExecutionMode::kExact
+                                   : ExecutionMode::kInt;
+  s = std::make_unique<Session>(v == Variant::kIntW4 ? p.w4 : p.w8, so);
+  return *s;
+}
+
+// Best seconds per run, by (model, variant, threads).
+std::map<std::tuple<std::string, int, int>, double> g_times;
+
+void bm_e2e(benchmark::State& state, const ModelSpec* spec, Variant v) {
+  const int threads = int(state.range(0));
+  Session* s = nullptr;
+  Prepared* p = nullptr;
+  try {
+    p = &prepared(*spec);
+    s = &session_for(*p, v, threads);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const std::vector<HostTensor> feeds{p->input};
+  s->run(feeds);  // warm-up
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    auto out = s->run(feeds);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double sec =
+      std::chrono::duration<double>(Clock::now() - t0).count() / double(state.iterations());
+  const auto key = std::make_tuple(spec->name, int(v), threads);
+  auto it = g_times.find(key);
+  if (it == g_times.end() || sec < it->second) g_times[key] = sec;
+  if (v != Variant::kFloat) {
+    auto f = g_times.find(std::make_tuple(spec->name, int(Variant::kFloat), threads));
+    if (f != g_times.end()) state.counters["float_over_int"] = f->second / g_times[key];
+  }
+}
+
+// ---- Per-node profile: the session's prepared graph run node by node, each timed. ----
+
+struct NodeTime {
+  std::string name, op, impl;
+  double sec = 0;
+};
+
+std::vector<NodeTime> profile_graph(const Graph& g, ExecutionMode mode, int threads,
+                                    const HostTensor& input, int reps) {
+  const OpRegistry& reg = OpRegistry::instance();
+  std::vector<std::unique_ptr<Kernel>> kernels;
+  std::vector<bool> alias;
+  for (const Node& n : g.nodes) {
+    const OpSchema* schema = reg.find(n.op_type);
+    OCTET_CHECK(schema, "profile: op ", n.op_type, " not registered");
+    PrepareContext pc{g, n, threads, false, mode};
+    kernels.push_back(schema->prepare(pc));
+    alias.push_back(schema->output_aliases_input0);
+  }
+  std::vector<TensorRef> refs(g.tensors.size());
+  std::vector<std::unique_ptr<std::byte, decltype(&std::free)>> storage;
+  for (size_t i = 0; i < g.tensors.size(); ++i) {
+    const TensorInfo& t = g.tensors[i];
+    refs[i].dtype = t.dtype;
+    if (!t.shape.is_concrete()) continue;
+    refs[i].dims = t.shape.concrete();
+    if (t.is_constant()) {
+      refs[i].data = const_cast<std::byte*>(t.data->data());
+      continue;
+    }
+    const size_t bytes = (dtype_storage_bytes(t.dtype, refs[i].numel()) + 127) / 64 * 64;
+    storage.emplace_back(static_cast<std::byte*>(std::aligned_alloc(64, bytes)), &std::free);
+    std::memset(storage.back().get(), 0, bytes);
+    refs[i].data = storage.back().get();
+  }
+  for (size_t n = 0; n < g.nodes.size(); ++n)
+    if (alias[n] && g.nodes[n].has_input(0))
+      for (TensorId o : g.nodes[n].outputs) refs[o].data = refs[g.nodes[n].inputs[0]].data;
+  const TensorId in = g.require_tensor(input.name);
+  std::memcpy(refs[in].data, input.bytes.data(), input.bytes.size());
+
+  std::vector<NodeTime> times(g.nodes.size());
+  std::vector<TensorRef> ins, outs;
+  for (int r = 0; r < reps + 1; ++r) {
+    for (size_t n = 0; n < g.nodes.size(); ++n) {
+      const Node& node = g.nodes[n];
+      ins.clear();
+      outs.clear();
+      for (TensorId id : node.inputs) ins.push_back(id == kNoTensor ? TensorRef{} : refs[id]);
+      for (TensorId id : node.outputs) outs.push_back(id == kNoTensor ? TensorRef{} : refs[id]);
+      const auto t0 = Clock::now();
+      kernels[n]->run(ins, outs);
+      if (r > 0) times[n].sec += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+  }
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    times[n].name = g.nodes[n].name;
+    times[n].op = g.nodes[n].op_type;
+    times[n].impl = std::string(kernels[n]->impl_name());
+    times[n].sec /= reps;
+  }
+  return times;
+}
+
+std::string shape_of(const Graph& g, const std::string& node_name) {
+  for (const Node& n : g.nodes)
+    if (n.name == node_name && !n.outputs.empty())
+      return g.tensor(n.outputs[0]).shape.to_string();
+  return "";
+}
+
+void print_profile(const std::string& model, Prepared& p, Variant v, int threads) {
+  Session& s = session_for(p, v, threads);
+  const ExecutionMode mode = v == Variant::kFloat ? ExecutionMode::kFloat
+                             : v == Variant::kExact ? ExecutionMode::kExact
+                                                    : ExecutionMode::kInt;
+  const int reps = 20;
+  std::vector<NodeTime> t = profile_graph(s.prepared_graph(), mode, threads, p.input, reps);
+  double total = 0;
+  for (const NodeTime& n : t) total += n.sec;
+  std::fprintf(stderr, "\n[profile %s %s threads=%d] %zu nodes, sum of node times %.3f ms\n",
+               model.c_str(), variant_name(v), threads, t.size(), total * 1e3);
+  std::map<std::string, std::pair<double, int>> by_impl;
+  for (const NodeTime& n : t) {
+    auto& e = by_impl[n.op + " / " + n.impl];
+    e.first += n.sec;
+    e.second++;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> agg(by_impl.begin(), by_impl.end());
+  std::sort(agg.begin(), agg.end(), [](auto& a, auto& b) { return a.second.first > b.second.first; });
+  std::fprintf(stderr, "  by op / impl:\n");
+  for (const auto& [k, e] : agg)
+    std::fprintf(stderr, "    %8.3f ms %5.1f%%  x%-3d %s\n", e.first * 1e3, 100 * e.first / total,
+                 e.second, k.c_str());
+  std::sort(t.begin(), t.end(), [](const NodeTime& a, const NodeTime& b) { return a.sec > b.sec; });
+  std::fprintf(stderr, "  top nodes:\n");
+  for (size_t i = 0; i < std::min<size_t>(15, t.size()); ++i)
+    std::fprintf(stderr, "    %8.3f ms %5.1f%%  %-28s %-22s %-30s out %s\n", t[i].sec * 1e3,
+                 100 * t[i].sec / total, t[i].name.c_str(), t[i].op.c_str(), t[i].impl.c_str(),
+                 shape_of(s.prepared_graph(), t[i].name).c_str());
+}
+
+void print_summary() {
+  if (g_times.empty()) return;
+  std::fprintf(stderr, "\nmodel              thr    float ms     int ms   exact ms  int_w4 ms  float/int  float/int_w4\n");
+  for (const ModelSpec& spec : specs())
+    for (int threads : {1, 2}) {
+      auto get = [&](Variant v) {
+        auto it = g_times.find(std::make_tuple(spec.name, int(v), threads));
+        return it == g_times.end() ? NAN : it->second * 1e3;
+      };
+      const double f = get(Variant::kFloat), i = get(Variant::kInt), e = get(Variant::kExact),
+                   w4 = get(Variant::kIntW4);
+      if (std::isnan(f) && std::isnan(i) && std::isnan(e) && std::isnan(w4)) continue;
+      std::fprintf(stderr, "%-18s %3d %10.3f %10.3f %10.3f %10.3f %10.2fx %12.2fx\n",
+                   spec.name.c_str(), threads, f, i, e, w4, f / i, f / w4);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (const ModelSpec& spec : specs())
+    for (Variant v : kVariants) {
+      const std::string name = "e2e/" + spec.name + "/" + variant_name(v);
+      benchmark::RegisterBenchmark(name.c_str(), bm_e2e, &spec, v)
+          ->ArgName("threads")
+          ->Arg(1)
+          ->Arg(2)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  print_summary();
+  const char* prof = std::getenv("OCTET_E2E_PROFILE");
+  if (prof && *prof && std::string(prof) != "0") {
+    for (const ModelSpec& spec : specs()) {
+      auto it = g_models.find(spec.name);
+      if (it == g_models.end()) continue;
+      for (int threads : {1}) {
+        print_profile(spec.name, *it->second, Variant::kFloat, threads);
+        print_profile(spec.name, *it->second, Variant::kInt, threads);
+      }
+    }
+  }
+  return 0;
+}
