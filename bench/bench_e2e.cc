@@ -14,7 +14,8 @@
 //   ./build/bench/bench_e2e --benchmark_filter='mobilenetv2_224' --benchmark_min_time=0.2
 //   OCTET_E2E_PROFILE=1 ./build/bench/bench_e2e --benchmark_filter='mobilenetv2_224/int/'
 //       after the runs, per-node time of each model's float and int graphs (top nodes, with
-//       their kernel implementation names, and the time per op type / implementation)
+//       their kernel implementation names, the time per op type / implementation, and float
+//       vs int node by node); the value is the thread count of the profile (1, 2, ...)
 //   OCTET_E2E_TARGET=fbgemm ... lowers for another target profile (default onnxruntime).
 //   OCTET_DATA_DIR=... overrides the folder of the MNIST fixtures.
 //
@@ -235,7 +236,9 @@ void bm_e2e(benchmark::State& state, const ModelSpec* spec, Variant v) {
   }
 }
 
-// ---- Per-node profile: the session's prepared graph run node by node, each timed. ----
+// ---- Per-node profile: the session's prepared graph run node by node, each timed; a node's
+// time is its fastest of `reps` runs (robust to preemption on a busy machine), so the sum of
+// node times is a lower bound of the run time. ----
 
 struct NodeTime {
   std::string name, op, impl;
@@ -287,14 +290,14 @@ std::vector<NodeTime> profile_graph(const Graph& g, ExecutionMode mode, int thre
       for (TensorId id : node.outputs) outs.push_back(id == kNoTensor ? TensorRef{} : refs[id]);
       const auto t0 = Clock::now();
       kernels[n]->run(ins, outs);
-      if (r > 0) times[n].sec += std::chrono::duration<double>(Clock::now() - t0).count();
+      const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (r > 0 && (r == 1 || dt < times[n].sec)) times[n].sec = dt;
     }
   }
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     times[n].name = g.nodes[n].name;
     times[n].op = g.nodes[n].op_type;
     times[n].impl = std::string(kernels[n]->impl_name());
-    times[n].sec /= reps;
   }
   return times;
 }
@@ -306,12 +309,12 @@ std::string shape_of(const Graph& g, const std::string& node_name) {
   return "";
 }
 
-void print_profile(const std::string& model, Prepared& p, Variant v, int threads) {
+std::vector<NodeTime> print_profile(const std::string& model, Prepared& p, Variant v, int threads) {
   Session& s = session_for(p, v, threads);
   const ExecutionMode mode = v == Variant::kFloat ? ExecutionMode::kFloat
                              : v == Variant::kExact ? ExecutionMode::kExact
                                                     : ExecutionMode::kInt;
-  const int reps = 20;
+  const int reps = 30;
   std::vector<NodeTime> t = profile_graph(s.prepared_graph(), mode, threads, p.input, reps);
   double total = 0;
   for (const NodeTime& n : t) total += n.sec;
@@ -335,6 +338,29 @@ void print_profile(const std::string& model, Prepared& p, Variant v, int threads
     std::fprintf(stderr, "    %8.3f ms %5.1f%%  %-28s %-22s %-30s out %s\n", t[i].sec * 1e3,
                  100 * t[i].sec / total, t[i].name.c_str(), t[i].op.c_str(), t[i].impl.c_str(),
                  shape_of(s.prepared_graph(), t[i].name).c_str());
+  return t;
+}
+
+// Nodes present under the same name in both graphs (the convolutions, Gemm, Add...): float
+// time, int time, ratio; sorted by int time.
+void print_comparison(const std::vector<NodeTime>& fl, const std::vector<NodeTime>& in) {
+  std::map<std::string, const NodeTime*> by_name;
+  for (const NodeTime& n : fl) by_name[n.name] = &n;
+  std::fprintf(stderr, "  float vs int per node (same name), slowest int first:\n");
+  double sf = 0, si = 0;
+  for (const NodeTime& n : in) {
+    auto it = by_name.find(n.name);
+    if (it == by_name.end()) {
+      std::fprintf(stderr, "    %-28s %-22s int only %8.3f ms\n", n.name.c_str(), n.op.c_str(), n.sec * 1e3);
+      continue;
+    }
+    sf += it->second->sec;
+    si += n.sec;
+    std::fprintf(stderr, "    %-28s float %8.3f ms %-32s int %8.3f ms %-30s  float/int %5.2fx\n",
+                 n.name.c_str(), it->second->sec * 1e3, it->second->impl.c_str(), n.sec * 1e3,
+                 n.impl.c_str(), it->second->sec / n.sec);
+  }
+  std::fprintf(stderr, "    matched nodes: float %.3f ms, int %.3f ms (%.2fx)\n", sf * 1e3, si * 1e3, sf / si);
 }
 
 void print_summary() {
@@ -377,9 +403,10 @@ int main(int argc, char** argv) {
     for (const ModelSpec& spec : specs()) {
       auto it = g_models.find(spec.name);
       if (it == g_models.end()) continue;
-      for (int threads : {1}) {
-        print_profile(spec.name, *it->second, Variant::kFloat, threads);
-        print_profile(spec.name, *it->second, Variant::kInt, threads);
+      for (int threads : {std::clamp(std::atoi(prof), 1, 64)}) {
+        const auto fl = print_profile(spec.name, *it->second, Variant::kFloat, threads);
+        const auto in = print_profile(spec.name, *it->second, Variant::kInt, threads);
+        print_comparison(fl, in);
       }
     }
   }
