@@ -18,6 +18,8 @@
 //       vs int node by node); the value is the thread count of the profile (1, 2, ...)
 //   OCTET_E2E_TARGET=fbgemm ... lowers for another target profile (default onnxruntime).
 //   OCTET_DATA_DIR=... overrides the folder of the MNIST fixtures.
+//   OCTET_E2E_SAVE_DIR=/tmp/zoo ... also writes the 224 models as ONNX (/tmp/zoo/NAME.onnx) and
+//       their calibration images (/tmp/zoo/NAME_calib.npy), for the CLI commands below.
 //
 // The same measurement with the CLI (MNIST fixtures; `ninja -C build octet`):
 //   ./build/octet quantize tests/data/mnist_mobilenet.onnx --data tests/data/mnist_calib_images.npy -o /tmp/mbn_w8.octet
@@ -25,7 +27,8 @@
 //   ./build/octet bench tests/data/mnist_mobilenet.onnx            (float)
 //   ./build/octet bench /tmp/mbn_w8.octet --mode int
 //   ./build/octet bench /tmp/mbn_w4.octet --mode int
-//   (likewise mnist_resnet.onnx; add --threads 2 for two threads)
+//   (likewise mnist_resnet.onnx; add --threads 2 for two threads; for the 224 models the same
+//   with /tmp/zoo/mobilenetv2_224.onnx --data /tmp/zoo/mobilenetv2_224_calib.npy --batch 8)
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -47,6 +50,7 @@
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "loaders/octet_format.h"
+#include "loaders/onnx_writer.h"
 #include "quant/quantsim.h"
 
 #ifndef OCTET_TEST_DATA_DIR
@@ -104,6 +108,9 @@ HostTensor normal_images(const std::string& name, Dims dims, uint32_t seed) {
   return HostTensor::from<float>(name, std::move(dims), v);
 }
 
+// The 224x224 models' calibration set: 8 N(0,1) images.
+HostTensor zoo_calibration_images() { return normal_images("input", {8, 3, 224, 224}, 11); }
+
 struct Prepared {
   std::shared_ptr<Graph> w8, w4;  // calibrated (annotated) float graphs
   HostTensor input;               // batch 1
@@ -120,7 +127,7 @@ std::shared_ptr<Graph> calibrate(const ModelSpec& spec, std::shared_ptr<const Gr
   co.threads = 2;
   if (spec.zoo) {
     co.batch_size = 8;
-    sim.calibrate(normal_images("input", {8, 3, 224, 224}, 11), co);
+    sim.calibrate(zoo_calibration_images(), co);
   } else {
     co.batch_size = 50;
     sim.calibrate(data_dir() + "/mnist_calib_images.npy", co);
@@ -148,6 +155,14 @@ Prepared& prepared(const ModelSpec& spec) {
     bench::ZooOptions zo;
     zo.symbolic_batch = true;
     fl = spec.build(zo);
+    const char* dir = std::getenv("OCTET_E2E_SAVE_DIR");
+    if (dir && *dir) {
+      const std::string base = std::string(dir) + "/" + spec.name;
+      save_onnx(*fl, base + ".onnx");
+      save_npy(base + "_calib.npy", zoo_calibration_images());
+      std::fprintf(stderr, "[%s] wrote %s.onnx and %s_calib.npy\n", spec.name.c_str(),
+                   base.c_str(), base.c_str());
+    }
   } else {
     fl = load_model(data_dir() + "/" + spec.file);
   }
