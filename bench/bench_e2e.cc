@@ -33,6 +33,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -219,8 +220,15 @@ Session& session_for(Prepared& p, Variant v, int threads) {
   return *s;
 }
 
-// Best seconds per run, by (model, variant, threads).
-std::map<std::tuple<std::string, int, int>, double> g_times;
+// Best seconds per run, by (model, variant, threads): wall clock, and CPU time of the process
+// (all threads; on a busy machine the single-thread CPU time is the steadier figure).
+std::map<std::tuple<std::string, int, int>, double> g_times, g_cpu_times;
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 void bm_e2e(benchmark::State& state, const ModelSpec* spec, Variant v) {
   const int threads = int(state.range(0));
@@ -235,6 +243,7 @@ void bm_e2e(benchmark::State& state, const ModelSpec* spec, Variant v) {
   }
   const std::vector<HostTensor> feeds{p->input};
   s->run(feeds);  // warm-up
+  const double c0 = process_cpu_seconds();
   const auto t0 = Clock::now();
   for (auto _ : state) {
     auto out = s->run(feeds);
@@ -242,9 +251,12 @@ void bm_e2e(benchmark::State& state, const ModelSpec* spec, Variant v) {
   }
   const double sec =
       std::chrono::duration<double>(Clock::now() - t0).count() / double(state.iterations());
+  const double cpu = (process_cpu_seconds() - c0) / double(state.iterations());
   const auto key = std::make_tuple(spec->name, int(v), threads);
   auto it = g_times.find(key);
   if (it == g_times.end() || sec < it->second) g_times[key] = sec;
+  auto ct = g_cpu_times.find(key);
+  if (ct == g_cpu_times.end() || cpu < ct->second) g_cpu_times[key] = cpu;
   if (v != Variant::kFloat) {
     auto f = g_times.find(std::make_tuple(spec->name, int(Variant::kFloat), threads));
     if (f != g_times.end()) state.counters["float_over_int"] = f->second / g_times[key];
@@ -331,6 +343,12 @@ std::vector<NodeTime> print_profile(const std::string& model, Prepared& p, Varia
                                                     : ExecutionMode::kInt;
   const int reps = 30;
   std::vector<NodeTime> t = profile_graph(s.prepared_graph(), mode, threads, p.input, reps);
+  // The kernels prepared here are the session's own choices (Session::kernel_choices()).
+  const std::vector<KernelChoice> choices = s.kernel_choices();
+  for (size_t i = 0; i < t.size() && i < choices.size(); ++i)
+    if (choices[i].impl != t[i].impl)
+      std::fprintf(stderr, "  note: node %s: profiled impl %s, session impl %s\n", t[i].name.c_str(),
+                   t[i].impl.c_str(), choices[i].impl.c_str());
   double total = 0;
   for (const NodeTime& n : t) total += n.sec;
   std::fprintf(stderr, "\n[profile %s %s threads=%d] %zu nodes, sum of node times %.3f ms\n",
@@ -380,19 +398,22 @@ void print_comparison(const std::vector<NodeTime>& fl, const std::vector<NodeTim
 
 void print_summary() {
   if (g_times.empty()) return;
-  std::fprintf(stderr, "\nmodel              thr    float ms     int ms   exact ms  int_w4 ms  float/int  float/int_w4\n");
-  for (const ModelSpec& spec : specs())
-    for (int threads : {1, 2}) {
-      auto get = [&](Variant v) {
-        auto it = g_times.find(std::make_tuple(spec.name, int(v), threads));
-        return it == g_times.end() ? NAN : it->second * 1e3;
-      };
-      const double f = get(Variant::kFloat), i = get(Variant::kInt), e = get(Variant::kExact),
-                   w4 = get(Variant::kIntW4);
-      if (std::isnan(f) && std::isnan(i) && std::isnan(e) && std::isnan(w4)) continue;
-      std::fprintf(stderr, "%-18s %3d %10.3f %10.3f %10.3f %10.3f %10.2fx %12.2fx\n",
-                   spec.name.c_str(), threads, f, i, e, w4, f / i, f / w4);
-    }
+  for (auto* table : {&g_times, &g_cpu_times}) {
+    std::fprintf(stderr, "\n%s, best of the runs (ms)\n", table == &g_times ? "wall clock" : "process CPU time");
+    std::fprintf(stderr, "model              thr      float        int      exact     int_w4  float/int  float/int_w4\n");
+    for (const ModelSpec& spec : specs())
+      for (int threads : {1, 2}) {
+        auto get = [&](Variant v) {
+          auto it = table->find(std::make_tuple(spec.name, int(v), threads));
+          return it == table->end() ? NAN : it->second * 1e3;
+        };
+        const double f = get(Variant::kFloat), i = get(Variant::kInt), e = get(Variant::kExact),
+                     w4 = get(Variant::kIntW4);
+        if (std::isnan(f) && std::isnan(i) && std::isnan(e) && std::isnan(w4)) continue;
+        std::fprintf(stderr, "%-18s %3d %10.3f %10.3f %10.3f %10.3f %9.2fx %12.2fx\n",
+                     spec.name.c_str(), threads, f, i, e, w4, f / i, f / w4);
+      }
+  }
 }
 
 }  // namespace
