@@ -17,7 +17,9 @@
 //       after the runs, per-node time of each model's float and int graphs (top nodes, with
 //       their kernel implementation names, the time per op type / implementation, and float
 //       vs int node by node); the value is the thread count of the profile (1, 2, ...)
-//   OCTET_E2E_TARGET=fbgemm ... lowers for another target profile (default onnxruntime).
+//   OCTET_E2E_TARGET=xnnpack ... lowers for another target profile (default onnxruntime).
+//   OMP_WAIT_POLICY=passive: on a machine shared with other jobs, 2-thread runs with libgomp's
+//       default (spinning) barriers take 10-1000x longer whenever the other core is busy.
 //   OCTET_DATA_DIR=... overrides the folder of the MNIST fixtures.
 //   OCTET_E2E_SAVE_DIR=/tmp/zoo ... also writes the 224 models as ONNX (/tmp/zoo/NAME.onnx) and
 //       their calibration images (/tmp/zoo/NAME_calib.npy), for the CLI commands below.
