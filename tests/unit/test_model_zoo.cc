@@ -6,8 +6,8 @@
 #include <cstring>
 #include <random>
 
-// The builders are bench code (not in the octet library): compiled into the tests here.
-#include "bench/model_zoo.cc"
+// The builders are bench code (not in the octet library); tests/CMakeLists.txt compiles them in.
+#include "bench/model_zoo.h"
 #include "engine/session.h"
 
 using namespace octet;
