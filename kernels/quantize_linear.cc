@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include "simd/quantize.h"
 
 namespace octet::kernels {
 namespace {
@@ -84,11 +87,31 @@ Row row_params(const QdqLayout& l, int64_t r) {
 }
 
 template <typename T>
+constexpr simd::QCode simd_code() {
+  if constexpr (std::is_same_v<T, int8_t>) return simd::QCode::kI8;
+  else if constexpr (std::is_same_v<T, uint8_t>) return simd::QCode::kU8;
+  else if constexpr (std::is_same_v<T, int16_t>) return simd::QCode::kI16;
+  else return simd::QCode::kU16;
+}
+
+template <typename T>
 void quantize_rows(const QdqLayout& l, const float* x, const float* scale, const int32_t* zp,
                    DType out, T* y, int threads) {
   const int64_t rows = l.outer * l.channels, inner = l.inner;
   const float lo = static_cast<float>(qdq_min(out)), hi = static_cast<float>(qdq_max(out));
   const int use = l.count() >= (1 << 15) ? threads : 1;
+  // Runs sharing one scale go through the vectorized quantize (the same arithmetic as
+  // quantize_one: true division, half to even, NaN -> zero point), in chunks across threads.
+  const simd::QCode code = simd_code<T>();
+  if (l.granularity == QdqGranularity::kPerTensor) {
+    const float s = scale[0], z = static_cast<float>(zp[0]);
+    const simd::QRunParams p{&s, &z, false, lo, hi};
+    const int64_t n = l.count(), chunk = std::max<int64_t>(1 << 14, (n + use - 1) / use);
+#pragma omp parallel for num_threads(use) schedule(static)
+    for (int64_t c = 0; c < (n + chunk - 1) / chunk; ++c)
+      simd::quantize_f32(x + c * chunk, y + c * chunk, code, size_t(std::min(chunk, n - c * chunk)), p);
+    return;
+  }
 #pragma omp parallel for num_threads(use) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const Row p = row_params(l, r);
@@ -96,7 +119,7 @@ void quantize_rows(const QdqLayout& l, const float* x, const float* scale, const
     T* yr = y + r * inner;
     if (p.stride == 0) {
       const float s = scale[p.base], z = static_cast<float>(zp[p.base]);
-      for (int64_t i = 0; i < inner; ++i) yr[i] = static_cast<T>(quantize_one(xr[i], s, z, lo, hi));
+      simd::quantize_f32(xr, yr, code, size_t(inner), simd::QRunParams{&s, &z, false, lo, hi});
     } else {
       for (int64_t i = 0; i < inner; ++i)
         yr[i] = static_cast<T>(quantize_one(xr[i], scale[p.base + i], static_cast<float>(zp[p.base + i]), lo, hi));
@@ -259,4 +282,5 @@ void dynamic_quantize_linear(const float* x, int64_t count, uint8_t* y, float* s
   for (int64_t i = 0; i < count; ++i) y[i] = static_cast<uint8_t>(quantize_one(x[i], s, zpf, 0.f, 255.f));
 }
 
-}  // namespace octet::kernels
+}  // namespace octet::kernels#include "simd/quantize.h"
+
