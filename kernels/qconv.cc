@@ -39,6 +39,17 @@ struct QConv2dNhwc::Impl {
   std::vector<float> dw_mult;
   std::vector<int8_t> dw_wt;          // scalar: [C][T]
   std::vector<uint8_t> zp_row;        // C codes of the input zero point
+  // Depthwise, AVX-512 VNNI: natural and (C | 64, unit stride) paired layouts.
+  struct DwPack {
+    std::vector<int8_t> w;
+    std::vector<int32_t> comp;
+    std::vector<float> mult;
+    simd::QDwVnniArgs args;
+  };
+  bool dw_vnni = false, dw_paired = false;
+  DwPack dwn, dwp;
+  std::vector<uint8_t> zp_buf;        // (W + 1) * C codes of the input zero point
+  void pack_dw_vnni(const int8_t* w, DwPack& d, bool paired);
   // Per-thread scratch.
   std::vector<std::vector<uint8_t>> col;
   std::vector<std::vector<const uint8_t*>> taps;
@@ -51,6 +62,7 @@ struct QConv2dNhwc::Impl {
   void run_im2col(const uint8_t* x, uint8_t* y);
   void run_depthwise(const uint8_t* x, uint8_t* y);
   void dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid);
+  void dw_row_vnni(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid);
 };
 
 QConv2dNhwc::QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t* w,
@@ -117,6 +129,15 @@ void QConv2dNhwc::Impl::setup_depthwise(const int8_t* w) {
   const int64_t C = p.C;
   T = p.KH * p.KW;
   Tp = round_up(T, 2);
+  if (isa >= QIsa::kAvx512Vnni) {
+    V = 16;
+    dw_vnni = true;
+    zp_buf.assign(size_t((p.W + 1) * C + 64), uint8_t(q.x_zero_point));
+    pack_dw_vnni(w, dwn, false);
+    dw_paired = C < 64 && 64 % C == 0 && p.sw == 1;
+    if (dw_paired) pack_dw_vnni(w, dwp, true);
+    return;
+  }
   V = isa >= QIsa::kAvx512Vnni ? 16
       : (isa == QIsa::kAvx2 && Tp <= simd::kqdw_avx2_max_taps) ? 8
                                                               : 0;
@@ -148,6 +169,112 @@ void QConv2dNhwc::Impl::setup_depthwise(const int8_t* w) {
             int32_t((bias.empty() ? 0u : uint32_t(bias[size_t(ch)])) - zp * wsum);
         dw_mult[size_t(slot)] = q.requant.channel(ch).multiplier;
       }
+}
+
+void QConv2dNhwc::Impl::pack_dw_vnni(const int8_t* w, DwPack& d, bool paired) {
+  const int64_t C = p.C;
+  const uint32_t zp = uint32_t(q.x_zero_point) + (q.x_signed ? 128u : 0u);
+  const int64_t width = paired ? 64 : C, blocks = ceil_div(width, 64);
+  d.w.assign(size_t(blocks * T * 256), 0);
+  d.comp.assign(size_t(blocks * 64), 0);
+  d.mult.assign(size_t(blocks * 64), 0.f);
+  for (int64_t pos = 0; pos < blocks * 64; ++pos) {
+    const int64_t ch = paired ? pos % C : pos;
+    if (ch >= C) continue;
+    const int64_t b = pos / 64, i = (pos % 64) / 4, qq = pos % 4;
+    uint32_t wsum = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      wsum += uint32_t(int32_t(w[ch * T + t]));
+      d.w[size_t(((b * T + t) * 4 + qq) * 64 + pos % 64)] = w[ch * T + t];
+    }
+    d.comp[size_t(b * 64 + qq * 16 + i)] =
+        int32_t((bias.empty() ? 0u : uint32_t(bias[size_t(ch)])) - zp * wsum);
+    d.mult[size_t(b * 64 + qq * 16 + i)] = q.requant.channel(ch).multiplier;
+  }
+  simd::QDwVnniArgs& a = d.args;
+  a.KH = p.KH;
+  a.KW = p.KW;
+  a.tap_bytes = p.dw * C;
+  a.vec_in = paired ? p.sw * 64 : p.sw * C;
+  a.vec_out = paired ? 64 : C;
+  a.blocks = blocks;
+  a.width = width;
+  a.flip = q.x_signed;
+  a.w = d.w.data();
+  a.comp = d.comp.data();
+  const Requantizer& rq = q.requant;
+  if (rq.scheme == RequantScheme::kFp32) {
+    a.mult = d.mult.data();
+    a.lo = float(rq.qmin - rq.zero_point);
+    a.hi = float(rq.qmax - rq.zero_point);
+    a.zp = rq.zero_point;
+  }
+}
+
+// One output row with the VNNI kernel: border pixels from tap pointers, the interior (every
+// kernel column inside the row) in vectors of pixels.
+void QConv2dNhwc::Impl::dw_row_vnni(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh,
+                                    int tid) {
+  const int64_t C = p.C;
+  const uint8_t* img = x + n * p.H * p.W * C;
+  const uint8_t* rowp[64];
+  std::vector<const uint8_t*> rowv;
+  const uint8_t** rp = rowp;
+  if (p.KH > 64) {
+    rowv.resize(size_t(p.KH));
+    rp = rowv.data();
+  }
+  bool all_rows = true;
+  for (int64_t kh = 0; kh < p.KH; ++kh) {
+    const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
+    const bool in = ih >= 0 && ih < p.H;
+    all_rows &= in;
+    rp[kh] = in ? img + ih * p.W * C : zp_buf.data();
+  }
+  (void)all_rows;
+  const Requantizer& rq = q.requant;
+  const bool fp32 = rq.scheme == RequantScheme::kFp32;
+  uint8_t* out = y + (n * p.OH + oh) * p.OW * C;
+  std::vector<int32_t>& tmp = acc[size_t(tid)];
+  if (!fp32) tmp.resize(size_t(p.OW * C));
+  auto out_at = [&](int64_t ow) -> void* {
+    return fp32 ? static_cast<void*>(out + ow * C) : static_cast<void*>(tmp.data() + ow * C);
+  };
+  // Interior: ow * sw - pl >= 0 and ow * sw - pl + (KW - 1) * dw <= W - 1.
+  const int64_t lo = std::min(p.OW, ceil_div(p.pl, p.sw));
+  const int64_t last = p.W - 1 - (p.KW - 1) * p.dw + p.pl;
+  const int64_t hi = last < 0 ? lo : std::max(lo, std::min(p.OW, last / p.sw + 1));
+  std::vector<const uint8_t*>& tp = taps[size_t(tid)];
+  tp.resize(size_t(T));
+  auto border = [&](int64_t ow) {
+    const int64_t iw0 = ow * p.sw - p.pl;
+    for (int64_t kh = 0, t = 0; kh < p.KH; ++kh)
+      for (int64_t kw = 0; kw < p.KW; ++kw, ++t) {
+        const int64_t iw = iw0 + kw * p.dw;
+        tp[size_t(t)] = iw >= 0 && iw < p.W ? rp[kh] + iw * C : zp_buf.data();
+      }
+    simd::qdwconv_vnni_taps(dwn.args, tp.data(), out_at(ow));
+  };
+  for (int64_t ow = 0; ow < lo; ++ow) border(ow);
+  int64_t ow = lo;
+  if (dw_paired) {
+    simd::QDwVnniArgs a = dwp.args;
+    a.rows = rp;
+    const int64_t ppv = 64 / C, nvec = (hi - lo) / ppv;
+    if (nvec > 0) simd::qdwconv_vnni_row(a, (lo * p.sw - p.pl) * C, nvec, out_at(lo));
+    ow = lo + nvec * ppv;
+    for (; ow < hi; ++ow) border(ow);
+  } else if (hi > lo) {
+    simd::QDwVnniArgs a = dwn.args;
+    a.rows = rp;
+    simd::qdwconv_vnni_row(a, (lo * p.sw - p.pl) * C, hi - lo, out_at(lo));
+    ow = hi;
+  }
+  for (ow = std::max(ow, hi); ow < p.OW; ++ow) border(ow);
+  if (!fp32)
+    for (int64_t i = 0; i < p.OW * C; ++i)
+      out[i] = uint8_t(requantize_one(rq.scheme, tmp[size_t(i)], rq.channel(i % C),
+                                      rq.zero_point, rq.qmin, rq.qmax));
 }
 
 QConv2dNhwc::~QConv2dNhwc() = default;
@@ -292,6 +419,12 @@ void QConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t 
 
 void QConv2dNhwc::Impl::run_depthwise(const uint8_t* x, uint8_t* y) {
   const int64_t rows = p.N * p.OH;
+  if (dw_vnni) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t r = 0; r < rows; ++r)
+      dw_row_vnni(x, y, r / p.OH, r % p.OH, omp_get_thread_num());
+    return;
+  }
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t r = 0; r < rows; ++r) dw_row(x, y, r / p.OH, r % p.OH, omp_get_thread_num());
 }
