@@ -22,6 +22,49 @@ inline __m512i bcast4(const uint8_t* p) {
   memcpy(&v, p, 4);
   return _mm512_set1_epi32(v);
 }
+// Requantizes one row's 16 columns with the tile's hoisted parameters (same arithmetic as
+// epilogue16; the column sums' term `comp` is already in the accumulator).
+struct Epi {
+  __m512 mult, lo, hi;
+  __m512i zp, comp;
+};
+__attribute__((always_inline)) inline void store16(const QGemmTile& t, const Epi& e,
+                                                   __m512i acc, int64_t row, int64_t col,
+                                                   __mmask16 mask) {
+  acc = _mm512_add_epi32(acc, e.comp);
+  if (!t.mult) {
+    _mm512_mask_storeu_epi32(static_cast<int32_t*>(t.c) + row * t.ldc + col, mask, acc);
+    return;
+  }
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), e.mult);
+  f = _mm512_min_ps(_mm512_max_ps(f, e.lo), e.hi);
+  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), e.zp);
+  _mm_mask_storeu_epi8(static_cast<uint8_t*>(t.c) + row * t.ldc + col, mask,
+                       _mm512_cvtepi32_epi8(q));
+}
+
+template <int MR, int NP>
+__attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sums, int64_t m0,
+                                          int64_t col) {
+  const __mmask16 mask0 = col_mask(t.ncols - col), mask1 = col_mask(t.ncols - col - 16);
+  Epi e0, e1;
+  e0.comp = _mm512_maskz_loadu_epi32(mask0, t.comp + col);
+  e1.comp = NP > 1 ? _mm512_maskz_loadu_epi32(mask1, t.comp + col + 16) : e0.comp;
+  if (t.mult) {
+    e0.lo = e1.lo = _mm512_set1_ps(t.lo);
+    e0.hi = e1.hi = _mm512_set1_ps(t.hi);
+    e0.zp = e1.zp = _mm512_set1_epi32(t.zp);
+    e0.mult = _mm512_maskz_loadu_ps(mask0, t.mult + col);
+    e1.mult = NP > 1 ? _mm512_maskz_loadu_ps(mask1, t.mult + col + 16) : e0.mult;
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    store16(t, e0, _mm512_load_si512(sums + (r * NP) * 16), m0 + r, col, mask0);
+    if constexpr (NP > 1)
+      store16(t, e1, _mm512_load_si512(sums + (r * NP + 1) * 16), m0 + r, col + 16, mask1);
+  }
+}
+
 // Rows [m0, m0 + MR), panels [p0, p0 + NP) of the tile. The accumulators are named
 // variables (not an array) so that the compiler keeps all of them in registers.
 #define OCTET_ROW_DECL(r) __m512i c##r##_0 = _mm512_setzero_si512(), c##r##_1 = c##r##_0;
@@ -40,13 +83,14 @@ inline __m512i bcast4(const uint8_t* p) {
 #define OCTET_DECL(r, _) OCTET_ROW_DECL(r)
 #define OCTET_EPI(r, _)                                              \
   if constexpr (MR > r) {                                            \
-    epilogue16(t, c##r##_0, m0 + r, col, mask0);                     \
-    if constexpr (NP > 1) epilogue16(t, c##r##_1, m0 + r, col + 16, mask1); \
+    _mm512_store_si512(sums[r][0], c##r##_0);                        \
+    if constexpr (NP > 1) _mm512_store_si512(sums[r][1], c##r##_1);  \
   }
 
 template <int MR, int NP, bool FLIP>
 void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
   static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 2);
+  const int64_t col = p0 * 16;
   OCTET_ROWS(OCTET_DECL, _)
   const uint8_t* a = t.a + m0 * t.lda;
   const int64_t lda = t.lda;
@@ -59,9 +103,11 @@ void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
     const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
     OCTET_ROWS(OCTET_FULL, _)
   }
-  const int64_t col = p0 * 16;
-  const __mmask16 mask0 = col_mask(t.ncols - col), mask1 = col_mask(t.ncols - col - 16);
+  // Requantized by a separate function through memory: with the epilogue inline, GCC 12
+  // spills the named accumulators inside the k loop.
+  alignas(64) int32_t sums[MR][NP][16];
   OCTET_ROWS(OCTET_EPI, _)
+  store_rows<MR, NP>(t, &sums[0][0][0], m0, col);
 }
 
 using TileFn = void (*)(const QGemmTile&, int64_t, int64_t);
@@ -96,10 +142,19 @@ void qgemm_vnni(const QGemmTile& t) {
   const int64_t npan = (t.ncols + 15) / 16;
   for (int64_t p = 0; p < npan; p += 2) {
     const int np = npan - p >= 2 ? 2 : 1;
-    const TileFn full = pick(kMR, np, t.flip);
+    // Row tiles of balanced height (49 rows: 10, 10, 10, 10, 9 rather than 12 x 4 + 1).
+    const int64_t ntiles = (t.M + kMR - 1) / kMR, base = t.M / ntiles, extra = t.M % ntiles;
+    const TileFn big = pick(int(base + 1), np, t.flip), small = pick(int(base), np, t.flip);
     int64_t m = 0;
-    for (; m + kMR <= t.M; m += kMR) full(t, m, p);
-    if (m < t.M) pick(int(t.M - m), np, t.flip)(t, m, p);
+    for (int64_t i = 0; i < ntiles; ++i) {
+      if (i < extra) {
+        big(t, m, p);
+        m += base + 1;
+      } else {
+        small(t, m, p);
+        m += base;
+      }
+    }
   }
 }
 
