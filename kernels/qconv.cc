@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,15 @@ struct QConv2dNhwc::Impl {
   std::vector<std::vector<const uint8_t*>> taps;
   std::vector<std::vector<int32_t>> acc;
   std::string name;
+  // Implicit im2col (AVX-512 VNNI, group 1, unit dilation along W): the input copied once per
+  // run into a zero-point padded image (Hp x Wp), GEMM rows read straight from it. Each kernel
+  // row's KW * C bytes form a segment padded to S (multiple of 4) with zero weights.
+  bool implicit = false, direct = false;
+  int64_t Hp = 0, Wp = 0, S = 0;
+  std::vector<int64_t> koff;
+  std::vector<uint8_t> xpad;
+  std::vector<std::vector<const uint8_t*>> rowptrs;
+  void pad_input(const uint8_t* x);
 
   const int32_t* bias_ptr() const { return bias.empty() ? nullptr : bias.data(); }
   void setup_depthwise(const int8_t* w);
@@ -103,6 +113,36 @@ QConv2dNhwc::QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t*
   const bool pointwise = p.group == 1 && p.KH == 1 && p.KW == 1 && p.sh == 1 && p.sw == 1 &&
                          p.pt == 0 && p.pl == 0 && p.OH == p.H && p.OW == p.W;
   im.kind = pointwise ? Impl::Kind::kPointwise : Impl::Kind::kIm2col;
+  // Implicit im2col where copying rows costs much next to the GEMM (a few channels: the first
+  // layers) or needs no padded copy (strided 1x1); otherwise im2col tiles.
+  const bool no_pad = p.KH == 1 && p.KW == 1 && p.pt == 0 && p.pl == 0 && p.C % 4 == 0 &&
+                      (p.OH - 1) * p.sh < p.H && (p.OW - 1) * p.sw < p.W;
+  im.implicit = !pointwise && p.group == 1 && p.dw == 1 && isa == QIsa::kAvx512Vnni &&
+                (p.KW * p.C <= 32 || no_pad);
+  if (im.implicit) {
+    im.S = round_up(p.KW * p.C, 4);
+    im.Hp = std::max(p.H + p.pt, (p.OH - 1) * p.sh + (p.KH - 1) * p.dh + 1);
+    im.Wp = std::max(p.W + p.pl, (p.OW - 1) * p.sw + (p.KW - 1) * p.dw + 1);
+    std::vector<int8_t> b(size_t(p.M * p.KH * im.S), 0);
+    for (int64_t m = 0; m < p.M; ++m)
+      for (int64_t c = 0; c < p.C; ++c)
+        for (int64_t kh = 0; kh < p.KH; ++kh)
+          for (int64_t kw = 0; kw < p.KW; ++kw)
+            b[size_t(m * p.KH * im.S + kh * im.S + kw * p.C + c)] =
+                w[((m * p.C + c) * p.KH + kh) * p.KW + kw];
+    im.packed.emplace_back(b.data(), p.M, p.KH * im.S, isa);
+    im.group_rq.push_back(rq);
+    for (int64_t g = 0; g < p.KH * im.S / 4; ++g)
+      im.koff.push_back((4 * g / im.S) * p.dh * im.Wp * p.C + (4 * g) % im.S);
+    // No padding anywhere and no segment padding: rows read the input itself.
+    im.direct = im.Hp == p.H && im.Wp == p.W && p.pt == 0 && p.pl == 0 && im.S == p.KW * p.C;
+    if (!im.direct)
+      im.xpad.assign(size_t(p.N * im.Hp * im.Wp * p.C + 64), uint8_t(q.x_zero_point));
+    im.rowptrs.resize(size_t(im.threads));
+    im.tile_rows = 384;
+    im.name = "qconv_implicit_" + std::string(qisa_name(isa));
+    return;
+  }
   // Weights [M][Cg][KH][KW] to per-group B [Mg][KH][KW][Cg] (the im2col order).
   std::vector<int8_t> b(size_t(im.Mg * im.K));
   for (int64_t g = 0; g < p.group; ++g) {
@@ -313,8 +353,39 @@ void QConv2dNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
   }
 }
 
+void QConv2dNhwc::Impl::pad_input(const uint8_t* x) {
+  const int64_t rows = p.N * p.H;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t n = r / p.H, h = r % p.H;
+    std::memcpy(xpad.data() + ((n * Hp + h + p.pt) * Wp + p.pl) * p.C, x + r * p.W * p.C,
+                size_t(p.W * p.C));
+  }
+}
+
 void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
   const int64_t pix = p.OH * p.OW, tiles = ceil_div(pix, tile_rows);
+  if (implicit) {
+    if (!direct) pad_input(x);  // the padding codes were written at construction
+    const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t task = 0; task < p.N * tiles; ++task) {
+      const int64_t tile = task % tiles, n = task / tiles;
+      const int64_t p0 = tile * tile_rows, rows = std::min(tile_rows, pix - p0);
+      std::vector<const uint8_t*>& rp = rowptrs[size_t(omp_get_thread_num())];
+      rp.resize(size_t(rows));
+      const uint8_t* img = (direct ? x : xpad.data()) + n * Hp * Wp * p.C;
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t oh = (p0 + i) / p.OW, ow = (p0 + i) % p.OW;
+        rp[size_t(i)] = img + (oh * p.sh * Wp + ow * p.sw) * p.C;
+      }
+      QGemmA a{nullptr, 0, q.x_signed, q.x_zero_point};
+      a.rows = rp.data();
+      a.koff = koff.data();
+      qgemm(rows, a, packed[0], 0, p.M, ep, y + (n * pix + p0) * p.M, p.M);
+    }
+    return;
+  }
   const int64_t tasks = p.N * tiles * p.group;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t task = 0; task < tasks; ++task) {

@@ -174,7 +174,10 @@ void check_args(const QGemmPackedB::Impl& im, const QGemmA& a, int64_t n0, int64
                 const QGemmEpilogue& ep) {
   OCTET_CHECK(0 <= n0 && n0 <= n1 && n1 <= im.N && n0 % im.pw == 0, "qgemm: column range [",
               n0, ", ", n1, ") of ", im.N, " (panels of ", im.pw, ")");
-  OCTET_CHECK(a.data || im.K == 0, "qgemm: A is null");
+  OCTET_CHECK(a.data || a.rows || im.K == 0, "qgemm: A is null");
+  OCTET_CHECK(!a.rows || (a.koff && im.K % 4 == 0 &&
+                          (im.isa == QIsa::kAvx512Vnni || im.isa == QIsa::kScalar)),
+              "qgemm: indirect A needs K % 4 == 0 and the VNNI or scalar path");
   if (!ep.requant) {
     OCTET_CHECK(ep.out_type == DType::kI32, "qgemm: output type ", dtype_name(ep.out_type),
                 " without requantization");
@@ -195,8 +198,14 @@ void qgemm_scalar(int64_t M, const QGemmA& a, const QGemmPackedB::Impl& im, int6
                   int64_t n1, const int32_t* comp, const QGemmEpilogue& ep, void* c,
                   int64_t ldc) {
   const int64_t K = im.K;
+  std::vector<uint8_t> gathered;
+  if (a.rows) gathered.resize(size_t(K));
   for (int64_t m = 0; m < M; ++m) {
     const auto* row = static_cast<const uint8_t*>(a.data) + m * a.lda;
+    if (a.rows) {
+      for (int64_t g = 0; g < K / 4; ++g) std::memcpy(&gathered[size_t(4 * g)], a.rows[m] + a.koff[g], 4);
+      row = gathered.data();
+    }
     for (int64_t n = n0; n < n1; ++n) {
       const int8_t* b = im.b_nk.data() + n * K;
       uint32_t acc = 0;
@@ -279,6 +288,10 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
   for (int64_t m0 = 0; m0 < M; m0 += mb) {
     const int64_t rows = std::min(mb, M - m0);
     t.a = static_cast<const uint8_t*>(a.data) + m0 * a.lda;
+    if (a.rows) {
+      t.rows = a.rows + m0;
+      t.koff = a.koff;
+    }
     t.M = rows;
     if (copy_a) {
       for (int64_t r = 0; r < rows; ++r) {

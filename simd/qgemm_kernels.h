@@ -18,6 +18,10 @@ struct QGemmTile {
   // A: M rows of K codes, row stride lda bytes.
   const uint8_t* a = nullptr;
   int64_t lda = 0, M = 0, K = 0;
+  // Indirect A (VNNI only; then `a` and `lda` are unused): row m's bytes 4g..4g+3 at
+  // rows[m] + koff[g], K a multiple of 4.
+  const uint8_t* const* rows = nullptr;
+  const int64_t* koff = nullptr;
   bool flip = false;  // xor A bytes with 0x80 (s8 codes read as u8 = code + 128)
   // Packed B: `ncols` columns starting at panel 0 of `b`, panels `panel_bytes` apart.
   const void* b = nullptr;

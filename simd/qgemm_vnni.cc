@@ -80,6 +80,8 @@ __attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sum
   X(5, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__) X(8, __VA_ARGS__) X(9, __VA_ARGS__) \
   X(10, __VA_ARGS__) X(11, __VA_ARGS__)
 #define OCTET_FULL(r, _) OCTET_ROW_STEP(r, bcast4(a + r * lda + 4 * g))
+#define OCTET_IND(r, _) OCTET_ROW_STEP(r, bcast4(pr##r + off))
+#define OCTET_PTR(r, _) const uint8_t* pr##r = MR > r ? t.rows[m0 + r] : nullptr;
 #define OCTET_DECL(r, _) OCTET_ROW_DECL(r)
 #define OCTET_EPI(r, _)                                              \
   if constexpr (MR > r) {                                            \
@@ -87,7 +89,7 @@ __attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sum
     if constexpr (NP > 1) _mm512_store_si512(sums[r][1], c##r##_1);  \
   }
 
-template <int MR, int NP, bool FLIP>
+template <int MR, int NP, bool FLIP, bool IND>
 void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
   static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 2);
   const int64_t col = p0 * 16;
@@ -98,10 +100,21 @@ void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
   const int8_t* bn = b + (NP > 1 ? t.panel_bytes : 0);
   const __m512i x80 = _mm512_set1_epi32(int32_t(0x80808080u));
   const int64_t K4 = t.K / 4;  // t.K is a multiple of 4 (qgemm pads A)
-  for (int64_t g = 0; g < K4; ++g) {
-    const __m512i b0 = _mm512_loadu_si512(b + g * 64);
-    const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
-    OCTET_ROWS(OCTET_FULL, _)
+  if constexpr (IND) {
+    // Row m's k-group g at rows[m] + koff[g] (implicit im2col).
+    OCTET_ROWS(OCTET_PTR, _)
+    for (int64_t g = 0; g < K4; ++g) {
+      const int64_t off = t.koff[g];
+      const __m512i b0 = _mm512_loadu_si512(b + g * 64);
+      const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
+      OCTET_ROWS(OCTET_IND, _)
+    }
+  } else {
+    for (int64_t g = 0; g < K4; ++g) {
+      const __m512i b0 = _mm512_loadu_si512(b + g * 64);
+      const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
+      OCTET_ROWS(OCTET_FULL, _)
+    }
   }
   // Requantized by a separate function through memory: with the epilogue inline, GCC 12
   // spills the named accumulators inside the k loop.
@@ -113,27 +126,31 @@ void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
 using TileFn = void (*)(const QGemmTile&, int64_t, int64_t);
 constexpr int kMR = 12;
 
-template <int NP, bool FLIP>
+template <int NP, bool FLIP, bool IND>
 constexpr TileFn fn(int mr) {
   switch (mr) {
-    case 1: return tile<1, NP, FLIP>;
-    case 2: return tile<2, NP, FLIP>;
-    case 3: return tile<3, NP, FLIP>;
-    case 4: return tile<4, NP, FLIP>;
-    case 5: return tile<5, NP, FLIP>;
-    case 6: return tile<6, NP, FLIP>;
-    case 7: return tile<7, NP, FLIP>;
-    case 8: return tile<8, NP, FLIP>;
-    case 9: return tile<9, NP, FLIP>;
-    case 10: return tile<10, NP, FLIP>;
-    case 11: return tile<11, NP, FLIP>;
-    default: return tile<12, NP, FLIP>;
+    case 1: return tile<1, NP, FLIP, IND>;
+    case 2: return tile<2, NP, FLIP, IND>;
+    case 3: return tile<3, NP, FLIP, IND>;
+    case 4: return tile<4, NP, FLIP, IND>;
+    case 5: return tile<5, NP, FLIP, IND>;
+    case 6: return tile<6, NP, FLIP, IND>;
+    case 7: return tile<7, NP, FLIP, IND>;
+    case 8: return tile<8, NP, FLIP, IND>;
+    case 9: return tile<9, NP, FLIP, IND>;
+    case 10: return tile<10, NP, FLIP, IND>;
+    case 11: return tile<11, NP, FLIP, IND>;
+    default: return tile<12, NP, FLIP, IND>;
   }
 }
 
-TileFn pick(int mr, int np, bool flip) {
-  if (np == 2) return flip ? fn<2, true>(mr) : fn<2, false>(mr);
-  return flip ? fn<1, true>(mr) : fn<1, false>(mr);
+template <bool IND>
+TileFn pick_ind(int mr, int np, bool flip) {
+  if (np == 2) return flip ? fn<2, true, IND>(mr) : fn<2, false, IND>(mr);
+  return flip ? fn<1, true, IND>(mr) : fn<1, false, IND>(mr);
+}
+TileFn pick(const QGemmTile& t, int mr, int np) {
+  return t.rows ? pick_ind<true>(mr, np, t.flip) : pick_ind<false>(mr, np, t.flip);
 }
 
 }  // namespace
@@ -144,7 +161,7 @@ void qgemm_vnni(const QGemmTile& t) {
     const int np = npan - p >= 2 ? 2 : 1;
     // Row tiles of balanced height (49 rows: 10, 10, 10, 10, 9 rather than 12 x 4 + 1).
     const int64_t ntiles = (t.M + kMR - 1) / kMR, base = t.M / ntiles, extra = t.M % ntiles;
-    const TileFn big = pick(int(base + 1), np, t.flip), small = pick(int(base), np, t.flip);
+    const TileFn big = pick(t, int(base + 1), np), small = pick(t, int(base), np);
     int64_t m = 0;
     for (int64_t i = 0; i < ntiles; ++i) {
       if (i < extra) {
