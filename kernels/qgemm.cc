@@ -103,8 +103,10 @@ thread_local Scratch t_scratch;
 }  // namespace
 
 struct QGemmPackedB::Impl {
-  int64_t N = 0, K = 0, Kp = 0, pw = 1, panel_bytes = 0;
+  int64_t N = 0, K = 0, Kp = 0, pw = 1, panel_bytes = 0, packed_size = 0;
   QIsa isa = QIsa::kScalar;
+  bool int4 = false;              // panels of nibbles (VNNI, AVX2, scalar)
+  std::vector<uint8_t> b_n4;      // scalar int4: [N][(K + 1) / 2] nibbles
   std::vector<int8_t> b_nk;     // scalar path: B as given
   AlignedBytes packed;          // SIMD paths: column panels
   std::vector<int32_t> colsum;  // N sums of each column's weights
@@ -158,7 +160,53 @@ QGemmPackedB::QGemmPackedB(const int8_t* b_nk, int64_t N, int64_t K, QIsa isa)
       break;
     }
   }
+  im.packed_size = isa == QIsa::kScalar ? N * K : (isa == QIsa::kAvx2 ? (N + 7) / 8 : (N + 15) / 16) * im.panel_bytes;
 }
+
+QGemmPackedB QGemmPackedB::from_int4(const uint8_t* nibbles, int64_t N, int64_t K, QIsa isa) {
+  OCTET_CHECK(N >= 0 && K >= 0 && (nibbles || N * K == 0), "qgemm: bad int4 B (", N, " x ", K,
+              ")");
+  std::vector<int8_t> b(size_t(N * K));
+  for (int64_t i = 0; i < N * K; ++i) b[size_t(i)] = int4_at(nibbles, i);
+  QGemmPackedB out(b.data(), N, K, isa);
+  Impl& im = *out.impl_;
+  if (isa == QIsa::kAmx) return out;  // AMX tiles load int8 panels
+  im.int4 = true;
+  if (isa == QIsa::kScalar) {
+    const int64_t kb = (K + 1) / 2;
+    im.b_n4.assign(size_t(N * kb), 0);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        im.b_n4[size_t(n * kb + k / 2)] |= uint8_t((b[size_t(n * K + k)] & 0xF) << (4 * (k % 2)));
+    im.b_nk.clear();
+    im.b_nk.shrink_to_fit();
+    im.packed_size = N * kb;
+    return out;
+  }
+  // Pairs of 64-byte (VNNI: one k-group of 4) or 32-byte (AVX2: one k-pair, int16) panel rows
+  // become one row of nibbles: byte i = row 2h's weight i (low) | row 2h + 1's (high).
+  const bool vnni = isa == QIsa::kAvx512Vnni;
+  const int64_t row_w = vnni ? 64 : 16;  // weights per panel row
+  const int64_t rows = vnni ? im.Kp / 4 : im.Kp / 2, rows2 = (rows + 1) / 2;
+  const int64_t npan = vnni ? (N + 15) / 16 : (N + 7) / 8;
+  const int64_t nb = rows2 * row_w;  // nibble panel bytes
+  AlignedBytes packed = aligned_bytes(npan * nb + 64);
+  std::memset(packed.get(), 0, size_t(npan * nb + 64));
+  for (int64_t pn = 0; pn < npan; ++pn)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < row_w; ++i) {
+        const int src = vnni ? int(reinterpret_cast<const int8_t*>(im.packed.get())[pn * im.panel_bytes + r * 64 + i])
+                             : int(reinterpret_cast<const int16_t*>(im.packed.get())[(pn * im.panel_bytes) / 2 + r * 16 + i]);
+        packed[size_t(pn * nb + (r / 2) * row_w + i)] |= uint8_t((src & 0xF) << (4 * (r % 2)));
+      }
+  im.packed = std::move(packed);
+  im.panel_bytes = nb;
+  im.packed_size = npan * nb;
+  return out;
+}
+
+bool QGemmPackedB::is_int4() const { return impl_->int4; }
+int64_t QGemmPackedB::packed_bytes() const { return impl_->packed_size; }
 
 QGemmPackedB::~QGemmPackedB() = default;
 QGemmPackedB::QGemmPackedB(QGemmPackedB&&) noexcept = default;
@@ -207,12 +255,22 @@ void qgemm_scalar(int64_t M, const QGemmA& a, const QGemmPackedB::Impl& im, int6
       row = gathered.data();
     }
     for (int64_t n = n0; n < n1; ++n) {
-      const int8_t* b = im.b_nk.data() + n * K;
       uint32_t acc = 0;
-      if (a.is_signed)
-        for (int64_t k = 0; k < K; ++k) acc += uint32_t(int32_t(int8_t(row[k])) * b[k]);
-      else
-        for (int64_t k = 0; k < K; ++k) acc += uint32_t(int32_t(row[k]) * b[k]);
+      if (im.int4) {
+        const uint8_t* b4 = im.b_n4.data() + n * ((K + 1) / 2);
+        for (int64_t k = 0; k < K; ++k) {
+          // Signed nibble: shift it to the top of an int8, then arithmetic shift back.
+          const int32_t wv = int8_t(uint8_t(b4[k / 2] << (k % 2 ? 0 : 4))) >> 4;
+          const int32_t av = a.is_signed ? int32_t(int8_t(row[k])) : int32_t(row[k]);
+          acc += uint32_t(av * wv);
+        }
+      } else {
+        const int8_t* b = im.b_nk.data() + n * K;
+        if (a.is_signed)
+          for (int64_t k = 0; k < K; ++k) acc += uint32_t(int32_t(int8_t(row[k])) * b[k]);
+        else
+          for (int64_t k = 0; k < K; ++k) acc += uint32_t(int32_t(row[k]) * b[k]);
+      }
       const int32_t v = int32_t(acc + uint32_t(comp[n - n0]));
       if (!ep.requant) {
         static_cast<int32_t*>(c)[m * ldc + n] = v;
@@ -261,6 +319,7 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
   t.K = im.K;
   t.Kp = im.Kp;
   t.flip = flip;
+  t.int4 = im.int4;
   t.b = im.packed.get() + (n0 / im.pw) * im.panel_bytes;
   t.panel_bytes = im.panel_bytes;
   t.ncols = nc;

@@ -52,6 +52,15 @@ struct QGemmEpilogue {
 class QGemmPackedB {
  public:
   QGemmPackedB(const int8_t* b_nk, int64_t N, int64_t K, QIsa isa);
+  // Int4 weights (W4A8): B [N][K] row-major signed nibbles in [-8, 7], two per byte, low
+  // nibble first (element i of the flattened array in byte i / 2). The VNNI, AVX2 and scalar
+  // paths keep the panels as nibbles (half the bytes of int8 panels) and unpack them in
+  // registers; AMX unpacks to int8 panels here. Same results as the int8 constructor with the
+  // unpacked values.
+  static QGemmPackedB from_int4(const uint8_t* nibbles, int64_t N, int64_t K, QIsa isa);
+  bool is_int4() const;
+  // Bytes of packed weights (panels), for the record.
+  int64_t packed_bytes() const;
   ~QGemmPackedB();
   QGemmPackedB(QGemmPackedB&&) noexcept;
   QGemmPackedB& operator=(QGemmPackedB&&) noexcept;
@@ -65,8 +74,16 @@ class QGemmPackedB {
   const Impl& impl() const { return *impl_; }
 
  private:
+  QGemmPackedB() = default;
   std::unique_ptr<Impl> impl_;
 };
+
+// Signed nibble i of a packed int4 array (low nibble first).
+inline int8_t int4_at(const uint8_t* nibbles, int64_t i) {
+  const uint8_t byte = nibbles[i / 2];
+  const int v = (i % 2 ? byte >> 4 : byte) & 0xF;
+  return int8_t(v >= 8 ? v - 16 : v);
+}
 
 // Rows [0, M) and columns [n0, n1) of C (row stride ldc elements of ep.out_type).
 // Single-threaded: callers split rows and/or panels across threads.

@@ -82,19 +82,50 @@ inline void epilogue8(const QGemmTile& t, __m256i acc, int64_t row, int64_t col,
     if constexpr (NP > 1) epilogue8(t, c##r##_1, m0 + r, col + 8, n1);            \
   }
 
-template <int MR, int NP>
+// Int4 panel row h (16 bytes: pairs 2h and 2h + 1 of 8 columns) to int16 weights.
+inline void unpack4(const uint8_t* p, __m256i& lo, __m256i& hi) {
+  const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1);
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  lo = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(lut, _mm_and_si128(v, m)));
+  hi = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(v, 4), m)));
+}
+
+template <int MR, int NP, bool I4>
 void tile(const QGemmTile& t, const int16_t* aw, int64_t m0, int64_t p0) {
   static_assert(MR >= 1 && MR <= 4 && NP >= 1 && NP <= 2);
   __m256i c0_0 = _mm256_setzero_si256(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0,
           c2_1 = c0_0, c3_0 = c0_0, c3_1 = c0_0;
-  const int16_t* b = static_cast<const int16_t*>(t.b) + p0 * (t.panel_bytes / 2);
-  const int16_t* bn = b + (NP > 1 ? t.panel_bytes / 2 : 0);
   const int64_t Kp = t.Kp;
-  for (int64_t g = 0; g < Kp / 2; ++g) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + g * 16));
-    const __m256i b1 =
-        NP > 1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bn + g * 16)) : b0;
-    OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+  if constexpr (I4) {
+    const uint8_t* b4 = static_cast<const uint8_t*>(t.b) + p0 * t.panel_bytes;
+    const uint8_t* bn4 = b4 + (NP > 1 ? t.panel_bytes : 0);
+    const int64_t pairs = Kp / 2;
+    for (int64_t h = 0; 2 * h < pairs; ++h) {
+      __m256i l0, h0, l1, h1;
+      unpack4(b4 + h * 16, l0, h0);
+      if constexpr (NP > 1) unpack4(bn4 + h * 16, l1, h1);
+      else l1 = l0, h1 = h0;
+      {
+        const int64_t g = 2 * h;
+        const __m256i b0 = l0, b1 = l1;
+        OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+      }
+      if (2 * h + 1 < pairs) {
+        const int64_t g = 2 * h + 1;
+        const __m256i b0 = h0, b1 = h1;
+        OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+      }
+    }
+  } else {
+    const int16_t* b = static_cast<const int16_t*>(t.b) + p0 * (t.panel_bytes / 2);
+    const int16_t* bn = b + (NP > 1 ? t.panel_bytes / 2 : 0);
+    for (int64_t g = 0; g < Kp / 2; ++g) {
+      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + g * 16));
+      const __m256i b1 =
+          NP > 1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bn + g * 16)) : b0;
+      OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+    }
   }
   const int64_t col = p0 * 8;
   const int64_t r0 = t.ncols - col, r1 = r0 - 8;
@@ -104,13 +135,13 @@ void tile(const QGemmTile& t, const int16_t* aw, int64_t m0, int64_t p0) {
 
 using TileFn = void (*)(const QGemmTile&, const int16_t*, int64_t, int64_t);
 
-template <int NP>
+template <int NP, bool I4>
 TileFn fn(int mr) {
   switch (mr) {
-    case 1: return tile<1, NP>;
-    case 2: return tile<2, NP>;
-    case 3: return tile<3, NP>;
-    default: return tile<4, NP>;
+    case 1: return tile<1, NP, I4>;
+    case 2: return tile<2, NP, I4>;
+    case 3: return tile<3, NP, I4>;
+    default: return tile<4, NP, I4>;
   }
 }
 
@@ -139,7 +170,8 @@ void qgemm_avx2(const QGemmTile& t) {
   for (int64_t m = 0; m < t.M; m += kMR) {
     const int mr = t.M - m >= kMR ? kMR : int(t.M - m);
     widen_rows(t, m, mr, aw);
-    const TileFn f2 = fn<2>(mr), f1 = fn<1>(mr);
+    const TileFn f2 = t.int4 ? fn<2, true>(mr) : fn<2, false>(mr);
+    const TileFn f1 = t.int4 ? fn<1, true>(mr) : fn<1, false>(mr);
     int64_t p = 0;
     for (; p + 2 <= npan; p += 2) f2(t, aw, m, p);
     if (p < npan) f1(t, aw, m, p);

@@ -26,6 +26,10 @@ struct QGemmTile {
   // Packed B: `ncols` columns starting at panel 0 of `b`, panels `panel_bytes` apart.
   const void* b = nullptr;
   int64_t Kp = 0, panel_bytes = 0, ncols = 0;
+  // Int4 panels (VNNI, AVX2): two panel rows (VNNI: k-groups of 4 x 16 columns; AVX2: k-pairs
+  // x 8 columns) share one row of nibbles, byte i = row 2h's weight i | row 2h + 1's << 4;
+  // the row count is rounded up to even.
+  bool int4 = false;
   // Epilogue: comp[n] added to every sum (bias - zero point * column sum); ncols values.
   const int32_t* comp = nullptr;
   // fp32 requantization when mult != null (u8/s8 out, 1 byte per element), else int32 out.

@@ -81,7 +81,7 @@ __attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sum
   X(10, __VA_ARGS__) X(11, __VA_ARGS__)
 #define OCTET_FULL(r, _) OCTET_ROW_STEP(r, bcast4(a + r * lda + 4 * g))
 #define OCTET_IND(r, _) OCTET_ROW_STEP(r, bcast4(pr##r + off))
-#define OCTET_PTR(r, _) const uint8_t* pr##r = MR > r ? t.rows[m0 + r] : nullptr;
+#define OCTET_PTR(r, _) const uint8_t* pr##r = IND && MR > r ? t.rows[m0 + r] : nullptr;
 #define OCTET_DECL(r, _) OCTET_ROW_DECL(r)
 #define OCTET_EPI(r, _)                                              \
   if constexpr (MR > r) {                                            \
@@ -89,31 +89,59 @@ __attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sum
     if constexpr (NP > 1) _mm512_store_si512(sums[r][1], c##r##_1);  \
   }
 
-template <int MR, int NP, bool FLIP, bool IND>
+#define OCTET_KSTEP(B0, B1, G)                 \
+  {                                            \
+    const int64_t g = (G);                     \
+    const __m512i b0 = (B0), b1 = (B1);        \
+    if constexpr (IND) {                       \
+      const int64_t off = t.koff[g];           \
+      OCTET_ROWS(OCTET_IND, _)                 \
+    } else {                                   \
+      OCTET_ROWS(OCTET_FULL, _)                \
+    }                                          \
+  }
+
+template <int MR, int NP, bool FLIP, bool IND, bool I4>
 void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
   static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 2);
   const int64_t col = p0 * 16;
   OCTET_ROWS(OCTET_DECL, _)
   const uint8_t* a = t.a + m0 * t.lda;
   const int64_t lda = t.lda;
+  // Indirect rows (implicit im2col): row m's k-group g at rows[m] + koff[g].
+  OCTET_ROWS(OCTET_PTR, _)
   const int8_t* b = static_cast<const int8_t*>(t.b) + p0 * t.panel_bytes;
   const int8_t* bn = b + (NP > 1 ? t.panel_bytes : 0);
   const __m512i x80 = _mm512_set1_epi32(int32_t(0x80808080u));
   const int64_t K4 = t.K / 4;  // t.K is a multiple of 4 (qgemm pads A)
-  if constexpr (IND) {
-    // Row m's k-group g at rows[m] + koff[g] (implicit im2col).
-    OCTET_ROWS(OCTET_PTR, _)
-    for (int64_t g = 0; g < K4; ++g) {
-      const int64_t off = t.koff[g];
-      const __m512i b0 = _mm512_loadu_si512(b + g * 64);
-      const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
-      OCTET_ROWS(OCTET_IND, _)
+  if constexpr (I4) {
+    // Nibbles to signed bytes through a 16-entry table.
+    const __m512i lut = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1));
+    const __m512i lo4 = _mm512_set1_epi8(0x0F);
+    int64_t g2 = 0;
+    for (; g2 + 1 < K4; g2 += 2) {
+      const __m512i v0 = _mm512_loadu_si512(b + g2 * 32);
+      const __m512i v1 = NP > 1 ? _mm512_loadu_si512(bn + g2 * 32) : v0;
+      const __m512i l0 = _mm512_shuffle_epi8(lut, _mm512_and_si512(v0, lo4));
+      const __m512i l1 = NP > 1 ? _mm512_shuffle_epi8(lut, _mm512_and_si512(v1, lo4)) : l0;
+      OCTET_KSTEP(l0, l1, g2)
+      const __m512i h0 = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v0, 4), lo4));
+      const __m512i h1 =
+          NP > 1 ? _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v1, 4), lo4)) : h0;
+      OCTET_KSTEP(h0, h1, g2 + 1)
+    }
+    if (g2 < K4) {
+      const __m512i v0 = _mm512_loadu_si512(b + g2 * 32);
+      const __m512i v1 = NP > 1 ? _mm512_loadu_si512(bn + g2 * 32) : v0;
+      const __m512i l0 = _mm512_shuffle_epi8(lut, _mm512_and_si512(v0, lo4));
+      const __m512i l1 = NP > 1 ? _mm512_shuffle_epi8(lut, _mm512_and_si512(v1, lo4)) : l0;
+      OCTET_KSTEP(l0, l1, g2)
     }
   } else {
-    for (int64_t g = 0; g < K4; ++g) {
-      const __m512i b0 = _mm512_loadu_si512(b + g * 64);
-      const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
-      OCTET_ROWS(OCTET_FULL, _)
+    for (int64_t gg = 0; gg < K4; ++gg) {
+      OCTET_KSTEP(_mm512_loadu_si512(b + gg * 64),
+                  NP > 1 ? _mm512_loadu_si512(bn + gg * 64) : _mm512_setzero_si512(), gg)
     }
   }
   // Requantized by a separate function through memory: with the epilogue inline, GCC 12
@@ -126,31 +154,33 @@ void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
 using TileFn = void (*)(const QGemmTile&, int64_t, int64_t);
 constexpr int kMR = 12;
 
-template <int NP, bool FLIP, bool IND>
+template <int NP, bool FLIP, bool IND, bool I4>
 constexpr TileFn fn(int mr) {
   switch (mr) {
-    case 1: return tile<1, NP, FLIP, IND>;
-    case 2: return tile<2, NP, FLIP, IND>;
-    case 3: return tile<3, NP, FLIP, IND>;
-    case 4: return tile<4, NP, FLIP, IND>;
-    case 5: return tile<5, NP, FLIP, IND>;
-    case 6: return tile<6, NP, FLIP, IND>;
-    case 7: return tile<7, NP, FLIP, IND>;
-    case 8: return tile<8, NP, FLIP, IND>;
-    case 9: return tile<9, NP, FLIP, IND>;
-    case 10: return tile<10, NP, FLIP, IND>;
-    case 11: return tile<11, NP, FLIP, IND>;
-    default: return tile<12, NP, FLIP, IND>;
+    case 1: return tile<1, NP, FLIP, IND, I4>;
+    case 2: return tile<2, NP, FLIP, IND, I4>;
+    case 3: return tile<3, NP, FLIP, IND, I4>;
+    case 4: return tile<4, NP, FLIP, IND, I4>;
+    case 5: return tile<5, NP, FLIP, IND, I4>;
+    case 6: return tile<6, NP, FLIP, IND, I4>;
+    case 7: return tile<7, NP, FLIP, IND, I4>;
+    case 8: return tile<8, NP, FLIP, IND, I4>;
+    case 9: return tile<9, NP, FLIP, IND, I4>;
+    case 10: return tile<10, NP, FLIP, IND, I4>;
+    case 11: return tile<11, NP, FLIP, IND, I4>;
+    default: return tile<12, NP, FLIP, IND, I4>;
   }
 }
 
-template <bool IND>
+template <bool IND, bool I4>
 TileFn pick_ind(int mr, int np, bool flip) {
-  if (np == 2) return flip ? fn<2, true, IND>(mr) : fn<2, false, IND>(mr);
-  return flip ? fn<1, true, IND>(mr) : fn<1, false, IND>(mr);
+  if (np == 2) return flip ? fn<2, true, IND, I4>(mr) : fn<2, false, IND, I4>(mr);
+  return flip ? fn<1, true, IND, I4>(mr) : fn<1, false, IND, I4>(mr);
 }
 TileFn pick(const QGemmTile& t, int mr, int np) {
-  return t.rows ? pick_ind<true>(mr, np, t.flip) : pick_ind<false>(mr, np, t.flip);
+  if (t.int4)
+    return t.rows ? pick_ind<true, true>(mr, np, t.flip) : pick_ind<false, true>(mr, np, t.flip);
+  return t.rows ? pick_ind<true, false>(mr, np, t.flip) : pick_ind<false, false>(mr, np, t.flip);
 }
 
 }  // namespace

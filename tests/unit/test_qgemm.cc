@@ -51,14 +51,22 @@ struct GemmCase {
   bool bias, requant;
   RequantScheme scheme;
   bool out_u8;
+  bool int4 = false;  // weights in [-8, 7], packed from nibbles
 };
+
+std::vector<uint8_t> to_nibbles(const std::vector<int8_t>& v) {
+  std::vector<uint8_t> out((v.size() + 1) / 2, 0);
+  for (size_t i = 0; i < v.size(); ++i) out[i / 2] |= uint8_t((v[i] & 0xF) << (4 * (i % 2)));
+  return out;
+}
 
 void run_case(const GemmCase& gc, std::mt19937& g, const std::vector<QIsa>& isas) {
   std::uniform_int_distribution<int> byte(0, 255), w(-128, 127);
   std::vector<uint8_t> A(size_t(gc.M * gc.lda + 4));
   for (auto& x : A) x = uint8_t(byte(g));
   std::vector<int8_t> B(size_t(gc.N * gc.K));
-  for (auto& x : B) x = int8_t(w(g));
+  for (auto& x : B) x = gc.int4 ? int8_t(int(g() % 16) - 8) : int8_t(w(g));
+  const std::vector<uint8_t> nib = to_nibbles(B);
   std::vector<int32_t> bias(size_t(gc.N));
   for (auto& x : bias) x = int32_t(g() % 200001) - 100000;
   if (gc.bias && g() % 10 == 0) bias[0] = INT32_MAX - 5;  // wraps
@@ -81,7 +89,15 @@ void run_case(const GemmCase& gc, std::mt19937& g, const std::vector<QIsa>& isas
   qgemm_reference(gc.M, gc.N, gc.K, a, B.data(), ep, ref.data(), ldc);
   for (QIsa isa : isas) {
     CAPTURE(qisa_name(isa));
-    QGemmPackedB pb(B.data(), gc.N, gc.K, isa);
+    QGemmPackedB pb = gc.int4 ? QGemmPackedB::from_int4(nib.data(), gc.N, gc.K, isa)
+                              : QGemmPackedB(B.data(), gc.N, gc.K, isa);
+    if (gc.int4 && isa != QIsa::kAmx) {
+      CHECK(pb.is_int4());
+      if (isa != QIsa::kScalar) {
+        const int64_t pw = pb.panel_width();
+        CHECK(pb.packed_bytes() <= (gc.N + pw - 1) / pw * pw * ((gc.K + 7) / 8 * 8) / 2 * (isa == QIsa::kAvx2 ? 2 : 1));
+      }
+    }
     std::vector<uint8_t> out(ref.size(), 0xCD);
     // Whole column range, or two calls split at a panel boundary.
     const int64_t pw = pb.panel_width();
@@ -124,6 +140,38 @@ TEST_CASE("qgemm: every path equals the reference bit for bit over random shapes
     CAPTURE(gc.requant);
     run_case(gc, g, isas);
   }
+}
+
+TEST_CASE("qgemm: int4 packed weights equal the int8 path bit for bit") {
+  std::mt19937 g(4321);
+  const auto isas = isas_here();
+  const RequantScheme schemes[] = {RequantScheme::kFp32, RequantScheme::kFixedPoint,
+                                   RequantScheme::kFixedPointSingle};
+  for (int i = 0; i < 400; ++i) {
+    GemmCase gc;
+    gc.int4 = true;
+    gc.M = 1 + int64_t(g() % (i % 10 == 0 ? 100 : 30));
+    gc.N = 1 + int64_t(g() % (i % 7 == 0 ? 150 : 50));
+    gc.K = int64_t(g() % (i % 5 == 0 ? 700 : 80));
+    gc.lda = gc.K + int64_t(g() % 4 == 0 ? g() % 9 : 0);
+    gc.a_signed = g() % 2;
+    gc.zp = gc.a_signed ? int32_t(g() % 256) - 128 : int32_t(g() % 256);
+    gc.bias = g() % 3 != 0;
+    gc.requant = g() % 4 != 0;
+    gc.scheme = schemes[g() % 3];
+    gc.out_u8 = g() % 2;
+    CAPTURE(i);
+    CAPTURE(gc.M);
+    CAPTURE(gc.N);
+    CAPTURE(gc.K);
+    run_case(gc, g, isas);
+  }
+  // The int4 element accessor: low nibble first, sign extended.
+  const uint8_t bytes[2] = {0x8F, 0x70};
+  CHECK(int4_at(bytes, 0) == -1);
+  CHECK(int4_at(bytes, 1) == -8);
+  CHECK(int4_at(bytes, 2) == 0);
+  CHECK(int4_at(bytes, 3) == 7);
 }
 
 TEST_CASE("qgemm: OCTET_MAX_CPU_ISA caps the chosen path") {
