@@ -60,6 +60,8 @@ struct QConv2dNhwc::Impl {
   // run into a zero-point padded image (Hp x Wp), GEMM rows read straight from it. Each kernel
   // row's KW * C bytes form a segment padded to S (multiple of 4) with zero weights.
   bool implicit = false, direct = false;
+  bool int4 = false;  // GEMM weights packed as nibbles (depthwise keeps int8)
+  QGemmPackedB pack(const std::vector<int8_t>& b, int64_t N, int64_t K) const;
   int64_t Hp = 0, Wp = 0, S = 0;
   std::vector<int64_t> koff;
   std::vector<uint8_t> xpad;
@@ -75,9 +77,42 @@ struct QConv2dNhwc::Impl {
   void dw_row_vnni(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid);
 };
 
+namespace {
+std::vector<uint8_t> nibbles_of(const std::vector<int8_t>& v) {
+  std::vector<uint8_t> out((v.size() + 1) / 2, 0);
+  for (size_t i = 0; i < v.size(); ++i) out[i / 2] |= uint8_t((v[i] & 0xF) << (4 * (i % 2)));
+  return out;
+}
+}  // namespace
+
+QConv2dNhwc::QConv2dNhwc(const ConvParams& p, const QConvQuant& q, Int4Weights w4,
+                         const int32_t* bias, int threads, QIsa isa)
+    : impl_(nullptr) {
+  OCTET_CHECK(p.C > 0 && p.group > 0 && p.C % p.group == 0 && p.M > 0 && p.KH > 0 && p.KW > 0,
+              "qconv: bad parameters");
+  OCTET_CHECK(w4.nibbles, "qconv: int4 weights are null");
+  const int64_t n = p.M * (p.C / p.group) * p.KH * p.KW;
+  std::vector<int8_t> w(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) w[size_t(i)] = int4_at(w4.nibbles, i);
+  impl_.reset(new Impl);
+  impl_->int4 = true;
+  init(p, q, w.data(), bias, threads, isa);
+}
+
 QConv2dNhwc::QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t* w,
                          const int32_t* bias, int threads, QIsa isa)
     : impl_(new Impl) {
+  init(p, q, w, bias, threads, isa);
+}
+
+QGemmPackedB QConv2dNhwc::Impl::pack(const std::vector<int8_t>& b, int64_t N, int64_t K) const {
+  if (!int4) return QGemmPackedB(b.data(), N, K, isa);
+  const std::vector<uint8_t> nib = nibbles_of(b);
+  return QGemmPackedB::from_int4(nib.data(), N, K, isa);
+}
+
+void QConv2dNhwc::init(const ConvParams& p, const QConvQuant& q, const int8_t* w,
+                       const int32_t* bias, int threads, QIsa isa) {
   Impl& im = *impl_;
   OCTET_CHECK(q.out_type == DType::kU8 || q.out_type == DType::kI8,
               "qconv: output type must be u8 or i8, got ", dtype_name(q.out_type));
@@ -130,7 +165,7 @@ QConv2dNhwc::QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t*
           for (int64_t kw = 0; kw < p.KW; ++kw)
             b[size_t(m * p.KH * im.S + kh * im.S + kw * p.C + c)] =
                 w[((m * p.C + c) * p.KH + kh) * p.KW + kw];
-    im.packed.emplace_back(b.data(), p.M, p.KH * im.S, isa);
+    im.packed.push_back(im.pack(b, p.M, p.KH * im.S));
     im.group_rq.push_back(rq);
     for (int64_t g = 0; g < p.KH * im.S / 4; ++g)
       im.koff.push_back((4 * g / im.S) * p.dh * im.Wp * p.C + (4 * g) % im.S);
@@ -152,7 +187,7 @@ QConv2dNhwc::QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t*
           for (int64_t kw = 0; kw < p.KW; ++kw)
             b[size_t(m * im.K + (kh * p.KW + kw) * im.Cg + c)] =
                 w[(((g * im.Mg + m) * im.Cg + c) * p.KH + kh) * p.KW + kw];
-    im.packed.emplace_back(b.data(), im.Mg, im.K, isa);
+    im.packed.push_back(im.pack(b, im.Mg, im.K));
     Requantizer grq = rq;
     if (rq.multipliers.size() > 1)
       grq.multipliers.assign(rq.multipliers.begin() + g * im.Mg,
