@@ -192,3 +192,96 @@ TEST_CASE("qgemm: OCTET_MAX_CPU_ISA caps the chosen path") {
     CHECK_THROWS(QGemmPackedB(b, 1, 4, QIsa::kAmx));
   }
 }
+
+TEST_CASE("qgemm_blockwise: every path equals the reference bit for bit (per-block int4)") {
+  std::mt19937 g(2468);
+  const auto isas = isas_here();
+  std::uniform_real_distribution<float> uf(-1.f, 1.f);
+  int cases = 0;
+  int64_t total = 0, interior = 0;
+  for (int i = 0; i < 320; ++i) {
+    const int64_t B = int64_t(32) << (g() % 3);
+    const int64_t M = 1 + int64_t(g() % (i % 8 == 0 ? 120 : 25));
+    const int64_t N = 1 + int64_t(g() % (i % 6 == 0 ? 100 : 40));
+    const int64_t K = B * int64_t(1 + g() % (i % 5 == 0 ? 12 : 4));
+    const int64_t lda = K + int64_t(g() % 3);
+    const bool a_signed = g() % 2;
+    QGemmA a;
+    a.lda = lda;
+    a.is_signed = a_signed;
+    a.zero_point = a_signed ? int32_t(g() % 256) - 128 : int32_t(g() % 256);
+    std::vector<uint8_t> A(size_t(M * lda));
+    for (auto& x : A) x = uint8_t(g());
+    a.data = A.data();
+    std::vector<int8_t> w(size_t(N * K));
+    for (auto& x : w) x = int8_t(int(g() % 16) - 8);
+    const std::vector<uint8_t> nib = to_nibbles(w);
+    const int64_t nb = K / B;
+    std::vector<float> ws(static_cast<size_t>(N * nb)), bias(static_cast<size_t>(N));
+    // Scales so that outputs spread over the code range (some clamp), signs mixed.
+    const float typical = 20.f / (std::sqrt(float(K)) * 75.f * 4.5f);
+    for (auto& x : ws) x = typical * std::exp2(uf(g) * 2.f) * (g() % 5 == 0 ? -1.f : 1.f);
+    for (auto& x : bias) x = uf(g) * 50.f;
+    QGemmBlockwise p;
+    p.block = B;
+    p.w_scale = ws.data();
+    p.m = std::exp2(uf(g) * 2.f);
+    p.bias_f = g() % 3 ? bias.data() : nullptr;
+    const bool out_u8 = g() % 2;
+    p.out_type = out_u8 ? DType::kU8 : DType::kI8;
+    const int32_t lo = out_u8 ? 0 : -128;
+    p.zero_point = lo + int32_t(g() % 256);
+    p.qmin = lo;
+    p.qmax = lo + 255;
+    if (g() % 3 == 0) {
+      p.qmin = std::max(lo, p.zero_point - int32_t(g() % 40));
+      p.qmax = std::min(lo + 255, p.qmin + 1 + int32_t(g() % 200));
+    }
+    const int64_t ldc = N + int64_t(g() % 3);
+    std::vector<uint8_t> ref(size_t(M * ldc), 0xCD);
+    qgemm_blockwise_reference(M, N, K, a, nib.data(), p, ref.data(), ldc);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        const int32_t v = out_u8 ? int32_t(ref[size_t(m * ldc + n)])
+                                 : int32_t(int8_t(ref[size_t(m * ldc + n)]));
+        ++total;
+        interior += v != p.qmin && v != p.qmax;
+      }
+    CAPTURE(i);
+    CAPTURE(M);
+    CAPTURE(N);
+    CAPTURE(K);
+    CAPTURE(B);
+    for (QIsa isa : isas)
+      for (int packed4 = 0; packed4 < 2; ++packed4) {
+        CAPTURE(qisa_name(isa));
+        CAPTURE(packed4);
+        QGemmPackedB pb = packed4 ? QGemmPackedB::from_int4(nib.data(), N, K, isa)
+                                  : QGemmPackedB(w.data(), N, K, isa);
+        std::vector<uint8_t> out(ref.size(), 0xCD);
+        const int64_t pw = pb.panel_width();
+        const int64_t split = N > pw && g() % 2 ? (1 + int64_t(g() % ((N - 1) / pw))) * pw : N;
+        qgemm_blockwise(M, a, pb, 0, split, p, out.data(), ldc);
+        if (split < N) qgemm_blockwise(M, a, pb, split, N, p, out.data(), ldc);
+        CHECK(out == ref);
+      }
+    ++cases;
+  }
+  CHECK(cases >= 300);
+  CHECK(interior * 2 > total);  // most outputs inside the clamp: the arithmetic is exercised
+  MESSAGE("blockwise outputs inside the clamp: " << interior << " of " << total);
+  // K not a multiple of the block, or a bad block size, throws.
+  std::vector<uint8_t> A(64), nib(64);
+  std::vector<float> ws(4, 1.f);
+  std::vector<uint8_t> out(4);
+  QGemmA a{A.data(), 48};
+  QGemmBlockwise p;
+  p.block = 32;
+  p.w_scale = ws.data();
+  CHECK_THROWS(qgemm_blockwise_reference(1, 1, 48, a, nib.data(), p, out.data(), 1));
+  p.block = 16;
+  CHECK_THROWS(qgemm_blockwise_reference(1, 1, 32, a, nib.data(), p, out.data(), 1));
+  QGemmPackedB pb = QGemmPackedB::from_int4(nib.data(), 1, 48, qgemm_cpu_isa());
+  p.block = 32;
+  CHECK_THROWS(qgemm_blockwise(1, a, pb, 0, 1, p, out.data(), 1));
+}
