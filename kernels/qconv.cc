@@ -152,6 +152,7 @@ void QConv2dNhwc::init(const ConvParams& p, const QConvQuant& q, const int8_t* w
   // layers) or needs no padded copy (strided 1x1); otherwise im2col tiles.
   const bool no_pad = p.KH == 1 && p.KW == 1 && p.pt == 0 && p.pl == 0 && p.C % 4 == 0 &&
                       (p.OH - 1) * p.sh < p.H && (p.OW - 1) * p.sw < p.W;
+  // (AVX2 widens A rows anyway, and the segment padding costs it more than the copy saves.)
   im.implicit = !pointwise && p.group == 1 && p.dw == 1 && isa == QIsa::kAvx512Vnni &&
                 (p.KW * p.C <= 32 || no_pad);
   if (im.implicit) {

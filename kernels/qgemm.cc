@@ -229,9 +229,8 @@ void check_args(const QGemmPackedB::Impl& im, const QGemmA& a, int64_t n0, int64
   OCTET_CHECK(0 <= n0 && n0 <= n1 && n1 <= im.N && n0 % im.pw == 0, "qgemm: column range [",
               n0, ", ", n1, ") of ", im.N, " (panels of ", im.pw, ")");
   OCTET_CHECK(a.data || a.rows || im.K == 0, "qgemm: A is null");
-  OCTET_CHECK(!a.rows || (a.koff && im.K % 4 == 0 &&
-                          (im.isa == QIsa::kAvx512Vnni || im.isa == QIsa::kScalar)),
-              "qgemm: indirect A needs K % 4 == 0 and the VNNI or scalar path");
+  OCTET_CHECK(!a.rows || (a.koff && im.K % 4 == 0 && im.isa != QIsa::kAmx),
+              "qgemm: indirect A needs K % 4 == 0 and the VNNI, AVX2 or scalar path");
   if (!ep.requant) {
     OCTET_CHECK(ep.out_type == DType::kI32, "qgemm: output type ", dtype_name(ep.out_type),
                 " without requantization");

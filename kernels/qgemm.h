@@ -35,7 +35,7 @@ struct QGemmA {
   // the VNNI path reads the padding bytes (their products with zero weights vanish) instead
   // of copying rows of A whose K is not a multiple of 4.
   int64_t readable = 0;
-  // Indirect rows (implicit im2col; AVX-512 VNNI and scalar paths, K a multiple of 4): row m's
+  // Indirect rows (implicit im2col; VNNI, AVX2 and scalar paths, K a multiple of 4): row m's
   // bytes 4g .. 4g + 3 are at rows[m] + koff[g]; `data` and `lda` are then unused.
   const uint8_t* const* rows = nullptr;
   const int64_t* koff = nullptr;

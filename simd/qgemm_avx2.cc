@@ -145,20 +145,36 @@ TileFn fn(int mr) {
   }
 }
 
-void widen_rows(const QGemmTile& t, int64_t m0, int64_t rows, int16_t* aw) {
+// n bytes from src (u8 after the optional flip) to int16 at dst.
+inline void widen_run(const uint8_t* src, int64_t n, bool flip, int16_t* dst) {
   const __m128i x80 = _mm_set1_epi8(char(0x80));
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
+    if (flip) v = _mm_xor_si128(v, x80);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k), _mm256_cvtepu8_epi16(v));
+  }
+  const uint8_t fx = flip ? 0x80 : 0;
+  for (; k < n; ++k) dst[k] = int16_t(uint8_t(src[k] ^ fx));
+}
+
+void widen_rows(const QGemmTile& t, int64_t m0, int64_t rows, int16_t* aw) {
   for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* src = t.a + (m0 + r) * t.lda;
     int16_t* dst = aw + r * t.Kp;
-    int64_t k = 0;
-    for (; k + 16 <= t.K; k += 16) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
-      if (t.flip) v = _mm_xor_si128(v, x80);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k), _mm256_cvtepu8_epi16(v));
+    if (t.rows) {
+      // Indirect rows: runs of k-groups whose offsets follow each other.
+      const uint8_t* base = t.rows[m0 + r];
+      const int64_t groups = t.K / 4;
+      for (int64_t g = 0; g < groups;) {
+        int64_t e = g + 1;
+        while (e < groups && t.koff[e] == t.koff[e - 1] + 4) ++e;
+        widen_run(base + t.koff[g], 4 * (e - g), t.flip, dst + 4 * g);
+        g = e;
+      }
+    } else {
+      widen_run(t.a + (m0 + r) * t.lda, t.K, t.flip, dst);
     }
-    const uint8_t fx = t.flip ? 0x80 : 0;
-    for (; k < t.K; ++k) dst[k] = int16_t(uint8_t(src[k] ^ fx));
-    for (; k < t.Kp; ++k) dst[k] = 0;
+    for (int64_t k = t.K; k < t.Kp; ++k) dst[k] = 0;
   }
 }
 

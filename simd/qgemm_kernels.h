@@ -18,7 +18,7 @@ struct QGemmTile {
   // A: M rows of K codes, row stride lda bytes.
   const uint8_t* a = nullptr;
   int64_t lda = 0, M = 0, K = 0;
-  // Indirect A (VNNI only; then `a` and `lda` are unused): row m's bytes 4g..4g+3 at
+  // Indirect A (VNNI, AVX2; then `a` and `lda` are unused): row m's bytes 4g..4g+3 at
   // rows[m] + koff[g], K a multiple of 4.
   const uint8_t* const* rows = nullptr;
   const int64_t* koff = nullptr;

@@ -174,6 +174,56 @@ TEST_CASE("qgemm: int4 packed weights equal the int8 path bit for bit") {
   CHECK(int4_at(bytes, 3) == 7);
 }
 
+TEST_CASE("qgemm: indirect rows (row pointers + k-group offsets) equal the direct rows") {
+  std::mt19937 g(1357);
+  for (int i = 0; i < 200; ++i) {
+    const int64_t M = 1 + int64_t(g() % 40), N = 1 + int64_t(g() % 70);
+    const int64_t G = 1 + int64_t(g() % 40), K = 4 * G;
+    // k-group offsets: runs of consecutive groups separated by random gaps.
+    std::vector<int64_t> koff(static_cast<size_t>(G));
+    int64_t off = 0;
+    for (int64_t j = 0; j < G; ++j) {
+      if (j > 0 && g() % 3 == 0) off += 4 * int64_t(g() % 5);
+      koff[size_t(j)] = off;
+      off += 4;
+    }
+    const int64_t span = off;
+    std::vector<uint8_t> buf(size_t(M * (span + 7) + 64));
+    for (auto& x : buf) x = uint8_t(g());
+    std::vector<const uint8_t*> rows(static_cast<size_t>(M));
+    std::vector<uint8_t> dense(static_cast<size_t>(M * K));
+    for (int64_t m = 0; m < M; ++m) {
+      rows[size_t(m)] = buf.data() + m * (span + int64_t(g() % 8));
+      for (int64_t j = 0; j < G; ++j)
+        for (int b = 0; b < 4; ++b)
+          dense[size_t(m * K + 4 * j + b)] = rows[size_t(m)][koff[size_t(j)] + b];
+    }
+    std::vector<int8_t> B(static_cast<size_t>(N * K));
+    for (auto& x : B) x = int8_t(g());
+    std::vector<int32_t> bias(static_cast<size_t>(N));
+    for (auto& x : bias) x = int32_t(g() % 2001) - 1000;
+    QGemmA a{dense.data(), K, bool(g() % 2), int32_t(g() % 256) - (i % 2 ? 128 : 0)};
+    if (!a.is_signed) a.zero_point = int32_t(g() % 256);
+    Requantizer rq = random_requant(g, N, 30.0 / (5000.0 * std::sqrt(double(K))), true,
+                                    RequantScheme::kFp32);
+    QGemmEpilogue ep{bias.data(), &rq, DType::kU8};
+    std::vector<uint8_t> ref(static_cast<size_t>(M * N));
+    qgemm_reference(M, N, K, a, B.data(), ep, ref.data(), N);
+    QGemmA ai = a;
+    ai.data = nullptr;
+    ai.rows = rows.data();
+    ai.koff = koff.data();
+    for (QIsa isa : isas_here()) {
+      if (isa == QIsa::kAmx) continue;
+      CAPTURE(qisa_name(isa));
+      QGemmPackedB pb(B.data(), N, K, isa);
+      std::vector<uint8_t> out(ref.size(), 0xCD);
+      qgemm(M, ai, pb, 0, N, ep, out.data(), N);
+      CHECK(out == ref);
+    }
+  }
+}
+
 TEST_CASE("qgemm: OCTET_MAX_CPU_ISA caps the chosen path") {
   const char* old = std::getenv("OCTET_MAX_CPU_ISA");
   const std::string saved = old ? old : "";
