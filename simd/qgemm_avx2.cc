@@ -1,6 +1,6 @@
 // AVX2 integer GEMM, exact: A's bytes are widened to int16 (u8 after the optional 0x80 flip)
 // and multiplied with int16 weights by vpmaddwd (two products summed in int32, no int16
-// saturation, unlike vpmaddubsw). Register tiles of up to 4 rows x 16 columns.
+// saturation, unlike vpmaddubsw). Register tiles of up to 6 rows x 16 columns.
 // Compiled for AVX2 only; kernels/qgemm.cc calls it after checking the CPU.
 #include <immintrin.h>
 
@@ -14,7 +14,7 @@
 namespace octet::simd {
 namespace {
 
-constexpr int kMR = 4;
+constexpr int kMR = 6;
 
 // One row of C, 8 columns [col, col + n), n <= 8.
 inline void epilogue8(const QGemmTile& t, __m256i acc, int64_t row, int64_t col, int64_t n) {
@@ -76,11 +76,23 @@ inline void epilogue8(const QGemmTile& t, __m256i acc, int64_t row, int64_t col,
     c##r##_0 = _mm256_add_epi32(c##r##_0, _mm256_madd_epi16(av, b0));                     \
     if constexpr (NP > 1) c##r##_1 = _mm256_add_epi32(c##r##_1, _mm256_madd_epi16(av, b1)); \
   }
-#define OCTET_EPI(r)                                                              \
-  if constexpr (MR > r) {                                                         \
-    epilogue8(t, c##r##_0, m0 + r, col, n0);                                      \
-    if constexpr (NP > 1) epilogue8(t, c##r##_1, m0 + r, col + 8, n1);            \
+#define OCTET_EPI(r)                                                                  \
+  if constexpr (MR > r) {                                                             \
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums[r][0]), c##r##_0);             \
+    if constexpr (NP > 1) _mm256_store_si256(reinterpret_cast<__m256i*>(sums[r][1]), c##r##_1); \
   }
+
+template <int MR, int NP>
+__attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sums, int64_t m0,
+                                          int64_t col, int64_t n0, int64_t n1) {
+  for (int r = 0; r < MR; ++r) {
+    epilogue8(t, _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + (r * NP) * 8)),
+              m0 + r, col, n0);
+    if constexpr (NP > 1)
+      epilogue8(t, _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + (r * NP + 1) * 8)),
+                m0 + r, col + 8, n1);
+  }
+}
 
 // Int4 panel row h (16 bytes: pairs 2h and 2h + 1 of 8 columns) to int16 weights.
 inline void unpack4(const uint8_t* p, __m256i& lo, __m256i& hi) {
@@ -93,9 +105,10 @@ inline void unpack4(const uint8_t* p, __m256i& lo, __m256i& hi) {
 
 template <int MR, int NP, bool I4>
 void tile(const QGemmTile& t, const int16_t* aw, int64_t m0, int64_t p0) {
-  static_assert(MR >= 1 && MR <= 4 && NP >= 1 && NP <= 2);
+  static_assert(MR >= 1 && MR <= 6 && NP >= 1 && NP <= 2);
   __m256i c0_0 = _mm256_setzero_si256(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0,
-          c2_1 = c0_0, c3_0 = c0_0, c3_1 = c0_0;
+          c2_1 = c0_0, c3_0 = c0_0, c3_1 = c0_0, c4_0 = c0_0, c4_1 = c0_0, c5_0 = c0_0,
+          c5_1 = c0_0;
   const int64_t Kp = t.Kp;
   if constexpr (I4) {
     const uint8_t* b4 = static_cast<const uint8_t*>(t.b) + p0 * t.panel_bytes;
@@ -109,12 +122,12 @@ void tile(const QGemmTile& t, const int16_t* aw, int64_t m0, int64_t p0) {
       {
         const int64_t g = 2 * h;
         const __m256i b0 = l0, b1 = l1;
-        OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+        OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3) OCTET_ROW(4) OCTET_ROW(5)
       }
       if (2 * h + 1 < pairs) {
         const int64_t g = 2 * h + 1;
         const __m256i b0 = h0, b1 = h1;
-        OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+        OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3) OCTET_ROW(4) OCTET_ROW(5)
       }
     }
   } else {
@@ -124,13 +137,17 @@ void tile(const QGemmTile& t, const int16_t* aw, int64_t m0, int64_t p0) {
       const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + g * 16));
       const __m256i b1 =
           NP > 1 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bn + g * 16)) : b0;
-      OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3)
+      OCTET_ROW(0) OCTET_ROW(1) OCTET_ROW(2) OCTET_ROW(3) OCTET_ROW(4) OCTET_ROW(5)
     }
   }
   const int64_t col = p0 * 8;
   const int64_t r0 = t.ncols - col, r1 = r0 - 8;
   const int64_t n0 = r0 < 8 ? r0 : 8, n1 = r1 < 8 ? r1 : 8;
-  OCTET_EPI(0) OCTET_EPI(1) OCTET_EPI(2) OCTET_EPI(3)
+  // Requantized by a separate function through memory: with the epilogue inline, GCC 12
+  // adds register copies to every k step.
+  alignas(32) int32_t sums[MR][NP][8];
+  OCTET_EPI(0) OCTET_EPI(1) OCTET_EPI(2) OCTET_EPI(3) OCTET_EPI(4) OCTET_EPI(5)
+  store_rows<MR, NP>(t, &sums[0][0][0], m0, col, n0, n1);
 }
 
 using TileFn = void (*)(const QGemmTile&, const int16_t*, int64_t, int64_t);
@@ -141,7 +158,9 @@ TileFn fn(int mr) {
     case 1: return tile<1, NP, I4>;
     case 2: return tile<2, NP, I4>;
     case 3: return tile<3, NP, I4>;
-    default: return tile<4, NP, I4>;
+    case 4: return tile<4, NP, I4>;
+    case 5: return tile<5, NP, I4>;
+    default: return tile<6, NP, I4>;
   }
 }
 
