@@ -39,6 +39,8 @@ struct QConv2dNhwc::Impl {
   std::vector<int32_t> dw_w, dw_comp;
   std::vector<float> dw_mult;
   std::vector<int8_t> dw_wt;          // scalar: [C][T]
+  std::vector<int32_t> dw_w2;         // AVX2 row kernel (simd::QDwAvx2Rows::w)
+  bool dw_avx2_rows = false;
   std::vector<uint8_t> zp_row;        // C codes of the input zero point
   // Depthwise, AVX-512 VNNI: natural and (C | 64, unit stride) paired layouts.
   struct DwPack {
@@ -214,9 +216,12 @@ void QConv2dNhwc::Impl::setup_depthwise(const int8_t* w) {
     if (dw_paired) pack_dw_vnni(w, dwp, true);
     return;
   }
+  // AVX2: the row kernel (widening shared by the pixels of a row) pays off for few channels
+  // at unit stride; the tap-pair kernel otherwise (Tp <= 64).
+  dw_avx2_rows = isa == QIsa::kAvx2 && C <= 32 && p.sw == 1;
   V = isa >= QIsa::kAvx512Vnni ? 16
-      : (isa == QIsa::kAvx2 && Tp <= simd::kqdw_avx2_max_taps) ? 8
-                                                              : 0;
+      : (isa == QIsa::kAvx2 && (dw_avx2_rows || Tp <= simd::kqdw_avx2_max_taps)) ? 8
+                                                                                 : 0;
   if (!V) {
     dw_wt.assign(w, w + C * T);
     return;
@@ -245,6 +250,23 @@ void QConv2dNhwc::Impl::setup_depthwise(const int8_t* w) {
             int32_t((bias.empty() ? 0u : uint32_t(bias[size_t(ch)])) - zp * wsum);
         dw_mult[size_t(slot)] = q.requant.channel(ch).multiplier;
       }
+  if (dw_avx2_rows) {
+    // Row kernel weights: kernel rows paired, [blocks][pairs][KW][lo / hi][8].
+    const int64_t np = (p.KH + 1) / 2;
+    dw_w2.assign(size_t(blocks * np * p.KW * 16), 0);
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t pr = 0; pr < np; ++pr)
+        for (int64_t kw = 0; kw < p.KW; ++kw)
+          for (int64_t h = 0; h < 2; ++h)
+            for (int64_t j = 0; j < 8; ++j) {
+              const int64_t ch = b * 16 + simd::qdw_lane_channel(j, h == 1);
+              if (ch >= C) continue;
+              const int32_t w0 = w[(ch * p.KH + 2 * pr) * p.KW + kw];
+              const int32_t w1 = 2 * pr + 1 < p.KH ? w[(ch * p.KH + 2 * pr + 1) * p.KW + kw] : 0;
+              dw_w2[size_t((((b * np + pr) * p.KW + kw) * 2 + h) * 8 + j)] =
+                  int32_t((uint32_t(w0) & 0xFFFFu) | (uint32_t(w1) << 16));
+            }
+  }
 }
 
 void QConv2dNhwc::Impl::pack_dw_vnni(const int8_t* w, DwPack& d, bool paired) {
@@ -458,6 +480,39 @@ void QConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t 
   for (int64_t kh = 0; kh < p.KH; ++kh) {
     const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
     rp[kh] = ih >= 0 && ih < p.H ? img + ih * p.W * C : nullptr;
+  }
+  if (dw_avx2_rows) {  // AVX2: the row kernel
+    const Requantizer& rq = q.requant;
+    simd::QDwArgs a;
+    a.C = C;
+    a.flip = q.x_signed;
+    a.comp = dw_comp.data();
+    const bool fp32 = rq.scheme == RequantScheme::kFp32;
+    if (fp32) {
+      a.mult = dw_mult.data();
+      a.lo = float(rq.qmin - rq.zero_point);
+      a.hi = float(rq.qmax - rq.zero_point);
+      a.zp = rq.zero_point;
+    }
+    simd::QDwAvx2Rows r;
+    r.rows = rp;
+    r.W = p.W; r.C = C; r.KH = p.KH; r.KW = p.KW; r.sw = p.sw; r.dw = p.dw; r.pl = p.pl;
+    r.OW = p.OW;
+    r.pad = uint8_t(q.x_zero_point);
+    r.w = dw_w2.data();
+    std::vector<int32_t>& tmp = acc[size_t(tid)];
+    const int64_t scratch = simd::qdw_avx2_rows_scratch(p.KH, p.OW, p.KW, p.sw, p.dw);
+    const int64_t need = scratch + (fp32 ? 0 : p.OW * C);
+    if (int64_t(tmp.size()) < need) tmp.resize(size_t(need));
+    r.scratch = tmp.data();
+    uint8_t* out = y + (n * p.OH + oh) * p.OW * C;
+    int32_t* acc32 = tmp.data() + scratch;
+    simd::qdwconv_avx2_row(a, r, fp32 ? static_cast<void*>(out) : static_cast<void*>(acc32));
+    if (!fp32)
+      for (int64_t i = 0; i < p.OW * C; ++i)
+        out[i] = uint8_t(requantize_one(rq.scheme, acc32[i], rq.channel(i % C), rq.zero_point,
+                                        rq.qmin, rq.qmax));
+    return;
   }
   const uint8_t* zr = zp_row.data();
   for (int64_t ow = 0; ow < p.OW; ++ow) {

@@ -64,3 +64,23 @@ void qdwconv_vnni_row(const QDwVnniArgs& a, int64_t x0, int64_t nvec, void* out)
 void qdwconv_vnni_taps(const QDwVnniArgs& a, const uint8_t* const* taps, void* out);
 
 }  // namespace octet::simd
+
+namespace octet::simd {
+
+// Depthwise convolution with AVX2 over one output row: kernel rows are paired (kh = 2p, 2p + 1)
+// and each input column's codes of a pair are widened and interleaved once (U), then every
+// output pixel sums vpmaddwd(U[column], pair weights) over its kernel columns: the widening
+// is shared by the KW output pixels that read a column. Channel blocks of 16 in the lane order
+// of qdw_lane_channel (V = 8).
+struct QDwAvx2Rows {
+  const uint8_t* const* rows = nullptr;  // KH input rows (channel 0 of column 0), null: padding
+  int64_t W = 0, C = 0, KH = 0, KW = 0, sw = 1, dw = 1, pl = 0, OW = 0;
+  uint8_t pad = 0;                 // input zero point code
+  const int32_t* w = nullptr;      // [blocks][KH/2 rounded up][KW][2][8]
+  int32_t* scratch = nullptr;      // qdw_avx2_rows_scratch(...) int32 values, 32-byte aligned
+};
+int64_t qdw_avx2_rows_scratch(int64_t KH, int64_t OW, int64_t KW, int64_t sw, int64_t dw);
+// One output row: out = OW * C bytes (a.mult) or int32 values. a.w is unused (r.w instead).
+void qdwconv_avx2_row(const QDwArgs& a, const QDwAvx2Rows& r, void* out);
+
+}  // namespace octet::simd
