@@ -190,7 +190,9 @@ void qgemm_vnni(const QGemmTile& t) {
   for (int64_t p = 0; p < npan; p += 2) {
     const int np = npan - p >= 2 ? 2 : 1;
     // Row tiles of balanced height (49 rows: 10, 10, 10, 10, 9 rather than 12 x 4 + 1).
-    const int64_t ntiles = (t.M + kMR - 1) / kMR, base = t.M / ntiles, extra = t.M % ntiles;
+    // Int4: at most 10 rows, leaving registers for the unpacked weights.
+    const int64_t mr = t.int4 ? 10 : kMR;
+    const int64_t ntiles = (t.M + mr - 1) / mr, base = t.M / ntiles, extra = t.M % ntiles;
     const TileFn big = pick(t, int(base + 1), np), small = pick(t, int(base), np);
     int64_t m = 0;
     for (int64_t i = 0; i < ntiles; ++i) {
