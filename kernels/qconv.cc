@@ -433,9 +433,15 @@ void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
       std::vector<const uint8_t*>& rp = rowptrs[size_t(omp_get_thread_num())];
       rp.resize(size_t(rows));
       const uint8_t* img = (direct ? x : xpad.data()) + n * Hp * Wp * p.C;
+      int64_t oh = p0 / p.OW, ow = p0 % p.OW;
+      const uint8_t* rowbase = img + oh * p.sh * Wp * p.C;
       for (int64_t i = 0; i < rows; ++i) {
-        const int64_t oh = (p0 + i) / p.OW, ow = (p0 + i) % p.OW;
-        rp[size_t(i)] = img + (oh * p.sh * Wp + ow * p.sw) * p.C;
+        rp[size_t(i)] = rowbase + ow * p.sw * p.C;
+        if (++ow == p.OW) {
+          ow = 0;
+          ++oh;
+          rowbase += p.sh * Wp * p.C;
+        }
       }
       QGemmA a{nullptr, 0, q.x_signed, q.x_zero_point};
       a.rows = rp.data();
