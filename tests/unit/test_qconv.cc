@@ -133,12 +133,12 @@ TEST_CASE("qconv: every path and thread count equals the reference bit for bit")
 TEST_CASE("qconv: wide rows (multi-pixel depthwise, implicit im2col) equal the reference") {
   std::mt19937 g(99);
   Stats st;
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 240; ++i) {
     CAPTURE(i);
     run_case(g, st, false, true);
   }
-  CHECK(st.cases >= 250);
-  CHECK(st.depthwise > 50);
+  CHECK(st.cases >= 200);
+  CHECK(st.depthwise > 40);
 }
 
 TEST_CASE("qconv: int4 weights equal the reference with the unpacked values") {
@@ -146,7 +146,7 @@ TEST_CASE("qconv: int4 weights equal the reference with the unpacked values") {
   Stats st;
   for (int i = 0; i < 300; ++i) {
     CAPTURE(i);
-    run_case(g, st, true, i % 3 == 0);
+    run_case(g, st, true, i % 8 == 0);
   }
   CHECK(st.cases >= 250);
   CHECK(st.im2col > 50);
