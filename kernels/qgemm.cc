@@ -479,12 +479,45 @@ void qgemm_blockwise(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t 
     }
     return;
   }
-  // SIMD: per block, the kernel on the block's k range gives s_b (int32, with comp = -zp *
-  // block sum); then f += float(s_b) * scale in plain loops (no FMA: -ffp-contract=off).
   const bool flip = a.is_signed;
   const uint32_t zp = uint32_t(a.zero_point) + (flip ? 128u : 0u);
-  // AMX-packed panels have the VNNI layout; the VNNI kernel runs on them.
-  const QIsa kisa = im.isa == QIsa::kAmx ? QIsa::kAvx512Vnni : im.isa;
+  if (im.isa == QIsa::kAvx512Vnni || im.isa == QIsa::kAmx) {
+    // Fused VNNI kernel (AMX panels share the VNNI layout).
+    const int64_t ldp = (nc + 31) / 32 * 32;
+    std::vector<int32_t> comp(size_t(nb * ldp), 0);
+    std::vector<float> scale(size_t(nb * ldp), 0.f);
+    for (int64_t blk = 0; blk < nb; ++blk)
+      for (int64_t j = 0; j < nc; ++j) {
+        comp[size_t(blk * ldp + j)] = int32_t(0u - zp * block_sum(n0 + j, blk));
+        scale[size_t(blk * ldp + j)] = p.w_scale[(n0 + j) * nb + blk];
+      }
+    simd::QGemmBlockTile t;
+    t.a = static_cast<const uint8_t*>(a.data);
+    t.lda = a.lda;
+    t.M = M;
+    t.K = K;
+    t.block = B;
+    t.flip = flip;
+    t.int4 = im.int4;
+    t.b = im.packed.get() + (n0 / im.pw) * im.panel_bytes;
+    t.panel_bytes = im.panel_bytes;
+    t.ncols = nc;
+    t.comp = comp.data();
+    t.scale = scale.data();
+    t.ldp = ldp;
+    t.m = p.m;
+    t.bias = p.bias_f ? p.bias_f + n0 : nullptr;
+    t.lo = float(p.qmin - p.zero_point);
+    t.hi = float(p.qmax - p.zero_point);
+    t.zp = p.zero_point;
+    t.c = static_cast<uint8_t*>(c) + n0;
+    t.ldc = ldc;
+    simd::qgemm_blockwise_vnni(t);
+    return;
+  }
+  // AVX2: per block, the kernel on the block's k range gives s_b (int32, with comp = -zp *
+  // block sum); then f += float(s_b) * scale in plain loops (no FMA: -ffp-contract=off).
+  const QIsa kisa = im.isa;
   const int64_t mb = 96;
   std::vector<int32_t> comp(size_t(nb * nc));
   std::vector<float> scale(size_t(nb * nc));

@@ -47,6 +47,26 @@ inline int64_t qgemm_scratch_bytes_avx2(int64_t Kp) { return 6 * Kp * 2 + 64; }
 inline int64_t qgemm_scratch_bytes_amx(int64_t Kp) { return 32 * Kp + 32 * 32 * 4 + 64; }
 
 void qgemm_vnni(const QGemmTile& t);
+
+// Per-block int4 GEMM (kernels::qgemm_blockwise) on VNNI panels (int8 or int4 nibbles): M rows of
+// K codes (K % block == 0), columns [0, ncols) of the panels at b; u8/s8 out.
+struct QGemmBlockTile {
+  const uint8_t* a = nullptr;
+  int64_t lda = 0, M = 0, K = 0, block = 32;
+  bool flip = false, int4 = false;
+  const void* b = nullptr;
+  int64_t panel_bytes = 0, ncols = 0;
+  const int32_t* comp = nullptr;  // [K / block][ldp]: -zp * block column sums, zero padded
+  const float* scale = nullptr;   // [K / block][ldp]: weight scales, zero padded
+  int64_t ldp = 0;                // ncols rounded up to 32
+  float m = 1.f;
+  const float* bias = nullptr;    // ncols values or null
+  float lo = 0.f, hi = 0.f;
+  int32_t zp = 0;
+  uint8_t* c = nullptr;
+  int64_t ldc = 0;
+};
+void qgemm_blockwise_vnni(const QGemmBlockTile& t);
 void qgemm_avx2(const QGemmTile& t);
 void qgemm_amx(const QGemmTile& t);
 // Asks Linux for the AMX tile state once per process; false if the OS refuses.
