@@ -393,12 +393,17 @@ void QConv2dNhwc::run(const void* x, void* y) {
 void QConv2dNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
   const int64_t rows = p.N * p.H * p.W;
   const int64_t pw = packed[0].panel_width();
-  // Row blocks; with few of them, column blocks too so that every thread has work.
-  const int64_t rb = 192, nrb = ceil_div(rows, rb);
-  int64_t cb = p.M;
-  if (threads > 1 && nrb < 2 * threads)
-    cb = round_up(ceil_div(p.M, ceil_div(2 * threads, nrb)), pw);
-  const int64_t ncb = ceil_div(p.M, cb);
+  // Balanced row blocks of at most 192 rows, as many as a multiple of the thread count; with
+  // too few rows for that, column blocks instead.
+  int64_t nrb = ceil_div(rows, 192), ncb = 1;
+  if (threads > 1) {
+    if (rows >= 24 * threads)
+      nrb = round_up(std::max<int64_t>(nrb, threads), threads);
+    else
+      ncb = std::min<int64_t>(threads, ceil_div(p.M, pw));
+  }
+  const int64_t rb = ceil_div(rows, nrb), cb = round_up(ceil_div(p.M, ncb), pw);
+  ncb = ceil_div(p.M, cb);
   const QGemmA a{x, p.C, q.x_signed, q.x_zero_point};
   const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -422,7 +427,14 @@ void QConv2dNhwc::Impl::pad_input(const uint8_t* x) {
 }
 
 void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
-  const int64_t pix = p.OH * p.OW, tiles = ceil_div(pix, tile_rows);
+  // Balanced tiles of at most tile_rows pixels, as many tasks as a multiple of the threads.
+  const int64_t pix = p.OH * p.OW;
+  int64_t tiles = ceil_div(pix, tile_rows);
+  if (threads > 1) {
+    const int64_t want = round_up(std::max<int64_t>(p.N * tiles * p.group, threads), threads);
+    tiles = std::min(pix, ceil_div(want, p.N * p.group));
+  }
+  const int64_t tile_rows = ceil_div(pix, tiles);
   if (implicit) {
     if (!direct) pad_input(x);  // the padding codes were written at construction
     const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
