@@ -85,6 +85,37 @@ inline void epilogue8(const QGemmTile& t, __m256i acc, int64_t row, int64_t col,
 template <int MR, int NP>
 __attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sums, int64_t m0,
                                           int64_t col, int64_t n0, int64_t n1) {
+  if (NP == 2 && t.mult && n0 == 8 && n1 == 8) {
+    // 16 full columns: parameters loaded once, both halves packed into one 16-byte store.
+    const __m256i k0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.comp + col));
+    const __m256i k1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.comp + col + 8));
+    const __m256 u0 = _mm256_loadu_ps(t.mult + col), u1 = _mm256_loadu_ps(t.mult + col + 8);
+    const __m256 lo = _mm256_set1_ps(t.lo), hi = _mm256_set1_ps(t.hi);
+    const __m256i zp = _mm256_set1_epi32(t.zp);
+    // Low bytes of the int16 values, then dwords 0, 4, 1, 5: columns 0-3, 4-7, 8-11, 12-15.
+    const __m256i even = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, 0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1,
+                                          -1, -1);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 3, 6, 7);
+    for (int r = 0; r < MR; ++r) {
+      const __m256i a0 = _mm256_add_epi32(
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + (r * NP) * 8)), k0);
+      const __m256i a1 = _mm256_add_epi32(
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + (r * NP + 1) * 8)), k1);
+      __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), u0);
+      __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), u1);
+      f0 = _mm256_min_ps(_mm256_max_ps(f0, lo), hi);
+      f1 = _mm256_min_ps(_mm256_max_ps(f1, lo), hi);
+      const __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(f0), zp);
+      const __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(f1), zp);
+      // Codes fit int16: packs is exact; their low bytes are the u8 / s8 codes.
+      const __m256i w = _mm256_shuffle_epi8(_mm256_packs_epi32(q0, q1), even);
+      const __m256i o = _mm256_permutevar8x32_epi32(w, order);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint8_t*>(t.c) + (m0 + r) * t.ldc + col),
+                       _mm256_castsi256_si128(o));
+    }
+    return;
+  }
   for (int r = 0; r < MR; ++r) {
     epilogue8(t, _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + (r * NP) * 8)),
               m0 + r, col, n0);
