@@ -13,7 +13,8 @@
 // Useful flags: --benchmark_min_time=0.05 --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true; OCTET_BENCH_THREADS=1,2 (default) picks the
 // thread counts; OCTET_BENCH_METRIC=cpu ranks by CPU time (one thread on a busy machine). Each ratio uses the fastest repetition. After the runs it prints the
-// octet/oneDNN time ratio per shape and the geometric mean.
+// octet/oneDNN time ratio per shape and the geometric mean. OCTET_BENCH_W4=1 adds octet with
+// int4 weights (W4A8, packed nibbles) and prints its time over octet's int8 time.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -103,6 +104,29 @@ void bm_octet(benchmark::State& st, ConvShape s) {
     benchmark::ClobberMemory();
   }
   st.SetLabel(std::string(conv.impl_name()));
+  st.counters["GOPS"] = benchmark::Counter(2.0 * double(macs(s, d)),
+                                           benchmark::Counter::kIsIterationInvariantRate,
+                                           benchmark::Counter::kIs1000);
+}
+
+// W4A8: the same convolution with int4 weights (values in [-8, 7], nibbles kept packed on the
+// GEMM paths), octet only; compared with octet's int8 time (OCTET_BENCH_W4=1).
+void bm_octet_w4(benchmark::State& st, ConvShape s) {
+  const int threads = static_cast<int>(st.range(0));
+  Data d(s);
+  std::vector<uint8_t> nib((d.w.size() + 1) / 2, 0);
+  std::mt19937 g(7);
+  for (size_t i = 0; i < d.w.size(); ++i) nib[i / 2] |= uint8_t((g() % 16) << (4 * (i % 2)));
+  k::QConvQuant q = quant(d);
+  for (auto& m : q.requant.multipliers) m.multiplier *= 16.f;  // weights ~16x smaller
+  k::QConv2dNhwc conv(params(s, d), q, k::Int4Weights{nib.data()}, d.b.data(), threads,
+                      k::qgemm_best_isa());
+  conv.run(d.x.data(), d.y.data());
+  for (auto _ : st) {
+    conv.run(d.x.data(), d.y.data());
+    benchmark::ClobberMemory();
+  }
+  st.SetLabel(std::string(conv.impl_name()) + "_w4");
   st.counters["GOPS"] = benchmark::Counter(2.0 * double(macs(s, d)),
                                            benchmark::Counter::kIsIterationInvariantRate,
                                            benchmark::Counter::kIs1000);
@@ -233,6 +257,7 @@ int main(int argc, char** argv) {
   std::printf("verified octet against oneDNN on %zu shapes: %d mismatches (> 1 code)\n",
               octet::bench::conv_shapes().size(), bad);
   auto min_stat = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
+  const bool w4 = std::getenv("OCTET_BENCH_W4") && std::string(std::getenv("OCTET_BENCH_W4")) == "1";
   for (const ConvShape& s : octet::bench::conv_shapes()) {
     for (int t : threads) {
       benchmark::RegisterBenchmark((std::string("octet/") + s.name).c_str(), bm_octet, s)
@@ -241,6 +266,10 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark((std::string("onednn/") + s.name).c_str(), bm_onednn, s)
           ->ArgName("threads")->Arg(t)->UseRealTime()->Unit(benchmark::kMicrosecond)
           ->ComputeStatistics("min", min_stat);
+      if (w4)
+        benchmark::RegisterBenchmark((std::string("octet_w4/") + s.name).c_str(), bm_octet_w4, s)
+            ->ArgName("threads")->Arg(t)->UseRealTime()->Unit(benchmark::kMicrosecond)
+            ->ComputeStatistics("min", min_stat);
     }
   }
   benchmark::Initialize(&argc, argv);
@@ -280,5 +309,36 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < threads.size(); ++i)
     std::printf("  %16.3f", count[i] ? std::exp(logsum[i] / count[i]) : 0.0);
   std::printf("\n");
+  if (w4) {
+    std::printf("\n%-18s", "shape");
+    for (int t : threads) std::printf("  w4/int8@%dT", t);
+    std::printf("\n");
+    std::vector<double> ls(threads.size(), 0.0);
+    std::vector<int> cnt(threads.size(), 0);
+    for (const ConvShape& s : octet::bench::conv_shapes()) {
+      std::string line = std::string(s.name);
+      line.resize(18, ' ');
+      for (size_t i = 0; i < threads.size(); ++i) {
+        const std::string suffix = std::string(s.name) + "/threads:" +
+                                   std::to_string(threads[i]) + "/real_time";
+        auto a = rep.times.find("octet_w4/" + suffix), b = rep.times.find("octet/" + suffix);
+        char buf[32];
+        if (a != rep.times.end() && b != rep.times.end() && b->second > 0) {
+          const double r = a->second / b->second;
+          ls[i] += std::log(r);
+          ++cnt[i];
+          std::snprintf(buf, sizeof buf, "  %11.3f", r);
+        } else {
+          std::snprintf(buf, sizeof buf, "  %11s", "-");
+        }
+        line += buf;
+      }
+      std::printf("%s\n", line.c_str());
+    }
+    std::printf("%-18s", "geomean");
+    for (size_t i = 0; i < threads.size(); ++i)
+      std::printf("  %11.3f", cnt[i] ? std::exp(ls[i] / cnt[i]) : 0.0);
+    std::printf("\n");
+  }
   return bad ? 1 : 0;
 }

@@ -9,6 +9,8 @@
 //   OCTET_MAX_CPU_ISA=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 ./build/bench/bench_qgemm
 //   (no variables: the best of each, AMX where the CPU and OS have it)
 // Rates use the CPU time of the (single) thread, robust on a machine shared with other work.
+// Also: octet with int4 weights (nibble panels) and qgemm_blockwise (per-block int4, blocks of
+// 32 and 128, u8 out).
 // Flags: --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -96,6 +98,49 @@ void bm_octet(benchmark::State& st) {
   counters(st);
 }
 
+// W4A8: the same GEMM with int4 weights (values in [-8, 7]) kept as nibbles in the panels.
+void bm_octet_int4(benchmark::State& st) {
+  Data d;
+  namespace k = octet::kernels;
+  std::vector<uint8_t> nib(size_t(kN * kK / 2), 0);
+  std::mt19937 g(2);
+  for (auto& v : nib) v = uint8_t(g());
+  const k::QGemmPackedB pb = k::QGemmPackedB::from_int4(nib.data(), kN, kK, k::qgemm_best_isa());
+  const k::QGemmA a{d.a.data(), kK, false, 0};
+  const k::QGemmEpilogue ep{nullptr, nullptr, octet::DType::kI32};
+  for (auto _ : st) {
+    k::qgemm(kM, a, pb, 0, kN, ep, d.c.data(), kN);
+    benchmark::ClobberMemory();
+  }
+  st.SetLabel(std::string(k::qisa_name(pb.isa())) + (pb.is_int4() ? " int4" : " int8 panels"));
+  counters(st);
+}
+
+// Per-block int4 (qgemm_blockwise, u8 out), blocks of st.range(0).
+void bm_octet_blockwise(benchmark::State& st) {
+  Data d;
+  namespace k = octet::kernels;
+  const int64_t B = st.range(0);
+  std::vector<uint8_t> nib(size_t(kN * kK / 2), 0);
+  std::mt19937 g(3);
+  for (auto& v : nib) v = uint8_t(g());
+  std::vector<float> ws(size_t(kN * (kK / B)), 1e-3f);
+  const k::QGemmPackedB pb = k::QGemmPackedB::from_int4(nib.data(), kN, kK, k::qgemm_best_isa());
+  const k::QGemmA a{d.a.data(), kK, false, 128};
+  k::QGemmBlockwise p;
+  p.block = B;
+  p.w_scale = ws.data();
+  p.m = 0.5f;
+  p.zero_point = 128;
+  std::vector<uint8_t> out(size_t(kM * kN));
+  for (auto _ : st) {
+    k::qgemm_blockwise(kM, a, pb, 0, kN, p, out.data(), kN);
+    benchmark::ClobberMemory();
+  }
+  st.SetLabel(std::string(k::qisa_name(pb.isa())) + " blockwise int4");
+  counters(st);
+}
+
 void bm_onednn(benchmark::State& st) {
   using namespace dnnl;
   using dt = memory::data_type;
@@ -127,6 +172,9 @@ void bm_onednn(benchmark::State& st) {
 
 BENCHMARK(bm_octet)->Name("octet/qgemm_1024")->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_onednn)->Name("onednn/matmul_1024")->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_octet_int4)->Name("octet/qgemm_int4_1024")->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_octet_blockwise)->Name("octet/qgemm_blockwise_int4_1024")->Arg(32)->Arg(128)
+    ->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   g_ghz = measure_ghz();

@@ -25,15 +25,27 @@ struct QConvQuant {
 void qconv2d_reference(const ConvParams& p, const QConvQuant& q, const void* x, const int8_t* w,
                        const int32_t* bias, void* y);
 
+// Int4 weights: ONNX layout [M][C/group][KH][KW] flattened, signed nibbles in [-8, 7], two per
+// byte, low nibble first (element i in byte i / 2).
+struct Int4Weights {
+  const uint8_t* nibbles = nullptr;
+};
+
 class QConv2dNhwc {
  public:
   QConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int8_t* w, const int32_t* bias,
+              int threads, QIsa isa);
+  // W4A8: the GEMM paths keep the weights as nibbles (QGemmPackedB::from_int4); depthwise
+  // unpacks them to int8. Same results as the int8 constructor with the unpacked values.
+  QConv2dNhwc(const ConvParams& p, const QConvQuant& q, Int4Weights w, const int32_t* bias,
               int threads, QIsa isa);
   ~QConv2dNhwc();
   void run(const void* x, void* y);
   std::string_view impl_name() const;
 
  private:
+  void init(const ConvParams& p, const QConvQuant& q, const int8_t* w, const int32_t* bias,
+            int threads, QIsa isa);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -35,6 +35,10 @@ struct QGemmA {
   // the VNNI path reads the padding bytes (their products with zero weights vanish) instead
   // of copying rows of A whose K is not a multiple of 4.
   int64_t readable = 0;
+  // Indirect rows (implicit im2col; VNNI, AVX2 and scalar paths, K a multiple of 4): row m's
+  // bytes 4g .. 4g + 3 are at rows[m] + koff[g]; `data` and `lda` are then unused.
+  const uint8_t* const* rows = nullptr;
+  const int64_t* koff = nullptr;
 };
 
 struct QGemmEpilogue {
@@ -48,6 +52,15 @@ struct QGemmEpilogue {
 class QGemmPackedB {
  public:
   QGemmPackedB(const int8_t* b_nk, int64_t N, int64_t K, QIsa isa);
+  // Int4 weights (W4A8): B [N][K] row-major signed nibbles in [-8, 7], two per byte, low
+  // nibble first (element i of the flattened array in byte i / 2). The VNNI, AVX2 and scalar
+  // paths keep the panels as nibbles (half the bytes of int8 panels) and unpack them in
+  // registers; AMX unpacks to int8 panels here. Same results as the int8 constructor with the
+  // unpacked values.
+  static QGemmPackedB from_int4(const uint8_t* nibbles, int64_t N, int64_t K, QIsa isa);
+  bool is_int4() const;
+  // Bytes of packed weights (panels), for the record.
+  int64_t packed_bytes() const;
   ~QGemmPackedB();
   QGemmPackedB(QGemmPackedB&&) noexcept;
   QGemmPackedB& operator=(QGemmPackedB&&) noexcept;
@@ -61,8 +74,16 @@ class QGemmPackedB {
   const Impl& impl() const { return *impl_; }
 
  private:
+  QGemmPackedB() = default;
   std::unique_ptr<Impl> impl_;
 };
+
+// Signed nibble i of a packed int4 array (low nibble first).
+inline int8_t int4_at(const uint8_t* nibbles, int64_t i) {
+  const uint8_t byte = nibbles[i / 2];
+  const int v = (i % 2 ? byte >> 4 : byte) & 0xF;
+  return int8_t(v >= 8 ? v - 16 : v);
+}
 
 // Rows [0, M) and columns [n0, n1) of C (row stride ldc elements of ep.out_type).
 // Single-threaded: callers split rows and/or panels across threads.
@@ -72,5 +93,35 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
 // Plain loops over unpacked B [N][K]; the definition of the result.
 void qgemm_reference(int64_t M, int64_t N, int64_t K, const QGemmA& a, const int8_t* b_nk,
                      const QGemmEpilogue& ep, void* c, int64_t ldc);
+
+// Per-block int4 weights (W4A8 with blocks of `block` weights along K, K % block == 0):
+// weight scale w_scale[n][b] for block b = k / block of column n. The result of one output is
+// defined by this exact arithmetic (every path and the `exact` simulation give these bits):
+//   s_b = sum over k in block b of (x[m][k] - x_zp) * w[n][k]     int32, wrapping
+//   f = 0.f; for b = 0 .. K/block - 1 in order: f = f + float(s_b) * w_scale[n][b]
+//                                           (fp32, a multiply then an add: no FMA)
+//   g = f * m                               (m = x_scale / y_scale)
+//   g = g + bias_f[n]                       (only when bias_f is not null; = bias / y_scale)
+//   g = g > lo ? g : lo;  g = g < hi ? g : hi   with lo = qmin - zp, hi = qmax - zp (a NaN
+//                                           becomes lo)
+//   q = round_half_even(g) + zp             (u8 or s8 code)
+struct QGemmBlockwise {
+  int64_t block = 32;              // 32, 64 or 128
+  const float* w_scale = nullptr;  // [N][K / block]
+  float m = 1.f;                   // x_scale / y_scale
+  const float* bias_f = nullptr;   // N values or null
+  int32_t zero_point = 0;          // output zero point
+  int32_t qmin = 0, qmax = 255;    // output code range (a fused activation's clamp included)
+  DType out_type = DType::kU8;     // kU8 or kI8
+};
+
+// The definition: plain loops over int4 weights [N][K] (nibbles, low first, as from_int4).
+void qgemm_blockwise_reference(int64_t M, int64_t N, int64_t K, const QGemmA& a,
+                               const uint8_t* w_nibbles, const QGemmBlockwise& p, void* c,
+                               int64_t ldc);
+// Rows [0, M), columns [n0, n1) (n0 a multiple of panel_width) with packed weights (int4 from
+// from_int4, or int8): the integer block sums on the SIMD kernels, then the float steps above.
+void qgemm_blockwise(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_t n1,
+                     const QGemmBlockwise& p, void* c, int64_t ldc);
 
 }  // namespace octet::kernels

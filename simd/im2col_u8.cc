@@ -7,8 +7,16 @@ namespace octet::simd {
 namespace {
 // Short copies (a few channels) without a library call.
 inline void copy_bytes(uint8_t* dst, const uint8_t* src, size_t n) {
-  if (n >= 16) {
+  if (n > 64) {
     std::memcpy(dst, src, n);
+  } else if (n > 32) {  // four overlapping 16-byte moves
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + 16, src + 16, 16);
+    std::memcpy(dst + n - 32, src + n - 32, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 16) {  // two overlapping 16-byte moves
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
   } else if (n >= 8) {  // two overlapping 8-byte moves
     std::memcpy(dst, src, 8);
     std::memcpy(dst + n - 8, src + n - 8, 8);
@@ -48,7 +56,7 @@ void im2col_u8(const Im2colU8& g, const uint8_t* x, int64_t p0, int64_t rows, ui
           std::memset(dst, g.pad, cg);
       }
     }
-    if (ld > K) std::memset(col + r * ld + K, 0, size_t(ld - K));
+    for (int64_t k = K; k < ld; ++k) col[r * ld + k] = 0;
   }
 }
 

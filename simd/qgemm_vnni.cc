@@ -22,6 +22,49 @@ inline __m512i bcast4(const uint8_t* p) {
   memcpy(&v, p, 4);
   return _mm512_set1_epi32(v);
 }
+// Requantizes one row's 16 columns with the tile's hoisted parameters (same arithmetic as
+// epilogue16; the column sums' term `comp` is already in the accumulator).
+struct Epi {
+  __m512 mult, lo, hi;
+  __m512i zp, comp;
+};
+__attribute__((always_inline)) inline void store16(const QGemmTile& t, const Epi& e,
+                                                   __m512i acc, int64_t row, int64_t col,
+                                                   __mmask16 mask) {
+  acc = _mm512_add_epi32(acc, e.comp);
+  if (!t.mult) {
+    _mm512_mask_storeu_epi32(static_cast<int32_t*>(t.c) + row * t.ldc + col, mask, acc);
+    return;
+  }
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), e.mult);
+  f = _mm512_min_ps(_mm512_max_ps(f, e.lo), e.hi);
+  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), e.zp);
+  _mm_mask_storeu_epi8(static_cast<uint8_t*>(t.c) + row * t.ldc + col, mask,
+                       _mm512_cvtepi32_epi8(q));
+}
+
+template <int MR, int NP>
+__attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sums, int64_t m0,
+                                          int64_t col) {
+  const __mmask16 mask0 = col_mask(t.ncols - col), mask1 = col_mask(t.ncols - col - 16);
+  Epi e0, e1;
+  e0.comp = _mm512_maskz_loadu_epi32(mask0, t.comp + col);
+  e1.comp = NP > 1 ? _mm512_maskz_loadu_epi32(mask1, t.comp + col + 16) : e0.comp;
+  if (t.mult) {
+    e0.lo = e1.lo = _mm512_set1_ps(t.lo);
+    e0.hi = e1.hi = _mm512_set1_ps(t.hi);
+    e0.zp = e1.zp = _mm512_set1_epi32(t.zp);
+    e0.mult = _mm512_maskz_loadu_ps(mask0, t.mult + col);
+    e1.mult = NP > 1 ? _mm512_maskz_loadu_ps(mask1, t.mult + col + 16) : e0.mult;
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    store16(t, e0, _mm512_load_si512(sums + (r * NP) * 16), m0 + r, col, mask0);
+    if constexpr (NP > 1)
+      store16(t, e1, _mm512_load_si512(sums + (r * NP + 1) * 16), m0 + r, col + 16, mask1);
+  }
+}
+
 // Rows [m0, m0 + MR), panels [p0, p0 + NP) of the tile. The accumulators are named
 // variables (not an array) so that the compiler keeps all of them in registers.
 #define OCTET_ROW_DECL(r) __m512i c##r##_0 = _mm512_setzero_si512(), c##r##_1 = c##r##_0;
@@ -37,57 +80,107 @@ inline __m512i bcast4(const uint8_t* p) {
   X(5, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__) X(8, __VA_ARGS__) X(9, __VA_ARGS__) \
   X(10, __VA_ARGS__) X(11, __VA_ARGS__)
 #define OCTET_FULL(r, _) OCTET_ROW_STEP(r, bcast4(a + r * lda + 4 * g))
+#define OCTET_IND(r, _) OCTET_ROW_STEP(r, bcast4(pr##r + off))
+#define OCTET_PTR(r, _) const uint8_t* pr##r = IND && MR > r ? t.rows[m0 + r] : nullptr;
 #define OCTET_DECL(r, _) OCTET_ROW_DECL(r)
 #define OCTET_EPI(r, _)                                              \
   if constexpr (MR > r) {                                            \
-    epilogue16(t, c##r##_0, m0 + r, col, mask0);                     \
-    if constexpr (NP > 1) epilogue16(t, c##r##_1, m0 + r, col + 16, mask1); \
+    _mm512_store_si512(sums[r][0], c##r##_0);                        \
+    if constexpr (NP > 1) _mm512_store_si512(sums[r][1], c##r##_1);  \
   }
 
-template <int MR, int NP, bool FLIP>
+#define OCTET_KSTEP(B0, B1, G)                 \
+  {                                            \
+    const int64_t g = (G);                     \
+    const __m512i b0 = (B0), b1 = (B1);        \
+    if constexpr (IND) {                       \
+      const int64_t off = t.koff[g];           \
+      OCTET_ROWS(OCTET_IND, _)                 \
+    } else {                                   \
+      OCTET_ROWS(OCTET_FULL, _)                \
+    }                                          \
+  }
+
+template <int MR, int NP, bool FLIP, bool IND, bool I4>
 void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
   static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 2);
+  const int64_t col = p0 * 16;
   OCTET_ROWS(OCTET_DECL, _)
   const uint8_t* a = t.a + m0 * t.lda;
   const int64_t lda = t.lda;
+  // Indirect rows (implicit im2col): row m's k-group g at rows[m] + koff[g].
+  OCTET_ROWS(OCTET_PTR, _)
   const int8_t* b = static_cast<const int8_t*>(t.b) + p0 * t.panel_bytes;
   const int8_t* bn = b + (NP > 1 ? t.panel_bytes : 0);
   const __m512i x80 = _mm512_set1_epi32(int32_t(0x80808080u));
   const int64_t K4 = t.K / 4;  // t.K is a multiple of 4 (qgemm pads A)
-  for (int64_t g = 0; g < K4; ++g) {
-    const __m512i b0 = _mm512_loadu_si512(b + g * 64);
-    const __m512i b1 = NP > 1 ? _mm512_loadu_si512(bn + g * 64) : b0;
-    OCTET_ROWS(OCTET_FULL, _)
+  if constexpr (I4) {
+    // Nibbles to signed bytes through a 16-entry table.
+    const __m512i lut = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1));
+    const __m512i lo4 = _mm512_set1_epi8(0x0F);
+    int64_t g2 = 0;
+    for (; g2 + 1 < K4; g2 += 2) {
+      const __m512i v0 = _mm512_loadu_si512(b + g2 * 32);
+      const __m512i v1 = NP > 1 ? _mm512_loadu_si512(bn + g2 * 32) : v0;
+      const __m512i l0 = _mm512_shuffle_epi8(lut, _mm512_and_si512(v0, lo4));
+      const __m512i l1 = NP > 1 ? _mm512_shuffle_epi8(lut, _mm512_and_si512(v1, lo4)) : l0;
+      OCTET_KSTEP(l0, l1, g2)
+      const __m512i h0 = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v0, 4), lo4));
+      const __m512i h1 =
+          NP > 1 ? _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v1, 4), lo4)) : h0;
+      OCTET_KSTEP(h0, h1, g2 + 1)
+    }
+    if (g2 < K4) {
+      const __m512i v0 = _mm512_loadu_si512(b + g2 * 32);
+      const __m512i v1 = NP > 1 ? _mm512_loadu_si512(bn + g2 * 32) : v0;
+      const __m512i l0 = _mm512_shuffle_epi8(lut, _mm512_and_si512(v0, lo4));
+      const __m512i l1 = NP > 1 ? _mm512_shuffle_epi8(lut, _mm512_and_si512(v1, lo4)) : l0;
+      OCTET_KSTEP(l0, l1, g2)
+    }
+  } else {
+    for (int64_t gg = 0; gg < K4; ++gg) {
+      OCTET_KSTEP(_mm512_loadu_si512(b + gg * 64),
+                  NP > 1 ? _mm512_loadu_si512(bn + gg * 64) : _mm512_setzero_si512(), gg)
+    }
   }
-  const int64_t col = p0 * 16;
-  const __mmask16 mask0 = col_mask(t.ncols - col), mask1 = col_mask(t.ncols - col - 16);
+  // Requantized by a separate function through memory: with the epilogue inline, GCC 12
+  // spills the named accumulators inside the k loop.
+  alignas(64) int32_t sums[MR][NP][16];
   OCTET_ROWS(OCTET_EPI, _)
+  store_rows<MR, NP>(t, &sums[0][0][0], m0, col);
 }
 
 using TileFn = void (*)(const QGemmTile&, int64_t, int64_t);
 constexpr int kMR = 12;
 
-template <int NP, bool FLIP>
+template <int NP, bool FLIP, bool IND, bool I4>
 constexpr TileFn fn(int mr) {
   switch (mr) {
-    case 1: return tile<1, NP, FLIP>;
-    case 2: return tile<2, NP, FLIP>;
-    case 3: return tile<3, NP, FLIP>;
-    case 4: return tile<4, NP, FLIP>;
-    case 5: return tile<5, NP, FLIP>;
-    case 6: return tile<6, NP, FLIP>;
-    case 7: return tile<7, NP, FLIP>;
-    case 8: return tile<8, NP, FLIP>;
-    case 9: return tile<9, NP, FLIP>;
-    case 10: return tile<10, NP, FLIP>;
-    case 11: return tile<11, NP, FLIP>;
-    default: return tile<12, NP, FLIP>;
+    case 1: return tile<1, NP, FLIP, IND, I4>;
+    case 2: return tile<2, NP, FLIP, IND, I4>;
+    case 3: return tile<3, NP, FLIP, IND, I4>;
+    case 4: return tile<4, NP, FLIP, IND, I4>;
+    case 5: return tile<5, NP, FLIP, IND, I4>;
+    case 6: return tile<6, NP, FLIP, IND, I4>;
+    case 7: return tile<7, NP, FLIP, IND, I4>;
+    case 8: return tile<8, NP, FLIP, IND, I4>;
+    case 9: return tile<9, NP, FLIP, IND, I4>;
+    case 10: return tile<10, NP, FLIP, IND, I4>;
+    case 11: return tile<11, NP, FLIP, IND, I4>;
+    default: return tile<12, NP, FLIP, IND, I4>;
   }
 }
 
-TileFn pick(int mr, int np, bool flip) {
-  if (np == 2) return flip ? fn<2, true>(mr) : fn<2, false>(mr);
-  return flip ? fn<1, true>(mr) : fn<1, false>(mr);
+template <bool IND, bool I4>
+TileFn pick_ind(int mr, int np, bool flip) {
+  if (np == 2) return flip ? fn<2, true, IND, I4>(mr) : fn<2, false, IND, I4>(mr);
+  return flip ? fn<1, true, IND, I4>(mr) : fn<1, false, IND, I4>(mr);
+}
+TileFn pick(const QGemmTile& t, int mr, int np) {
+  if (t.int4)
+    return t.rows ? pick_ind<true, true>(mr, np, t.flip) : pick_ind<false, true>(mr, np, t.flip);
+  return t.rows ? pick_ind<true, false>(mr, np, t.flip) : pick_ind<false, false>(mr, np, t.flip);
 }
 
 }  // namespace
@@ -96,10 +189,21 @@ void qgemm_vnni(const QGemmTile& t) {
   const int64_t npan = (t.ncols + 15) / 16;
   for (int64_t p = 0; p < npan; p += 2) {
     const int np = npan - p >= 2 ? 2 : 1;
-    const TileFn full = pick(kMR, np, t.flip);
+    // Row tiles of balanced height (49 rows: 10, 10, 10, 10, 9 rather than 12 x 4 + 1).
+    // Int4: at most 10 rows, leaving registers for the unpacked weights.
+    const int64_t mr = t.int4 ? 10 : kMR;
+    const int64_t ntiles = (t.M + mr - 1) / mr, base = t.M / ntiles, extra = t.M % ntiles;
+    const TileFn big = pick(t, int(base + 1), np), small = pick(t, int(base), np);
     int64_t m = 0;
-    for (; m + kMR <= t.M; m += kMR) full(t, m, p);
-    if (m < t.M) pick(int(t.M - m), np, t.flip)(t, m, p);
+    for (int64_t i = 0; i < ntiles; ++i) {
+      if (i < extra) {
+        big(t, m, p);
+        m += base + 1;
+      } else {
+        small(t, m, p);
+        m += base;
+      }
+    }
   }
 }
 

@@ -18,13 +18,13 @@ struct Stats {
   int cases = 0, pointwise = 0, im2col = 0, depthwise = 0;
 };
 
-void run_case(std::mt19937& g, Stats& st) {
+void run_case(std::mt19937& g, Stats& st, bool int4 = false, bool wide = false) {
   auto uni = [&](int64_t lo, int64_t hi) { return lo + int64_t(g() % uint32_t(hi - lo + 1)); };
   ConvParams p;
   const int kind = int(g() % 4);  // pointwise, general, depthwise, grouped
   p.N = uni(1, 2);
   p.H = uni(1, 11);
-  p.W = uni(1, 11);
+  p.W = wide ? uni(12, 70) : uni(1, 11);
   int64_t pb = 0, pr = 0;
   if (kind == 0) {
     p.C = uni(1, 70);
@@ -85,7 +85,9 @@ void run_case(std::mt19937& g, Stats& st) {
   std::vector<uint8_t> x(size_t(p.N * p.H * p.W * p.C));
   for (auto& v : x) v = uint8_t(g());
   std::vector<int8_t> w(size_t(p.M * K));
-  for (auto& v : w) v = int8_t(g());
+  for (auto& v : w) v = int4 ? int8_t(int(g() % 16) - 8) : int8_t(g());
+  std::vector<uint8_t> nib((w.size() + 1) / 2, 0);
+  for (size_t i = 0; i < w.size(); ++i) nib[i / 2] |= uint8_t((w[i] & 0xF) << (4 * (i % 2)));
   std::vector<int32_t> bias(size_t(p.M));
   for (auto& v : bias) v = int32_t(g() % 200001) - 100000;
   const bool use_bias = g() % 4 != 0;
@@ -95,7 +97,10 @@ void run_case(std::mt19937& g, Stats& st) {
   ++st.cases;
   for (int isa = 0; isa <= int(qgemm_cpu_isa()); ++isa)
     for (int threads : {1, 2}) {
-      QConv2dNhwc conv(p, q, w.data(), use_bias ? bias.data() : nullptr, threads, QIsa(isa));
+      QConv2dNhwc conv = int4 ? QConv2dNhwc(p, q, Int4Weights{nib.data()},
+                                            use_bias ? bias.data() : nullptr, threads, QIsa(isa))
+                              : QConv2dNhwc(p, q, w.data(), use_bias ? bias.data() : nullptr,
+                                            threads, QIsa(isa));
       CAPTURE(conv.impl_name());
       CAPTURE(threads);
       if (isa == 0 && threads == 1) {
@@ -123,6 +128,29 @@ TEST_CASE("qconv: every path and thread count equals the reference bit for bit")
   CHECK(st.pointwise > 100);
   CHECK(st.im2col > 200);
   CHECK(st.depthwise > 200);
+}
+
+TEST_CASE("qconv: wide rows (multi-pixel depthwise, implicit im2col) equal the reference") {
+  std::mt19937 g(99);
+  Stats st;
+  for (int i = 0; i < 240; ++i) {
+    CAPTURE(i);
+    run_case(g, st, false, true);
+  }
+  CHECK(st.cases >= 200);
+  CHECK(st.depthwise > 40);
+}
+
+TEST_CASE("qconv: int4 weights equal the reference with the unpacked values") {
+  std::mt19937 g(4444);
+  Stats st;
+  for (int i = 0; i < 300; ++i) {
+    CAPTURE(i);
+    run_case(g, st, true, i % 8 == 0);
+  }
+  CHECK(st.cases >= 250);
+  CHECK(st.im2col > 50);
+  CHECK(st.pointwise > 30);
 }
 
 TEST_CASE("qconv: bad parameters are rejected") {
