@@ -88,11 +88,19 @@ void infer_qconv(InferContext& ctx) {
   ctx.set_output(0, ctx.input_dtype(0), g.out);
 }
 
+// Packed int4 weights as stored (two a byte, low nibble first), empty for i8 weights.
+std::vector<uint8_t> int4_nibbles(const TensorInfo& w) {
+  if (w.dtype != DType::kI4) return {};
+  const auto* b = reinterpret_cast<const uint8_t*>(w.data->data());
+  return std::vector<uint8_t>(b, b + dtype_storage_bytes(DType::kI4, checked_numel(w.shape.concrete())));
+}
+
 struct QConvSetup {
   kernels::ConvParams p;
   kernels::QConvQuant q;
   ActQuant x, y;
   std::vector<int8_t> w;
+  std::vector<uint8_t> w4;  // the same weights as nibbles, for int4 models
   std::vector<int32_t> bias;
 };
 
@@ -104,6 +112,7 @@ QConvSetup qconv_setup(const PrepareContext& ctx) {
   s.y = qops::act_quant(node, ctx.output(0));
   if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
   s.w = qops::weight_codes(node, ctx.input(1));
+  s.w4 = int4_nibbles(ctx.input(1));
   const std::vector<float> ws = qops::weight_scales(node, ctx.input(1), s.p.M, 0);
   if (ctx.has_input(2)) s.bias = qops::bias_codes(node, ctx.input(2), s.p.M);
   s.q.x_signed = s.x.is_signed();
@@ -116,7 +125,11 @@ QConvSetup qconv_setup(const PrepareContext& ctx) {
 class QConvIntKernel final : public Kernel {
  public:
   QConvIntKernel(QConvSetup s, int threads, bool reference) : s_(std::move(s)) {
-    if (!reference)
+    if (reference) return;
+    if (!s_.w4.empty())  // W4A8: the kernel keeps the nibbles
+      impl_ = std::make_unique<kernels::QConv2dNhwc>(s_.p, s_.q, kernels::Int4Weights{s_.w4.data()},
+                                                     bias(), threads, kernels::qgemm_best_isa());
+    else
       impl_ = std::make_unique<kernels::QConv2dNhwc>(s_.p, s_.q, s_.w.data(), bias(), threads,
                                                      kernels::qgemm_best_isa());
   }
@@ -191,7 +204,13 @@ void infer_qlinear(InferContext& ctx) {
   if (w.size() != 2) ctx.fail("weights must be 2-D [N, K], are ", dims_to_string(w));
   if (a.back() != w[1])
     ctx.fail("input A ", dims_to_string(a), " does not match weights ", dims_to_string(w));
-  require_bias(ctx, 2, w[0]);
+  if (ctx.input(1).quant.block_size > 0) {  // per-block weights take a real-valued f32 bias
+    if (ctx.has_input(2) && (!ctx.input_is_constant(2) || ctx.input_dtype(2) != DType::kF32 ||
+                             checked_numel(ctx.input_dims(2)) != w[0]))
+      ctx.fail("with per-block weights the bias is an f32 constant of ", w[0], " values");
+  } else {
+    require_bias(ctx, 2, w[0]);
+  }
   Dims out = a;
   out.back() = w[0];
   ctx.set_output(0, ctx.input_dtype(0), out);
@@ -201,9 +220,53 @@ struct QLinearSetup {
   int64_t M = 0, N = 0, K = 0;
   ActQuant x, y;
   std::vector<int8_t> w;
+  std::vector<uint8_t> w4;  // nibbles, for int4 weights
   std::vector<int32_t> bias;
   kernels::Requantizer rq;
+  // Per-block weights (QGemmBlockwise's arithmetic): scales [N][K / block], float bias / y_scale.
+  int64_t block = 0;
+  std::vector<float> block_scales, bias_f;
+  kernels::QGemmBlockwise blockwise() const {
+    kernels::QGemmBlockwise b;
+    b.block = block;
+    b.w_scale = block_scales.data();
+    b.m = x.scale / y.scale;
+    b.bias_f = bias_f.empty() ? nullptr : bias_f.data();
+    b.zero_point = rq.zero_point;
+    b.qmin = rq.qmin;
+    b.qmax = rq.qmax;
+    b.out_type = y.type;
+    return b;
+  }
 };
+
+// Per-block int4 weights: [N][K] nibbles, scales on axis 1 in blocks of 32, 64 or 128, an
+// optional f32 bias (real values).
+QLinearSetup blockwise_setup(const PrepareContext& ctx, QLinearSetup s) {
+  const Node& node = ctx.node;
+  const TensorInfo& w = ctx.input(1);
+  const QuantParams& q = w.quant;
+  s.block = q.block_size;
+  if (w.dtype != DType::kI4 || q.axis != 1 || (s.block != 32 && s.block != 64 && s.block != 128) ||
+      s.K % s.block != 0 || int64_t(q.scale.size()) != s.N * (s.K / s.block))
+    nn::node_fail(node, "per-block weights must be i4 [N, K] with blocks of 32, 64 or 128 along K ",
+                  "and N * K / block scales");
+  for (size_t i = 0; i < q.scale.size(); ++i)
+    if (!(std::isfinite(q.scale[i]) && q.scale[i] > 0.f) || q.zero_point[i] != 0)
+      nn::node_fail(node, "per-block weight scales must be finite and positive, zero points 0");
+  s.block_scales = q.scale;
+  if (ctx.has_input(2)) {
+    const TensorInfo& b = ctx.input(2);
+    if (b.dtype != DType::kF32 || !b.is_constant())
+      nn::node_fail(node, "with per-block weights the bias is an f32 constant");
+    const std::vector<float> real = nn::const_floats(node, b);
+    if (int64_t(real.size()) != s.N) nn::node_fail(node, "bias must have ", s.N, " values");
+    for (float v : real) s.bias_f.push_back(v / s.y.scale);
+  }
+  s.rq.zero_point = s.y.zero_point;
+  qops::fused_clamp(node, s.y, &s.rq.qmin, &s.rq.qmax);
+  return s;
+}
 
 QLinearSetup qlinear_setup(const PrepareContext& ctx) {
   const Node& node = ctx.node;
@@ -216,6 +279,9 @@ QLinearSetup qlinear_setup(const PrepareContext& ctx) {
   s.y = qops::act_quant(node, ctx.output(0));
   if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
   s.w = qops::weight_codes(node, ctx.input(1));
+  s.w4 = int4_nibbles(ctx.input(1));
+  const QuantParams& wq = ctx.input(1).quant;
+  if (wq.block_size > 0) return blockwise_setup(ctx, std::move(s));
   const std::vector<float> ws = qops::weight_scales(node, ctx.input(1), s.N, 0);
   if (ctx.has_input(2)) s.bias = qops::bias_codes(node, ctx.input(2), s.N);
   s.rq = qops::make_requantizer(node, qops::requant_scheme(node), s.x, ws, s.y);
@@ -226,13 +292,19 @@ class QLinearIntKernel final : public Kernel {
  public:
   QLinearIntKernel(QLinearSetup s, int threads, bool reference)
       : s_(std::move(s)), threads_(threads) {
-    if (!reference) packed_.emplace(s_.w.data(), s_.N, s_.K, kernels::qgemm_best_isa());
+    if (reference) return;
+    if (!s_.w4.empty())
+      packed_.emplace(kernels::QGemmPackedB::from_int4(s_.w4.data(), s_.N, s_.K, kernels::qgemm_best_isa()));
+    else
+      packed_.emplace(s_.w.data(), s_.N, s_.K, kernels::qgemm_best_isa());
   }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
     kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
     kernels::QGemmEpilogue ep{s_.bias.empty() ? nullptr : s_.bias.data(), &s_.rq, s_.y.type};
+    const kernels::QGemmBlockwise bw = s_.blockwise();
     if (!packed_) {
-      kernels::qgemm_reference(s_.M, s_.N, s_.K, a, s_.w.data(), ep, out[0].data, s_.N);
+      if (s_.block) kernels::qgemm_blockwise_reference(s_.M, s_.N, s_.K, a, s_.w4.data(), bw, out[0].data, s_.N);
+      else kernels::qgemm_reference(s_.M, s_.N, s_.K, a, s_.w.data(), ep, out[0].data, s_.N);
       return;
     }
     // Rows split across threads when there are enough of them, else column panels.
@@ -248,15 +320,19 @@ class QLinearIntKernel final : public Kernel {
         const int64_t r0 = s_.M * c / chunks, r1 = s_.M * (c + 1) / chunks;
         kernels::QGemmA ac = a;
         ac.data = static_cast<const uint8_t*>(a.data) + r0 * s_.K;
-        kernels::qgemm(r1 - r0, ac, *packed_, 0, s_.N, ep, y + r0 * s_.N * es, s_.N);
+        if (s_.block) kernels::qgemm_blockwise(r1 - r0, ac, *packed_, 0, s_.N, bw, y + r0 * s_.N * es, s_.N);
+        else kernels::qgemm(r1 - r0, ac, *packed_, 0, s_.N, ep, y + r0 * s_.N * es, s_.N);
       } else {
         const int64_t p0 = panels * c / chunks, p1 = panels * (c + 1) / chunks;
-        kernels::qgemm(s_.M, a, *packed_, p0 * pw, std::min(s_.N, p1 * pw), ep, y, s_.N);
+        const int64_t n0 = p0 * pw, n1 = std::min(s_.N, p1 * pw);
+        if (s_.block) kernels::qgemm_blockwise(s_.M, a, *packed_, n0, n1, bw, y, s_.N);
+        else kernels::qgemm(s_.M, a, *packed_, n0, n1, ep, y, s_.N);
       }
     }
   }
   std::string_view impl_name() const override {
-    if (!packed_) return "qgemm_reference";
+    if (!packed_) return s_.block ? "qgemm_blockwise_reference" : "qgemm_reference";
+    if (s_.block) return "qgemm_blockwise";
     switch (packed_->isa()) {
       case kernels::QIsa::kAmx: return "qgemm_amx";
       case kernels::QIsa::kAvx512Vnni: return "qgemm_avx512_vnni";
@@ -275,6 +351,8 @@ class QLinearIntKernel final : public Kernel {
 class QLinearExactKernel final : public Kernel {
  public:
   QLinearExactKernel(QLinearSetup s, int threads) : s_(std::move(s)), threads_(threads) {
+    // Per-block: the defined arithmetic of the block sums and their fp32 accumulation.
+    if (s_.block) return;
     float_exact_ = qops::max_abs_accumulator(s_.w, s_.N, s_.K, s_.x) < kExactFloatLimit;
     if (!float_exact_) return;
     std::vector<float> wf(s_.w.begin(), s_.w.end());
@@ -285,6 +363,12 @@ class QLinearExactKernel final : public Kernel {
   }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
     const int32_t* b = s_.bias.empty() ? nullptr : s_.bias.data();
+    if (s_.block) {
+      kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
+      kernels::qgemm_blockwise_reference(s_.M, s_.N, s_.K, a, s_.w4.data(), s_.blockwise(),
+                                         out[0].data, s_.N);
+      return;
+    }
     if (!float_exact_) {
       kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
       kernels::QGemmEpilogue ep{b, &s_.rq, s_.y.type};
@@ -298,6 +382,7 @@ class QLinearExactKernel final : public Kernel {
     requantize_rows(acc_.data(), s_.M, s_.N, b, s_.rq, out[0].data, s_.y.type, threads_);
   }
   std::string_view impl_name() const override {
+    if (s_.block) return "qgemm_blockwise_exact";
     return float_exact_ ? "qgemm_exact_f32" : "qgemm_exact_int32";
   }
 

@@ -410,6 +410,7 @@ class Lowerer {
     }
     const TensorInfo& bt = in_.tensor(node.inputs[1]);
     if (!bt.is_constant() || bt.shape.rank() != 2) return *why = "weights are not a 2-D constant", false;
+    if (bt.quant.block_size > 0) return lower_blockwise_linear(node, axis, *x, *y, why);
     auto w = weights(node.inputs[1], axis, why);
     if (!w) return false;
     const int64_t N = int64_t(w->scales.size()), K = int64_t(w->codes.size()) / N;
@@ -427,6 +428,66 @@ class Lowerer {
     n.inputs = {code_of(node.inputs[0]), weight_constant(bt.name + "_q", *w, {N, K})};
     if (b) n.inputs.push_back(*b);
     n.outputs = {code_output(node.outputs[0], *y)};
+    emit(std::move(n));
+    return true;
+  }
+
+  // Gemm / MatMul with per-block int4 weights (kernels/qgemm.h QGemmBlockwise): the weights
+  // become i4 [N][K] with scales [N][K / block], the bias stays real-valued f32.
+  bool lower_blockwise_linear(const Node& node, int channel_axis, const ActEnc& x, const ActEnc& y,
+                              std::string* why) {
+    const TensorInfo& t = in_.tensor(node.inputs[1]);
+    const QuantParams& q = t.quant;
+    const Dims dims = t.shape.concrete();
+    const int reduction_axis = 1 - channel_axis;
+    const int64_t N = dims[size_t(channel_axis)], K = dims[size_t(reduction_axis)], B = q.block_size;
+    if (q.bitwidth > 4 || !q.symmetric)
+      return *why = "per-block weights run on the int4 kernels: 4-bit symmetric only", false;
+    if ((B != 32 && B != 64 && B != 128) || K % B != 0 || q.axis != reduction_axis ||
+        int64_t(q.scale.size()) != N * (K / B))
+      return *why = "per-block weights need blocks of 32, 64 or 128 along K", false;
+    const int64_t blocks = K / B, half = 8;
+    const auto* v = reinterpret_cast<const float*>(t.data->data());
+    Weights w;
+    w.bits = q.bitwidth;
+    w.codes.resize(size_t(N * K));
+    std::vector<float> scales(size_t(N * blocks));
+    const int32_t wmin = prof_.weight_min(4), wmax = prof_.weight_max(4);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t b = 0; b < blocks; ++b) {
+        // Blocked layout of the stored tensor: [N, K] along axis 1 -> n * blocks + b;
+        // [K, N] along axis 0 -> b * N + n.
+        const size_t qi = size_t(reduction_axis == 1 ? n * blocks + b : b * N + n);
+        const int32_t zp = q.zero_point[qi];
+        if (zp != half && zp != half - 1) return *why = "weights' zero point is not symmetric", false;
+        const int32_t top = int32_t(2 * half - 1 - (zp == half - 1 ? 1 : 0));
+        const int32_t lo = std::max(-zp, wmin), hi = std::min(top - zp, wmax);
+        const float s = q.scale[qi];
+        scales[size_t(n * blocks + b)] = s;
+        for (int64_t k = b * B; k < (b + 1) * B; ++k) {
+          const float wv = reduction_axis == 1 ? v[n * K + k] : v[k * N + n];
+          w.codes[size_t(n * K + k)] = int8_t(std::clamp(round_half_even(wv / s), float(lo), float(hi)));
+        }
+      }
+    w.scales = scales;
+    const TensorId wc = weight_constant(t.name + "_q", w, {N, K});
+    QuantParams& wq = out_.tensor(wc).quant;
+    wq.axis = 1;
+    wq.block_size = int32_t(B);
+    Node n;
+    n.name = node.name;
+    n.op_type = node.op_type == "Gemm" ? "octet.QGemm" : "octet.QMatMul";
+    n.attrs.set("requant", std::string(requant_name()));
+    for (const char* k : {"_act_min", "_act_max"})
+      if (node.attrs.has(k)) n.attrs.set(k, node.attrs.get_float(k, 0.f));
+    n.inputs = {code_of(node.inputs[0]), wc};
+    if (node.op_type == "Gemm" && node.has_input(2)) {
+      const TensorInfo& bt = in_.tensor(node.inputs[2]);
+      if (!bt.is_constant() || bt.dtype != DType::kF32 || checked_numel(bt.shape.concrete()) != N)
+        return *why = "bias is not a float constant of one value per output", false;
+      n.inputs.push_back(plain_of(node.inputs[2]));
+    }
+    n.outputs = {code_output(node.outputs[0], y)};
     emit(std::move(n));
     return true;
   }

@@ -202,3 +202,30 @@ TEST_CASE("integer models: the op zoo lowers with float fallbacks named, int == 
     }
   }
 }
+
+TEST_CASE("integer models: per-block int4 weights (Gemm on the blockwise kernel), int == exact") {
+  QuantSimOptions qo;
+  qo.param_bitwidth = 4;
+  qo.block_size = 32;
+  QuantSim sim(load_model(data_path("mnist_resnet.onnx")),
+               QuantsimConfig::load_shipped("default_config"), qo);
+  CalibrationOptions co;
+  co.batch_size = 50;
+  sim.calibrate(data_path("mnist_calib_images.npy"), co);
+  auto model = sim.annotated_model();
+  SessionOptions so;
+  so.mode = ExecutionMode::kInt;
+  so.input_shapes["input"] = {1, 1, 28, 28};
+  Session s(model, so);
+  bool blockwise = false;
+  for (const KernelChoice& k : s.kernel_choices())
+    blockwise = blockwise || k.impl.find("blockwise") != std::string::npos;
+  CHECK(blockwise);
+  const Run i = evaluate(model, ExecutionMode::kInt, 2);
+  const Run e = evaluate(model, ExecutionMode::kExact, 1);
+  const Run q = evaluate(model, ExecutionMode::kQdq, 2);
+  MESSAGE("W4A8 per-block 32: qdq " << q.percent() << "%, int " << i.percent() << "%, exact "
+          << e.percent() << "%");
+  CHECK(bit_equal(i.logits, e.logits));
+  CHECK(std::abs(i.percent() - q.percent()) <= 0.5);
+}
