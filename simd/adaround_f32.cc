@@ -116,7 +116,7 @@ HWY_INLINE void Rows(D d, const AdaroundStepF32& s, const size_t* off, const siz
       const V q = hn::Add(fl[u], h[u]);
       const auto in_grid =
           hn::And(hn::Ge(q, hn::LoadU(d, s.lo + ci[u])), hn::Le(q, hn::LoadU(d, s.hi + ci[u])));
-      g[u] = hn::IfThenElseZero(in_grid, hn::Mul(hn::LoadU(d, s.grad + ei[u]), sc[u]));
+      g[u] = hn::IfThenElseZero(in_grid, hn::Mul(hn::LoadU(d, s.grad + (ei[u] - s.grad_row0 * kGemmNR)), sc[u]));
     }
     if (reg) {
       // d/dh of reg (1 - |2h - 1|^beta) = -2 reg beta |2h - 1|^(beta - 1) sign(2h - 1);
@@ -201,6 +201,54 @@ void AdaroundStepImpl(const AdaroundStepF32& s, size_t row0, size_t row1) {
 
 #undef OCTET_EACH
 
+// MR rows of C (one panel wide): A^T access (X[b * ldx + r]), broadcasts of contiguous values.
+template <size_t MR>
+HWY_INLINE void XtgTile(size_t batch, const float* HWY_RESTRICT X, size_t ldx,
+                        const float* HWY_RESTRICT G, float* HWY_RESTRICT C) {
+  const hn::CappedTag<float, kGemmNR> d;
+  using V = hn::Vec<decltype(d)>;
+  constexpr size_t L = hn::MaxLanes(decltype(d)());
+  constexpr size_t NV = kGemmNR / L;
+  V c[MR][NV];
+#pragma GCC unroll 16
+  for (size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (size_t v = 0; v < NV; ++v) c[r][v] = hn::Zero(d);
+  for (size_t b = 0; b < batch; ++b) {
+    V g[NV];
+#pragma GCC unroll 16
+    for (size_t v = 0; v < NV; ++v) g[v] = hn::LoadU(d, G + b * kGemmNR + v * L);
+    const float* xr = X + b * ldx;
+#pragma GCC unroll 16
+    for (size_t r = 0; r < MR; ++r) {
+      const V a = hn::Set(d, xr[r]);
+#pragma GCC unroll 16
+      for (size_t v = 0; v < NV; ++v) c[r][v] = hn::MulAdd(a, g[v], c[r][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (size_t v = 0; v < NV; ++v) hn::StoreU(c[r][v], d, C + r * kGemmNR + v * L);
+}
+
+void AdaroundXtgImpl(size_t rows, size_t batch, const float* Xp, const float* G, float* C) {
+  constexpr size_t L = hn::MaxLanes(hn::CappedTag<float, kGemmNR>());
+  for (size_t r0 = 0; r0 < rows; r0 += kXtgRows) {
+    const float* A = Xp + r0 * batch;
+    float* Cp = C + r0 * kGemmNR;
+    if constexpr (L >= 16) {
+      XtgTile<8>(batch, A, kXtgRows, G, Cp);
+    } else if constexpr (L == 8) {  // 3 x 4 vectors of accumulators at a time
+      XtgTile<3>(batch, A, kXtgRows, G, Cp);
+      XtgTile<3>(batch, A + 3, kXtgRows, G, Cp + 3 * kGemmNR);
+      XtgTile<2>(batch, A + 6, kXtgRows, G, Cp + 6 * kGemmNR);
+    } else {
+      for (size_t r = 0; r < kXtgRows; ++r) XtgTile<1>(batch, A + r, kXtgRows, G, Cp + r * kGemmNR);
+    }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace octet::simd
 HWY_AFTER_NAMESPACE();
@@ -208,6 +256,11 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace octet::simd {
 HWY_EXPORT(AdaroundStepImpl);
+HWY_EXPORT(AdaroundXtgImpl);
+
+void adaround_xtg_f32(size_t rows, size_t batch, const float* Xp, const float* G, float* C) {
+  HWY_DYNAMIC_DISPATCH(AdaroundXtgImpl)(rows, batch, Xp, G, C);
+}
 
 void adaround_step_f32(const AdaroundStepF32& s, size_t row0, size_t row1) {
   HWY_DYNAMIC_DISPATCH(AdaroundStepImpl)(s, row0, row1);

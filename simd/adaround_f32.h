@@ -26,8 +26,9 @@ struct AdaroundStepF32 {
   const float* fl = nullptr;  // floor(W / scale)
   float* V = nullptr;
   float* S = nullptr;  // sigmoid(V)
-  // Update (skipped when grad is null).
+  // Update (skipped when grad is null). grad holds panel rows from grad_row0 on.
   const float* grad = nullptr;
+  size_t grad_row0 = 0;
   float* m = nullptr;  // Adam moments
   float* v = nullptr;
   float reg_coef = 0.f;     // -2 reg beta (0: no regulariser)
@@ -40,5 +41,12 @@ struct AdaroundStepF32 {
 
 // Processes panel rows [row0, row1).
 void adaround_step_f32(const AdaroundStepF32& s, size_t row0, size_t row1);
+
+// One panel of the weight gradient X^T G from X packed in micro-panels of 8 rows of X^T:
+//   C[r, j] = sum_{b < batch} Xp[(r / 8) * batch * 8 + b * 8 + r % 8] * G[b * kGemmNR + j]
+// for r < rows (rounded up to a multiple of 8: C must hold that many rows), j < kGemmNR;
+// G one packed panel (batch x kGemmNR), C rows x kGemmNR. Sums run in b order.
+inline constexpr size_t kXtgRows = 8;
+void adaround_xtg_f32(size_t rows, size_t batch, const float* Xp, const float* G, float* C);
 
 }  // namespace octet::simd

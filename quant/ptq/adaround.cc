@@ -26,6 +26,10 @@
 #include "simd/adaround_f32.h"
 #include "simd/gemm_f32.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
 #define OCTET_ADAROUND_FTZ 1
@@ -45,7 +49,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 struct Workspace {
   int64_t K, N, G, Ng, Kt, B;
-  std::vector<float> xb, xbt, xd, tb, out, grad, gw, wt, gwt, wq;
+  std::vector<float> xb, xd, tb, out, grad, gw, wt, gwt, wq, xpack, tiles;
   std::vector<float> bias_padded;
   kernels::PackedB packw, packg;
 };
@@ -77,6 +81,14 @@ void forward(const AdaroundProblem& p, const float* x, int64_t rows, const float
       out[b * N + n] = std::min(std::max(acc, p.act_lo), p.act_hi);
     }
   }
+}
+
+int thread_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
 }
 
 // Flush-to-zero / denormals-are-zero while alive (this thread): Adam's moments decay into
@@ -161,9 +173,12 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   const int64_t P = (N + NR - 1) / NR, Np = P * NR, KNp = K * Np;
   const auto pidx = [&](int64_t k, int64_t n) { return static_cast<size_t>((n / NR) * K * NR + k * NR + n % NR); };
   const bool dense = p.groups == 1;
+  // Rows of dL/dW~ per fused gradient + update block (long runs of the state arrays for the
+  // prefetchers; a few blocks per thread). Multiple of simd::kXtgRows.
+  const int64_t kRowBlock = std::max<int64_t>(
+      8, std::min<int64_t>(256, (K + 4 * o.threads - 1) / std::max(1, 4 * o.threads) + 7) / 8 * 8);
   if (p.bias) ws.bias_padded = kernels::pad_bias(p.bias, static_cast<size_t>(N));
   ws.xb.resize(static_cast<size_t>(B * Kt));
-  if (dense) ws.xbt.resize(static_cast<size_t>(B * Kt));
   ws.tb.resize(static_cast<size_t>(B * N));
   ws.out.resize(static_cast<size_t>(B * N));
   if (!dense) {
@@ -197,8 +212,8 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   std::copy(p.code_hi.begin(), p.code_hi.end(), hi_p.begin());
   // V starts where h(V) = W/s - floor(W/s).
   std::vector<float> fl(static_cast<size_t>(KNp), 0.f), V(static_cast<size_t>(KNp), 0.f),
-      m(static_cast<size_t>(KNp), 0.f), v(static_cast<size_t>(KNp), 0.f), gwp(static_cast<size_t>(KNp), 0.f),
-      S(static_cast<size_t>(KNp), 0.f);
+      m(static_cast<size_t>(KNp), 0.f), v(static_cast<size_t>(KNp), 0.f), S(static_cast<size_t>(KNp), 0.f);
+  std::vector<float> gwp(dense ? 0 : static_cast<size_t>(KNp), 0.f);  // dL/dW~ (grouped paths)
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) {
       const float s = p.scale[static_cast<size_t>(n)];
@@ -215,6 +230,8 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
     ws.packg.K = static_cast<size_t>(B);
     ws.packg.N = static_cast<size_t>(N);
     ws.packg.data.assign(static_cast<size_t>(B * Np), 0.f);
+    ws.xpack.resize(static_cast<size_t>(threads * kRowBlock * B));
+    ws.tiles.resize(static_cast<size_t>(threads * kRowBlock * NR));
   } else {
     ws.wq.resize(static_cast<size_t>(KN));  // row-major soft weights for the grouped paths
   }
@@ -282,19 +299,6 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
       std::memcpy((depthwise ? ws.xd : ws.xb).data() + b * Kt, (depthwise ? xdw.data() : p.x) + r * Kt,
                   static_cast<size_t>(Kt) * sizeof(float));
       std::memcpy(ws.tb.data() + b * N, p.target + r * N, static_cast<size_t>(N) * sizeof(float));
-    }
-    if (dense) {
-      // X^T for the gradient GEMM, in blocks of 16 columns (whole cache lines read per row).
-      const int64_t kblocks = (Kt + 15) / 16;
-#pragma omp parallel for num_threads(copy_threads) schedule(static) if (copy_threads > 1)
-      for (int64_t kb = 0; kb < kblocks; ++kb) {
-        const int64_t k0 = kb * 16, k1 = std::min(Kt, k0 + 16);
-        float* __restrict dst = ws.xbt.data();
-        for (int64_t b = 0; b < B; ++b) {
-          const float* __restrict src = ws.xb.data() + b * Kt;
-          for (int64_t k = k0; k < k1; ++k) dst[k * B + b] = src[k];
-        }
-      }
     }
     mark(0);
     if (!dense) {
@@ -364,19 +368,55 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
     }
     mark(2);
 
-    // dL/dW~ = X^T G.
+    // Regulariser (after the warm start) and Adam on V, then the next soft weights.
+    const bool reg = it >= warm;
+    float beta = o.beta_start;
+    if (reg) {
+      const double denom = std::max(1, iterations - warm);
+      const double rel = static_cast<double>(it - warm) / denom;
+      beta = static_cast<float>(o.beta_end + 0.5 * (o.beta_start - o.beta_end) * (1.0 + std::cos(rel * M_PI)));
+    }
+    bc1 *= kAdamBeta1;
+    bc2 *= kAdamBeta2;
+    simd::AdaroundStepF32 s = st;
+    s.grad = gwp.data();
+    s.reg_coef = reg ? -o.reg_param * beta * 2.f : 0.f;
+    s.beta_minus_1 = beta - 1.f;
+    s.step = o.learning_rate / static_cast<float>(1.0 - bc1);
+    s.inv_sqrt_bc2 = 1.f / static_cast<float>(std::sqrt(1.0 - bc2));
+    s.w_out = it + 1 < iterations ? ws.packw.data.data() : nullptr;
+
+    // dL/dW~ = X^T G, then the update.
     if (dense) {
-      // Blocks of rows of X^T (kept in L2) times every panel of G, written panel by panel.
-      constexpr int64_t kRowBlock = 64;
-      const int64_t rblocks = (Kt + kRowBlock - 1) / kRowBlock;
+      // Fused per tile: kRowBlock rows of dL/dW~ for one panel (from X rows in L2 and the
+      // packed G panel), then the elementwise step on those panel rows while they are in L1.
+      const int64_t MP = static_cast<int64_t>(simd::kXtgRows);
+      const int64_t rblocks = (K + kRowBlock - 1) / kRowBlock;
 #pragma omp parallel for num_threads(gemm_threads) schedule(static) if (gemm_threads > 1 && rblocks > 1)
       for (int64_t rb = 0; rb < rblocks; ++rb) {
-        const int64_t r0 = rb * kRowBlock, r1 = std::min(Kt, r0 + kRowBlock);
-        for (int64_t pp = 0; pp < P; ++pp)
-          simd::gemm_f32(static_cast<size_t>(r1 - r0), static_cast<size_t>(std::min(NR, N - pp * NR)),
-                         static_cast<size_t>(B), ws.xbt.data() + r0 * B, static_cast<size_t>(B),
-                         ws.packg.data.data() + pp * B * NR, gwp.data() + pp * K * NR + r0 * NR,
-                         static_cast<size_t>(NR), simd::GemmEpilogue{});
+        FlushDenormals ftz_;
+        const int64_t r0 = rb * kRowBlock, r1 = std::min(K, r0 + kRowBlock);
+        // This block of X^T in micro-panels of MP rows (zero padded), then every panel of G.
+        float* xp = ws.xpack.data() + static_cast<size_t>(thread_index()) * static_cast<size_t>(kRowBlock * B);
+        for (int64_t q0 = r0; q0 < r1; q0 += MP) {
+          const int64_t q1 = std::min(r1, q0 + MP);
+          float* dst = xp + (q0 - r0) * B;
+          for (int64_t b = 0; b < B; ++b) {
+            const float* src = ws.xb.data() + b * Kt + q0;
+            float* d = dst + b * MP;
+            for (int64_t q = 0; q < q1 - q0; ++q) d[q] = src[q];
+            for (int64_t q = q1 - q0; q < MP; ++q) d[q] = 0.f;
+          }
+        }
+        float* tile = ws.tiles.data() + static_cast<size_t>(thread_index()) * static_cast<size_t>(kRowBlock * NR);
+        for (int64_t pp = 0; pp < P; ++pp) {
+          simd::adaround_xtg_f32(static_cast<size_t>(r1 - r0), static_cast<size_t>(B), xp,
+                                 ws.packg.data.data() + pp * B * NR, tile);
+          simd::AdaroundStepF32 sl = s;
+          sl.grad = tile;
+          sl.grad_row0 = static_cast<size_t>(pp * K + r0);
+          simd::adaround_step_f32(sl, static_cast<size_t>(pp * K + r0), static_cast<size_t>(pp * K + r1));
+        }
       }
     } else if (depthwise) {
       std::fill(ws.gw.begin(), ws.gw.end(), 0.f);
@@ -412,25 +452,7 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
       for (int64_t k = 0; k < K; ++k)
         for (int64_t n = 0; n < N; ++n) gwp[pidx(k, n)] = ws.gw[static_cast<size_t>(k * N + n)];
     mark(3);
-
-    // Regulariser (after the warm start) and Adam on V, then the next soft weights.
-    const bool reg = it >= warm;
-    float beta = o.beta_start;
-    if (reg) {
-      const double denom = std::max(1, iterations - warm);
-      const double rel = static_cast<double>(it - warm) / denom;
-      beta = static_cast<float>(o.beta_end + 0.5 * (o.beta_start - o.beta_end) * (1.0 + std::cos(rel * M_PI)));
-    }
-    bc1 *= kAdamBeta1;
-    bc2 *= kAdamBeta2;
-    simd::AdaroundStepF32 s = st;
-    s.grad = gwp.data();
-    s.reg_coef = reg ? -o.reg_param * beta * 2.f : 0.f;
-    s.beta_minus_1 = beta - 1.f;
-    s.step = o.learning_rate / static_cast<float>(1.0 - bc1);
-    s.inv_sqrt_bc2 = 1.f / static_cast<float>(std::sqrt(1.0 - bc2));
-    s.w_out = it + 1 < iterations ? ws.packw.data.data() : nullptr;
-    elementwise(s);
+    if (!dense) elementwise(s);
     mark(4);
   }
   if (prof && iterations > 0)
