@@ -107,18 +107,22 @@ HWY_INLINE void Rows(D d, const AdaroundStepF32& s, const size_t* off, const siz
   }
   if (update) {
     V h[U], dh[U], g[U];
+    auto any_inside = hn::FirstN(d, 0);
     OCTET_EACH {
       const V sg = hn::LoadU(d, s.S + ei[u]);
       const V hr = hn::MulAdd(sg, zg, gm);
       h[u] = hn::Min(hn::Max(hr, zero), one);
       const auto inside = hn::And(hn::Ge(hr, zero), hn::Le(hr, one));
       dh[u] = hn::IfThenElseZero(inside, hn::Mul(zg, hn::Mul(sg, hn::Sub(one, sg))));
+      any_inside = hn::Or(any_inside, inside);
       const V q = hn::Add(fl[u], h[u]);
       const auto in_grid =
           hn::And(hn::Ge(q, hn::LoadU(d, s.lo + ci[u])), hn::Le(q, hn::LoadU(d, s.hi + ci[u])));
       g[u] = hn::IfThenElseZero(in_grid, hn::Mul(hn::LoadU(d, s.grad + (ei[u] - s.grad_row0 * kGemmNR)), sc[u]));
     }
-    if (reg) {
+    // Saturated h (outside the rectified sigmoid's slope): dh = 0, the regulariser term does
+    // not matter.
+    if (reg && !hn::AllFalse(d, any_inside)) {
       // d/dh of reg (1 - |2h - 1|^beta) = -2 reg beta |2h - 1|^(beta - 1) sign(2h - 1);
       // |2h - 1|^(beta - 1) = 0 below 1e-30.
       const V tiny = hn::Set(d, 1e-30f), bm1 = hn::Set(d, s.reg_coef == 0.f ? 0.f : 1.f);

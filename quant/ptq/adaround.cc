@@ -83,6 +83,17 @@ void forward(const AdaroundProblem& p, const float* x, int64_t rows, const float
   }
 }
 
+// Whether any of n sigmoid values s gives an unsaturated h (0 <= s (zeta - gamma) + gamma <= 1).
+bool any_active(const float* s, int64_t n) {
+  int active = 0;
+#pragma omp simd reduction(| : active)
+  for (int64_t i = 0; i < n; ++i) {
+    const float hr = s[i] * (kZeta - kGamma) + kGamma;
+    active |= static_cast<int>((hr >= 0.f) & (hr <= 1.f));
+  }
+  return active != 0;
+}
+
 int thread_index() {
 #ifdef _OPENMP
   return omp_get_thread_num();
@@ -410,8 +421,18 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
         }
         float* tile = ws.tiles.data() + static_cast<size_t>(thread_index()) * static_cast<size_t>(kRowBlock * NR);
         for (int64_t pp = 0; pp < P; ++pp) {
-          simd::adaround_xtg_f32(static_cast<size_t>(r1 - r0), static_cast<size_t>(B), xp,
-                                 ws.packg.data.data() + pp * B * NR, tile);
+          // Micro-panels whose h are all saturated (dh = 0: their gradient is not used) are
+          // skipped (late in the optimisation most are).
+          const int64_t nrows = r1 - r0;
+          for (int64_t q0 = 0; q0 < nrows; q0 += MP) {
+            const int64_t q1 = std::min(nrows, q0 + MP);
+            float* ct = tile + q0 * NR;
+            if (any_active(S.data() + (pp * K + r0 + q0) * NR, (q1 - q0) * NR))
+              simd::adaround_xtg_f32(static_cast<size_t>(q1 - q0), static_cast<size_t>(B), xp + q0 * B,
+                                     ws.packg.data.data() + pp * B * NR, ct);
+            else
+              std::fill(ct, ct + (q1 - q0) * NR, 0.f);
+          }
           simd::AdaroundStepF32 sl = s;
           sl.grad = tile;
           sl.grad_row0 = static_cast<size_t>(pp * K + r0);
@@ -454,6 +475,21 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
     mark(3);
     if (!dense) elementwise(s);
     mark(4);
+  }
+  if (prof && iterations > 0) {
+    int64_t sat = 0, tiles = 0, tsat = 0;
+    for (int64_t r = 0; r < P * K; r += 8) {
+      bool all = true;
+      for (int64_t i = r * NR; i < std::min(P * K, r + 8) * NR; ++i) {
+        const float hr = S[static_cast<size_t>(i)] * (kZeta - kGamma) + kGamma;
+        const bool s_ = hr < 0.f || hr > 1.f;
+        sat += s_;
+        all = all && s_;
+      }
+      ++tiles;
+      tsat += all;
+    }
+    std::fprintf(stderr, "saturated: %.4f of elements, %.4f of 8x32 tiles\n", double(sat) / double(P * K * NR), double(tsat) / double(tiles));
   }
   if (prof && iterations > 0)
     std::fprintf(stderr, "adaround k %ld n %ld: ms/it gather %.3f soft %.3f fwd %.3f gradgemm %.3f adam %.3f\n",
