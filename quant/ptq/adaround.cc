@@ -187,9 +187,10 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   // Rows of dL/dW~ per fused gradient + update block (long runs of the state arrays for the
   // prefetchers; a few blocks per thread). Multiple of simd::kXtgRows.
   const int64_t kRowBlock = std::max<int64_t>(
-      8, std::min<int64_t>(256, (K + 4 * o.threads - 1) / std::max(1, 4 * o.threads) + 7) / 8 * 8);
+      8, std::min<int64_t>(256, (K + 4 * threads - 1) / (4 * threads) + 7) / 8 * 8);
   if (p.bias) ws.bias_padded = kernels::pad_bias(p.bias, static_cast<size_t>(N));
-  ws.xb.resize(static_cast<size_t>(B * Kt));
+  const int64_t ldx = Kt;  // row stride of the batch rows (a padded stride measured no faster)
+  ws.xb.resize(static_cast<size_t>(B * ldx));
   ws.tb.resize(static_cast<size_t>(B * N));
   ws.out.resize(static_cast<size_t>(B * N));
   if (!dense) {
@@ -307,7 +308,7 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
 #pragma omp parallel for num_threads(copy_threads) schedule(static) if (copy_threads > 1)
     for (int64_t b = 0; b < B; ++b) {
       const int64_t r = idx[static_cast<size_t>(b)];
-      std::memcpy((depthwise ? ws.xd : ws.xb).data() + b * Kt, (depthwise ? xdw.data() : p.x) + r * Kt,
+      std::memcpy((depthwise ? ws.xd : ws.xb).data() + b * ldx, (depthwise ? xdw.data() : p.x) + r * Kt,
                   static_cast<size_t>(Kt) * sizeof(float));
       std::memcpy(ws.tb.data() + b * N, p.target + r * N, static_cast<size_t>(N) * sizeof(float));
     }
@@ -322,7 +323,7 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
     // Forward, dL/dout (recon = mean over rows of the sum over columns).
     const float* wq = ws.wq.data();
     if (dense) {
-      kernels::gemm_packed(static_cast<size_t>(B), ws.xb.data(), static_cast<size_t>(Kt), ws.packw,
+      kernels::gemm_packed(static_cast<size_t>(B), ws.xb.data(), static_cast<size_t>(ldx), ws.packw,
                            ws.out.data(), static_cast<size_t>(N), p.bias ? ws.bias_padded.data() : nullptr,
                            p.act_lo, p.act_hi, gemm_threads);
     } else if (depthwise) {
@@ -413,7 +414,7 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
           const int64_t q1 = std::min(r1, q0 + MP);
           float* dst = xp + (q0 - r0) * B;
           for (int64_t b = 0; b < B; ++b) {
-            const float* src = ws.xb.data() + b * Kt + q0;
+            const float* src = ws.xb.data() + b * ldx + q0;
             float* d = dst + b * MP;
             for (int64_t q = 0; q < q1 - q0; ++q) d[q] = src[q];
             for (int64_t q = q1 - q0; q < MP; ++q) d[q] = 0.f;
