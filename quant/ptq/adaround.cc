@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -21,7 +23,12 @@
 #include "loaders/npy.h"
 #include "quant/data_stream.h"
 #include "quant/quantize.h"
-#include "simd/unary.h"
+#include "simd/adaround_f32.h"
+#include "simd/gemm_f32.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
@@ -34,7 +41,6 @@ namespace {
 constexpr float kZeta = 1.1f, kGamma = -0.1f;
 constexpr float kAdamBeta1 = 0.9f, kAdamBeta2 = 0.999f, kAdamEps = 1e-8f;
 constexpr float kInf = std::numeric_limits<float>::infinity();
-constexpr int64_t kChunk = 4096;  // elementwise work unit (deterministic split)
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -43,7 +49,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 struct Workspace {
   int64_t K, N, G, Ng, Kt, B;
-  std::vector<float> xb, xbt, xd, tb, out, grad, gradt, gw, wt, gwt;
+  std::vector<float> xb, xd, tb, out, grad, gw, wt, gwt, wq, xpack, tiles;
   std::vector<float> bias_padded;
   kernels::PackedB packw, packg;
 };
@@ -77,6 +83,25 @@ void forward(const AdaroundProblem& p, const float* x, int64_t rows, const float
   }
 }
 
+// Whether any of n sigmoid values s gives an unsaturated h (0 <= s (zeta - gamma) + gamma <= 1).
+bool any_active(const float* s, int64_t n) {
+  int active = 0;
+#pragma omp simd reduction(| : active)
+  for (int64_t i = 0; i < n; ++i) {
+    const float hr = s[i] * (kZeta - kGamma) + kGamma;
+    active |= static_cast<int>((hr >= 0.f) & (hr <= 1.f));
+  }
+  return active != 0;
+}
+
+int thread_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 // Flush-to-zero / denormals-are-zero while alive (this thread): Adam's moments decay into
 // denormals where gradients vanish, which makes every later operation on them ~100x slower.
 // Results are unaffected in practice (values below 1e-38).
@@ -90,17 +115,6 @@ class FlushDenormals {
   unsigned old_;
 #endif
 };
-
-// f(k0, k1) over blocks of rows of a K x N matrix, about kChunk elements each.
-void parallel_rows(int64_t K, int64_t N, int threads, const std::function<void(int64_t, int64_t)>& f) {
-  const int64_t per = std::max<int64_t>(1, kChunk / std::max<int64_t>(1, N));
-  const int64_t chunks = (K + per - 1) / per;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    FlushDenormals ftz;
-    f(c * per, std::min(K, (c + 1) * per));
-  }
-}
 
 std::vector<float> nearest_weights(const AdaroundProblem& p) {
   std::vector<float> w(p.weight.size());
@@ -163,13 +177,26 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   const int64_t Kt = ws.Kt;
   const int64_t B = std::max<int64_t>(1, std::min(o.batch_rows, p.rows));
   ws.B = B;
+  // The optimiser state (V, Adam moments, floor(W/s), dL/dW~, the soft weights) lives in the
+  // packed-B panel layout of simd/gemm_f32.h: the soft weights are written straight into the
+  // forward GEMM's packed operand and the gradient GEMM writes dL/dW~ panel by panel.
+  constexpr int64_t NR = static_cast<int64_t>(simd::kGemmNR);
+  const int64_t P = (N + NR - 1) / NR, Np = P * NR, KNp = K * Np;
+  const auto pidx = [&](int64_t k, int64_t n) { return static_cast<size_t>((n / NR) * K * NR + k * NR + n % NR); };
+  const bool dense = p.groups == 1;
+  // Rows of dL/dW~ per fused gradient + update block (long runs of the state arrays for the
+  // prefetchers; a few blocks per thread). Multiple of simd::kXtgRows.
+  const int64_t kRowBlock = std::max<int64_t>(
+      8, std::min<int64_t>(256, (K + 4 * threads - 1) / (4 * threads) + 7) / 8 * 8);
   if (p.bias) ws.bias_padded = kernels::pad_bias(p.bias, static_cast<size_t>(N));
-  ws.xb.resize(static_cast<size_t>(B * Kt));
-  ws.xbt.resize(static_cast<size_t>(B * Kt));
+  const int64_t ldx = Kt;  // row stride of the batch rows (a padded stride measured no faster)
+  ws.xb.resize(static_cast<size_t>(B * ldx));
   ws.tb.resize(static_cast<size_t>(B * N));
   ws.out.resize(static_cast<size_t>(B * N));
-  ws.grad.resize(static_cast<size_t>(B * N));
-  ws.gw.resize(static_cast<size_t>(KN));
+  if (!dense) {
+    ws.grad.resize(static_cast<size_t>(B * N));
+    ws.gw.resize(static_cast<size_t>(KN));
+  }
   // Depthwise (one output channel per group): the cached rows re-laid out once as [k][n], so
   // that the products below run along n (contiguous, vectorized). Doubles this layer's cache.
   const bool depthwise = p.groups > 1 && p.groups == N;
@@ -189,17 +216,36 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   const std::vector<float> nearest = nearest_weights(p);
   sol.mse_nearest = reconstruction_mse(p, nearest, threads);
 
+  // Per padded column grid (padding: scale 0, so padded soft weights are 0).
+  std::vector<float> scale_p(static_cast<size_t>(Np), 0.f), lo_p(static_cast<size_t>(Np), 0.f),
+      hi_p(static_cast<size_t>(Np), 1.f);
+  std::copy(p.scale.begin(), p.scale.end(), scale_p.begin());
+  std::copy(p.code_lo.begin(), p.code_lo.end(), lo_p.begin());
+  std::copy(p.code_hi.begin(), p.code_hi.end(), hi_p.begin());
   // V starts where h(V) = W/s - floor(W/s).
-  std::vector<float> fl(static_cast<size_t>(KN)), V(static_cast<size_t>(KN)),
-      m(static_cast<size_t>(KN), 0.f), v(static_cast<size_t>(KN), 0.f),
-      S(static_cast<size_t>(KN)), wq(static_cast<size_t>(KN)), aux(static_cast<size_t>(KN));
-  for (int64_t i = 0; i < KN; ++i) {
-    const float s = p.scale[static_cast<size_t>(i % N)];
-    const float ws_ = p.weight[static_cast<size_t>(i)] / s;
-    const float f = std::floor(ws_);
-    const float rest = std::min(std::max(ws_ - f, 0.f), 1.f);
-    fl[static_cast<size_t>(i)] = f;
-    V[static_cast<size_t>(i)] = -std::log((kZeta - kGamma) / (rest - kGamma) - 1.f);
+  std::vector<float> fl(static_cast<size_t>(KNp), 0.f), V(static_cast<size_t>(KNp), 0.f),
+      m(static_cast<size_t>(KNp), 0.f), v(static_cast<size_t>(KNp), 0.f), S(static_cast<size_t>(KNp), 0.f);
+  std::vector<float> gwp(dense ? 0 : static_cast<size_t>(KNp), 0.f);  // dL/dW~ (grouped paths)
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      const float s = p.scale[static_cast<size_t>(n)];
+      const float ws_ = p.weight[static_cast<size_t>(k * N + n)] / s;
+      const float f = std::floor(ws_);
+      const float rest = std::min(std::max(ws_ - f, 0.f), 1.f);
+      fl[pidx(k, n)] = f;
+      V[pidx(k, n)] = -std::log((kZeta - kGamma) / (rest - kGamma) - 1.f);
+    }
+  ws.packw.K = static_cast<size_t>(K);
+  ws.packw.N = static_cast<size_t>(N);
+  ws.packw.data.assign(static_cast<size_t>(KNp), 0.f);
+  if (dense) {
+    ws.packg.K = static_cast<size_t>(B);
+    ws.packg.N = static_cast<size_t>(N);
+    ws.packg.data.assign(static_cast<size_t>(B * Np), 0.f);
+    ws.xpack.resize(static_cast<size_t>(threads * kRowBlock * B));
+    ws.tiles.resize(static_cast<size_t>(threads * kRowBlock * NR));
+  } else {
+    ws.wq.resize(static_cast<size_t>(KN));  // row-major soft weights for the grouped paths
   }
 
   std::mt19937 rng(seed);
@@ -213,12 +259,42 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   // A parallel region costs microseconds on an idle machine but can stall for a scheduler
   // time slice when the cores are shared, so the thresholds are high (~0.1 ms of work or more).
   const int gemm_threads = B * K * N >= (int64_t{1} << 22) ? threads : 1;
-  const int ew_threads = KN >= (int64_t{1} << 17) ? threads : 1;
-  const int copy_threads = B * Kt >= (int64_t{1} << 21) ? threads : 1;
+  const int ew_threads = KN >= (int64_t{1} << 16) ? threads : 1;
+  const int copy_threads = B * Kt >= (int64_t{1} << 20) ? threads : 1;
   const int warm = static_cast<int>(o.warm_start * static_cast<float>(iterations));
-  const float* scale = p.scale.data();
-  const float* lo = p.code_lo.data();
-  const float* hi = p.code_hi.data();
+
+  simd::AdaroundStepF32 st;
+  st.K = static_cast<size_t>(K);
+  st.scale = scale_p.data();
+  st.lo = lo_p.data();
+  st.hi = hi_p.data();
+  st.fl = fl.data();
+  st.V = V.data();
+  st.S = S.data();
+  st.m = m.data();
+  st.v = v.data();
+  // The fused elementwise pass over all panel rows, in fixed chunks (deterministic).
+  const int64_t prow_total = P * K;
+  const int64_t prow_chunk = std::max<int64_t>(1, 8192 / NR);
+  const int64_t prow_chunks = (prow_total + prow_chunk - 1) / prow_chunk;
+  const auto elementwise = [&](const simd::AdaroundStepF32& s) {
+#pragma omp parallel for num_threads(ew_threads) schedule(static) if (ew_threads > 1 && prow_chunks > 1)
+    for (int64_t c = 0; c < prow_chunks; ++c) {
+      FlushDenormals ftz_;
+      simd::adaround_step_f32(s, static_cast<size_t>(c * prow_chunk),
+                              static_cast<size_t>(std::min(prow_total, (c + 1) * prow_chunk)));
+    }
+  };
+  if (iterations > 0) {
+    simd::AdaroundStepF32 s0 = st;
+    s0.w_out = ws.packw.data.data();
+    elementwise(s0);
+  }
+
+  static const bool prof = std::getenv("OCTET_ADAROUND_PROFILE") != nullptr;
+  double ph[6] = {0, 0, 0, 0, 0, 0};
+  auto tp = Clock::now();
+  auto mark = [&](int i) { if (prof) { auto t = Clock::now(); ph[i] += std::chrono::duration<double>(t - tp).count(); tp = t; } };
   double bc1 = 1.0, bc2 = 1.0;
   for (int it = 0; it < iterations; ++it) {
     // Mini-batch: the next B rows of a shuffled order (reshuffled when used up).
@@ -232,43 +308,31 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
 #pragma omp parallel for num_threads(copy_threads) schedule(static) if (copy_threads > 1)
     for (int64_t b = 0; b < B; ++b) {
       const int64_t r = idx[static_cast<size_t>(b)];
-      std::memcpy((depthwise ? ws.xd : ws.xb).data() + b * Kt, (depthwise ? xdw.data() : p.x) + r * Kt,
+      std::memcpy((depthwise ? ws.xd : ws.xb).data() + b * ldx, (depthwise ? xdw.data() : p.x) + r * Kt,
                   static_cast<size_t>(Kt) * sizeof(float));
       std::memcpy(ws.tb.data() + b * N, p.target + r * N, static_cast<size_t>(N) * sizeof(float));
     }
-    if (p.groups == 1)
-#pragma omp parallel for num_threads(copy_threads) schedule(static) if (copy_threads > 1)
-    for (int64_t k = 0; k < Kt; ++k)
-      for (int64_t b = 0; b < B; ++b) ws.xbt[static_cast<size_t>(k * B + b)] = ws.xb[static_cast<size_t>(b * Kt + k)];
-
-    // Soft-quantized weights (chunks of whole rows of the K x N matrix; the inner loops over
-    // columns vectorize).
-    parallel_rows(K, N, ew_threads, [&](int64_t k0, int64_t k1) {
-      const size_t c0 = static_cast<size_t>(k0 * N), len = static_cast<size_t>((k1 - k0) * N);
-      simd::unary_f32(simd::UnaryF32::kSigmoid, V.data() + c0, S.data() + c0, len, 0.f, 0.f);
-      for (int64_t k = k0; k < k1; ++k) {
-        const float* __restrict sr = S.data() + k * N;
-        const float* __restrict fr = fl.data() + k * N;
-        float* __restrict wr = wq.data() + k * N;
-        const float* __restrict sc = scale;
-        const float* __restrict lo_ = lo;
-        const float* __restrict hi_ = hi;
-#pragma omp simd
-        for (int64_t n = 0; n < N; ++n) {
-          const float h = std::min(std::max(sr[n] * (kZeta - kGamma) + kGamma, 0.f), 1.f);
-          wr[n] = sc[n] * std::min(std::max(fr[n] + h, lo_[n]), hi_[n]);
-        }
-      }
-    });
+    mark(0);
+    if (!dense) {
+      // Row-major soft weights for the grouped / depthwise products.
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < N; ++n) ws.wq[static_cast<size_t>(k * N + n)] = ws.packw.data[pidx(k, n)];
+    }
+    mark(1);
 
     // Forward, dL/dout (recon = mean over rows of the sum over columns).
-    if (depthwise) {
+    const float* wq = ws.wq.data();
+    if (dense) {
+      kernels::gemm_packed(static_cast<size_t>(B), ws.xb.data(), static_cast<size_t>(ldx), ws.packw,
+                           ws.out.data(), static_cast<size_t>(N), p.bias ? ws.bias_padded.data() : nullptr,
+                           p.act_lo, p.act_hi, gemm_threads);
+    } else if (depthwise) {
       for (int64_t b = 0; b < B; ++b) {
         float* __restrict o = ws.out.data() + b * N;
         std::fill(o, o + N, 0.f);
         for (int64_t k = 0; k < K; ++k) {
           const float* __restrict xr = ws.xd.data() + b * Kt + k * N;
-          const float* __restrict wr = wq.data() + k * N;
+          const float* __restrict wr = wq + k * N;
 #pragma omp simd
           for (int64_t n = 0; n < N; ++n) o[n] += xr[n] * wr[n];
         }
@@ -283,23 +347,100 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
         }
       }
     } else {
-      forward(p, ws.xb.data(), B, wq.data(), ws, ws.out.data(), gemm_threads);
+      forward(p, ws.xb.data(), B, wq, ws, ws.out.data(), gemm_threads);
     }
     const float gscale = 2.f / static_cast<float>(B);
     {
       const float alo = p.act_lo, ahi = p.act_hi;
-      const float* __restrict yo = ws.out.data();
-      const float* __restrict yt = ws.tb.data();
-      float* __restrict gd = ws.grad.data();
+      if (dense) {
+        // Straight into the packed (B x N panels) right operand of the gradient GEMM.
+        for (int64_t b = 0; b < B; ++b) {
+          const float* __restrict yo = ws.out.data() + b * N;
+          const float* __restrict yt = ws.tb.data() + b * N;
+          for (int64_t p0 = 0; p0 < N; p0 += NR) {
+            float* __restrict gd = ws.packg.data.data() + (p0 / NR) * B * NR + b * NR - p0;
+            const int64_t p1 = std::min(N, p0 + NR);
 #pragma omp simd
-      for (int64_t i = 0; i < B * N; ++i) {
-        const float active = static_cast<float>((yo[i] > alo) & (yo[i] < ahi));
-        gd[i] = active * (gscale * (yo[i] - yt[i]));
+            for (int64_t n = p0; n < p1; ++n) {
+              const float active = static_cast<float>((yo[n] > alo) & (yo[n] < ahi));
+              gd[n] = active * (gscale * (yo[n] - yt[n]));
+            }
+          }
+        }
+      } else {
+        const float* __restrict yo = ws.out.data();
+        const float* __restrict yt = ws.tb.data();
+        float* __restrict gd = ws.grad.data();
+#pragma omp simd
+        for (int64_t i = 0; i < B * N; ++i) {
+          const float active = static_cast<float>((yo[i] > alo) & (yo[i] < ahi));
+          gd[i] = active * (gscale * (yo[i] - yt[i]));
+        }
       }
     }
+    mark(2);
 
-    // dL/dW~ = X^T G.
-    if (depthwise) {
+    // Regulariser (after the warm start) and Adam on V, then the next soft weights.
+    const bool reg = it >= warm;
+    float beta = o.beta_start;
+    if (reg) {
+      const double denom = std::max(1, iterations - warm);
+      const double rel = static_cast<double>(it - warm) / denom;
+      beta = static_cast<float>(o.beta_end + 0.5 * (o.beta_start - o.beta_end) * (1.0 + std::cos(rel * M_PI)));
+    }
+    bc1 *= kAdamBeta1;
+    bc2 *= kAdamBeta2;
+    simd::AdaroundStepF32 s = st;
+    s.grad = gwp.data();
+    s.reg_coef = reg ? -o.reg_param * beta * 2.f : 0.f;
+    s.beta_minus_1 = beta - 1.f;
+    s.step = o.learning_rate / static_cast<float>(1.0 - bc1);
+    s.inv_sqrt_bc2 = 1.f / static_cast<float>(std::sqrt(1.0 - bc2));
+    s.w_out = it + 1 < iterations ? ws.packw.data.data() : nullptr;
+
+    // dL/dW~ = X^T G, then the update.
+    if (dense) {
+      // Fused per tile: kRowBlock rows of dL/dW~ for one panel (from X rows in L2 and the
+      // packed G panel), then the elementwise step on those panel rows while they are in L1.
+      const int64_t MP = static_cast<int64_t>(simd::kXtgRows);
+      const int64_t rblocks = (K + kRowBlock - 1) / kRowBlock;
+#pragma omp parallel for num_threads(gemm_threads) schedule(static) if (gemm_threads > 1 && rblocks > 1)
+      for (int64_t rb = 0; rb < rblocks; ++rb) {
+        FlushDenormals ftz_;
+        const int64_t r0 = rb * kRowBlock, r1 = std::min(K, r0 + kRowBlock);
+        // This block of X^T in micro-panels of MP rows (zero padded), then every panel of G.
+        float* xp = ws.xpack.data() + static_cast<size_t>(thread_index()) * static_cast<size_t>(kRowBlock * B);
+        for (int64_t q0 = r0; q0 < r1; q0 += MP) {
+          const int64_t q1 = std::min(r1, q0 + MP);
+          float* dst = xp + (q0 - r0) * B;
+          for (int64_t b = 0; b < B; ++b) {
+            const float* src = ws.xb.data() + b * ldx + q0;
+            float* d = dst + b * MP;
+            for (int64_t q = 0; q < q1 - q0; ++q) d[q] = src[q];
+            for (int64_t q = q1 - q0; q < MP; ++q) d[q] = 0.f;
+          }
+        }
+        float* tile = ws.tiles.data() + static_cast<size_t>(thread_index()) * static_cast<size_t>(kRowBlock * NR);
+        for (int64_t pp = 0; pp < P; ++pp) {
+          // Micro-panels whose h are all saturated (dh = 0: their gradient is not used) are
+          // skipped (late in the optimisation most are).
+          const int64_t nrows = r1 - r0;
+          for (int64_t q0 = 0; q0 < nrows; q0 += MP) {
+            const int64_t q1 = std::min(nrows, q0 + MP);
+            float* ct = tile + q0 * NR;
+            if (any_active(S.data() + (pp * K + r0 + q0) * NR, (q1 - q0) * NR))
+              simd::adaround_xtg_f32(static_cast<size_t>(q1 - q0), static_cast<size_t>(B), xp + q0 * B,
+                                     ws.packg.data.data() + pp * B * NR, ct);
+            else
+              std::fill(ct, ct + (q1 - q0) * NR, 0.f);
+          }
+          simd::AdaroundStepF32 sl = s;
+          sl.grad = tile;
+          sl.grad_row0 = static_cast<size_t>(pp * K + r0);
+          simd::adaround_step_f32(sl, static_cast<size_t>(pp * K + r0), static_cast<size_t>(pp * K + r1));
+        }
+      }
+    } else if (depthwise) {
       std::fill(ws.gw.begin(), ws.gw.end(), 0.f);
       for (int64_t b = 0; b < B; ++b) {
         const float* __restrict gr = ws.grad.data() + b * N;
@@ -310,11 +451,6 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
           for (int64_t n = 0; n < N; ++n) acc[n] += xr[n] * gr[n];
         }
       }
-    } else if (p.groups == 1) {
-      ws.packg.pack(ws.grad.data(), static_cast<size_t>(B), static_cast<size_t>(N), N, 1);
-      kernels::gemm_packed(static_cast<size_t>(Kt), ws.xbt.data(), static_cast<size_t>(B),
-                           ws.packg, ws.gw.data(), static_cast<size_t>(N), nullptr, -kInf, kInf,
-                           gemm_threads);
     } else {
       // dW^T[n, k] = sum_b x[b, g(n) K + k] g[b, n], accumulated in b order per column.
       const int64_t Ng = ws.Ng;
@@ -334,82 +470,40 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
       for (int64_t k = 0; k < K; ++k)
         for (int64_t n = 0; n < N; ++n) ws.gw[static_cast<size_t>(k * N + n)] = ws.gwt[static_cast<size_t>(n * K + k)];
     }
-
-    // Regulariser (after the warm start) and Adam on V.
-    const bool reg = it >= warm;
-    float beta = o.beta_start;
-    if (reg) {
-      const double denom = std::max(1, iterations - warm);
-      const double rel = static_cast<double>(it - warm) / denom;
-      beta = static_cast<float>(o.beta_end + 0.5 * (o.beta_start - o.beta_end) * (1.0 + std::cos(rel * M_PI)));
-    }
-    bc1 *= kAdamBeta1;
-    bc2 *= kAdamBeta2;
-    const float step = o.learning_rate / static_cast<float>(1.0 - bc1);
-    const float sqrt_bc2 = static_cast<float>(std::sqrt(1.0 - bc2));
-    const float reg_coef = -o.reg_param * beta * 2.f;
-    parallel_rows(K, N, ew_threads, [&](int64_t k0, int64_t k1) {
-      const size_t c0 = static_cast<size_t>(k0 * N), len = static_cast<size_t>((k1 - k0) * N);
-      float* __restrict ax = aux.data() + c0;
-      const float* __restrict sv = S.data() + c0;
-      if (!reg) {
-        std::fill(ax, ax + len, 0.f);
-      } else {
-        // aux = |2h - 1|^(beta - 1) via exp((beta - 1) log u).
-#pragma omp simd
-        for (size_t i = 0; i < len; ++i) {
-          const float h = std::min(std::max(sv[i] * (kZeta - kGamma) + kGamma, 0.f), 1.f);
-          ax[i] = std::fabs(2.f * h - 1.f);
-        }
-        simd::unary_f32(simd::UnaryF32::kLog, ax, ax, len, 0.f, 0.f);
-        for (size_t i = 0; i < len; ++i) ax[i] *= beta - 1.f;
-        simd::unary_f32(simd::UnaryF32::kExp, ax, ax, len, 0.f, 0.f);
-      }
-      // Gradient w.r.t. V and the Adam moments (locals and restrict pointers so the column
-      // loop vectorizes).
-      const float rc = reg ? reg_coef : 0.f;
-      const float* __restrict sc = scale;
-      const float* __restrict lo_ = lo;
-      const float* __restrict hi_ = hi;
-      for (int64_t k = k0; k < k1; ++k) {
-        const size_t r = static_cast<size_t>(k * N);
-        const float* __restrict sr = S.data() + r;
-        const float* __restrict fr = fl.data() + r;
-        const float* __restrict gr = ws.gw.data() + r;
-        const float* __restrict ar = aux.data() + r;
-        float* __restrict mr = m.data() + r;
-        float* __restrict vr = v.data() + r;
-#pragma omp simd
-        for (int64_t n = 0; n < N; ++n) {
-          const float sg = sr[n];
-          const float hr = sg * (kZeta - kGamma) + kGamma;
-          const float h = std::min(std::max(hr, 0.f), 1.f);
-          const float inside = static_cast<float>((hr >= 0.f) & (hr <= 1.f));
-          const float dh = inside * ((kZeta - kGamma) * sg * (1.f - sg));
-          const float q = fr[n] + h;
-          const float in_grid = static_cast<float>((q >= lo_[n]) & (q <= hi_[n]));
-          const float gq = in_grid * (gr[n] * sc[n]);
-          // d/dh of reg * (1 - |2h - 1|^beta) = -2 reg beta |2h - 1|^(beta - 1) sign(2h - 1)
-          const float sign = static_cast<float>(h > 0.5f) - static_cast<float>(h < 0.5f);
-          const float g = (gq + rc * ar[n] * sign) * dh;
-          mr[n] = kAdamBeta1 * mr[n] + (1.f - kAdamBeta1) * g;
-          vr[n] = kAdamBeta2 * vr[n] + (1.f - kAdamBeta2) * g * g;
-        }
-      }
-      simd::unary_f32(simd::UnaryF32::kSqrt, v.data() + c0, ax, len, 0.f, 0.f);
-      float* __restrict vv = V.data() + c0;
-      const float* __restrict mm = m.data() + c0;
-      const float inv_sqrt_bc2 = 1.f / sqrt_bc2, st = step;
-      for (size_t i = 0; i < len; ++i) vv[i] -= st * mm[i] / (ax[i] * inv_sqrt_bc2 + kAdamEps);
-    });
+    if (!dense)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < N; ++n) gwp[pidx(k, n)] = ws.gw[static_cast<size_t>(k * N + n)];
+    mark(3);
+    if (!dense) elementwise(s);
+    mark(4);
   }
+  if (prof && iterations > 0) {
+    int64_t sat = 0, tiles = 0, tsat = 0;
+    for (int64_t r = 0; r < P * K; r += 8) {
+      bool all = true;
+      for (int64_t i = r * NR; i < std::min(P * K, r + 8) * NR; ++i) {
+        const float hr = S[static_cast<size_t>(i)] * (kZeta - kGamma) + kGamma;
+        const bool s_ = hr < 0.f || hr > 1.f;
+        sat += s_;
+        all = all && s_;
+      }
+      ++tiles;
+      tsat += all;
+    }
+    std::fprintf(stderr, "saturated: %.4f of elements, %.4f of 8x32 tiles\n", double(sat) / double(P * K * NR), double(tsat) / double(tiles));
+  }
+  if (prof && iterations > 0)
+    std::fprintf(stderr, "adaround k %ld n %ld: ms/it gather %.3f soft %.3f fwd %.3f gradgemm %.3f adam %.3f\n",
+                 (long)K, (long)N, 1e3 * ph[0] / iterations, 1e3 * ph[1] / iterations, 1e3 * ph[2] / iterations,
+                 1e3 * ph[3] / iterations, 1e3 * ph[4] / iterations);
 
   // Hard rounding h = [V >= 0].
   sol.weight.resize(static_cast<size_t>(KN));
   int64_t changed = 0;
   for (int64_t i = 0; i < KN; ++i) {
     const size_t n = static_cast<size_t>(i % N);
-    const float q = fl[static_cast<size_t>(i)] + (V[static_cast<size_t>(i)] >= 0.f ? 1.f : 0.f);
+    const size_t j = pidx(i / N, i % N);
+    const float q = fl[j] + (V[j] >= 0.f ? 1.f : 0.f);
     sol.weight[static_cast<size_t>(i)] = p.scale[n] * std::min(std::max(q, p.code_lo[n]), p.code_hi[n]);
     changed += sol.weight[static_cast<size_t>(i)] != nearest[static_cast<size_t>(i)];
   }
@@ -419,6 +513,7 @@ AdaroundSolution adaround_optimize(const AdaroundProblem& p, int iterations,
   sol.seconds = since(t0);
   return sol;
 }
+
 
 int64_t peak_rss_kb() {
   std::ifstream f("/proc/self/status");

@@ -23,6 +23,14 @@
 // im2col rows (one output position of one sample = one row of X, K = C/g * kh * kw columns),
 // caches a random subset of at most `max_rows` rows per layer (memory: one layer's rows at a
 // time) and draws `batch_rows` rows per iteration. Gradients are computed by hand.
+// Implementation (speed, same algorithm): the optimiser state (V, sigmoid(V), Adam moments,
+// floor(W/s)) lives in the packed-B panel layout of simd/gemm_f32.h; one fused Highway pass per
+// block (simd/adaround_f32.h) computes dL/dW~ = X^T G for a block of rows of one panel, the
+// gradient w.r.t. V with the regulariser, the Adam step and the next soft weights, written
+// straight into the forward GEMM's packed operand. Blocks whose h are all saturated (dh = 0)
+// skip the gradient product and the regulariser math (exact; most blocks late in the schedule).
+// Results are deterministic and the same for any thread count. OCTET_ADAROUND_PROFILE=1 prints
+// a per-phase time breakdown of each optimisation to stderr.
 // The weight encodings are not changed: AdaRound replaces the weights by the rounded grid
 // values (new constant buffers) and freezes the weight quantizers, so later calibration and
 // export keep them.

@@ -170,10 +170,16 @@ TEST_CASE("ptq: adaround bench" * doctest::skip(std::getenv("OCTET_ADAROUND_BENC
   AdaroundOptions o;
   o.threads = threads;
   if (const char* b = std::getenv("OCTET_ADAROUND_BATCH_ROWS")) o.batch_rows = std::atoi(b);
+  const std::clock_t c0 = std::clock();
+  (void)adaround_optimize(r.p, 0, o, 1);  // the two MSE passes alone
+  const std::clock_t c1 = std::clock();
   const AdaroundSolution a = adaround_optimize(r.p, iters, o, 1);
+  const std::clock_t c2 = std::clock();
+  const double cpu_it = std::max(0.0, static_cast<double>(c2 - c1) - static_cast<double>(c1 - c0)) / CLOCKS_PER_SEC / iters;
   MESSAGE("rows " << rows << " k " << k << " n " << n << " g " << g << " threads " << threads << ": "
                   << a.iterations / a.seconds << " it/s, " << 1e3 * a.seconds / a.iterations
-                  << " ms/it (incl. 2 MSE passes), MSE " << a.mse_nearest << " -> " << a.mse_adaround);
+                  << " ms/it (incl. 2 MSE passes), " << 1e3 * cpu_it << " ms/it CPU (iterations only), MSE "
+                  << a.mse_nearest << " -> " << a.mse_adaround);
 }
 
 // ResNet-18 (ImageNet) estimate: per-iteration cost of each of its 21 weight layers (random
@@ -262,4 +268,55 @@ TEST_CASE("ptq: adaround per-tensor 8-bit weights") {
   }
   MESSAGE("W8 per-tensor, 300 it: summed layer MSE " << before << " -> " << after);
   CHECK(after < before);
+}
+
+// The fused elementwise step (simd/adaround_f32.h) against a plain double-precision version.
+#include "simd/adaround_f32.h"
+#include "simd/gemm_f32.h"
+
+TEST_CASE("ptq: adaround fused step matches a scalar reference") {
+  constexpr size_t NR = simd::kGemmNR;
+  const size_t K = 7, P = 2, n = K * P * NR;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> sc(P * NR), lo(P * NR, -8.f), hi(P * NR, 7.f), fl(n), V(n), S(n), m(n), v(n), g(n), w(n);
+  for (float& x : sc) x = 0.01f + 0.1f * std::fabs(u(rng));
+  for (size_t i = 0; i < n; ++i) {
+    fl[i] = std::floor(9.f * u(rng));
+    V[i] = (i % 5 == 0) ? 4.f * u(rng) : u(rng);
+    S[i] = 1.f / (1.f + std::exp(-V[i]));
+    m[i] = 1e-3f * u(rng);
+    v[i] = 1e-6f * std::fabs(u(rng));
+    g[i] = u(rng);
+  }
+  const float beta = 7.5f, reg = 0.01f, step = 2e-3f, ibc2 = 1.7f;
+  std::vector<float> V0 = V, S0 = S, m0 = m, v0 = v;
+  simd::AdaroundStepF32 s;
+  s.K = K;
+  s.scale = sc.data(), s.lo = lo.data(), s.hi = hi.data(), s.fl = fl.data();
+  s.V = V.data(), s.S = S.data(), s.m = m.data(), s.v = v.data(), s.grad = g.data();
+  s.reg_coef = -2.f * reg * beta, s.beta_minus_1 = beta - 1.f, s.step = step, s.inv_sqrt_bc2 = ibc2;
+  s.w_out = w.data();
+  simd::adaround_step_f32(s, 0, 3);   // odd splits: single rows and pairs
+  simd::adaround_step_f32(s, 3, K * P);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t c = (i / (K * NR)) * NR + i % NR;
+    const double sg = S0[i], hr = sg * 1.2 - 0.1, h = std::min(std::max(hr, 0.0), 1.0);
+    const double dh = (hr >= 0 && hr <= 1) ? 1.2 * sg * (1 - sg) : 0.0;
+    const double q = fl[i] + h;
+    double gr = (q >= lo[c] && q <= hi[c]) ? g[i] * sc[c] : 0.0;
+    const double sign = h > 0.5 ? 1.0 : (h < 0.5 ? -1.0 : 0.0);
+    gr += -2.0 * reg * beta * std::pow(std::fabs(2 * h - 1), beta - 1.0) * sign;
+    gr *= dh;
+    const double mm = 0.9 * m0[i] + 0.1 * gr, vv = 0.999 * v0[i] + 0.001 * gr * gr;
+    const double Vn = V0[i] - step * mm / (std::sqrt(vv) * ibc2 + 1e-8);
+    const double Sn = 1.0 / (1.0 + std::exp(-Vn));
+    const double wn = sc[c] * std::min(std::max(fl[i] + std::min(std::max(Sn * 1.2 - 0.1, 0.0), 1.0), double(lo[c])), double(hi[c]));
+    CAPTURE(i);
+    CHECK(m[i] == doctest::Approx(mm).epsilon(1e-4).scale(1e-6));
+    CHECK(v[i] == doctest::Approx(vv).epsilon(1e-4).scale(1e-9));
+    CHECK(V[i] == doctest::Approx(Vn).epsilon(1e-5));
+    CHECK(S[i] == doctest::Approx(Sn).epsilon(1e-5));
+    CHECK(w[i] == doctest::Approx(wn).epsilon(1e-5).scale(1e-6));
+  }
 }
