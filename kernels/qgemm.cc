@@ -325,6 +325,8 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
   t.Kp = im.Kp;
   t.flip = flip;
   t.int4 = im.int4;
+  static const bool has_vbmi = __builtin_cpu_supports("avx512vbmi");
+  t.vbmi = has_vbmi;
   t.b = im.packed.get() + (n0 / im.pw) * im.panel_bytes;
   t.panel_bytes = im.panel_bytes;
   t.ncols = nc;

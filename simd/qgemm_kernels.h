@@ -38,6 +38,7 @@ struct QGemmTile {
   int32_t zp = 0;
   void* c = nullptr;
   int64_t ldc = 0;  // elements
+  bool vbmi = false;  // the CPU has AVX-512 VBMI (VNNI epilogue packs bytes with vpermt2b)
   // Caller-owned work space, 64-byte aligned: qgemm_scratch_bytes(isa, Kp) bytes.
   void* scratch = nullptr;
 };
