@@ -458,7 +458,6 @@ void qgemm_blockwise(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t 
   };
   Scratch& s = t_scratch;
   if (im.isa == QIsa::kScalar) {
-    std::vector<int32_t> sums(size_t(K));
     for (int64_t m = 0; m < M; ++m) {
       const auto* row = static_cast<const uint8_t*>(a.data) + m * a.lda;
       for (int64_t n = n0; n < n1; ++n) {
