@@ -1,6 +1,12 @@
 // Integer NHWC convolution: pointwise (1x1, stride 1, no padding) as one GEMM over the input
-// rows, depthwise (group == C == M) by a direct kernel over channel vectors, everything else
-// as im2col tiles (padding = the input zero point's code) times packed weights, group by group.
+// rows; depthwise (group == C == M) by direct kernels (VNNI: several pixels of a row per step,
+// each tap's weights loaded once, pixels paired when C divides 64; AVX2: tap pairs, or for
+// few channels at unit stride a row kernel sharing the widened input; scalar); first layers
+// with few channels and strided 1x1 on VNNI as implicit im2col (GEMM rows read through row
+// pointers from a zero-point padded copy of the input); everything else as im2col tiles
+// (padding = the input zero point's code) times packed weights, group by group. Int4 weights
+// stay packed as nibbles on the GEMM paths. Work is split in balanced blocks, a multiple of
+// the thread count.
 // Every path gives the bits of qconv2d_reference: the integer sums are exact (wrapping), and
 // the epilogue is requantize_one or SIMD code equal to it.
 #include "kernels/qconv.h"
@@ -587,7 +593,7 @@ void QConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t 
     tmp.resize(size_t(p.OW * C));
     dst = tmp.data();
   }
-  if (V == 16)
+  if (V == 16)  // not reached: VNNI and AMX take dw_row_vnni
     simd::qdwconv_avx512(a, tp.data(), p.OW, dst);
   else
     simd::qdwconv_avx2(a, tp.data(), p.OW, dst);

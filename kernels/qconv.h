@@ -1,8 +1,9 @@
 // Integer 2-D convolution, NHWC codes in and out (1-D runs as H = 1): u8 or s8 activations with
-// a zero point, symmetric s8 weights (ONNX layout [M][C/group][KH][KW], int4 weights given
-// unpacked), int32 bias, requantization per output channel. Padding reads the input zero
+// a zero point, symmetric s8 weights (ONNX layout [M][C/group][KH][KW]; int4 weights either
+// unpacked to s8 or packed, see Int4Weights), int32 bias, requantization per output channel. Padding reads the input zero
 // point (the code of real 0). A plain reference beside the optimized kernel (pointwise GEMM,
-// im2col + GEMM tiles, direct depthwise), which gives the same bits on every path.
+// implicit or explicit im2col + GEMM tiles, direct depthwise), which gives the same bits on
+// every path.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -325,6 +325,8 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
   t.Kp = im.Kp;
   t.flip = flip;
   t.int4 = im.int4;
+  static const bool has_vbmi = __builtin_cpu_supports("avx512vbmi");
+  t.vbmi = has_vbmi;
   t.b = im.packed.get() + (n0 / im.pw) * im.panel_bytes;
   t.panel_bytes = im.panel_bytes;
   t.ncols = nc;
@@ -456,7 +458,6 @@ void qgemm_blockwise(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t 
   };
   Scratch& s = t_scratch;
   if (im.isa == QIsa::kScalar) {
-    std::vector<int32_t> sums(size_t(K));
     for (int64_t m = 0; m < M; ++m) {
       const auto* row = static_cast<const uint8_t*>(a.data) + m * a.lda;
       for (int64_t n = n0; n < n1; ++n) {

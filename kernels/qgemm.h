@@ -1,10 +1,12 @@
 // Integer GEMM: C[m, n] = epilogue( sum_k (A[m, k] - a_zp) * B[n, k] ), A of u8 or s8 codes,
-// B of symmetric s8 weights (zero point 0; int4 weights arrive unpacked to s8, or packed, see
-// QGemmPackedB), int32 accumulation, then either the raw int32 sums (+ bias) or a
+// B of symmetric s8 weights (zero point 0; int4 weights unpacked to s8, or kept packed as
+// nibbles: QGemmPackedB::from_int4), int32 accumulation, then either the raw int32 sums (+ bias) or a
 // requantization to u8/s8 codes (kernels/requant.h).
 //
 // Paths chosen at run time: AMX tiles, AVX-512 VNNI, AVX2, scalar. Every path gives the same
 // bits as qgemm_reference (integer sums are exact; the epilogue is requantize_one).
+// qgemm_blockwise (end of file): per-block int4 weights with the fp32 block accumulation
+// defined there.
 #pragma once
 #include <cstdint>
 #include <memory>

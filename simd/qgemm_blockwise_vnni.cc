@@ -12,6 +12,7 @@
 
 // GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
 
 namespace octet::simd {

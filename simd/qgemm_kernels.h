@@ -9,6 +9,7 @@
 //   VNNI / AMX: panels of 16 columns, panel = [Kp/4][16][4] s8 (Kp = K rounded up to 4; to 64
 //               for AMX), zero padded.
 //   AVX2:       panels of 8 columns, panel = [Kp/2][8][2] int16 (Kp = K rounded up to 2).
+//   Int4 (VNNI, AVX2): two consecutive panel rows share one row of nibbles (see `int4`).
 #pragma once
 #include <cstdint>
 
@@ -38,6 +39,7 @@ struct QGemmTile {
   int32_t zp = 0;
   void* c = nullptr;
   int64_t ldc = 0;  // elements
+  bool vbmi = false;  // the CPU has AVX-512 VBMI (VNNI epilogue packs bytes with vpermt2b)
   // Caller-owned work space, 64-byte aligned: qgemm_scratch_bytes(isa, Kp) bytes.
   void* scratch = nullptr;
 };

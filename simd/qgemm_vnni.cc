@@ -10,6 +10,7 @@
 
 // GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
 
 namespace octet::simd {
@@ -43,10 +44,66 @@ __attribute__((always_inline)) inline void store16(const QGemmTile& t, const Epi
                        _mm512_cvtepi32_epi8(q));
 }
 
+// 32 full columns of MR rows with AVX-512 VBMI: both halves' low bytes gathered by one
+// vpermt2b into one 32-byte store (instead of two vpmovdb).
+template <int MR>
+__attribute__((noinline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx512vbmi")))
+void store_rows_vbmi(const QGemmTile& t, const int32_t* sums, int64_t m0, int64_t col) {
+  const __m512i k0 = _mm512_loadu_si512(t.comp + col), k1 = _mm512_loadu_si512(t.comp + col + 16);
+  const __m512 u0 = _mm512_loadu_ps(t.mult + col), u1 = _mm512_loadu_ps(t.mult + col + 16);
+  const __m512 lo = _mm512_set1_ps(t.lo), hi = _mm512_set1_ps(t.hi);
+  const __m512i zp = _mm512_set1_epi32(t.zp);
+  alignas(64) uint8_t idx[64];
+  for (int i = 0; i < 64; ++i) idx[i] = uint8_t(i < 16 ? 4 * i : i < 32 ? 64 + 4 * (i - 16) : 0);
+  const __m512i sel = _mm512_load_si512(idx);
+  for (int r = 0; r < MR; ++r) {
+    __m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_load_si512(sums + r * 32), k0)), u0);
+    __m512 f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_load_si512(sums + r * 32 + 16), k1)), u1);
+    f0 = _mm512_min_ps(_mm512_max_ps(f0, lo), hi);
+    f1 = _mm512_min_ps(_mm512_max_ps(f1, lo), hi);
+    const __m512i q0 = _mm512_add_epi32(_mm512_cvtps_epi32(f0), zp);
+    const __m512i q1 = _mm512_add_epi32(_mm512_cvtps_epi32(f1), zp);
+    const __m512i b = _mm512_permutex2var_epi8(q0, sel, q1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<uint8_t*>(t.c) + (m0 + r) * t.ldc + col),
+                        _mm512_castsi512_si256(b));
+  }
+}
+
+// 16 full columns of MR rows with VBMI: vpermb instead of vpmovdb.
+template <int MR>
+__attribute__((noinline, target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx512vbmi")))
+void store_rows_vbmi16(const QGemmTile& t, const int32_t* sums, int64_t m0, int64_t col) {
+  const __m512i k0 = _mm512_loadu_si512(t.comp + col);
+  const __m512 u0 = _mm512_loadu_ps(t.mult + col);
+  const __m512 lo = _mm512_set1_ps(t.lo), hi = _mm512_set1_ps(t.hi);
+  const __m512i zp = _mm512_set1_epi32(t.zp);
+  alignas(64) uint8_t idx[64];
+  for (int i = 0; i < 64; ++i) idx[i] = uint8_t(i < 16 ? 4 * i : 0);
+  const __m512i sel = _mm512_load_si512(idx);
+  for (int r = 0; r < MR; ++r) {
+    __m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_load_si512(sums + r * 16), k0)), u0);
+    f0 = _mm512_min_ps(_mm512_max_ps(f0, lo), hi);
+    const __m512i q0 = _mm512_add_epi32(_mm512_cvtps_epi32(f0), zp);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint8_t*>(t.c) + (m0 + r) * t.ldc + col),
+                     _mm512_castsi512_si128(_mm512_permutexvar_epi8(sel, q0)));
+  }
+}
+
 template <int MR, int NP>
 __attribute__((noinline)) void store_rows(const QGemmTile& t, const int32_t* sums, int64_t m0,
                                           int64_t col) {
   const __mmask16 mask0 = col_mask(t.ncols - col), mask1 = col_mask(t.ncols - col - 16);
+  if constexpr (NP == 2) {
+    if (t.vbmi && t.mult && mask1 == 0xFFFF) {
+      store_rows_vbmi<MR>(t, sums, m0, col);
+      return;
+    }
+  } else {
+    if (t.vbmi && t.mult && mask0 == 0xFFFF) {
+      store_rows_vbmi16<MR>(t, sums, m0, col);
+      return;
+    }
+  }
   Epi e0, e1;
   e0.comp = _mm512_maskz_loadu_epi32(mask0, t.comp + col);
   e1.comp = NP > 1 ? _mm512_maskz_loadu_epi32(mask1, t.comp + col + 16) : e0.comp;
