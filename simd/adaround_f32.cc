@@ -83,22 +83,17 @@ struct Consts {
 };
 
 // R panel rows starting at element offsets off[i], their columns' grid at col[i].
-template <size_t R, class D>
-HWY_INLINE void Rows(D d, const AdaroundStepF32& s, const size_t* off, const size_t* col,
-                     bool update, bool reg) {
+// U vectors whose element offsets (weights) are ei[u] and column offsets (per-column
+// parameters) ci[u]. Not inlined: one copy per target keeps the compile (and the sanitizer
+// build) small; a call per group of up to 8 vectors costs nothing measurable.
+template <size_t U, class D>
+HWY_NOINLINE void Group(D d, const AdaroundStepF32& s, const size_t* ei, const size_t* ci,
+                      bool update, bool reg) {
   using V = hn::Vec<D>;
-  constexpr size_t L = hn::MaxLanes(D());
-  constexpr size_t NV = kGemmNR / L;
-  constexpr size_t U = R * NV;
   constexpr float kZeta = 1.1f, kGamma = -0.1f;
   constexpr float kB1 = 0.9f, kB2 = 0.999f, kEps = 1e-8f;
   const V zero = hn::Zero(d), one = hn::Set(d, 1.f), half = hn::Set(d, 0.5f);
   const V zg = hn::Set(d, kZeta - kGamma), gm = hn::Set(d, kGamma);
-  size_t ei[U], ci[U];
-  OCTET_EACH {
-    ei[u] = off[u / NV] + (u % NV) * L;
-    ci[u] = col[u / NV] + (u % NV) * L;
-  }
   V vv[U], fl[U], sc[U];
   OCTET_EACH {
     vv[u] = hn::LoadU(d, s.V + ei[u]);
@@ -176,6 +171,24 @@ HWY_INLINE void Rows(D d, const AdaroundStepF32& s, const size_t* off, const siz
       hn::StoreU(hn::Mul(sc[u], q), d, s.w_out + ei[u]);
     }
   }
+}
+
+// R panel rows: their vectors in groups of at most 8, so that narrow targets (few lanes) do not
+// unroll dozens of vectors (the results do not depend on the grouping: every step is
+// elementwise).
+template <size_t R, class D>
+HWY_INLINE void Rows(D d, const AdaroundStepF32& s, const size_t* off, const size_t* col,
+                     bool update, bool reg) {
+  constexpr size_t L = hn::MaxLanes(D());
+  constexpr size_t NV = kGemmNR / L;
+  constexpr size_t kTotal = R * NV;
+  constexpr size_t kGroup = kTotal < 8 ? kTotal : 8;
+  size_t ei[kTotal], ci[kTotal];
+  for (size_t u = 0; u < kTotal; ++u) {
+    ei[u] = off[u / NV] + (u % NV) * L;
+    ci[u] = col[u / NV] + (u % NV) * L;
+  }
+  for (size_t g = 0; g < kTotal; g += kGroup) Group<kGroup>(d, s, ei + g, ci + g, update, reg);
 }
 
 void AdaroundStepImpl(const AdaroundStepF32& s, size_t row0, size_t row1) {
