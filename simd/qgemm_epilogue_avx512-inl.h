@@ -20,6 +20,8 @@ inline void epilogue16(const QGemmTile& t, __m512i acc, int64_t row, int64_t col
                        _mm512_cvtepi32_epi8(q));
 }
 
+// Lanes of the columns that remain (none when `remaining` <= 0, e.g. a second panel past N).
 inline __mmask16 col_mask(int64_t remaining) {
+  if (remaining <= 0) return 0;
   return remaining >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << remaining) - 1);
 }
