@@ -15,6 +15,7 @@ namespace octet::simd {
 namespace {
 
 inline __mmask64 pos_mask(int64_t n) {
+  if (n <= 0) return 0;
   return n >= 64 ? ~__mmask64(0) : ((__mmask64(1) << n) - 1);
 }
 
