@@ -139,4 +139,25 @@ InferReport infer_shapes_and_fold(Graph& graph) {
   return report;
 }
 
+void fill_intermediate_shapes(Graph& g) {
+  Graph scratch = g;
+  ShapeBinding binding;
+  for (TensorId id : scratch.inputs) {
+    Dims dims;
+    for (const Dim& d : scratch.tensor(id).shape.dims) dims.push_back(d.is_known() ? d.value : 1);
+    binding.shapes[scratch.tensor(id).name] = dims;
+  }
+  bind_input_shapes(scratch, binding);
+  infer_shapes_and_fold(scratch);
+  for (TensorInfo& t : g.tensors) {
+    if (t.shape.is_concrete() || t.is_constant()) continue;
+    auto id = g.find_tensor(t.name);
+    if (id && (g.is_graph_input(*id) || g.is_graph_output(*id))) continue;
+    if (auto s = scratch.find_tensor(t.name)) {
+      t.shape = scratch.tensor(*s).shape;
+      if (t.dtype == DType::kUndefined) t.dtype = scratch.tensor(*s).dtype;
+    }
+  }
+}
+
 }  // namespace octet

@@ -27,4 +27,9 @@ struct InferReport {
 };
 InferReport infer_shapes_and_fold(Graph& graph);
 
+// Fills in the shapes (and dtypes) of intermediate tensors from a scratch copy whose unknown
+// input dimensions are set to 1 (passes that need channel counts on a model with a symbolic
+// batch). Inputs, outputs and constants keep theirs.
+void fill_intermediate_shapes(Graph& graph);
+
 }  // namespace octet

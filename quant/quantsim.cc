@@ -57,28 +57,6 @@ int reduction_axis(const Node& n, const TensorInfo& w) {
   return -1;
 }
 
-// Fills in the shapes of intermediate tensors (BN folding needs channel counts) from a
-// scratch copy whose unknown input dimensions are set to 1. Inputs and outputs keep theirs.
-void fill_intermediate_shapes(Graph& g) {
-  Graph scratch = g;
-  ShapeBinding binding;
-  for (TensorId id : scratch.inputs) {
-    Dims dims;
-    for (const Dim& d : scratch.tensor(id).shape.dims) dims.push_back(d.is_known() ? d.value : 1);
-    binding.shapes[scratch.tensor(id).name] = dims;
-  }
-  bind_input_shapes(scratch, binding);
-  infer_shapes_and_fold(scratch);
-  for (TensorInfo& t : g.tensors) {
-    if (t.shape.is_concrete() || t.is_constant()) continue;
-    auto id = g.find_tensor(t.name);
-    if (id && (g.is_graph_input(*id) || g.is_graph_output(*id))) continue;
-    if (auto s = scratch.find_tensor(t.name)) {
-      t.shape = scratch.tensor(*s).shape;
-      if (t.dtype == DType::kUndefined) t.dtype = scratch.tensor(*s).dtype;
-    }
-  }
-}
 
 std::vector<float> constant_floats(const TensorInfo& t) {
   OCTET_CHECK(t.is_constant() && t.dtype == DType::kF32, "'", t.name, "' is not an f32 constant");

@@ -34,29 +34,6 @@ std::string fmt(const char* f, double a) {
   return buf;
 }
 
-// Shapes of intermediate tensors (BN folding needs channel counts), from a scratch copy whose
-// unknown input dimensions are 1 (as QuantSim does).
-void fill_intermediate_shapes(Graph& g) {
-  Graph scratch = g;
-  ShapeBinding binding;
-  for (TensorId id : scratch.inputs) {
-    Dims dims;
-    for (const Dim& d : scratch.tensor(id).shape.dims) dims.push_back(d.is_known() ? d.value : 1);
-    binding.shapes[scratch.tensor(id).name] = dims;
-  }
-  bind_input_shapes(scratch, binding);
-  infer_shapes_and_fold(scratch);
-  for (TensorInfo& t : g.tensors) {
-    if (t.shape.is_concrete() || t.is_constant()) continue;
-    auto id = g.find_tensor(t.name);
-    if (id && (g.is_graph_input(*id) || g.is_graph_output(*id))) continue;
-    if (auto s = scratch.find_tensor(t.name)) {
-      t.shape = scratch.tensor(*s).shape;
-      if (t.dtype == DType::kUndefined) t.dtype = scratch.tensor(*s).dtype;
-    }
-  }
-}
-
 // The data, from a path (streamed) or in memory.
 struct Data {
   const std::string* path = nullptr;
