@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "engine/memory_planner.h"
@@ -10,6 +11,7 @@
 #include "engine/passes/qdq_annotate.h"
 #include "engine/prepare_graph.h"
 #include "engine/target_profile.h"
+#include "engine/thread_budget.h"
 
 namespace octet {
 
@@ -70,7 +72,9 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     const OpSchema* schema = registry.find(node.op_type);
     OCTET_CHECK(schema, "op '", node.op_type, "' of node '", node.name, "' is not supported");
     aliases.push_back(schema->output_aliases_input0);
-    PrepareContext pc{graph_, node, options_.threads, options_.reference_kernels, options_.mode};
+    node_threads_.push_back(threads_for_node(graph_, node, options_.threads));
+    PrepareContext pc{graph_, node, node_threads_.back(), options_.reference_kernels,
+                      options_.mode};
     kernels_.push_back(schema->prepare(pc));
   }
 
@@ -128,6 +132,21 @@ std::vector<KernelChoice> Session::kernel_choices() const {
   return out;
 }
 
+std::vector<NodeProfile> Session::node_profile() const {
+  std::vector<NodeProfile> out;
+  if (!options_.profile) return out;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n)
+    out.push_back({graph_.nodes[n].name, graph_.nodes[n].op_type,
+                   std::string(kernels_[n]->impl_name()), node_threads_[n],
+                   n < node_seconds_.size() ? node_seconds_[n] : 0.0, profiled_runs_});
+  return out;
+}
+
+void Session::reset_profile() {
+  node_seconds_.assign(node_seconds_.size(), 0.0);
+  profiled_runs_ = 0;
+}
+
 std::vector<HostTensor> Session::run(const std::vector<HostTensor>& inputs) {
   std::vector<char> fed(graph_.tensors.size(), 0);
   for (const HostTensor& in : inputs) {
@@ -151,14 +170,23 @@ std::vector<HostTensor> Session::run(const std::vector<HostTensor>& inputs) {
     OCTET_CHECK(fed[id], "input '", graph_.tensor(id).name, "' was not given");
 
   std::vector<TensorRef> ins, outs;
+  if (options_.profile) node_seconds_.resize(graph_.nodes.size(), 0.0);
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     const Node& node = graph_.nodes[n];
     ins.clear();
     outs.clear();
     for (TensorId id : node.inputs) ins.push_back(id == kNoTensor ? TensorRef{} : refs_[id]);
     for (TensorId id : node.outputs) outs.push_back(id == kNoTensor ? TensorRef{} : refs_[id]);
+    if (!options_.profile) {
+      kernels_[n]->run(ins, outs);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
     kernels_[n]->run(ins, outs);
+    node_seconds_[n] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
+  if (options_.profile) ++profiled_runs_;
 
   std::vector<HostTensor> results;
   for (TensorId id : graph_.outputs) {

@@ -24,6 +24,7 @@ struct SessionOptions {
   std::vector<HostTensor> constant_inputs;
   bool optimize = true;                   // run the graph passes
   bool reference_kernels = false;         // plain reference kernels only (testing)
+  bool profile = false;                   // time every node of every run (node_profile())
   // `int` / `exact` on a calibrated float model: the target profile of the integer lowering
   // (a shipped profile's name or a .json path; see engine/target_profile.h). An integer
   // model (already lowered) keeps the arithmetic it was lowered for.
@@ -34,6 +35,16 @@ struct KernelChoice {
   std::string node;
   std::string op_type;
   std::string impl;
+};
+
+// Time spent in one node over the runs of a session prepared with `profile`.
+struct NodeProfile {
+  std::string node;
+  std::string op_type;
+  std::string impl;
+  int threads = 1;       // the threads the node's kernel was prepared for
+  double seconds = 0;    // summed over `runs`
+  int64_t runs = 0;
 };
 
 class Session {
@@ -51,6 +62,10 @@ class Session {
   size_t arena_bytes() const { return arena_bytes_; }
   size_t naive_bytes() const { return naive_bytes_; }
   std::vector<KernelChoice> kernel_choices() const;
+  // Per-node times accumulated by run() when SessionOptions::profile is set (else empty);
+  // reset_profile() starts the sums again (e.g. after warm-up runs).
+  std::vector<NodeProfile> node_profile() const;
+  void reset_profile();
   // What the integer lowering did (`int` / `exact` on a calibrated float model), else null.
   const LoweringReport* lowering_report() const { return lowering_ ? &*lowering_ : nullptr; }
   // Names and shapes of the inputs the caller must feed.
@@ -61,6 +76,9 @@ class Session {
   SessionOptions options_;
   Graph graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
+  std::vector<int> node_threads_;
+  std::vector<double> node_seconds_;
+  int64_t profiled_runs_ = 0;
   std::vector<TensorRef> refs_;  // per tensor id
   std::vector<std::byte, std::allocator<std::byte>> arena_storage_;
   std::byte* arena_ = nullptr;

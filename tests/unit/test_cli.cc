@@ -252,6 +252,12 @@ TEST_CASE("octet command line") {
     CHECK(contains(r.out, "latency: median"));
     CHECK(contains(r.out, "peak RSS"));
     CHECK(contains(r.err, "runs as [1,4]"));
+    CHECK(!contains(r.out, "slowest nodes"));
+    Result p = cli.run("bench " + quote(model) + " --runs 3 --warmup 1 --profile --top 1");
+    CHECK(p.code == 0);
+    CHECK(contains(p.out, "profile: "));
+    CHECK(contains(p.out, "slowest nodes"));
+    CHECK(cli.run("bench " + quote(model) + " --profile --top -1").code == 2);
   }
 
   SUBCASE("demo on a stand-in data folder") {

@@ -10,6 +10,7 @@
 #include "loaders/npy.h"
 #include "loaders/octet_format.h"
 #include "engine/prepare_graph.h"
+#include "engine/thread_budget.h"
 
 using namespace octet;
 
@@ -146,4 +147,47 @@ TEST_CASE("models: sessions on one model run concurrently") {
     });
   for (auto& t : workers) t.join();
   for (int m : mismatches) CHECK(m == 0);
+}
+
+TEST_CASE("models: node profile and per-node thread budget") {
+  auto model = load_model(data_path("mnist_resnet.onnx"));
+  HostTensor images = load_npy_dataset(data_path("mnist_test"));
+  for (int64_t batch : {1, 64}) {
+    CAPTURE(batch);
+    HostTensor x = slice_rows(images, 0, batch);
+    x.name = model->tensor(model->inputs[0]).name;
+    SessionOptions opt;
+    opt.input_shapes[x.name] = x.dims;
+    opt.threads = 4;
+    opt.profile = true;
+    Session s(model, opt);
+    for (int r = 0; r < 3; ++r) s.run({x});
+    const std::vector<NodeProfile> prof = s.node_profile();
+    REQUIRE(prof.size() == s.prepared_graph().nodes.size());
+    double total = 0;
+    int threaded = 0;
+    for (size_t n = 0; n < prof.size(); ++n) {
+      const Node& node = s.prepared_graph().nodes[n];
+      CHECK(prof[n].runs == 3);
+      CHECK(prof[n].seconds >= 0);
+      CHECK(prof[n].threads == threads_for_node(s.prepared_graph(), node, 4));
+      CHECK(prof[n].threads >= 1);
+      CHECK(prof[n].threads <= 4);
+      // Every thread gets at least the minimum work (a node with less runs on one).
+      if (prof[n].threads > 1)
+        CHECK(estimate_node_work(s.prepared_graph(), node) >=
+              int64_t(prof[n].threads) * kMinWorkPerThread);
+      threaded += prof[n].threads > 1;
+      total += prof[n].seconds;
+    }
+    CHECK(total > 0);
+    // MNIST at batch 1 is too small to share; at batch 64 the convolutions are not.
+    if (batch == 1) CHECK(threaded == 0);
+    else CHECK(threaded > 0);
+    s.reset_profile();
+    CHECK(s.node_profile()[0].runs == 0);
+  }
+  SessionOptions plain;
+  plain.input_shapes[model->tensor(model->inputs[0]).name] = {1, 1, 28, 28};
+  CHECK(Session(model, plain).node_profile().empty());
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "engine/error.h"
 #include "loaders/model_loader.h"
@@ -13,7 +14,7 @@ namespace octet::cli {
 
 const char* const kBenchUsage =
     "usage: octet bench MODEL [--threads N] [--runs N] [--warmup N] [--shape NAME=d0,...]\n"
-    "                   [--mode float|qdq|exact|int] [--target PROFILE]\n"
+    "                   [--mode float|qdq|exact|int] [--target PROFILE] [--profile [--top N]]\n"
     "\n"
     "Measures inference latency on random inputs of the right dtype and shape (floats\n"
     "uniform in [-1, 1], integers 0): median and p90 over the timed runs after warm-up,\n"
@@ -25,6 +26,9 @@ const char* const kBenchUsage =
     "  --runs N                 timed runs (default 20)\n"
     "  --warmup N               untimed runs first (default 3)\n"
     "  --shape NAME=d0,d1,...   fix the shape of input NAME; repeatable\n"
+    "  --profile                time every node: time per op type and the slowest nodes\n"
+    "                           (timing each node adds a little to the latency figures)\n"
+    "  --top N                  nodes listed by --profile (default 15)\n"
     OCTET_CLI_MODE_HELP
     "  -h, --help               show this help\n";
 
@@ -51,12 +55,49 @@ double median(const std::vector<double>& sorted) {
   return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }
 
+// Per op type (sorted by time) and the `top` slowest nodes, in ms per run.
+void print_profile(const std::vector<NodeProfile>& nodes, int top) {
+  double total = 0;
+  for (const NodeProfile& n : nodes) total += n.seconds;
+  const double runs = nodes.empty() ? 1.0 : double(std::max<int64_t>(1, nodes[0].runs));
+  auto ms = [&](double seconds) { return seconds * 1000.0 / runs; };
+  auto pct = [&](double seconds) { return total > 0 ? 100.0 * seconds / total : 0.0; };
+
+  std::map<std::string, std::pair<double, int>> by_type;
+  for (const NodeProfile& n : nodes) {
+    auto& [seconds, count] = by_type[n.op_type];
+    seconds += n.seconds;
+    ++count;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> types(by_type.begin(),
+                                                                    by_type.end());
+  std::sort(types.begin(), types.end(),
+            [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  std::printf("\nprofile: %.3f ms per run in %zu nodes\n", ms(total), nodes.size());
+  std::printf("%-28s %6s %10s %7s\n", "op type", "nodes", "ms/run", "%");
+  for (const auto& [type, v] : types)
+    std::printf("%-28s %6d %10.4f %6.1f%%\n", type.c_str(), v.second, ms(v.first), pct(v.first));
+
+  std::vector<const NodeProfile*> order;
+  for (const NodeProfile& n : nodes) order.push_back(&n);
+  std::sort(order.begin(), order.end(),
+            [](const NodeProfile* a, const NodeProfile* b) { return a->seconds > b->seconds; });
+  if (order.size() > size_t(top)) order.resize(size_t(top));
+  if (order.empty()) return;
+  std::printf("\nslowest nodes\n%-36s %-22s %-24s %3s %10s %7s\n", "node", "op type", "kernel",
+              "thr", "ms/run", "%");
+  for (const NodeProfile* n : order)
+    std::printf("%-36s %-22s %-24s %3d %10.4f %6.1f%%\n", n->node.c_str(), n->op_type.c_str(),
+                n->impl.c_str(), n->threads, ms(n->seconds), pct(n->seconds));
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {kThreadsOpt, kShapeOpt, kModeOpt, kTargetOpt, {"--runs", "-n", true, false},
-                           {"--warmup", "", true, false}},
+                           {"--warmup", "", true, false}, {"--profile", "", false, false},
+                           {"--top", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kBenchUsage;
@@ -66,6 +107,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const int threads = args.get_int("--threads", 1, 0, 1024);
   const int runs = args.get_int("--runs", 20, 1, 1000000);
   const int warmup = args.get_int("--warmup", 3, 0, 1000000);
+  const bool profile = args.has("--profile");
+  const int top = args.get_int("--top", 15, 0, 1000000);
   auto shapes = parse_shapes(args.all("--shape"));
   const std::string path = args.positional()[0];
 
@@ -96,6 +139,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   opt.target = args.get("--target", "onnxruntime");
   opt.threads = threads;
   opt.input_shapes = shapes;
+  opt.profile = profile;
   auto t_prep = clock::now();
   Session session(graph, opt);
   const double prepare_ms = ms_since(t_prep);
@@ -108,6 +152,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   }
 
   for (int i = 0; i < warmup; ++i) session.run(inputs);
+  session.reset_profile();
   std::vector<double> times;
   times.reserve(static_cast<size_t>(runs));
   for (int i = 0; i < runs; ++i) {
@@ -134,6 +179,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
               median(times) > 0 ? 1000.0 / median(times) : 0.0);
   std::printf("peak arena: %s\n", format_bytes(session.arena_bytes()).c_str());
   std::printf("peak RSS: %s\n", format_bytes(peak_rss_bytes()).c_str());
+  if (profile) print_profile(session.node_profile(), top);
   return 0;
 }
 
