@@ -66,6 +66,11 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     infer_shapes_and_fold(graph_);
   }
 
+  must_be_finite_.assign(graph_.tensors.size(), false);
+  if (integer_mode)
+    for (TensorId id : graph_.inputs)
+      must_be_finite_[id] = graph_.tensor(id).dtype == DType::kF32;
+
   const OpRegistry& registry = OpRegistry::instance();
   std::vector<bool> aliases;
   for (const Node& node : graph_.nodes) {
@@ -132,6 +137,26 @@ std::vector<KernelChoice> Session::kernel_choices() const {
   return out;
 }
 
+namespace {
+
+// Index of the first NaN or infinity among n floats, or -1.
+int64_t first_non_finite(const std::byte* data, int64_t n) {
+  const auto* bits = reinterpret_cast<const uint32_t*>(data);
+  constexpr uint32_t kExponent = 0x7f800000u;
+  constexpr int64_t kChunk = 4096;
+  for (int64_t start = 0; start < n; start += kChunk) {
+    const int64_t end = std::min(n, start + kChunk);
+    bool any = false;
+    for (int64_t i = start; i < end; ++i) any |= (bits[i] & kExponent) == kExponent;
+    if (!any) continue;
+    for (int64_t i = start; i < end; ++i)
+      if ((bits[i] & kExponent) == kExponent) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
 std::vector<NodeProfile> Session::node_profile() const {
   std::vector<NodeProfile> out;
   if (!options_.profile) return out;
@@ -163,6 +188,12 @@ std::vector<HostTensor> Session::run(const std::vector<HostTensor>& inputs) {
     size_t bytes = dtype_storage_bytes(r.dtype, r.numel());
     OCTET_CHECK(in.bytes.size() == bytes, "input '", in.name, "' has ", in.bytes.size(),
                 " bytes, expected ", bytes);
+    if (must_be_finite_[*id]) {
+      const int64_t bad = first_non_finite(in.bytes.data(), r.numel());
+      OCTET_CHECK(bad < 0, "input '", in.name, "' holds a NaN or infinity at element ", bad,
+                  ": mode ", execution_mode_name(options_.mode), " quantizes its inputs to ",
+                  "integer codes, which have none");
+    }
     if (bytes) std::memcpy(r.data, in.bytes.data(), bytes);
     fed[*id] = 1;
   }

@@ -77,6 +77,8 @@ class Session {
   Graph graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<int> node_threads_;
+  // f32 inputs of an integer graph: quantized on entry, where NaN / inf have no code.
+  std::vector<bool> must_be_finite_;  // per tensor id
   std::vector<double> node_seconds_;
   int64_t profiled_runs_ = 0;
   std::vector<TensorRef> refs_;  // per tensor id

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "engine/session.h"
 #include "loaders/model_loader.h"
@@ -138,6 +139,18 @@ TEST_CASE("integer models: an integer .octet file runs with no float weights") {
   CHECK(bit_equal(a.logits, c.logits));
   CHECK_THROWS_WITH_AS(evaluate(loaded, ExecutionMode::kQdq, 1),
                        doctest::Contains("integer model"), Error);
+  // A NaN or infinity has no integer code: refused with the input's name, not quantized.
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    SessionOptions one;
+    one.mode = ExecutionMode::kInt;
+    one.input_shapes["input"] = {250, 1, 28, 28};
+    Session s(loaded, one);
+    HostTensor x = HostTensor::from<float>("input", {250, 1, 28, 28},
+                                         std::vector<float>(250 * 28 * 28, 0.5f));
+    x.values<float>()[1234] = bad;
+    CHECK_THROWS_WITH_AS(s.run({x}), doctest::Contains("'input' holds a NaN or infinity at element 1234"),
+                         Error);
+  }
 }
 
 TEST_CASE("integer models: an ONNX QDQ export runs on the integer kernels like the model it came from") {
