@@ -31,8 +31,16 @@ std::string_view qisa_name(QIsa isa) {
   return "?";
 }
 
+namespace {
+void (*amx_tile_kernel_override)(const simd::QGemmTile&) = nullptr;
+}  // namespace
+
+void set_amx_tile_kernel_for_testing(void (*kernel)(const simd::QGemmTile&)) {
+  amx_tile_kernel_override = kernel;
+}
+
 QIsa qgemm_cpu_isa() {
-  static const QIsa isa = [] {
+  static const QIsa hardware = [] {
     __builtin_cpu_init();
     const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     const bool vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -45,7 +53,8 @@ QIsa qgemm_cpu_isa() {
     if (avx2) return QIsa::kAvx2;
     return QIsa::kScalar;
   }();
-  return isa;
+  if (amx_tile_kernel_override && hardware == QIsa::kAvx512Vnni) return QIsa::kAmx;
+  return hardware;
 }
 
 QIsa parse_qisa_cap(std::string_view name) {
@@ -293,7 +302,10 @@ void run_kernel(QIsa isa, const simd::QGemmTile& t) {
   switch (isa) {
     case QIsa::kAvx2: simd::qgemm_avx2(t); break;
     case QIsa::kAvx512Vnni: simd::qgemm_vnni(t); break;
-    case QIsa::kAmx: simd::qgemm_amx(t); break;
+    case QIsa::kAmx:
+      if (amx_tile_kernel_override) amx_tile_kernel_override(t);
+      else simd::qgemm_amx(t);
+      break;
     case QIsa::kScalar: break;
   }
 }

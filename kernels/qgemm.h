@@ -15,6 +15,10 @@
 #include "engine/dtype.h"
 #include "kernels/requant.h"
 
+namespace octet::simd {
+struct QGemmTile;
+}
+
 namespace octet::kernels {
 
 enum class QIsa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2, kAmx = 3 };
@@ -24,6 +28,11 @@ std::string_view qisa_name(QIsa isa);
 QIsa qgemm_best_isa();
 // The best path this CPU and OS allow, ignoring OCTET_MAX_CPU_ISA.
 QIsa qgemm_cpu_isa();
+// Tests only: `kernel` replaces the AMX tile kernel behind the AMX path (e.g. a software
+// emulation of the tile instructions), and a CPU with AVX-512 VNNI but no AMX then offers
+// that path (qgemm_cpu_isa() says kAmx); nullptr restores the hardware kernel. Set it while no
+// GEMM runs; weights packed for one setting must not run under the other.
+void set_amx_tile_kernel_for_testing(void (*kernel)(const simd::QGemmTile&));
 // oneDNN's ISA names (SSE41, AVX2, AVX512_CORE, AVX512_CORE_VNNI, AVX512_CORE_AMX, ALL, ...) or
 // SCALAR to the highest path they allow; throws on an unknown name.
 QIsa parse_qisa_cap(std::string_view name);

@@ -1,7 +1,5 @@
-// AMX integer GEMM (TDPBUSD): 2 x 2 tiles of 16 x 16 int32 accumulators (32 rows x 32
-// columns), A copied 32 rows at a time into a zero padded buffer (K rounded up to 64, the 0x80
-// flip applied), B panels in the VNNI layout ([Kp/4][16][4], 64 bytes per tile row).
-// Compiled for AMX; kernels/qgemm.cc calls it only after CPUID and Linux's permission.
+// AMX integer GEMM on the hardware tile instructions; the driver (tiles, layouts) is
+// simd/qgemm_amx-inl.h, shared with the tests' emulation of the tiles. Compiled for AMX; kernels/qgemm.cc calls it only after CPUID and Linux's permission.
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,82 +28,16 @@ namespace {
 
 #include "simd/qgemm_epilogue_avx512-inl.h"
 
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
-void copy_rows(const QGemmTile& t, int64_t m0, int64_t rows, uint8_t* abuf) {
-  const __m512i x80 = _mm512_set1_epi8(char(0x80));
-  for (int64_t r = 0; r < 32; ++r) {
-    uint8_t* dst = abuf + r * t.Kp;
-    if (r >= rows) {
-      memset(dst, 0, size_t(t.Kp));
-      continue;
-    }
-    const uint8_t* src = t.a + (m0 + r) * t.lda;
-    for (int64_t k = 0; k < t.Kp; k += 64) {
-      const int64_t n = t.K - k >= 64 ? 64 : (t.K > k ? t.K - k : 0);
-      const __mmask64 m = n >= 64 ? ~__mmask64(0) : ((__mmask64(1) << n) - 1);
-      __m512i v = _mm512_maskz_loadu_epi8(m, src + k);
-      if (t.flip) v = _mm512_xor_si512(v, x80);  // padding x zero weights = 0 either way
-      _mm512_storeu_si512(dst + k, v);
-    }
-  }
-}
+#define OCTET_TILE_LOADCONFIG(cfg) _tile_loadconfig(cfg)
+#define OCTET_TILE_RELEASE() _tile_release()
+#define OCTET_TILE_ZERO(i) _tile_zero(i)
+#define OCTET_TILE_LOADD(i, base, stride) _tile_loadd(i, base, stride)
+#define OCTET_TILE_STORED(i, base, stride) _tile_stored(i, base, stride)
+#define OCTET_TILE_DPBUSD(c, a, b) _tile_dpbusd(c, a, b)
+#include "simd/qgemm_amx-inl.h"
 
 }  // namespace
 
-void qgemm_amx(const QGemmTile& t) {
-  TileConfig cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.palette_id = 1;
-  for (int i = 0; i < 8; ++i) {
-    cfg.rows[i] = 16;
-    cfg.colsb[i] = 64;
-  }
-  _tile_loadconfig(&cfg);
-  uint8_t* abuf = static_cast<uint8_t*>(t.scratch);
-  int32_t* cbuf = reinterpret_cast<int32_t*>(abuf + 32 * t.Kp);  // [32][32]
-  const int8_t* b = static_cast<const int8_t*>(t.b);
-  const int64_t npan = (t.ncols + 15) / 16, kchunks = t.Kp / 64;
-  for (int64_t m = 0; m < t.M; m += 32) {
-    const int64_t rows = t.M - m >= 32 ? 32 : t.M - m;
-    copy_rows(t, m, rows, abuf);
-    for (int64_t p = 0; p < npan; p += 2) {
-      const int8_t* b0 = b + p * t.panel_bytes;
-      // A lone last panel pairs with itself; its duplicate columns are never stored.
-      const int8_t* b1 = p + 1 < npan ? b0 + t.panel_bytes : b0;
-      _tile_zero(0);
-      _tile_zero(1);
-      _tile_zero(2);
-      _tile_zero(3);
-      for (int64_t kc = 0; kc < kchunks; ++kc) {
-        _tile_loadd(4, abuf + kc * 64, t.Kp);
-        _tile_loadd(5, abuf + 16 * t.Kp + kc * 64, t.Kp);
-        _tile_loadd(6, b0 + kc * 1024, 64);
-        _tile_loadd(7, b1 + kc * 1024, 64);
-        _tile_dpbusd(0, 4, 6);
-        _tile_dpbusd(1, 4, 7);
-        _tile_dpbusd(2, 5, 6);
-        _tile_dpbusd(3, 5, 7);
-      }
-      _tile_stored(0, cbuf, 128);
-      _tile_stored(1, cbuf + 16, 128);
-      _tile_stored(2, cbuf + 16 * 32, 128);
-      _tile_stored(3, cbuf + 16 * 32 + 16, 128);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t h = 0; h < 2 && p + h < npan; ++h) {
-          const int64_t col = (p + h) * 16;
-          epilogue16(t, _mm512_loadu_si512(cbuf + r * 32 + h * 16), m + r, col,
-                     col_mask(t.ncols - col));
-        }
-    }
-  }
-  _tile_release();
-}
+void qgemm_amx(const QGemmTile& t) { qgemm_amx_tiles(t); }
 
 }  // namespace octet::simd

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/qconv.h"
+#include "tests/unit/amx_tile_emulation.h"
 
 using namespace octet;
 using namespace octet::kernels;
@@ -165,4 +166,25 @@ TEST_CASE("qconv: bad parameters are rejected") {
   p.group = 1;
   q.out_type = DType::kI32;
   CHECK_THROWS(QConv2dNhwc(p, q, w.data(), nullptr, 1, QIsa::kScalar));
+}
+
+TEST_CASE("qconv: the AMX path on emulated tiles equals the reference bit for bit") {
+  if (qgemm_cpu_isa() != QIsa::kAvx512Vnni) {
+    MESSAGE("skipped: the tile emulation needs a CPU with AVX-512 VNNI and no AMX");
+    return;
+  }
+  set_amx_tile_kernel_for_testing(octet::testing::qgemm_amx_emulated);
+  struct Restore {
+    ~Restore() { set_amx_tile_kernel_for_testing(nullptr); }
+  } restore;
+  REQUIRE(qgemm_cpu_isa() == QIsa::kAmx);
+  const int faults_before = octet::testing::amx_emulation_faults();
+  std::mt19937 g(4242);
+  Stats st;
+  for (int i = 0; i < 150; ++i) {  // every path up to AMX, 1 and 2 threads
+    CAPTURE(i);
+    run_case(g, st);
+  }
+  CHECK(st.cases >= 100);
+  CHECK(octet::testing::amx_emulation_faults() == faults_before);
 }

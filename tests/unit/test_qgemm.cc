@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/qgemm.h"
+#include "tests/unit/amx_tile_emulation.h"
 
 using namespace octet;
 using namespace octet::kernels;
@@ -334,4 +335,41 @@ TEST_CASE("qgemm_blockwise: every path equals the reference bit for bit (per-blo
   QGemmPackedB pb = QGemmPackedB::from_int4(nib.data(), 1, 48, qgemm_cpu_isa());
   p.block = 32;
   CHECK_THROWS(qgemm_blockwise(1, a, pb, 0, 1, p, out.data(), 1));
+}
+
+TEST_CASE("qgemm: the AMX path on emulated tiles equals the reference bit for bit") {
+  if (qgemm_cpu_isa() != QIsa::kAvx512Vnni) {
+    MESSAGE("skipped: the tile emulation needs a CPU with AVX-512 VNNI and no AMX (this one: "
+            << std::string(qisa_name(qgemm_cpu_isa())) << ")");
+    return;
+  }
+  set_amx_tile_kernel_for_testing(octet::testing::qgemm_amx_emulated);
+  struct Restore {
+    ~Restore() { set_amx_tile_kernel_for_testing(nullptr); }
+  } restore;
+  REQUIRE(qgemm_cpu_isa() == QIsa::kAmx);
+  std::mt19937 g(8642);
+  const RequantScheme schemes[] = {RequantScheme::kFp32, RequantScheme::kFixedPoint,
+                                   RequantScheme::kFixedPointSingle};
+  const int faults_before = octet::testing::amx_emulation_faults();
+  for (int i = 0; i < 300; ++i) {
+    GemmCase gc;
+    gc.int4 = i % 4 == 3;
+    gc.M = 1 + int64_t(g() % (i % 10 == 0 ? 100 : 40));  // 32-row blocks and their remainders
+    gc.N = 1 + int64_t(g() % (i % 7 == 0 ? 150 : 50));   // pairs of 16-column panels
+    gc.K = int64_t(g() % (i % 5 == 0 ? 300 : 140));      // 64-byte K chunks and padding
+    gc.lda = gc.K + int64_t(g() % 4 == 0 ? g() % 9 : 0);
+    gc.a_signed = g() % 2;
+    gc.zp = gc.a_signed ? int32_t(g() % 256) - 128 : int32_t(g() % 256);
+    gc.bias = g() % 3 != 0;
+    gc.requant = g() % 4 != 0;
+    gc.scheme = schemes[g() % 3];
+    gc.out_u8 = g() % 2;
+    CAPTURE(i);
+    CAPTURE(gc.M);
+    CAPTURE(gc.N);
+    CAPTURE(gc.K);
+    run_case(gc, g, {QIsa::kAmx});
+  }
+  CHECK(octet::testing::amx_emulation_faults() == faults_before);
 }
