@@ -398,7 +398,13 @@ class Lowerer {
     else if (moves_codes(op)) done = lower_movement(node, &why);
     else if (lookup_function(node)) done = lower_lookup(node, &why);
     else why = "no integer form of " + op;
-    if (!done) fallback(node, why);
+    if (!done) {
+      bool wide = false;
+      for (TensorId t : node.inputs) wide = wide || (t != kNoTensor && act_enc16(t));
+      for (TensorId t : node.outputs) wide = wide || act_enc16(t);
+      if (wide && why.find("16-bit") == std::string::npos) why = "16-bit activations: " + why;
+      fallback(node, why);
+    }
   }
 
   // A QuantizeLinear / DequantizeLinear left by a QDQ model whose grid is the tensor's own
@@ -746,7 +752,7 @@ class Lowerer {
   // Runs on codes; outputs inherit input 0's encoding.
   bool lower_movement(const Node& node, std::string* why) {
     auto x = act_enc(node.inputs[0]);
-    if (!x) return *why = "input is not an 8-bit per-tensor activation", false;
+    if (!x) return lower_movement16(node, why);
     Node n;
     n.name = node.name;
     n.op_type = node.op_type;
@@ -771,6 +777,33 @@ class Lowerer {
     for (TensorId o : node.outputs) n.outputs.push_back(code_output(o, *x));
     emit(std::move(n));
     for (TensorId o : node.outputs) retarget_encoding(o, *x);
+    return true;
+  }
+
+  // W8A16: pure rearrangements run on 16-bit codes (element-size agnostic kernels) when every
+  // output keeps the input's encoding; anything else with 16-bit codes runs in float.
+  bool lower_movement16(const Node& node, std::string* why) {
+    static const std::set<std::string> ops{"Reshape", "Flatten", "Squeeze", "Unsqueeze",
+                                           "Transpose", "Identity", "Slice", "Split",
+                                           "DepthToSpace", "SpaceToDepth"};
+    auto x = act_enc16(node.inputs[0]);
+    if (!x) return *why = "input is not an 8- or 16-bit per-tensor activation", false;
+    if (!ops.count(node.op_type)) return *why = "16-bit codes: no integer form of " + node.op_type, false;
+    for (TensorId o : node.outputs) {
+      auto own = own_.find(o);
+      if (own != own_.end() && !(own->second.scale == in_.tensor(node.inputs[0]).quant.scale &&
+                                 own->second.zero_point == in_.tensor(node.inputs[0]).quant.zero_point))
+        return *why = "16-bit output with an encoding of its own", false;
+    }
+    Node n;
+    n.name = node.name;
+    n.op_type = node.op_type;
+    n.attrs = node.attrs;
+    n.inputs = {code_of(node.inputs[0])};
+    for (size_t i = 1; i < node.inputs.size(); ++i)
+      n.inputs.push_back(node.has_input(i) ? plain_of(node.inputs[i]) : kNoTensor);
+    for (TensorId o : node.outputs) n.outputs.push_back(code_output(o, *x));
+    emit(std::move(n));
     return true;
   }
 
