@@ -571,7 +571,7 @@ class Lowerer {
       q.zero_point.push_back(0);
     }
     q.axis = 0;
-    q.bitwidth = 64;
+    q.bitwidth = 32;  // the .octet format bounds bitwidths at 32; the values are i64
     q.symmetric = true;
     return add_constant(t.name + "_q", DType::kI64, {N}, codes.data(), codes.size() * 8,
                         std::move(q));
