@@ -36,7 +36,7 @@ TargetProfile parse_target_profile(std::string_view text, const std::string& sou
   if (!j.is_object()) fail(source, ": a target profile is a JSON object");
   static const std::set<std::string> known = {"name", "activation_type", "weight_range",
                                               "requantization", "quantize_rounding",
-                                              "description"};
+                                              "description", "activation_type_16"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) fail(source, ": unknown key '", key, "'");
   TargetProfile p;
@@ -61,6 +61,14 @@ TargetProfile parse_target_profile(std::string_view text, const std::string& sou
     fail(source, ": quantize_rounding must be \"half-even\" or \"half-away\", got \"", rounding,
          "\"");
   p.quantize_half_away = rounding == "half-away";
+  if (j.contains("activation_type_16")) {
+    const std::string a16 = string_key(j, "activation_type_16", source);
+    if (a16 == "uint16") p.activation_type_16 = DType::kU16;
+    else if (a16 == "int16") p.activation_type_16 = DType::kI16;
+    else if (a16 != "none")
+      fail(source, ": activation_type_16 must be \"uint16\", \"int16\" or \"none\", got \"", a16,
+           "\"");
+  }
   return p;
 }
 

@@ -6,7 +6,11 @@
 //    "activation_type": "uint8" | "int8",
 //    "weight_range": "narrow" | "full",     narrow: int8 [-127, 127], int4 [-7, 7]
 //    "requantization": "fp32" | "fixed-point" | "fixed-point-single",
-//    "quantize_rounding": "half-even" | "half-away"}   float -> code at the graph inputs
+//    "quantize_rounding": "half-even" | "half-away",   float -> code at the graph inputs
+//    "activation_type_16": "uint16" | "int16" | "none"}  optional (default "none"): the code
+//        type of 16-bit activation encodings (W8A16). "uint16": asymmetric, any zero point
+//        (QNN-style u16); "int16": symmetric, zero point 0 (TFLite 16x8); "none": 16-bit
+//        activations stay in float (fake-quantized).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -23,6 +27,8 @@ struct TargetProfile {
   bool narrow_weights = true;
   kernels::RequantScheme requant = kernels::RequantScheme::kFp32;
   bool quantize_half_away = false;
+  // Code type of 16-bit activation encodings: kU16, kI16, or kUndefined (none: float).
+  DType activation_type_16 = DType::kUndefined;
 
   // Code range of weights of `bits` bits (4 or 8).
   int32_t weight_min(int bits) const;

@@ -102,6 +102,41 @@ int32_t scale_accumulator(RequantScheme scheme, int32_t acc, const ChannelMultip
   return 0;
 }
 
+int32_t scale_accumulator64(RequantScheme scheme, int64_t acc, const ChannelMultiplier& m) {
+  if (scheme == RequantScheme::kFp32) {
+    const float f = float(acc) * m.multiplier;
+    if (!(f > -2147483648.f)) return INT32_MIN;
+    if (!(f < 2147483648.f)) return INT32_MAX;
+    return int32_t(__builtin_roundevenf(f));
+  }
+  const int32_t m16 = m.m0 < 0x7FFF0000 ? int32_t((int64_t(m.m0) + (1 << 15)) >> 16) : 0x7FFF;
+  const int total = 15 - m.shift;  // shift <= 8 (scales < 256): total >= 7
+  __int128 v = __int128(acc) * m16;
+  if (total > 0) v = (v + (__int128(1) << (total - 1))) >> total;
+  else v = v << -total;
+  return int32_t(v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : v);
+}
+
+void store_code_any(void* out, DType out_type, int64_t j, int32_t q) {
+  switch (out_type) {
+    case DType::kU8: static_cast<uint8_t*>(out)[j] = uint8_t(q); break;
+    case DType::kI8: static_cast<int8_t*>(out)[j] = int8_t(q); break;
+    case DType::kU16: static_cast<uint16_t*>(out)[j] = uint16_t(q); break;
+    case DType::kI16: static_cast<int16_t*>(out)[j] = int16_t(q); break;
+    default: fail("requantize: unsupported output type ", dtype_name(out_type));
+  }
+}
+
+void requantize_row64_reference(const int64_t* acc, const int64_t* bias, int64_t n, int64_t c0,
+                                const Requantizer& rq, void* out, DType out_type) {
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t a = bias ? int64_t(uint64_t(acc[j]) + uint64_t(bias[c0 + j])) : acc[j];
+    store_code_any(out, out_type, j,
+                   requantize_one64(rq.scheme, a, rq.channel(c0 + j), rq.zero_point, rq.qmin,
+                                    rq.qmax));
+  }
+}
+
 void requantize_row_reference(const int32_t* acc, const int32_t* bias, int64_t n, int64_t c0,
                               const Requantizer& rq, void* out, DType out_type) {
   for (int64_t j = 0; j < n; ++j) {

@@ -80,6 +80,32 @@ inline int32_t requantize_one(RequantScheme scheme, int32_t acc, const ChannelMu
   return int32_t(v > qmax ? qmax : v);
 }
 
+// ---- Wide accumulators (16-bit activations, W8A16) -------------------------------------------
+// An op with 16-bit activation codes accumulates sum (x - zp) * w exactly in int64 (plus an
+// int64 bias), as TFLite's 16x8 kernels do. Its requantization is defined here once:
+//   kFp32:   f = float(acc) (int64 -> fp32, round half to even, as cvtsi2ss) * multiplier
+//            (one fp32 multiply), then exactly requantize_one's clamp in float, round half to
+//            even, + zp. For |acc| < 2^24 this equals the int32 definition.
+//   kFixedPoint, kFixedPointSingle: TFLite's int64 MultiplyByQuantizedMultiplier overload
+//            (used by both TFLite builds for 16x8): the Q0.31 multiplier reduced to 16 bits,
+//            m16 = m0 < 0x7FFF0000 ? (m0 + 2^15) >> 16 : 0x7FFF, then
+//            v = (acc * m16 + 2^(t-1)) >> t with t = 15 - shift (floor shift: ties round up),
+//            the product taken in 128 bits (never overflows), v saturated to int32; + zp, clamp.
+int32_t scale_accumulator64(RequantScheme scheme, int64_t acc, const ChannelMultiplier& m);
+inline int32_t requantize_one64(RequantScheme scheme, int64_t acc, const ChannelMultiplier& m,
+                                int32_t zero_point, int32_t qmin, int32_t qmax) {
+  if (scheme == RequantScheme::kFp32) {
+    float f = float(acc) * m.multiplier;
+    const float lo = float(qmin - zero_point), hi = float(qmax - zero_point);
+    f = f < lo ? lo : f;
+    f = f > hi ? hi : f;
+    return int32_t(__builtin_roundevenf(f)) + zero_point;
+  }
+  int64_t v = int64_t(scale_accumulator64(scheme, acc, m)) + zero_point;
+  v = v < qmin ? qmin : v;
+  return int32_t(v > qmax ? qmax : v);
+}
+
 // Per-channel (or per-tensor: one multiplier) requantization parameters of an op's output.
 struct Requantizer {
   RequantScheme scheme = RequantScheme::kFp32;
@@ -102,5 +128,10 @@ inline int32_t wrapping_add(int32_t a, int32_t b) {
 // `out_type` is kU8, kI8, kU16 or kI16; rq.qmin/qmax must lie inside its range.
 void requantize_row_reference(const int32_t* acc, const int32_t* bias, int64_t n, int64_t c0,
                               const Requantizer& rq, void* out, DType out_type);
+// The same for int64 accumulators and an int64 bias (requantize_one64).
+void requantize_row64_reference(const int64_t* acc, const int64_t* bias, int64_t n, int64_t c0,
+                                const Requantizer& rq, void* out, DType out_type);
+// Stores code q (inside out_type's range) as element j of a kU8 / kI8 / kU16 / kI16 array.
+void store_code_any(void* out, DType out_type, int64_t j, int32_t q);
 
 }  // namespace octet::kernels

@@ -36,6 +36,56 @@ ActQuant act_quant(const Node& node, const TensorInfo& t) {
   return a;
 }
 
+ActQuant act_quant_wide(const Node& node, const TensorInfo& t) {
+  if (!is_code16(t.dtype)) return act_quant(node, t);
+  ActQuant a;
+  a.type = t.dtype;
+  a.qmin = t.dtype == DType::kU16 ? 0 : -32768;
+  a.qmax = t.dtype == DType::kU16 ? 65535 : 32767;
+  const QuantParams& q = t.quant;
+  if (q.scale.size() != 1 || q.zero_point.size() != 1)
+    node_fail(node, "tensor '", t.name, "' needs one scale and one zero point (has ",
+              q.scale.size(), " and ", q.zero_point.size(), ")");
+  a.scale = q.scale[0];
+  a.zero_point = q.zero_point[0];
+  if (!(std::isfinite(a.scale) && a.scale > 0.f))
+    node_fail(node, "tensor '", t.name, "' has scale ", a.scale, " (must be finite, > 0)");
+  if (a.zero_point < a.qmin || a.zero_point > a.qmax)
+    node_fail(node, "tensor '", t.name, "' has zero point ", a.zero_point, " outside [", a.qmin,
+              ", ", a.qmax, "]");
+  return a;
+}
+
+DType out_code_type(const Node& node, DType input) {
+  if (!node.attrs.has("_out_type")) return input;
+  const std::string t = node.attrs.get_string("_out_type", "");
+  if (t == "u8") return DType::kU8;
+  if (t == "i8") return DType::kI8;
+  if (t == "u16") return DType::kU16;
+  if (t == "i16") return DType::kI16;
+  node_fail(node, "_out_type must be \"u8\", \"i8\", \"u16\" or \"i16\", not \"", t, "\"");
+}
+
+std::vector<int64_t> bias_codes64(const Node& node, const TensorInfo& b, int64_t count) {
+  if (!b.is_constant() || (b.dtype != DType::kI32 && b.dtype != DType::kI64))
+    node_fail(node, "bias '", b.name, "' must be an i32 or i64 constant");
+  if (checked_numel(b.shape.concrete()) != count)
+    node_fail(node, "bias '", b.name, "' must have ", count, " values");
+  const size_t es = b.dtype == DType::kI64 ? 8 : 4;
+  if (b.data->size() < size_t(count) * es) node_fail(node, "bias '", b.name, "' is truncated");
+  std::vector<int64_t> v(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    if (es == 8) {
+      std::memcpy(&v[size_t(i)], b.data->data() + i * 8, 8);
+    } else {
+      int32_t x;
+      std::memcpy(&x, b.data->data() + i * 4, 4);
+      v[size_t(i)] = x;
+    }
+  }
+  return v;
+}
+
 kernels::RequantScheme requant_scheme(const Node& node) {
   try {
     return kernels::parse_requant_scheme(node.attrs.get_string("requant", "fp32"));

@@ -2,6 +2,7 @@
 // put on tensors (engine/passes/lower_integer.h), checked as untrusted data.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/graph.h"
@@ -50,5 +51,20 @@ kernels::Requantizer make_requantizer(const Node& node, kernels::RequantScheme s
 // Largest |sum| an integer dot product can reach for each output row of `w` ([N][K]) with
 // inputs of `x`'s code range around its zero point: max_n sum_k |w[n][k]| * max|code - zp|.
 double max_abs_accumulator(const std::vector<int8_t>& w, int64_t N, int64_t K, const ActQuant& x);
+
+// ---- 16-bit activations (W8A16; engine/ops/q_conv_gemm16_ops.cc) ---------------------------
+// True for u16 / i16 codes.
+inline bool is_code16(DType t) { return t == DType::kU16 || t == DType::kI16; }
+// act_quant that also accepts u16 / i16 codes (range [0, 65535] / [-32768, 32767]).
+ActQuant act_quant_wide(const Node& node, const TensorInfo& t);
+// The output code type of octet.QConv / QGemm / QMatMul: the attribute `_out_type` ("u8",
+// "i8", "u16", "i16"; set by the lowering when it differs from the input's), else `input`.
+DType out_code_type(const Node& node, DType input);
+// Values of a constant i32 or i64 bias of `count` values, widened to int64.
+std::vector<int64_t> bias_codes64(const Node& node, const TensorInfo& b, int64_t count);
+// The wide (int64-accumulating) forms of QConv and QGemm / QMatMul, used when the input or
+// the output holds 16-bit codes.
+std::unique_ptr<Kernel> prepare_qconv16(const PrepareContext& ctx);
+std::unique_ptr<Kernel> prepare_qlinear16(const PrepareContext& ctx);
 
 }  // namespace octet::qops

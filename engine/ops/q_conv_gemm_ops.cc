@@ -31,8 +31,13 @@ bool use_exact(const PrepareContext& ctx) { return ctx.mode == ExecutionMode::kE
 
 void require_codes(const InferContext& ctx, size_t i, const char* what) {
   const DType t = ctx.input_dtype(i);
-  if (t != DType::kU8 && t != DType::kI8)
-    ctx.fail(what, " must hold u8 or i8 codes, not ", dtype_name(t));
+  if (t != DType::kU8 && t != DType::kI8 && !qops::is_code16(t))
+    ctx.fail(what, " must hold u8, i8, u16 or i16 codes, not ", dtype_name(t));
+}
+
+// W8A16: the input or the output holds 16-bit codes (engine/ops/q_conv_gemm16_ops.cc).
+bool is_wide(const Node& node, DType input) {
+  return qops::is_code16(input) || qops::is_code16(qops::out_code_type(node, input));
 }
 
 void require_weights(const InferContext& ctx, size_t i) {
@@ -43,8 +48,9 @@ void require_weights(const InferContext& ctx, size_t i) {
 
 void require_bias(const InferContext& ctx, size_t i, int64_t count) {
   if (!ctx.has_input(i)) return;
-  if (!ctx.input_is_constant(i) || ctx.input_dtype(i) != DType::kI32)
-    ctx.fail("bias must be an i32 constant");
+  const bool i64_ok = is_wide(ctx.node(), ctx.input_dtype(0)) && ctx.input_dtype(i) == DType::kI64;
+  if (!ctx.input_is_constant(i) || (ctx.input_dtype(i) != DType::kI32 && !i64_ok))
+    ctx.fail("bias must be an i32 constant (i64 allowed with 16-bit codes)");
   if (checked_numel(ctx.input_dims(i)) != count) ctx.fail("bias must have ", count, " values");
 }
 
@@ -85,7 +91,7 @@ void infer_qconv(InferContext& ctx) {
   if (!nn::is_nhwc(ctx.node())) ctx.fail("integer convolution runs channels-last: _layout must be NHWC");
   nn::ConvGeom g = nn::conv_geom(ctx.node(), ctx.input_dims(0), ctx.input_dims(1), false);
   require_bias(ctx, 2, g.p.M);
-  ctx.set_output(0, ctx.input_dtype(0), g.out);
+  ctx.set_output(0, qops::out_code_type(ctx.node(), ctx.input_dtype(0)), g.out);
 }
 
 // Packed int4 weights as stored (two a byte, low nibble first), empty for i8 weights.
@@ -188,6 +194,7 @@ class QConvExactKernel final : public Kernel {
 };
 
 std::unique_ptr<Kernel> prepare_qconv(const PrepareContext& ctx) {
+  if (is_wide(ctx.node, ctx.input(0).dtype)) return qops::prepare_qconv16(ctx);
   QConvSetup s = qconv_setup(ctx);
   if (use_exact(ctx)) return std::make_unique<QConvExactKernel>(std::move(s), ctx.threads);
   return std::make_unique<QConvIntKernel>(std::move(s), ctx.threads, ctx.reference);
@@ -213,7 +220,7 @@ void infer_qlinear(InferContext& ctx) {
   }
   Dims out = a;
   out.back() = w[0];
-  ctx.set_output(0, ctx.input_dtype(0), out);
+  ctx.set_output(0, qops::out_code_type(ctx.node(), ctx.input_dtype(0)), out);
 }
 
 struct QLinearSetup {
@@ -396,6 +403,7 @@ class QLinearExactKernel final : public Kernel {
 };
 
 std::unique_ptr<Kernel> prepare_qlinear(const PrepareContext& ctx) {
+  if (is_wide(ctx.node, ctx.input(0).dtype)) return qops::prepare_qlinear16(ctx);
   QLinearSetup s = qlinear_setup(ctx);
   if (use_exact(ctx)) return std::make_unique<QLinearExactKernel>(std::move(s), ctx.threads);
   return std::make_unique<QLinearIntKernel>(std::move(s), ctx.threads, ctx.reference);

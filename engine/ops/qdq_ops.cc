@@ -134,8 +134,12 @@ class QuantizeKernel final : public Kernel {
     for (int64_t i = 0; i < count; ++i) {
       float q = x[i] != x[i] ? float(zp) : std::round(x[i] / scale) + float(zp);
       q = q < lo ? lo : q > hi ? hi : q;
-      if (out_ == DType::kI8) static_cast<int8_t*>(y)[i] = int8_t(q);
-      else static_cast<uint8_t*>(y)[i] = uint8_t(q);
+      switch (out_) {
+        case DType::kI8: static_cast<int8_t*>(y)[i] = int8_t(q); break;
+        case DType::kU16: static_cast<uint16_t*>(y)[i] = uint16_t(q); break;
+        case DType::kI16: static_cast<int16_t*>(y)[i] = int16_t(q); break;
+        default: static_cast<uint8_t*>(y)[i] = uint8_t(q); break;
+      }
     }
   }
 
@@ -153,9 +157,10 @@ std::unique_ptr<Kernel> prepare_quantize(const PrepareContext& ctx) {
   const bool half_away = ctx.node.attrs.get_int("_round_half_away", 0) != 0;
   if (half_away) {
     const DType out = ctx.output(0).dtype;
-    if (l.params() != 1 || (out != DType::kI8 && out != DType::kU8))
+    if (l.params() != 1 || (out != DType::kI8 && out != DType::kU8 && out != DType::kI16 &&
+                            out != DType::kU16))
       fail(ctx.node.op_type, " node '", ctx.node.name,
-           "': _round_half_away needs a per-tensor 8-bit quantization");
+           "': _round_half_away needs a per-tensor 8- or 16-bit quantization");
   }
   return std::make_unique<QuantizeKernel>(l, ctx.output(0).dtype, ctx.reference, ctx.threads,
                                           half_away);

@@ -34,7 +34,19 @@ struct ActEnc {
   float scale;
   int32_t zero_point;  // in the code type's domain
   bool symmetric;
+  DType type = DType::kUndefined;  // code type: the profile's 8-bit type, or its 16-bit one
 };
+
+bool is_code16(DType t) { return t == DType::kU16 || t == DType::kI16; }
+int32_t code_type_min(DType t) {
+  return t == DType::kI8 ? -128 : t == DType::kI16 ? -32768 : 0;
+}
+int32_t code_type_max(DType t) {
+  return t == DType::kI8 ? 127 : t == DType::kU8 ? 255 : t == DType::kI16 ? 32767 : 65535;
+}
+const char* code_type_attr(DType t) {
+  return t == DType::kU8 ? "u8" : t == DType::kI8 ? "i8" : t == DType::kU16 ? "u16" : "i16";
+}
 
 class Lowerer {
  public:
@@ -104,13 +116,55 @@ class Lowerer {
     if (!(std::isfinite(q.scale[0]) && q.scale[0] > 0.f)) return {};
     if (q.zero_point[0] < 0 || q.zero_point[0] > 255) return {};
     const int32_t shift = prof_.activation_type == DType::kI8 ? 128 : 0;
-    return ActEnc{q.scale[0], q.zero_point[0] - shift, q.symmetric};
+    return ActEnc{q.scale[0], q.zero_point[0] - shift, q.symmetric, prof_.activation_type};
+  }
+
+  // ---- 16-bit activations (W8A16) ---------------------------------------------------------------
+  // A per-tensor 16-bit activation encoding in the profile's 16-bit code type, or nullopt with
+  // the reason (profile without one, int16 needing a symmetric encoding, ...).
+  std::optional<ActEnc> to_enc16(const QuantParams& q, std::string* why = nullptr) const {
+    std::string dummy;
+    std::string& w = why ? *why : dummy;
+    if (q.bitwidth != 16 || q.block_size != 0 || q.scale.size() != 1 || q.zero_point.size() != 1)
+      return w = "not a per-tensor 16-bit encoding", std::nullopt;
+    if (prof_.activation_type_16 == DType::kUndefined)
+      return w = "target profile '" + prof_.name + "' has no 16-bit activation type", std::nullopt;
+    if (!(std::isfinite(q.scale[0]) && q.scale[0] > 0.f) || q.zero_point[0] < 0 ||
+        q.zero_point[0] > 65535)
+      return w = "invalid 16-bit encoding", std::nullopt;
+    if (prof_.activation_type_16 == DType::kU16)
+      return ActEnc{q.scale[0], q.zero_point[0], q.symmetric, DType::kU16};
+    if (q.zero_point[0] != 32768)
+      return w = "16-bit encoding is not symmetric (the profile's int16 activations need zero "
+                 "point 0, as TFLite 16x8)", std::nullopt;
+    return ActEnc{q.scale[0], 0, true, DType::kI16};
+  }
+  // The 16-bit encoding of a float tensor, or nullopt.
+  std::optional<ActEnc> act_enc16(TensorId id, std::string* why = nullptr) const {
+    const TensorInfo& t = in_.tensor(id);
+    if (t.dtype != DType::kF32) return std::nullopt;
+    return to_enc16(t.quant, why);
+  }
+  // 8-bit (act_enc) or 16-bit encoding: what QuantizeLinear / DequantizeLinear can carry.
+  std::optional<ActEnc> any_enc(TensorId id) const {
+    if (auto e = act_enc(id)) return e;
+    return act_enc16(id);
+  }
+  // Why a Conv / Gemm / MatMul tensor has no integer encoding.
+  std::string why_no_enc(TensorId id) const {
+    const TensorInfo& t = in_.tensor(id);
+    if (t.quant.bitwidth == 16 && t.quant.scale.size() == 1) {
+      std::string why;
+      act_enc16(id, &why);
+      return "'" + t.name + "': " + why;
+    }
+    return "input or output is not an 8- or 16-bit per-tensor activation";
   }
   QuantParams code_params(const ActEnc& e) const {
     QuantParams q;
     q.scale = {e.scale};
     q.zero_point = {e.zero_point};
-    q.bitwidth = 8;
+    q.bitwidth = is_code16(e.type) ? 16 : 8;
     q.symmetric = e.symmetric;
     return q;
   }
@@ -118,6 +172,8 @@ class Lowerer {
     float r = prof_.quantize_half_away ? std::round(v / e.scale) : round_half_even(v / e.scale);
     double c = double(r) + e.zero_point;
     if (std::isnan(v)) c = e.zero_point;
+    if (e.type != DType::kUndefined)
+      return int32_t(std::clamp<double>(c, code_type_min(e.type), code_type_max(e.type)));
     return int32_t(std::clamp<double>(c, qmin_, qmax_));
   }
   float dequantize_value(int32_t code, const ActEnc& e) const {
@@ -127,17 +183,20 @@ class Lowerer {
   // The code version of a quantized tensor (QuantizeLinear of its float value if needed).
   TensorId code_of(TensorId id) {
     if (code_[size_t(id)] != kNoTensor) return code_[size_t(id)];
-    const ActEnc e = *act_enc(id);
+    const ActEnc e = *any_enc(id);
     const TensorInfo& t = in_.tensor(id);
     TensorId c;
     if (t.is_constant()) {
       const Dims dims = t.shape.concrete();
       const int64_t n = checked_numel(dims);
-      std::vector<int8_t> codes(static_cast<size_t>(n));
+      const size_t es = dtype_size(e.type);
+      std::vector<uint8_t> codes(static_cast<size_t>(n) * es);
       const auto* v = reinterpret_cast<const float*>(t.data->data());
-      for (int64_t i = 0; i < n; ++i) codes[size_t(i)] = int8_t(quantize_value(v[i], e));
-      c = add_constant(t.name + "_q", prof_.activation_type, dims, codes.data(), codes.size(),
-                       code_params(e));
+      for (int64_t i = 0; i < n; ++i) {
+        const int32_t q = quantize_value(v[i], e);
+        std::memcpy(codes.data() + size_t(i) * es, &q, es);  // little endian: the low bytes
+      }
+      c = add_constant(t.name + "_q", e.type, dims, codes.data(), codes.size(), code_params(e));
     } else {
       c = quantize_node(id, plain_of(id), names_.tensor(t.name + "_q"));
     }
@@ -145,7 +204,10 @@ class Lowerer {
     return c;
   }
 
-  TensorId zero_point_constant(const std::string& base, int32_t zp) {
+  TensorId zero_point_constant(const std::string& base, int32_t zp,
+                               DType type = DType::kUndefined) {
+    if (type == DType::kU16) return add_scalar(base, DType::kU16, uint16_t(zp));
+    if (type == DType::kI16) return add_scalar(base, DType::kI16, int16_t(zp));
     if (prof_.activation_type == DType::kI8) return add_scalar(base, DType::kI8, int8_t(zp));
     return add_scalar(base, DType::kU8, uint8_t(zp));
   }
@@ -163,13 +225,13 @@ class Lowerer {
     } else {
       OCTET_CHECK(code_[size_t(id)] != kNoTensor, "lowering: tensor '", t.name,
                   "' is read before it is produced");
-      const ActEnc e = *act_enc(id);
+      const ActEnc e = *any_enc(id);
       p = add_tensor(names_.tensor(t.name + "_dq"), DType::kF32, t.shape);
       Node n;
       n.name = names_.node(t.name + "/dequantize");
       n.op_type = "DequantizeLinear";
       n.inputs = {code_[size_t(id)], add_scalar(t.name + "_scale", DType::kF32, e.scale),
-                  zero_point_constant(t.name + "_zero_point", e.zero_point)};
+                  zero_point_constant(t.name + "_zero_point", e.zero_point, e.type)};
       n.outputs = {p};
       out_.nodes.push_back(std::move(n));
     }
@@ -310,7 +372,7 @@ class Lowerer {
 
   TensorId code_output(TensorId id, const ActEnc& e) {
     const TensorInfo& t = in_.tensor(id);
-    const TensorId c = add_tensor(t.name, prof_.activation_type, t.shape, code_params(e));
+    const TensorId c = add_tensor(t.name, e.type, t.shape, code_params(e));
     code_[size_t(id)] = c;
     return c;
   }
@@ -336,7 +398,13 @@ class Lowerer {
     else if (moves_codes(op)) done = lower_movement(node, &why);
     else if (lookup_function(node)) done = lower_lookup(node, &why);
     else why = "no integer form of " + op;
-    if (!done) fallback(node, why);
+    if (!done) {
+      bool wide = false;
+      for (TensorId t : node.inputs) wide = wide || (t != kNoTensor && act_enc16(t));
+      for (TensorId t : node.outputs) wide = wide || act_enc16(t);
+      if (wide && why.find("16-bit") == std::string::npos) why = "16-bit activations: " + why;
+      fallback(node, why);
+    }
   }
 
   // A QuantizeLinear / DequantizeLinear left by a QDQ model whose grid is the tensor's own
@@ -373,7 +441,7 @@ class Lowerer {
       return *why = "not channels-last", false;
     auto x = act_enc(node.inputs[0]);
     auto y = act_enc(node.outputs[0]);
-    if (!x || !y) return *why = "input or output is not an 8-bit per-tensor activation", false;
+    if (!x || !y) return lower_wide(node, why);
     auto w = weights(node.inputs[1], 0, why);
     if (!w) return false;
     std::optional<TensorId> b;
@@ -399,7 +467,7 @@ class Lowerer {
     const bool gemm = node.op_type == "Gemm";
     auto x = act_enc(node.inputs[0]);
     auto y = act_enc(node.outputs[0]);
-    if (!x || !y) return *why = "input or output is not an 8-bit per-tensor activation", false;
+    if (!x || !y) return lower_wide(node, why);
     const Dims a = in_.tensor(node.inputs[0]).shape.concrete();
     int axis = 1;  // output channels of B [K, N]
     if (gemm) {
@@ -430,6 +498,83 @@ class Lowerer {
     n.outputs = {code_output(node.outputs[0], *y)};
     emit(std::move(n));
     return true;
+  }
+
+  // W8A16: Conv / Gemm / MatMul whose input or output has a 16-bit encoding (the other one 8-
+  // or 16-bit), weights of at most 8 bits; the bias becomes i64 (TFLite 16x8's int64 bias),
+  // `_out_type` names the output code type when it differs from the input's.
+  bool lower_wide(const Node& node, std::string* why) {
+    auto x = any_enc(node.inputs[0]);
+    auto y = any_enc(node.outputs[0]);
+    if (!x) return *why = why_no_enc(node.inputs[0]), false;
+    if (!y) return *why = why_no_enc(node.outputs[0]), false;
+    const bool conv = node.op_type == "Conv", gemm = node.op_type == "Gemm";
+    if (conv && node.attrs.get_string("_layout", "NCHW") != "NHWC")
+      return *why = "not channels-last", false;
+    int axis = conv ? 0 : 1;
+    if (gemm) {
+      const Dims a = in_.tensor(node.inputs[0]).shape.concrete();
+      if (node.attrs.get_float("alpha", 1.f) != 1.f || node.attrs.get_float("beta", 1.f) != 1.f ||
+          node.attrs.get_int("transA", 0) != 0 || a.size() != 2)
+        return *why = "Gemm with alpha/beta != 1 or transA", false;
+      if (node.attrs.get_int("transB", 0) != 0) axis = 0;
+    }
+    const TensorInfo& bt = in_.tensor(node.inputs[1]);
+    if (!conv && (!bt.is_constant() || bt.shape.rank() != 2))
+      return *why = "weights are not a 2-D constant", false;
+    if (bt.quant.block_size > 0) return *why = "per-block weights with 16-bit activations", false;
+    auto w = weights(node.inputs[1], axis, why);
+    if (!w) return false;
+    const int64_t N = int64_t(w->scales.size()), K = int64_t(w->codes.size()) / N;
+    std::optional<TensorId> b;
+    if ((conv || gemm) && node.has_input(2)) {
+      b = bias_constant64(node.inputs[2], N, x->scale, w->scales, why);
+      if (!b) return false;
+    }
+    Node n;
+    n.name = node.name;
+    n.op_type = conv ? "octet.QConv" : gemm ? "octet.QGemm" : "octet.QMatMul";
+    if (conv) {
+      n.attrs = node.attrs;
+    } else {
+      for (const char* k : {"_act_min", "_act_max"})
+        if (node.attrs.has(k)) n.attrs.set(k, node.attrs.get_float(k, 0.f));
+    }
+    n.attrs.set("requant", std::string(requant_name()));
+    if (y->type != x->type) n.attrs.set("_out_type", std::string(code_type_attr(y->type)));
+    n.inputs = {code_of(node.inputs[0]),
+                conv ? weight_constant(bt.name + "_q", *w, bt.shape.concrete())
+                     : weight_constant(bt.name + "_q", *w, {N, K})};
+    if (b) n.inputs.push_back(*b);
+    n.outputs = {code_output(node.outputs[0], *y)};
+    emit(std::move(n));
+    return true;
+  }
+
+  // Bias codes for the int64 accumulators: round_half_even(b / (x_scale * w_scale[c])) in
+  // double, saturated to +-2^62.
+  std::optional<TensorId> bias_constant64(TensorId id, int64_t N, float x_scale,
+                                          const std::vector<float>& w_scales, std::string* why) {
+    const TensorInfo& t = in_.tensor(id);
+    if (!t.is_constant() || t.dtype != DType::kF32) return *why = "bias is not a float constant", std::nullopt;
+    const int64_t n = checked_numel(t.shape.concrete());
+    if (n != N && n != 1) return *why = "bias does not have one value per output", std::nullopt;
+    const auto* v = reinterpret_cast<const float*>(t.data->data());
+    std::vector<int64_t> codes(static_cast<size_t>(N));
+    QuantParams q;
+    for (int64_t c = 0; c < N; ++c) {
+      const float s = x_scale * w_scales[size_t(c)];
+      double r = std::nearbyint(double(v[n == 1 ? 0 : c]) / double(s));  // half to even
+      if (std::isnan(r)) r = 0;
+      codes[size_t(c)] = int64_t(std::clamp(r, -4611686018427387904.0, 4611686018427387904.0));
+      q.scale.push_back(s);
+      q.zero_point.push_back(0);
+    }
+    q.axis = 0;
+    q.bitwidth = 32;  // the .octet format bounds bitwidths at 32; the values are i64
+    q.symmetric = true;
+    return add_constant(t.name + "_q", DType::kI64, {N}, codes.data(), codes.size() * 8,
+                        std::move(q));
   }
 
   // Gemm / MatMul with per-block int4 weights (kernels/qgemm.h QGemmBlockwise): the weights
@@ -607,7 +752,7 @@ class Lowerer {
   // Runs on codes; outputs inherit input 0's encoding.
   bool lower_movement(const Node& node, std::string* why) {
     auto x = act_enc(node.inputs[0]);
-    if (!x) return *why = "input is not an 8-bit per-tensor activation", false;
+    if (!x) return lower_movement16(node, why);
     Node n;
     n.name = node.name;
     n.op_type = node.op_type;
@@ -632,6 +777,33 @@ class Lowerer {
     for (TensorId o : node.outputs) n.outputs.push_back(code_output(o, *x));
     emit(std::move(n));
     for (TensorId o : node.outputs) retarget_encoding(o, *x);
+    return true;
+  }
+
+  // W8A16: pure rearrangements run on 16-bit codes (element-size agnostic kernels) when every
+  // output keeps the input's encoding; anything else with 16-bit codes runs in float.
+  bool lower_movement16(const Node& node, std::string* why) {
+    static const std::set<std::string> ops{"Reshape", "Flatten", "Squeeze", "Unsqueeze",
+                                           "Transpose", "Identity", "Slice", "Split",
+                                           "DepthToSpace", "SpaceToDepth"};
+    auto x = act_enc16(node.inputs[0]);
+    if (!x) return *why = "input is not an 8- or 16-bit per-tensor activation", false;
+    if (!ops.count(node.op_type)) return *why = "16-bit codes: no integer form of " + node.op_type, false;
+    for (TensorId o : node.outputs) {
+      auto own = own_.find(o);
+      if (own != own_.end() && !(own->second.scale == in_.tensor(node.inputs[0]).quant.scale &&
+                                 own->second.zero_point == in_.tensor(node.inputs[0]).quant.zero_point))
+        return *why = "16-bit output with an encoding of its own", false;
+    }
+    Node n;
+    n.name = node.name;
+    n.op_type = node.op_type;
+    n.attrs = node.attrs;
+    n.inputs = {code_of(node.inputs[0])};
+    for (size_t i = 1; i < node.inputs.size(); ++i)
+      n.inputs.push_back(node.has_input(i) ? plain_of(node.inputs[i]) : kNoTensor);
+    for (TensorId o : node.outputs) n.outputs.push_back(code_output(o, *x));
+    emit(std::move(n));
     return true;
   }
 
@@ -772,10 +944,10 @@ class Lowerer {
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       const TensorId o = node.outputs[i];
       const TensorInfo& t = in_.tensor(o);
-      if (act_enc(o) || (!t.quant.empty() && t.dtype == DType::kF32)) {
+      if (any_enc(o) || (!t.quant.empty() && t.dtype == DType::kF32)) {
         // The float result; readers see its quantized value.
         n.outputs[i] = add_tensor(names_.tensor(t.name + "_float"), t.dtype, t.shape);
-        (act_enc(o) ? to_quantize : to_fake_quantize).emplace_back(o, n.outputs[i]);
+        (any_enc(o) ? to_quantize : to_fake_quantize).emplace_back(o, n.outputs[i]);
       } else {
         n.outputs[i] = plain_[size_t(o)] = add_tensor(t.name, t.dtype, t.shape);
       }
@@ -787,9 +959,13 @@ class Lowerer {
       const TensorInfo& t = in_.tensor(o);
       plain_[size_t(o)] = add_tensor(t.name, t.dtype, t.shape);
       add_fake_quant(t, raw, plain_[size_t(o)]);
+      std::string why16;
+      if (t.quant.bitwidth == 16) act_enc16(o, &why16);
       report_.notes.push_back("'" + t.name + "' has an encoding integer codes cannot carry (" +
-                              std::to_string(t.quant.bitwidth) + " bits or per channel): " +
-                              "fake-quantized in float");
+                              (why16.empty() ? std::to_string(t.quant.bitwidth) +
+                                                   " bits or per channel"
+                                             : why16) +
+                              "): fake-quantized in float");
     }
   }
 
@@ -799,14 +975,14 @@ class Lowerer {
 
   // QuantizeLinear(raw) -> a new code tensor `name` with `id`'s encoding.
   TensorId quantize_node(TensorId id, TensorId raw, const std::string& name) {
-    const ActEnc e = *act_enc(id);
+    const ActEnc e = *any_enc(id);
     const TensorInfo& t = in_.tensor(id);
-    const TensorId c = add_tensor(name, prof_.activation_type, t.shape, code_params(e));
+    const TensorId c = add_tensor(name, e.type, t.shape, code_params(e));
     Node n;
     n.name = names_.node(t.name + "/quantize");
     n.op_type = "QuantizeLinear";
     n.inputs = {raw, add_scalar(t.name + "_scale", DType::kF32, e.scale),
-                zero_point_constant(t.name + "_zero_point", e.zero_point)};
+                zero_point_constant(t.name + "_zero_point", e.zero_point, e.type)};
     n.outputs = {c};
     if (prof_.quantize_half_away) n.attrs.set("_round_half_away", int64_t{1});
     out_.nodes.push_back(std::move(n));
