@@ -20,6 +20,7 @@
 
 #include "engine/error.h"
 #include "simd/im2col_u8.h"
+#include "kernels/aligned_vector.h"
 #include "simd/qdwconv.h"
 
 namespace octet::kernels {
@@ -50,9 +51,9 @@ struct QConv2dNhwc::Impl {
   std::vector<uint8_t> zp_row;        // C codes of the input zero point
   // Depthwise, AVX-512 VNNI: natural and (C | 64, unit stride) paired layouts.
   struct DwPack {
-    std::vector<int8_t> w;
-    std::vector<int32_t> comp;
-    std::vector<float> mult;
+    aligned_vector<int8_t> w;
+    aligned_vector<int32_t> comp;
+    aligned_vector<float> mult;
     simd::QDwVnniArgs args;
   };
   bool dw_vnni = false, dw_paired = false;
