@@ -3,7 +3,8 @@
 #include <cstring>
 
 #include "engine/op.h"
-#include "engine/ops/int_common.h"
+#include "engine/ops/q_common.h"
+#include "kernels/qcodes.h"
 #include "kernels/broadcast.h"
 #include "kernels/qeltwise.h"
 #include "kernels/qlookup.h"
@@ -12,14 +13,14 @@
 namespace octet {
 namespace {
 
-using namespace intops;
+using namespace qops;
 
 // --- QAdd / QMul ------------------------------------------------------------------
 
 void infer_qbinary(InferContext& ctx) {
   const Node& n = ctx.node();
-  tensor_quant(n, ctx.input(0), "input A");
-  tensor_quant(n, ctx.input(1), "input B");
+  act_quant(n, ctx.input(0), "input A");
+  act_quant(n, ctx.input(1), "input B");
   requant_scheme(n);
   Dims out;
   if (!kernels::broadcast_dims(ctx.input_dims(0), ctx.input_dims(1), &out))
@@ -59,9 +60,9 @@ class QBinaryKernel final : public Kernel {
 
 std::unique_ptr<Kernel> prepare_qbinary(const PrepareContext& ctx) {
   const Node& n = ctx.node;
-  const TensorQuant a = tensor_quant(n, ctx.input(0), "input A");
-  const TensorQuant b = tensor_quant(n, ctx.input(1), "input B");
-  const TensorQuant y = tensor_quant(n, ctx.output(0), "output");
+  const ActQuant a = act_quant(n, ctx.input(0), "input A");
+  const ActQuant b = act_quant(n, ctx.input(1), "input B");
+  const ActQuant y = act_quant(n, ctx.output(0), "output");
   kernels::QBinaryParams p;
   p.op = n.op_type == "octet.QMul" ? kernels::QBinaryOp::kMul : kernels::QBinaryOp::kAdd;
   p.scheme = requant_scheme(n);
@@ -74,7 +75,7 @@ std::unique_ptr<Kernel> prepare_qbinary(const PrepareContext& ctx) {
   p.za = a.zero_point;
   p.zb = b.zero_point;
   p.zy = y.zero_point;
-  const CodeRange r = activation_range(n, p.y_type, y);
+  const CodeRange r = output_code_range(n, y);
   p.qmin = r.qmin;
   p.qmax = r.qmax;
   try {
@@ -88,7 +89,7 @@ std::unique_ptr<Kernel> prepare_qbinary(const PrepareContext& ctx) {
 // --- Requantize ---------------------------------------------------------------------
 
 void infer_requantize(InferContext& ctx) {
-  tensor_quant(ctx.node(), ctx.input(0), "input");
+  act_quant(ctx.node(), ctx.input(0), "input");
   requant_scheme(ctx.node());
   ctx.set_output(0, declared_output_dtype(ctx, 0, ctx.input_dtype(0)), ctx.input_dims(0));
 }
@@ -113,15 +114,15 @@ class RequantizeKernel final : public Kernel {
 
 std::unique_ptr<Kernel> prepare_requantize(const PrepareContext& ctx) {
   const Node& n = ctx.node;
-  const TensorQuant x = tensor_quant(n, ctx.input(0), "input");
-  const TensorQuant y = tensor_quant(n, ctx.output(0), "output");
+  const ActQuant x = act_quant(n, ctx.input(0), "input");
+  const ActQuant y = act_quant(n, ctx.output(0), "output");
   kernels::RequantizeParams p;
   p.scheme = requant_scheme(n);
   p.x_type = ctx.input(0).dtype;
   p.y_type = ctx.output(0).dtype;
   p.zx = x.zero_point;
   p.zy = y.zero_point;
-  const CodeRange r = activation_range(n, p.y_type, y);
+  const CodeRange r = output_code_range(n, y);
   p.qmin = r.qmin;
   p.qmax = r.qmax;
   try {

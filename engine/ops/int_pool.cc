@@ -1,7 +1,7 @@
 // octet.QAveragePool (ONNX AveragePool attributes + `_layout`) and octet.QGlobalAveragePool
 // (+ `_layout`): bindings of kernels/qpool.h and kernels/qpool_global.h.
 #include "engine/op.h"
-#include "engine/ops/int_common.h"
+#include "engine/ops/q_common.h"
 #include "engine/ops/pool_geometry.h"
 #include "kernels/qpool.h"
 #include "kernels/qpool_global.h"
@@ -9,7 +9,7 @@
 namespace octet {
 namespace {
 
-using namespace intops;
+using namespace qops;
 
 Dims pool_out_dims(const kernels::PoolParams& p, bool nhwc) {
   if (nhwc) return {p.batch, p.out[0], p.out[1], p.channels};
@@ -30,7 +30,7 @@ kernels::PoolParams checked_geometry(const Node& n, const Dims& x, int64_t opset
 
 void infer_qavgpool(InferContext& ctx) {
   const Node& n = ctx.node();
-  tensor_quant(n, ctx.input(0), "input");
+  act_quant(n, ctx.input(0), "input");
   requant_scheme(n);
   const kernels::PoolParams g = checked_geometry(n, ctx.input_dims(0), ctx.opset());
   ctx.set_output(0, declared_output_dtype(ctx, 0, ctx.input_dtype(0)),
@@ -57,8 +57,8 @@ class QAvgPoolKernel final : public Kernel {
 
 std::unique_ptr<Kernel> prepare_qavgpool(const PrepareContext& ctx) {
   const Node& n = ctx.node;
-  const TensorQuant x = tensor_quant(n, ctx.input(0), "input");
-  const TensorQuant y = tensor_quant(n, ctx.output(0), "output");
+  const ActQuant x = act_quant(n, ctx.input(0), "input");
+  const ActQuant y = act_quant(n, ctx.output(0), "output");
   kernels::QAvgPoolParams p;
   p.geo = checked_geometry(n, ctx.input_dims(0), ctx.graph.opset);
   p.nhwc = pool_is_nhwc(n);
@@ -67,7 +67,7 @@ std::unique_ptr<Kernel> prepare_qavgpool(const PrepareContext& ctx) {
   p.scheme = requant_scheme(n);
   p.zx = x.zero_point;
   p.zy = y.zero_point;
-  const CodeRange r = activation_range(n, p.y_type, y);
+  const CodeRange r = output_code_range(n, y);
   p.qmin = r.qmin;
   p.qmax = r.qmax;
   try {
@@ -89,7 +89,7 @@ bool global_nhwc(const Node& n) {
 
 void infer_qglobalavgpool(InferContext& ctx) {
   const Node& n = ctx.node();
-  tensor_quant(n, ctx.input(0), "input");
+  act_quant(n, ctx.input(0), "input");
   requant_scheme(n);
   const Dims x = ctx.input_dims(0);
   if (x.size() < 3) ctx.fail("input must have rank >= 3, got ", dims_to_string(x));
@@ -125,8 +125,8 @@ class QGlobalAvgPoolKernel final : public Kernel {
 
 std::unique_ptr<Kernel> prepare_qglobalavgpool(const PrepareContext& ctx) {
   const Node& n = ctx.node;
-  const TensorQuant x = tensor_quant(n, ctx.input(0), "input");
-  const TensorQuant y = tensor_quant(n, ctx.output(0), "output");
+  const ActQuant x = act_quant(n, ctx.input(0), "input");
+  const ActQuant y = act_quant(n, ctx.output(0), "output");
   const Dims xd = ctx.input_dims(0);
   kernels::QGlobalAvgPoolParams p;
   p.channels_last = global_nhwc(n);
@@ -140,7 +140,7 @@ std::unique_ptr<Kernel> prepare_qglobalavgpool(const PrepareContext& ctx) {
   p.scheme = requant_scheme(n);
   p.zx = x.zero_point;
   p.zy = y.zero_point;
-  const CodeRange r = activation_range(n, p.y_type, y);
+  const CodeRange r = output_code_range(n, y);
   p.qmin = r.qmin;
   p.qmax = r.qmax;
   try {

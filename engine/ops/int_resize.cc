@@ -4,18 +4,19 @@
 #include <cmath>
 
 #include "engine/op.h"
-#include "engine/ops/int_common.h"
+#include "engine/ops/q_common.h"
+#include "kernels/qcodes.h"
 #include "engine/ops/resize_spec.h"
 #include "kernels/qresize.h"
 
 namespace octet {
 namespace {
 
-using namespace intops;
+using namespace qops;
 
 void check_encodings(const Node& n, const TensorInfo& x, const TensorInfo& y) {
-  const TensorQuant qx = tensor_quant(n, x, "input");
-  const TensorQuant qy = tensor_quant(n, y, "output");
+  const ActQuant qx = act_quant(n, x, "input");
+  const ActQuant qy = act_quant(n, y, "output");
   if (x.dtype != y.dtype || qx.scale != qy.scale || qx.zero_point != qy.zero_point)
     node_fail(n, "input '", x.name, "' and output '", y.name,
               "' must share one encoding (dtype, scale, zero point)");
@@ -23,7 +24,7 @@ void check_encodings(const Node& n, const TensorInfo& x, const TensorInfo& y) {
 
 void infer_qresize(InferContext& ctx) {
   const Node& n = ctx.node();
-  tensor_quant(n, ctx.input(0), "input");
+  act_quant(n, ctx.input(0), "input");
   ResizeInputFn input = [&](size_t i) -> const TensorInfo* {
     return ctx.has_input(i) ? &ctx.input(i) : nullptr;
   };
@@ -57,7 +58,7 @@ std::unique_ptr<Kernel> prepare_qresize(const PrepareContext& ctx) {
     return ctx.has_input(i) ? &ctx.input(i) : nullptr;
   };
   ResizeSpec spec = resize_spec(n, ctx.graph.opset, ctx.input_dims(0), input);
-  const TensorQuant q = tensor_quant(n, ctx.input(0), "input");
+  const ActQuant q = act_quant(n, ctx.input(0), "input");
   kernels::QResizeParams p;
   p.geo = std::move(spec.params);
   p.type = ctx.input(0).dtype;

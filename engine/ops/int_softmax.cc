@@ -1,13 +1,13 @@
 // octet.QSoftmax (ONNX Softmax `axis`, opset 13 semantics: one axis, default -1): binding of
 // kernels/qsoftmax.h.
 #include "engine/op.h"
-#include "engine/ops/int_common.h"
+#include "engine/ops/q_common.h"
 #include "kernels/qsoftmax.h"
 
 namespace octet {
 namespace {
 
-using namespace intops;
+using namespace qops;
 
 struct View {
   int64_t outer = 1, n = 1, inner = 1;
@@ -27,7 +27,7 @@ View softmax_view(const Node& node, const Dims& x) {
 }
 
 void infer_qsoftmax(InferContext& ctx) {
-  tensor_quant(ctx.node(), ctx.input(0), "input");
+  act_quant(ctx.node(), ctx.input(0), "input");
   softmax_view(ctx.node(), ctx.input_dims(0));
   ctx.set_output(0, declared_output_dtype(ctx, 0, ctx.input_dtype(0)), ctx.input_dims(0));
 }
@@ -58,8 +58,8 @@ class QSoftmaxKernel final : public Kernel {
 
 std::unique_ptr<Kernel> prepare_qsoftmax(const PrepareContext& ctx) {
   const Node& n = ctx.node;
-  const TensorQuant x = tensor_quant(n, ctx.input(0), "input");
-  const TensorQuant y = tensor_quant(n, ctx.output(0), "output");
+  const ActQuant x = act_quant(n, ctx.input(0), "input");
+  const ActQuant y = act_quant(n, ctx.output(0), "output");
   const View v = softmax_view(n, ctx.input_dims(0));
   kernels::QSoftmaxParams p;
   p.outer = v.outer;
@@ -71,7 +71,7 @@ std::unique_ptr<Kernel> prepare_qsoftmax(const PrepareContext& ctx) {
   p.zx = x.zero_point;
   p.sy = y.scale;
   p.zy = y.zero_point;
-  const CodeRange r = activation_range(n, p.y_type, y);
+  const CodeRange r = output_code_range(n, y);
   p.qmin = r.qmin;
   p.qmax = r.qmax;
   return std::make_unique<QSoftmaxKernel>(p, use_reference(ctx), ctx.threads);

@@ -1,59 +1,55 @@
 #include "engine/ops/q_common.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace octet::qops {
 
-template <typename... Parts>
-[[noreturn]] static void node_fail(const Node& n, const Parts&... parts) {
-  fail(n.op_type, " node '", n.name, "': ", parts...);
-}
+namespace {
 
-ActQuant act_quant(const Node& node, const TensorInfo& t) {
+// One per-tensor encoding on codes of `type` (range [qmin, qmax]).
+ActQuant checked_act_quant(const Node& node, const TensorInfo& t, const char* role,
+                           int32_t qmin, int32_t qmax) {
   ActQuant a;
   a.type = t.dtype;
-  if (t.dtype == DType::kU8) {
-    a.qmin = 0;
-    a.qmax = 255;
-  } else if (t.dtype == DType::kI8) {
-    a.qmin = -128;
-    a.qmax = 127;
-  } else {
-    node_fail(node, "tensor '", t.name, "' must hold u8 or i8 codes, not ", dtype_name(t.dtype));
-  }
+  a.qmin = qmin;
+  a.qmax = qmax;
   const QuantParams& q = t.quant;
-  if (q.scale.size() != 1 || q.zero_point.size() != 1)
-    node_fail(node, "tensor '", t.name, "' needs one scale and one zero point (has ",
-              q.scale.size(), " and ", q.zero_point.size(), ")");
+  if (q.scale.empty())
+    node_fail(node, role, " '", t.name, "' has no quantization parameters");
+  if (q.scale.size() != 1 || q.zero_point.size() > 1 || q.block_size != 0)
+    node_fail(node, role, " '", t.name, "' needs per-tensor quantization parameters (got ",
+              q.scale.size(), " scales, ", q.zero_point.size(), " zero points)");
   a.scale = q.scale[0];
-  a.zero_point = q.zero_point[0];
+  a.zero_point = q.zero_point.empty() ? 0 : q.zero_point[0];
   if (!(std::isfinite(a.scale) && a.scale > 0.f))
-    node_fail(node, "tensor '", t.name, "' has scale ", a.scale, " (must be finite, > 0)");
+    node_fail(node, role, " '", t.name, "' has scale ", a.scale, " (must be finite, > 0)");
   if (a.zero_point < a.qmin || a.zero_point > a.qmax)
-    node_fail(node, "tensor '", t.name, "' has zero point ", a.zero_point, " outside [", a.qmin,
+    node_fail(node, role, " '", t.name, "' has zero point ", a.zero_point, " outside [", a.qmin,
               ", ", a.qmax, "]");
   return a;
+}
+
+}  // namespace
+
+ActQuant act_quant(const Node& node, const TensorInfo& t, const char* role) {
+  if (t.dtype == DType::kU8) return checked_act_quant(node, t, role, 0, 255);
+  if (t.dtype == DType::kI8) return checked_act_quant(node, t, role, -128, 127);
+  node_fail(node, role, " '", t.name, "' must hold u8 or i8 codes, not ", dtype_name(t.dtype));
 }
 
 ActQuant act_quant_wide(const Node& node, const TensorInfo& t) {
-  if (!is_code16(t.dtype)) return act_quant(node, t);
-  ActQuant a;
-  a.type = t.dtype;
-  a.qmin = t.dtype == DType::kU16 ? 0 : -32768;
-  a.qmax = t.dtype == DType::kU16 ? 65535 : 32767;
-  const QuantParams& q = t.quant;
-  if (q.scale.size() != 1 || q.zero_point.size() != 1)
-    node_fail(node, "tensor '", t.name, "' needs one scale and one zero point (has ",
-              q.scale.size(), " and ", q.zero_point.size(), ")");
-  a.scale = q.scale[0];
-  a.zero_point = q.zero_point[0];
-  if (!(std::isfinite(a.scale) && a.scale > 0.f))
-    node_fail(node, "tensor '", t.name, "' has scale ", a.scale, " (must be finite, > 0)");
-  if (a.zero_point < a.qmin || a.zero_point > a.qmax)
-    node_fail(node, "tensor '", t.name, "' has zero point ", a.zero_point, " outside [", a.qmin,
-              ", ", a.qmax, "]");
-  return a;
+  if (t.dtype == DType::kU16) return checked_act_quant(node, t, "tensor", 0, 65535);
+  if (t.dtype == DType::kI16) return checked_act_quant(node, t, "tensor", -32768, 32767);
+  return act_quant(node, t);
+}
+
+DType declared_output_dtype(const InferContext& ctx, size_t i, DType fallback) {
+  const TensorId id = ctx.node().outputs.at(i);
+  if (id == kNoTensor) return fallback;
+  const DType t = ctx.graph().tensor(id).dtype;
+  return t == DType::kU8 || t == DType::kI8 ? t : fallback;
 }
 
 DType out_code_type(const Node& node, DType input) {
@@ -87,27 +83,26 @@ std::vector<int64_t> bias_codes64(const Node& node, const TensorInfo& b, int64_t
 }
 
 kernels::RequantScheme requant_scheme(const Node& node) {
-  try {
-    return kernels::parse_requant_scheme(node.attrs.get_string("requant", "fp32"));
-  } catch (const Error& e) {
-    node_fail(node, e.what());
-  }
+  const std::string s = node.attrs.get_string("requant", "fp32");
+  if (s != "fp32" && s != "fixed-point" && s != "fixed-point-single")
+    node_fail(node, "requant must be fp32, fixed-point or fixed-point-single, got '", s, "'");
+  return kernels::parse_requant_scheme(s);
 }
 
-void fused_clamp(const Node& node, const ActQuant& y, int32_t* qmin, int32_t* qmax) {
+CodeRange output_code_range(const Node& node, const ActQuant& y) {
   const float lo = node.attrs.get_float("_act_min", -INFINITY);
   const float hi = node.attrs.get_float("_act_max", INFINITY);
   if (std::isnan(lo) || std::isnan(hi) || lo > hi)
     node_fail(node, "bad _act_min/_act_max range [", lo, ", ", hi, "]");
+  // Monotonic in v, so the two clamped ends stay ordered.
   auto code = [&](float v) {
     const double c = double(y.zero_point) + double(__builtin_roundevenf(v / y.scale));
-    return c;
+    return int32_t(std::clamp<double>(c, y.qmin, y.qmax));
   };
-  *qmin = y.qmin;
-  *qmax = y.qmax;
-  if (std::isfinite(lo)) *qmin = int32_t(std::max<double>(y.qmin, std::min<double>(y.qmax, code(lo))));
-  if (std::isfinite(hi)) *qmax = int32_t(std::min<double>(y.qmax, std::max<double>(y.qmin, code(hi))));
-  if (*qmin > *qmax) *qmin = *qmax;
+  CodeRange r{y.qmin, y.qmax};
+  if (std::isfinite(lo)) r.qmin = code(lo);
+  if (std::isfinite(hi)) r.qmax = code(hi);
+  return r;
 }
 
 std::vector<int8_t> weight_codes(const Node& node, const TensorInfo& w) {

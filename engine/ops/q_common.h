@@ -1,5 +1,7 @@
-// Helpers shared by the integer op bindings: reading the quantization parameters the lowering
-// put on tensors (engine/passes/lower_integer.h), checked as untrusted data.
+// Helpers shared by the integer op bindings (octet.Q* ops): reading the quantization
+// parameters the lowering put on tensors (engine/passes/lower_integer.h), checked as
+// untrusted data, the `requant` attribute, the fused activation's code range, the output
+// dtype and the kernel choice.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -11,6 +13,11 @@
 
 namespace octet::qops {
 
+template <typename... Parts>
+[[noreturn]] void node_fail(const Node& n, const Parts&... parts) {
+  fail(n.op_type, " node '", n.name, "': ", parts...);
+}
+
 // A per-tensor activation encoding: real = scale * (code - zero_point), codes of `type`.
 struct ActQuant {
   DType type = DType::kU8;
@@ -20,16 +27,36 @@ struct ActQuant {
   bool is_signed() const { return type == DType::kI8; }
 };
 
-// Throws naming the node and tensor unless `t` is u8/i8 with one finite positive scale and a
-// zero point inside the code range.
-ActQuant act_quant(const Node& node, const TensorInfo& t);
+// Throws naming the node and tensor (`role`: "tensor", "input A", ...) unless `t` is u8/i8
+// with one finite positive scale and a zero point inside the code range (none: 0).
+ActQuant act_quant(const Node& node, const TensorInfo& t, const char* role = "tensor");
 
 // The `requant` attribute (default "fp32").
 kernels::RequantScheme requant_scheme(const Node& node);
 
 // The output code range narrowed by `_act_min` / `_act_max` (real values of a fused
-// activation): qmin = max(type min, zp + round_half_even(act_min / scale)), likewise qmax.
-void fused_clamp(const Node& node, const ActQuant& y, int32_t* qmin, int32_t* qmax);
+// activation): qmin = max(type min, zp + round_half_even(act_min / scale)), likewise qmax
+// (float division, ONNX QuantizeLinear rounding). Never empty: both ends are clamped into
+// the type's range and act_min <= act_max.
+struct CodeRange {
+  int32_t qmin = 0, qmax = 255;
+};
+CodeRange output_code_range(const Node& node, const ActQuant& y);
+inline void fused_clamp(const Node& node, const ActQuant& y, int32_t* qmin, int32_t* qmax) {
+  const CodeRange r = output_code_range(node, y);
+  *qmin = r.qmin;
+  *qmax = r.qmax;
+}
+
+// The dtype of output i: the declared one when it holds 8-bit codes (set by the lowering),
+// else `fallback` (typically input 0's).
+DType declared_output_dtype(const InferContext& ctx, size_t i, DType fallback);
+
+// The reference kernels in `exact` mode and when the session asks for them; the optimized
+// ones otherwise (`int` mode).
+inline bool use_reference(const PrepareContext& ctx) {
+  return ctx.reference || ctx.mode == ExecutionMode::kExact;
+}
 
 // Symmetric weight codes of a constant i8 or i4 tensor (4-bit values unpacked), checked to be
 // within [-128, 127] / [-8, 7].

@@ -758,7 +758,7 @@ TEST_CASE("int ops: missing or invalid quantization parameters and attributes fa
     try {
       run_q(c, ExecutionMode::kInt, false, 1);
     } catch (const Error& e) {
-      INFO(e.what());
+      INFO(std::string(e.what()));
       CHECK(std::string(e.what()).find(what) != std::string::npos);
       return;
     }
@@ -814,5 +814,5 @@ TEST_CASE("int ops: missing or invalid quantization parameters and attributes fa
   p.inputs = {q_of("x", DType::kF32, {1, 1, 2, 2}, {}, 0.5f, 0)};
   p.inputs[0].bytes.resize(16);
   p.output = out_q(DType::kU8, 0.25f, 3);
-  fails_with(p, "'x' must be u8 or i8");
+  fails_with(p, "'x' must hold u8 or i8 codes");
 }
