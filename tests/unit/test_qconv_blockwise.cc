@@ -1,0 +1,319 @@
+// Integer convolution with per-block int4 weights (kernels/qconv_blockwise.h): the optimized
+// kernel on every path this CPU has, at 1 and 2 threads, against the reference bit for bit;
+// `int` == `exact` for octet.QConv with per-block weights; the MNIST fixtures quantized with
+// block size 32 run their convolutions on the blockwise kernel.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/session.h"
+#include "kernels/qconv_blockwise.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "quant/quantsim.h"
+
+using namespace octet;
+using namespace octet::kernels;
+
+namespace {
+
+struct Rng {
+  std::mt19937 gen;
+  explicit Rng(uint32_t seed) : gen(seed) {}
+  int64_t i(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(gen); }
+  float f(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(gen); }
+  bool coin(double p = 0.5) { return std::bernoulli_distribution(p)(gen); }
+};
+
+// A random convolution whose C/group is a multiple of the block (a few channels per block
+// count: keep the reference loops cheap).
+struct Case {
+  ConvParams p;
+  int64_t block = 32;
+};
+
+bool random_geometry(Rng& r, Case& c) {
+  ConvParams& p = c.p;
+  const int64_t blocks[] = {32, 64, 128};
+  c.block = blocks[r.coin(0.6) ? 0 : r.i(1, 2)];
+  const int kind = int(r.i(0, 3));  // pointwise, general, grouped, 1-D
+  p.N = r.i(1, 2);
+  p.group = kind == 2 ? r.i(2, 3) : 1;
+  const int64_t Cg = c.block * (c.block == 32 ? r.i(1, 3) : 1);
+  p.C = p.group * Cg;
+  p.M = p.group * r.i(1, r.coin(0.2) ? 40 : 12);
+  int64_t pb = 0, pr = 0;
+  if (kind == 0) {
+    p.H = r.i(1, 7);
+    p.W = r.i(1, 9);
+  } else {
+    p.KH = kind == 3 ? 1 : r.i(1, 3);
+    p.KW = r.coin(0.7) && kind != 3 ? p.KH : r.i(1, 3);
+    p.H = kind == 3 ? 1 : r.i(1, 7);
+    p.W = r.i(1, 8);
+    p.sh = kind == 3 ? 1 : r.i(1, 2);
+    p.sw = r.i(1, 2);
+    p.dh = kind == 3 ? 1 : (r.coin(0.2) ? 2 : 1);
+    p.dw = r.coin(0.2) ? 2 : 1;
+    p.pt = kind == 3 ? 0 : r.i(0, 2);
+    p.pl = r.i(0, 2);
+    pb = kind == 3 ? 0 : r.i(0, 2);
+    pr = r.i(0, 2);
+  }
+  const int64_t eh = (p.KH - 1) * p.dh + 1, ew = (p.KW - 1) * p.dw + 1;
+  if (p.H + p.pt + pb < eh || p.W + p.pl + pr < ew) return false;
+  p.OH = (p.H + p.pt + pb - eh) / p.sh + 1;
+  p.OW = (p.W + p.pl + pr - ew) / p.sw + 1;
+  return true;
+}
+
+struct Stats {
+  int64_t cases = 0, pointwise = 0, im2col = 0, grouped = 0, elements = 0, inside = 0, ref_elements = 0;
+  int64_t by_block[3] = {0, 0, 0};
+};
+
+void run_kernel_case(Rng& r, Stats& st) {
+  Case c;
+  while (!random_geometry(r, c)) {
+  }
+  const ConvParams& p = c.p;
+  const int64_t Cg = p.C / p.group, Cb = Cg / c.block, K = Cg * p.KH * p.KW;
+  QConvBlockwiseQuant q;
+  q.x_signed = r.coin();
+  q.x_zero_point = q.x_signed ? int32_t(r.i(-128, 127)) : int32_t(r.i(0, 255));
+  q.block = c.block;
+  q.out_type = r.coin() ? DType::kU8 : DType::kI8;
+  const int32_t lo = q.out_type == DType::kU8 ? 0 : -128;
+  q.zero_point = lo + int32_t(r.i(0, 255));
+  q.qmin = lo;
+  q.qmax = lo + 255;
+  if (r.coin(0.3)) {
+    q.qmin = std::max(lo, q.zero_point - int32_t(r.i(0, 40)));
+    q.qmax = std::min(lo + 255, q.qmin + 1 + int32_t(r.i(0, 200)));
+  }
+  std::vector<float> scales(size_t(p.M * Cb * p.KH * p.KW));
+  for (float& s : scales) s = r.f(0.001f, 0.02f) * (r.coin(0.05) ? 100.f : 1.f);
+  q.w_scale = scales.data();
+  // Outputs spread over the code range: |f| ~ sqrt(K) * 70 * 4.6 * 0.01.
+  q.m = 40.f / (std::sqrt(float(K)) * 70.f * 4.6f * 0.0105f) * r.f(0.3f, 3.f);
+  std::vector<float> bias(size_t(p.M));
+  for (float& b : bias) b = r.f(-60.f, 60.f);
+  q.bias_f = r.coin(0.75) ? bias.data() : nullptr;
+  std::vector<uint8_t> x(size_t(p.N * p.H * p.W * p.C));
+  for (auto& v : x) v = uint8_t(r.i(0, 255));
+  std::vector<uint8_t> w(size_t((p.M * K + 1) / 2));
+  for (auto& v : w) v = uint8_t(r.i(0, 255));
+  const size_t ysize = size_t(p.N * p.OH * p.OW * p.M);
+  std::vector<uint8_t> ref(ysize);
+  qconv2d_blockwise_reference(p, q, x.data(), w.data(), ref.data());
+  // Thread count must not change the reference either.
+  std::vector<uint8_t> ref2(ysize);
+  qconv2d_blockwise_reference(p, q, x.data(), w.data(), ref2.data(), 2);
+  CHECK(ref2 == ref);
+  ++st.cases;
+  st.grouped += p.group > 1;
+  st.by_block[c.block == 32 ? 0 : c.block == 64 ? 1 : 2]++;
+  for (uint8_t v : ref) {
+    const int32_t code = q.out_type == DType::kI8 ? int32_t(int8_t(v)) : int32_t(v);
+    st.inside += code > q.qmin && code < q.qmax;
+  }
+  st.ref_elements += int64_t(ysize);
+  for (int isa = 0; isa <= int(qgemm_cpu_isa()); ++isa)
+    for (int threads : {1, 2}) {
+      QConvBlockwiseNhwc conv(p, q, w.data(), threads, QIsa(isa));
+      CAPTURE(std::string(conv.impl_name()));
+      CAPTURE(threads);
+      CAPTURE(p.N); CAPTURE(p.C); CAPTURE(p.H); CAPTURE(p.W); CAPTURE(p.M); CAPTURE(p.group);
+      CAPTURE(p.KH); CAPTURE(p.KW); CAPTURE(p.sh); CAPTURE(p.sw); CAPTURE(p.dh); CAPTURE(p.dw);
+      CAPTURE(p.pt); CAPTURE(p.pl); CAPTURE(c.block);
+      if (isa == 0 && threads == 1) {
+        const std::string name(conv.impl_name());
+        st.pointwise += name.find("pointwise") != std::string::npos;
+        st.im2col += name.find("im2col") != std::string::npos;
+      }
+      std::vector<uint8_t> y(ysize, 0xCD);
+      conv.run(x.data(), y.data());
+      CHECK(y == ref);
+      st.elements += int64_t(ysize);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("qconv blockwise: every path and thread count equals the reference bit for bit") {
+  Rng r(20261124);
+  Stats st;
+  for (int i = 0; i < 1100; ++i) run_kernel_case(r, st);
+  MESSAGE("qconv blockwise kernel: " << st.cases << " cases (" << st.pointwise << " pointwise, "
+          << st.im2col << " im2col, " << st.grouped << " grouped; blocks 32/64/128: "
+          << st.by_block[0] << "/" << st.by_block[1] << "/" << st.by_block[2] << "), "
+          << st.elements << " output codes compared, ISAs up to "
+          << qisa_name(qgemm_cpu_isa()));
+  MESSAGE(st.inside << " of " << st.ref_elements << " reference codes inside the clamp");
+  CHECK(st.inside > st.ref_elements / 3);
+  CHECK(st.cases >= 1000);
+  CHECK(st.pointwise > 100);
+  CHECK(st.grouped > 100);
+  for (int64_t b : st.by_block) CHECK(b > 100);
+}
+
+TEST_CASE("qconv blockwise: unsupported geometry and parameters are rejected") {
+  ConvParams p;
+  p.C = 48;
+  p.M = 8;
+  p.H = p.W = p.OH = p.OW = 4;
+  CHECK(!qconv_blockwise_unsupported(p, 32).empty());  // 48 % 32
+  CHECK(!qconv_blockwise_unsupported(p, 16).empty());  // block size
+  p.C = p.M = p.group = 32;
+  CHECK(qconv_blockwise_unsupported(p, 32).find("depthwise") != std::string::npos);
+  p.C = 64;
+  p.M = 64;
+  p.group = 2;
+  CHECK(qconv_blockwise_unsupported(p, 32).empty());
+  std::vector<float> s(64 * 1, 0.01f);
+  std::vector<uint8_t> w(64 * 32 / 2), x(16 * 64), y(16 * 64);
+  QConvBlockwiseQuant q;
+  q.block = 64;  // C/group = 32
+  q.w_scale = s.data();
+  CHECK_THROWS(qconv2d_blockwise_reference(p, q, x.data(), w.data(), y.data()));
+  q.block = 32;
+  q.qmax = 300;
+  CHECK_THROWS(QConvBlockwiseNhwc(p, q, w.data(), 1, QIsa::kScalar));
+}
+
+// ---- int == exact on octet.QConv with per-block weights -------------------------------------
+
+namespace {
+
+struct Built {
+  std::shared_ptr<Graph> graph;
+  HostTensor input;
+};
+
+Built build_blockwise_qconv(Rng& r) {
+  Case c;
+  while (!random_geometry(r, c)) {
+  }
+  const ConvParams& p = c.p;
+  auto g = std::make_shared<Graph>();
+  g->opset = 17;
+  const DType type = r.coin() ? DType::kU8 : DType::kI8;
+  const int32_t lo = type == DType::kI8 ? -128 : 0;
+  QuantParams xq;
+  xq.scale = {r.f(0.005f, 0.05f)};
+  xq.zero_point = {int32_t(r.i(lo + 20, lo + 235))};
+  TensorInfo xi;
+  xi.name = "x";
+  xi.dtype = type;
+  xi.shape = Shape::of({p.N, p.H, p.W, p.C});
+  xi.quant = xq;
+  const TensorId xid = g->add_tensor(xi);
+  g->inputs.push_back(xid);
+  const int64_t Cg = p.C / p.group, K = Cg * p.KH * p.KW, Cb = Cg / c.block;
+  const bool one_d = p.KH == 1 && p.H == 1 && p.sh == 1 && p.pt == 0 && r.coin(0.5);
+  std::vector<uint8_t> wb(size_t((p.M * K + 1) / 2));
+  for (auto& v : wb) v = uint8_t(r.i(0, 255));
+  QuantParams wq;
+  for (int64_t i = 0; i < p.M * Cb * p.KH * p.KW; ++i) {
+    wq.scale.push_back(r.f(0.001f, 0.02f));
+    wq.zero_point.push_back(0);
+  }
+  wq.axis = 1;
+  wq.block_size = int32_t(c.block);
+  wq.bitwidth = 4;
+  wq.symmetric = true;
+  const Dims wd = one_d ? Dims{p.M, Cg, p.KW} : Dims{p.M, Cg, p.KH, p.KW};
+  const TensorId wid = g->add_constant("w", DType::kI4, wd,
+                                       Buffer::copy_of(reinterpret_cast<const std::byte*>(wb.data()), wb.size()));
+  g->tensor(wid).quant = wq;
+  Node n;
+  n.name = "qconv";
+  n.op_type = "octet.QConv";
+  n.attrs.set("_layout", std::string("NHWC"));
+  n.attrs.set("group", p.group);
+  if (one_d) {
+    n.attrs.set("strides", std::vector<int64_t>{p.sw});
+    n.attrs.set("dilations", std::vector<int64_t>{p.dw});
+    const int64_t pr = (p.OW - 1) * p.sw + (p.KW - 1) * p.dw + 1 - p.W - p.pl;
+    n.attrs.set("pads", std::vector<int64_t>{p.pl, std::max<int64_t>(pr, 0)});
+    xi.shape = Shape::of({p.N, p.W, p.C});
+    g->tensor(xid).shape = xi.shape;
+  } else {
+    n.attrs.set("strides", std::vector<int64_t>{p.sh, p.sw});
+    n.attrs.set("dilations", std::vector<int64_t>{p.dh, p.dw});
+    const int64_t pb = (p.OH - 1) * p.sh + (p.KH - 1) * p.dh + 1 - p.H - p.pt;
+    const int64_t pr = (p.OW - 1) * p.sw + (p.KW - 1) * p.dw + 1 - p.W - p.pl;
+    n.attrs.set("pads", std::vector<int64_t>{p.pt, p.pl, std::max<int64_t>(pb, 0),
+                                             std::max<int64_t>(pr, 0)});
+  }
+  static const char* const schemes[] = {"fp32", "fixed-point", "fixed-point-single"};
+  n.attrs.set("requant", std::string(schemes[r.i(0, 2)]));  // ignored by the blockwise path
+  if (r.coin(0.3)) n.attrs.set("_act_min", 0.f);
+  if (r.coin(0.2)) n.attrs.set("_act_max", r.f(0.5f, 6.f));
+  n.inputs = {xid, wid};
+  if (r.coin(0.75)) {
+    std::vector<float> b(size_t(p.M));
+    for (float& v : b) v = r.f(-1.f, 1.f);
+    n.inputs.push_back(g->add_constant(
+        "b", DType::kF32, {p.M},
+        Buffer::copy_of(reinterpret_cast<const std::byte*>(b.data()), b.size() * 4)));
+  }
+  TensorInfo y;
+  y.name = "y";
+  y.dtype = type;
+  QuantParams yq;
+  yq.scale = {xq.scale[0] * 0.0105f * std::sqrt(float(K)) * 70.f * 4.6f / 40.f * r.f(0.5f, 3.f)};
+  yq.zero_point = {int32_t(r.i(lo + 20, lo + 235))};
+  y.quant = yq;
+  n.outputs = {g->add_tensor(y)};
+  g->outputs.push_back(n.outputs[0]);
+  g->nodes.push_back(n);
+  HostTensor in;
+  in.name = "x";
+  in.dtype = type;
+  in.dims = xi.shape.concrete();
+  const int64_t count = checked_numel(in.dims);
+  in.bytes.resize(size_t(count));
+  for (auto& b : in.bytes) {
+    int32_t v = r.coin(0.1) ? int32_t(r.i(lo, lo + 255)) : int32_t(xq.zero_point[0] + r.i(-60, 60));
+    b = std::byte(uint8_t(std::clamp(v, lo, lo + 255)));
+  }
+  return {g, in};
+}
+
+}  // namespace
+
+TEST_CASE("qconv blockwise: int == exact for octet.QConv with per-block weights") {
+  Rng r(7771);
+  int64_t cases = 0, elements = 0, varied = 0;
+  for (int i = 0; i < 1050; ++i) {
+    const Built b = build_blockwise_qconv(r);
+    const int threads = i % 4 == 0 ? 2 : 1;
+    SessionOptions io, eo;
+    io.mode = ExecutionMode::kInt;
+    eo.mode = ExecutionMode::kExact;
+    io.threads = eo.threads = threads;
+    Session si(b.graph, io), se(b.graph, eo);
+    const std::string ii(si.kernel_choices()[0].impl), ei(se.kernel_choices()[0].impl);
+    CAPTURE(ii);
+    REQUIRE(ii.find("qconv_blockwise_") == 0);
+    REQUIRE(ei == "qconv_blockwise_exact");
+    const std::vector<HostTensor> yi = si.run({b.input}), ye = se.run({b.input});
+    REQUIRE(yi[0].bytes.size() == ye[0].bytes.size());
+    CHECK(std::memcmp(yi[0].bytes.data(), ye[0].bytes.data(), yi[0].bytes.size()) == 0);
+    // Outputs not all at one code: the case tests something.
+    bool differ = false;
+    for (size_t k = 1; k < yi[0].bytes.size() && !differ; ++k) differ = yi[0].bytes[k] != yi[0].bytes[0];
+    varied += differ;
+    ++cases;
+    elements += int64_t(yi[0].bytes.size());
+  }
+  MESSAGE("octet.QConv per-block: " << cases << " cases, " << elements
+          << " output codes compared int vs exact (" << varied << " cases with varied outputs)");
+  CHECK(cases >= 1000);
+  CHECK(varied > cases / 2);
+}
