@@ -64,38 +64,56 @@ void qconv2d_blockwise_reference(const ConvParams& p, const QConvBlockwiseQuant&
   check(p, q);
   OCTET_CHECK(w_nibbles, "qconv_blockwise: null weights");
   const int64_t Cg = p.C / p.group, Mg = p.M / p.group, B = q.block, Cb = Cg / B;
+  const int64_t T = p.KH * p.KW, K = T * Cg, nb = K / B;
+  // Plain loops in the order of the definition: the weights unpacked to [M][KH][KW][Cg] and
+  // the scales to [M][block j], each receptive field gathered as (code - zero point) values.
+  std::vector<int8_t> wk(size_t(p.M * K));
+  std::vector<float> sc(size_t(p.M * nb));
+  for (int64_t m = 0; m < p.M; ++m)
+    for (int64_t c = 0; c < Cg; ++c)
+      for (int64_t t = 0; t < T; ++t) {
+        wk[size_t(m * K + t * Cg + c)] = int4_at(w_nibbles, (m * Cg + c) * T + t);
+        if (c % B == 0) sc[size_t(m * nb + t * Cb + c / B)] = q.w_scale[(m * Cb + c / B) * T + t];
+      }
   const auto* xb = static_cast<const uint8_t*>(x);
   auto* yb = static_cast<uint8_t*>(y);
-  auto code = [&](int64_t i) { return q.x_signed ? int32_t(int8_t(xb[i])) : int32_t(xb[i]); };
   const int64_t rows = p.N * p.OH;
-#pragma omp parallel for num_threads(std::max(1, threads)) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t n = r / p.OH, oh = r % p.OH;
-    for (int64_t ow = 0; ow < p.OW; ++ow)
-      for (int64_t m = 0; m < p.M; ++m) {
-        const int64_t g = m / Mg;
-        float f = 0.f;
-        for (int64_t kh = 0; kh < p.KH; ++kh) {
-          const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
-          for (int64_t kw = 0; kw < p.KW; ++kw) {
-            const int64_t iw = ow * p.sw - p.pl + kw * p.dw;
-            const bool inside = ih >= 0 && ih < p.H && iw >= 0 && iw < p.W;
-            const int64_t base = ((n * p.H + ih) * p.W + iw) * p.C + g * Cg;
-            for (int64_t cb = 0; cb < Cb; ++cb) {
-              uint32_t s = 0;
-              for (int64_t c = cb * B; c < (cb + 1) * B; ++c) {
-                const int32_t xv = inside ? code(base + c) : q.x_zero_point;
-                const int32_t wv = int4_at(w_nibbles, ((m * Cg + c) * p.KH + kh) * p.KW + kw);
-                s += uint32_t((xv - q.x_zero_point) * wv);
+#pragma omp parallel num_threads(std::max(1, threads))
+  {
+    std::vector<int32_t> xr(static_cast<size_t>(K), 0);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n = r / p.OH, oh = r % p.OH;
+      for (int64_t ow = 0; ow < p.OW; ++ow)
+        for (int64_t g = 0; g < p.group; ++g) {
+          for (int64_t kh = 0; kh < p.KH; ++kh) {
+            const int64_t ih = oh * p.sh - p.pt + kh * p.dh;
+            for (int64_t kw = 0; kw < p.KW; ++kw) {
+              const int64_t iw = ow * p.sw - p.pl + kw * p.dw;
+              int32_t* dst = xr.data() + (kh * p.KW + kw) * Cg;
+              if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) {
+                std::fill(dst, dst + Cg, 0);  // padding reads the zero point
+                continue;
               }
-              const float prod =
-                  float(int32_t(s)) * q.w_scale[((m * Cb + cb) * p.KH + kh) * p.KW + kw];
-              f = f + prod;
+              const uint8_t* src = xb + ((n * p.H + ih) * p.W + iw) * p.C + g * Cg;
+              for (int64_t c = 0; c < Cg; ++c)
+                dst[c] = (q.x_signed ? int32_t(int8_t(src[c])) : int32_t(src[c])) - q.x_zero_point;
             }
           }
+          for (int64_t m = g * Mg; m < (g + 1) * Mg; ++m) {
+            const int8_t* wm = wk.data() + m * K;
+            float f = 0.f;
+            for (int64_t j = 0; j < nb; ++j) {
+              uint32_t s = 0;  // wrapping int32 sum
+              for (int64_t k = j * B; k < (j + 1) * B; ++k)
+                s += uint32_t(xr[size_t(k)] * int32_t(wm[k]));
+              const float prod = float(int32_t(s)) * sc[size_t(m * nb + j)];
+              f = f + prod;
+            }
+            yb[((n * p.OH + oh) * p.OW + ow) * p.M + m] = block_out(f, q, m);
+          }
         }
-        yb[((n * p.OH + oh) * p.OW + ow) * p.M + m] = block_out(f, q, m);
-      }
+    }
   }
 }
 

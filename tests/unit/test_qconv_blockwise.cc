@@ -317,3 +317,104 @@ TEST_CASE("qconv blockwise: int == exact for octet.QConv with per-block weights"
   CHECK(cases >= 1000);
   CHECK(varied > cases / 2);
 }
+
+// ---- whole networks ---------------------------------------------------------------------------
+
+namespace {
+
+std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+
+std::shared_ptr<Graph> calibrated_w4(const std::string& file, int block_size) {
+  quant::QuantSimOptions qo;
+  qo.param_bitwidth = 4;
+  qo.per_channel = true;
+  qo.block_size = block_size;
+  quant::QuantSim sim(load_model(data_path(file)), quant::QuantsimConfig::load_shipped("default_config"), qo);
+  quant::CalibrationOptions co;
+  co.batch_size = 50;
+  sim.calibrate(data_path("mnist_calib_images.npy"), co);
+  return sim.annotated_model();
+}
+
+struct NetRun {
+  std::vector<float> logits;
+  int64_t correct = 0, total = 0;
+  double percent() const { return 100.0 * double(correct) / double(total); }
+};
+
+// The first `images` test images in batches of 250.
+NetRun run_net(std::shared_ptr<const Graph> model, ExecutionMode mode, int threads, int64_t images,
+               std::vector<KernelChoice>* kernels = nullptr, LoweringReport* report = nullptr) {
+  static const HostTensor all = load_npy_dataset(data_path("mnist_test"));
+  static const HostTensor labels = load_npy(data_path("mnist_test_labels.npy"));
+  const int64_t batch = 250;
+  SessionOptions opt;
+  opt.mode = mode;
+  opt.threads = threads;
+  const std::string input = model->tensor(model->inputs[0]).name;
+  opt.input_shapes[input] = {batch, 1, 28, 28};
+  Session s(model, opt);
+  if (kernels) *kernels = s.kernel_choices();
+  if (report && s.lowering_report()) *report = *s.lowering_report();
+  NetRun r;
+  for (int64_t b = 0; b < std::min(images, all.dims[0]); b += batch) {
+    HostTensor x = slice_rows(all, b, b + batch);
+    x.name = input;
+    const std::vector<HostTensor> out = s.run({x});
+    auto y = out[0].values<float>();
+    r.logits.insert(r.logits.end(), y.begin(), y.end());
+    for (int64_t i = 0; i < batch; ++i) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < 10; ++c)
+        if (y[i * 10 + c] > y[i * 10 + best]) best = c;
+      r.correct += best == labels.values<int64_t>()[b + i];
+      r.total++;
+    }
+  }
+  return r;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("qconv blockwise: MNIST fixtures with block size 32 run their convolutions per block, int == exact") {
+  for (const char* file : {"mnist_resnet.onnx", "mnist_mobilenet.onnx"}) {
+    CAPTURE(std::string(file));
+    const auto blocked = calibrated_w4(file, 32);
+    const auto per_channel = calibrated_w4(file, 0);
+    std::vector<KernelChoice> kernels;
+    LoweringReport report;
+    const NetRun i2 = run_net(blocked, ExecutionMode::kInt, 2, 10000, &kernels, &report);
+    int64_t block_convs = 0, convs = 0;
+    for (const KernelChoice& k : kernels) {
+      if (k.op_type != "octet.QConv") continue;
+      ++convs;
+      block_convs += k.impl.find("qconv_blockwise_") == 0;
+    }
+    // Every Conv left in float is there for a reason other than its per-block weights, unless
+    // the blocks cannot exist (depthwise, C/group not a multiple of the block).
+    for (const std::string& f : report.float_nodes) {
+      CAPTURE(f);
+      if (f.find("(Conv)") != std::string::npos && f.find("per-block") != std::string::npos)
+        CHECK((f.find("depthwise") != std::string::npos || f.find("not a multiple") != std::string::npos));
+    }
+    const NetRun i1 = run_net(blocked, ExecutionMode::kInt, 1, 2500);
+    const NetRun e2 = run_net(blocked, ExecutionMode::kExact, 2, 10000);
+    const NetRun pc = run_net(per_channel, ExecutionMode::kInt, 2, 10000);
+    int64_t qualifying = 0;  // Convs whose weights QuantSim gave blocks
+    for (const Node& n : blocked->nodes)
+      qualifying += n.op_type == "Conv" && blocked->tensor(n.inputs[1]).quant.block_size > 0;
+    MESSAGE(std::string(file) << ": " << block_convs << " of " << convs << " integer convolutions per block ("
+            << qualifying << " with per-block weights), "
+            << report.float_nodes.size() << " float nodes; W4A8 block 32: int " << i2.percent()
+            << "%, exact " << e2.percent() << "%; per-channel W4A8 int " << pc.percent() << "%");
+    CHECK(block_convs > 0);
+    CHECK(block_convs == qualifying);
+    CHECK(same_bits(i2.logits, e2.logits));
+    CHECK(same_bits(i1.logits, std::vector<float>(e2.logits.begin(), e2.logits.begin() + int64_t(i1.logits.size()))));
+    CHECK(std::abs(i2.percent() - pc.percent()) <= 1.0);
+  }
+}
