@@ -184,7 +184,8 @@ QConvBlockwiseNhwc::QConvBlockwiseNhwc(const ConvParams& p, const QConvBlockwise
   im.pointwise = p.group == 1 && p.KH == 1 && p.KW == 1 && p.sh == 1 && p.sw == 1 &&
                  p.pt == 0 && p.pl == 0 && p.OH == p.H && p.OW == p.W;
   im.col.resize(size_t(im.threads));
-  im.tile_rows = std::clamp<int64_t>((int64_t(128) * 1024 / im.K) / 12 * 12, 24, 384);
+  // Larger tiles than the per-channel conv: qgemm_blockwise rebuilds its block tables per call.
+  im.tile_rows = std::clamp<int64_t>((int64_t(256) * 1024 / im.K) / 12 * 12, 48, 384);
   im.name = std::string(im.pointwise ? "qconv_blockwise_pointwise_" : "qconv_blockwise_im2col_") +
             std::string(qisa_name(isa));
 }
