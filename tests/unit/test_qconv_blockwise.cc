@@ -418,3 +418,102 @@ TEST_CASE("qconv blockwise: MNIST fixtures with block size 32 run their convolut
     CHECK(std::abs(i2.percent() - pc.percent()) <= 1.0);
   }
 }
+
+// ---- lowering: what cannot run per block falls back to float with a reason ------------------
+
+namespace {
+
+// A calibrated float graph: x [1, C, 5, 5] -> Conv (weights [M, C/group, 3, 3] quantized with
+// `wq`) -> y, activations with 8-bit encodings.
+std::shared_ptr<Graph> conv_graph(int64_t C, int64_t M, int64_t group, const QuantParams& wq) {
+  auto g = std::make_shared<Graph>();
+  g->opset = 17;
+  QuantParams act;
+  act.scale = {0.02f};
+  act.zero_point = {128};
+  act.bitwidth = 8;
+  TensorInfo x;
+  x.name = "x";
+  x.dtype = DType::kF32;
+  x.shape = Shape::of({1, C, 5, 5});
+  x.quant = act;
+  const TensorId xid = g->add_tensor(x);
+  g->inputs.push_back(xid);
+  Rng r(3);
+  std::vector<float> w(size_t(M * (C / group) * 9));
+  for (float& v : w) v = r.f(-0.5f, 0.5f);
+  const TensorId wid = g->add_constant("w", DType::kF32, {M, C / group, 3, 3},
+                                       Buffer::copy_of(reinterpret_cast<const std::byte*>(w.data()), w.size() * 4));
+  g->tensor(wid).quant = wq;
+  TensorInfo y;
+  y.name = "y";
+  y.dtype = DType::kF32;
+  y.quant = act;
+  y.quant.scale = {0.2f};
+  const TensorId yid = g->add_tensor(y);
+  g->outputs.push_back(yid);
+  Node n;
+  n.name = "conv";
+  n.op_type = "Conv";
+  n.attrs.set("group", group);
+  n.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  n.inputs = {xid, wid};
+  n.outputs = {yid};
+  g->nodes.push_back(n);
+  return g;
+}
+
+QuantParams block_params(int64_t M, int64_t Cg, int64_t block, int bits) {
+  QuantParams q;
+  const int64_t cells = M * ((Cg + block - 1) / block) * 9;
+  q.scale.assign(size_t(cells), 0.05f);
+  q.zero_point.assign(size_t(cells), 1 << (bits - 1));
+  q.axis = 1;
+  q.block_size = int32_t(block);
+  q.bitwidth = bits;
+  q.symmetric = true;
+  return q;
+}
+
+// The lowering report's line for the conv ("" when it runs on integer codes) and its kernel.
+std::pair<std::string, std::string> lower_conv(std::shared_ptr<Graph> g) {
+  SessionOptions so;
+  so.mode = ExecutionMode::kInt;
+  Session s(g, so);
+  std::string why, impl;
+  for (const std::string& f : s.lowering_report()->float_nodes)
+    if (f.rfind("conv ", 0) == 0) why = f;
+  for (const KernelChoice& k : s.kernel_choices())
+    if (k.node == "conv") impl = k.impl;
+  return {why, impl};
+}
+
+}  // namespace
+
+TEST_CASE("qconv blockwise: lowering runs eligible convolutions per block, names why others fall back") {
+  {  // grouped, C/group = 64 in blocks of 32
+    auto [why, impl] = lower_conv(conv_graph(128, 32, 2, block_params(32, 64, 32, 4)));
+    CHECK(why.empty());
+    CHECK(impl.rfind("qconv_blockwise_", 0) == 0);
+  }
+  {  // depthwise: C/group = 1
+    auto [why, impl] = lower_conv(conv_graph(32, 32, 32, block_params(32, 1, 32, 4)));
+    CAPTURE(why);
+    CHECK(why.find("depthwise") != std::string::npos);
+  }
+  {  // C/group = 48 not a multiple of 32
+    auto [why, impl] = lower_conv(conv_graph(48, 8, 1, block_params(8, 48, 32, 4)));
+    CAPTURE(why);
+    CHECK(why.find("not a multiple of the block") != std::string::npos);
+  }
+  {  // 8-bit per-block weights
+    auto [why, impl] = lower_conv(conv_graph(64, 8, 1, block_params(8, 64, 32, 8)));
+    CAPTURE(why);
+    CHECK(why.find("4-bit") != std::string::npos);
+  }
+  {  // block 16
+    auto [why, impl] = lower_conv(conv_graph(64, 8, 1, block_params(8, 64, 16, 4)));
+    CAPTURE(why);
+    CHECK(why.find("blocks of 32, 64 or 128") != std::string::npos);
+  }
+}
