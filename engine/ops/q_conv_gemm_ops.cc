@@ -231,6 +231,8 @@ QConvBlockwiseSetup qconv_blockwise_setup(const PrepareContext& ctx) {
   s.x = qops::act_quant(node, ctx.input(0));
   s.y = qops::act_quant(node, ctx.output(0));
   if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
+  if (s.x.type != DType::kU8 && s.x.type != DType::kI8)
+    nn::node_fail(node, "per-block weights run with 8-bit (u8 / i8) activation codes");
   const std::string why = kernels::qconv_blockwise_unsupported(s.p, wq.block_size);
   if (!why.empty()) nn::node_fail(node, "per-block weights: ", why);
   const int64_t Cb = (s.p.C / s.p.group) / wq.block_size;
