@@ -19,6 +19,7 @@
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include "kernels/qconv.h"
+#include "kernels/qconv_blockwise.h"
 #include "kernels/qgemm.h"
 
 namespace octet {
@@ -90,7 +91,13 @@ void infer_qconv(InferContext& ctx) {
   require_weights(ctx, 1);
   if (!nn::is_nhwc(ctx.node())) ctx.fail("integer convolution runs channels-last: _layout must be NHWC");
   nn::ConvGeom g = nn::conv_geom(ctx.node(), ctx.input_dims(0), ctx.input_dims(1), false);
-  require_bias(ctx, 2, g.p.M);
+  if (ctx.input(1).quant.block_size > 0) {  // per-block weights take a real-valued f32 bias
+    if (ctx.has_input(2) && (!ctx.input_is_constant(2) || ctx.input_dtype(2) != DType::kF32 ||
+                             checked_numel(ctx.input_dims(2)) != g.p.M))
+      ctx.fail("with per-block weights the bias is an f32 constant of ", g.p.M, " values");
+  } else {
+    require_bias(ctx, 2, g.p.M);
+  }
   ctx.set_output(0, qops::out_code_type(ctx.node(), ctx.input_dtype(0)), g.out);
 }
 
@@ -193,11 +200,108 @@ class QConvExactKernel final : public Kernel {
   std::vector<int32_t> acc_;
 };
 
+std::unique_ptr<Kernel> prepare_qconv_blockwise(const PrepareContext& ctx);
+
 std::unique_ptr<Kernel> prepare_qconv(const PrepareContext& ctx) {
   if (is_wide(ctx.node, ctx.input(0).dtype)) return qops::prepare_qconv16(ctx);
+  if (ctx.input(1).quant.block_size > 0) return prepare_qconv_blockwise(ctx);
   QConvSetup s = qconv_setup(ctx);
   if (use_exact(ctx)) return std::make_unique<QConvExactKernel>(std::move(s), ctx.threads);
   return std::make_unique<QConvIntKernel>(std::move(s), ctx.threads, ctx.reference);
+}
+
+// ---- QConv with per-block int4 weights (kernels/qconv_blockwise.h) ------------------------
+// Weights i4 [M][C/g][KH][KW], scales on axis 1 in blocks of 32, 64 or 128 (blocked layout
+// [M][C/g/block][KH][KW]), zero points 0; an optional f32 bias (real values). `int` runs the
+// optimized kernel (the reference one when asked), `exact` the reference loops: same bits.
+
+struct QConvBlockwiseSetup {
+  kernels::ConvParams p;
+  ActQuant x, y;
+  std::vector<uint8_t> w4;
+  std::vector<float> scales, bias_f;
+  kernels::QConvBlockwiseQuant q;  // pointers into this setup: refreshed by quant()
+  kernels::QConvBlockwiseQuant quant() const {
+    kernels::QConvBlockwiseQuant r = q;
+    r.w_scale = scales.data();
+    r.bias_f = bias_f.empty() ? nullptr : bias_f.data();
+    return r;
+  }
+};
+
+QConvBlockwiseSetup qconv_blockwise_setup(const PrepareContext& ctx) {
+  const Node& node = ctx.node;
+  const TensorInfo& w = ctx.input(1);
+  const QuantParams& wq = w.quant;
+  QConvBlockwiseSetup s;
+  s.p = nn::conv_geom(node, ctx.input_dims(0), ctx.input_dims(1), false).p;
+  s.x = qops::act_quant(node, ctx.input(0));
+  s.y = qops::act_quant(node, ctx.output(0));
+  if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
+  if (s.x.type != DType::kU8 && s.x.type != DType::kI8)
+    nn::node_fail(node, "per-block weights run with 8-bit (u8 / i8) activation codes");
+  const std::string why = kernels::qconv_blockwise_unsupported(s.p, wq.block_size);
+  if (!why.empty()) nn::node_fail(node, "per-block weights: ", why);
+  const int64_t Cb = (s.p.C / s.p.group) / wq.block_size;
+  if (w.dtype != DType::kI4 || !w.is_constant() || wq.axis != 1 ||
+      int64_t(wq.scale.size()) != s.p.M * Cb * s.p.KH * s.p.KW ||
+      wq.zero_point.size() != wq.scale.size())
+    nn::node_fail(node, "per-block weights must be an i4 constant [M, C/group, KH, KW] with ",
+                  "M * C/group / block * KH * KW scales along axis 1");
+  for (size_t i = 0; i < wq.scale.size(); ++i)
+    if (!(std::isfinite(wq.scale[i]) && wq.scale[i] > 0.f) || wq.zero_point[i] != 0)
+      nn::node_fail(node, "per-block weight scales must be finite and positive, zero points 0");
+  if (!w.data || w.data->size() < dtype_storage_bytes(DType::kI4, checked_numel(w.shape.concrete())))
+    nn::node_fail(node, "weights '", w.name, "' are truncated");
+  s.w4 = int4_nibbles(w);
+  s.scales = wq.scale;
+  if (ctx.has_input(2)) {
+    const TensorInfo& b = ctx.input(2);
+    if (b.dtype != DType::kF32 || !b.is_constant())
+      nn::node_fail(node, "with per-block weights the bias is an f32 constant");
+    const std::vector<float> real = nn::const_floats(node, b);
+    if (int64_t(real.size()) != s.p.M) nn::node_fail(node, "bias must have ", s.p.M, " values");
+    for (float v : real) s.bias_f.push_back(v / s.y.scale);
+  }
+  s.q.x_signed = s.x.is_signed();
+  s.q.x_zero_point = s.x.zero_point;
+  s.q.block = wq.block_size;
+  s.q.m = s.x.scale / s.y.scale;
+  s.q.zero_point = s.y.zero_point;
+  qops::fused_clamp(node, s.y, &s.q.qmin, &s.q.qmax);
+  s.q.out_type = s.y.type;
+  return s;
+}
+
+class QConvBlockwiseKernel final : public Kernel {
+ public:
+  QConvBlockwiseKernel(QConvBlockwiseSetup s, int threads, bool reference, bool exact)
+      : s_(std::move(s)), threads_(threads), exact_(exact) {
+    if (reference) return;
+    impl_ = std::make_unique<kernels::QConvBlockwiseNhwc>(s_.p, s_.quant(), s_.w4.data(), threads,
+                                                          kernels::qgemm_best_isa());
+  }
+  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
+    if (impl_) impl_->run(in[0].data, out[0].data);
+    else kernels::qconv2d_blockwise_reference(s_.p, s_.quant(), in[0].data, s_.w4.data(),
+                                              out[0].data, threads_);
+  }
+  std::string_view impl_name() const override {
+    if (impl_) return impl_->impl_name();
+    return exact_ ? "qconv_blockwise_exact" : "qconv_blockwise_reference";
+  }
+
+ private:
+  QConvBlockwiseSetup s_;
+  int threads_;
+  bool exact_;
+  std::unique_ptr<kernels::QConvBlockwiseNhwc> impl_;
+};
+
+std::unique_ptr<Kernel> prepare_qconv_blockwise(const PrepareContext& ctx) {
+  const bool exact = use_exact(ctx);
+  return std::make_unique<QConvBlockwiseKernel>(qconv_blockwise_setup(ctx), ctx.threads,
+                                                ctx.reference || exact, exact);
 }
 
 // ---- QGemm / QMatMul: Y[..., N] = A[..., K] x W^T, W stored [N][K] --------------------------

@@ -442,6 +442,7 @@ class Lowerer {
     auto x = act_enc(node.inputs[0]);
     auto y = act_enc(node.outputs[0]);
     if (!x || !y) return lower_wide(node, why);
+    if (in_.tensor(node.inputs[1]).quant.block_size > 0) return lower_blockwise_conv(node, *y, why);
     auto w = weights(node.inputs[1], 0, why);
     if (!w) return false;
     std::optional<TensorId> b;
@@ -547,6 +548,78 @@ class Lowerer {
                      : weight_constant(bt.name + "_q", *w, {N, K})};
     if (b) n.inputs.push_back(*b);
     n.outputs = {code_output(node.outputs[0], *y)};
+    emit(std::move(n));
+    return true;
+  }
+
+  // Conv with per-block int4 weights (kernels/qconv_blockwise.h): blocks of 32, 64 or 128 input
+  // channels along axis 1 of [M, C/group, KH, KW] (C/group a multiple of the block). The
+  // weights become i4 in their ONNX layout with the blocked scales [M, C/group / block, KH, KW]
+  // (axis 1), the bias stays real-valued f32.
+  bool lower_blockwise_conv(const Node& node, const ActEnc& y, std::string* why) {
+    const TensorInfo& t = in_.tensor(node.inputs[1]);
+    const QuantParams& q = t.quant;
+    if (!t.is_constant() || t.dtype != DType::kF32)
+      return *why = "weights are not a float constant", false;
+    const Dims dims = t.shape.concrete();
+    if (dims.size() < 3) return *why = "per-block weights of a Conv need [M, C/group, k...]", false;
+    const int64_t group = node.attrs.get_int("group", 1);
+    const int64_t M = dims[0], Cg = dims[1], B = q.block_size;
+    if (group > 1 && Cg == 1)
+      return *why = "per-block weights on a depthwise Conv (C/group = 1 cannot hold blocks)", false;
+    if (q.bitwidth > 4 || !q.symmetric)
+      return *why = "per-block weights run on the int4 kernels: 4-bit symmetric only", false;
+    if (B != 32 && B != 64 && B != 128)
+      return *why = "per-block weights need blocks of 32, 64 or 128 input channels", false;
+    if (Cg % B != 0)
+      return *why = "per-block weights: C/group = " + std::to_string(Cg) +
+                    " is not a multiple of the block " + std::to_string(B), false;
+    int64_t T = 1;
+    for (size_t d = 2; d < dims.size(); ++d) T *= dims[d];
+    const int64_t Cb = Cg / B;
+    if (q.axis != 1 || int64_t(q.scale.size()) != M * Cb * T ||
+        q.zero_point.size() != q.scale.size())
+      return *why = "per-block weights are not blocked along the input channels (axis 1)", false;
+    const int64_t half = 8;
+    const auto* v = reinterpret_cast<const float*>(t.data->data());
+    Weights w;
+    w.bits = q.bitwidth;
+    w.codes.resize(size_t(M * Cg * T));
+    const int32_t wmin = prof_.weight_min(4), wmax = prof_.weight_max(4);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t cb = 0; cb < Cb; ++cb)
+        for (int64_t i = 0; i < T; ++i) {
+          // Blocked layout of axis 1: scale (m, cb, i) covers w[m, cb * B .. cb * B + B - 1, i].
+          const size_t qi = size_t((m * Cb + cb) * T + i);
+          const int32_t zp = q.zero_point[qi];
+          if (zp != half && zp != half - 1) return *why = "weights' zero point is not symmetric", false;
+          const int32_t top = int32_t(2 * half - 1 - (zp == half - 1 ? 1 : 0));
+          const int32_t lo = std::max(-zp, wmin), hi = std::min(top - zp, wmax);
+          const float s = q.scale[qi];
+          if (!(std::isfinite(s) && s > 0.f)) return *why = "per-block weight scale is not positive", false;
+          for (int64_t c = cb * B; c < (cb + 1) * B; ++c) {
+            const size_t e = size_t((m * Cg + c) * T + i);
+            w.codes[e] = int8_t(std::clamp(round_half_even(v[e] / s), float(lo), float(hi)));
+          }
+        }
+    w.scales = q.scale;
+    Node n;
+    n.name = node.name;
+    n.op_type = "octet.QConv";
+    n.attrs = node.attrs;
+    n.attrs.set("requant", std::string(requant_name()));
+    if (node.has_input(2)) {
+      const TensorInfo& bt = in_.tensor(node.inputs[2]);
+      if (!bt.is_constant() || bt.dtype != DType::kF32 || checked_numel(bt.shape.concrete()) != M)
+        return *why = "bias is not a float constant of one value per output", false;
+    }
+    const TensorId wc = weight_constant(t.name + "_q", w, dims);
+    QuantParams& wq = out_.tensor(wc).quant;
+    wq.axis = 1;
+    wq.block_size = int32_t(B);
+    n.inputs = {code_of(node.inputs[0]), wc};
+    if (node.has_input(2)) n.inputs.push_back(plain_of(node.inputs[2]));
+    n.outputs = {code_output(node.outputs[0], y)};
     emit(std::move(n));
     return true;
   }
