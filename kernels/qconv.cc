@@ -11,7 +11,6 @@
 // the epilogue is requantize_one or SIMD code equal to it.
 #include "kernels/qconv.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -21,6 +20,7 @@
 #include "engine/error.h"
 #include "simd/im2col_u8.h"
 #include "kernels/aligned_vector.h"
+#include "kernels/parallel.h"
 #include "simd/qdwconv.h"
 
 namespace octet::kernels {
@@ -413,24 +413,22 @@ void QConv2dNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
   ncb = ceil_div(p.M, cb);
   const QGemmA a{x, p.C, q.x_signed, q.x_zero_point};
   const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t task = 0; task < nrb * ncb; ++task) {
+  parallel_for(nrb * ncb, threads, [&](int64_t task, int) {
     const int64_t r0 = (task / ncb) * rb, n0 = (task % ncb) * cb;
     const int64_t m = std::min(rb, rows - r0);
     QGemmA ai = a;
     ai.data = x + r0 * p.C;
     qgemm(m, ai, packed[0], n0, std::min(p.M, n0 + cb), ep, y + r0 * p.M, p.M);
-  }
+  });
 }
 
 void QConv2dNhwc::Impl::pad_input(const uint8_t* x) {
   const int64_t rows = p.N * p.H;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, threads, [&](int64_t r, int) {
     const int64_t n = r / p.H, h = r % p.H;
     std::memcpy(xpad.data() + ((n * Hp + h + p.pt) * Wp + p.pl) * p.C, x + r * p.W * p.C,
                 size_t(p.W * p.C));
-  }
+  });
 }
 
 void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
@@ -445,11 +443,10 @@ void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
   if (implicit) {
     if (!direct) pad_input(x);  // the padding codes were written at construction
     const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t task = 0; task < p.N * tiles; ++task) {
+    parallel_for(p.N * tiles, threads, [&](int64_t task, int tid) {
       const int64_t tile = task % tiles, n = task / tiles;
       const int64_t p0 = tile * tile_rows, rows = std::min(tile_rows, pix - p0);
-      std::vector<const uint8_t*>& rp = rowptrs[size_t(omp_get_thread_num())];
+      std::vector<const uint8_t*>& rp = rowptrs[size_t(tid)];
       rp.resize(size_t(rows));
       const uint8_t* img = (direct ? x : xpad.data()) + n * Hp * Wp * p.C;
       int64_t oh = p0 / p.OW, ow = p0 % p.OW;
@@ -466,16 +463,15 @@ void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
       a.rows = rp.data();
       a.koff = koff.data();
       qgemm(rows, a, packed[0], 0, p.M, ep, y + (n * pix + p0) * p.M, p.M);
-    }
+    });
     return;
   }
   const int64_t tasks = p.N * tiles * p.group;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t task = 0; task < tasks; ++task) {
+  parallel_for(tasks, threads, [&](int64_t task, int tid) {
     const int64_t g = task % p.group, tile = (task / p.group) % tiles,
                   n = task / (p.group * tiles);
     const int64_t p0 = tile * tile_rows, rows = std::min(tile_rows, pix - p0);
-    std::vector<uint8_t>& buf = col[size_t(omp_get_thread_num())];
+    std::vector<uint8_t>& buf = col[size_t(tid)];
     if (int64_t(buf.size()) < tile_rows * ld) buf.resize(size_t(tile_rows * ld));
     simd::Im2colU8 ic;
     ic.H = p.H; ic.W = p.W; ic.C = p.C; ic.c0 = g * Cg; ic.Cg = Cg; ic.OW = p.OW;
@@ -486,7 +482,7 @@ void QConv2dNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
     const QGemmEpilogue ep{bias.empty() ? nullptr : bias.data() + g * Mg, &group_rq[size_t(g)],
                            q.out_type};
     qgemm(rows, a, packed[size_t(g)], 0, Mg, ep, y + ((n * pix + p0) * p.M + g * Mg), p.M);
-  }
+  });
 }
 
 void QConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid) {
@@ -607,13 +603,11 @@ void QConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t 
 void QConv2dNhwc::Impl::run_depthwise(const uint8_t* x, uint8_t* y) {
   const int64_t rows = p.N * p.OH;
   if (dw_vnni) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t r = 0; r < rows; ++r)
-      dw_row_vnni(x, y, r / p.OH, r % p.OH, omp_get_thread_num());
+    parallel_for(rows, threads,
+                 [&](int64_t r, int tid) { dw_row_vnni(x, y, r / p.OH, r % p.OH, tid); });
     return;
   }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) dw_row(x, y, r / p.OH, r % p.OH, omp_get_thread_num());
+  parallel_for(rows, threads, [&](int64_t r, int tid) { dw_row(x, y, r / p.OH, r % p.OH, tid); });
 }
 
 }  // namespace octet::kernels

@@ -1,4 +1,5 @@
 #include "kernels/quantize_linear.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -107,13 +108,12 @@ void quantize_rows(const QdqLayout& l, const float* x, const float* scale, const
     const float s = scale[0], z = static_cast<float>(zp[0]);
     const simd::QRunParams p{&s, &z, false, lo, hi};
     const int64_t n = l.count(), chunk = std::max<int64_t>(1 << 14, (n + use - 1) / use);
-#pragma omp parallel for num_threads(use) schedule(static)
-    for (int64_t c = 0; c < (n + chunk - 1) / chunk; ++c)
+    parallel_for((n + chunk - 1) / chunk, use, [&](int64_t c, int) {
       simd::quantize_f32(x + c * chunk, y + c * chunk, code, size_t(std::min(chunk, n - c * chunk)), p);
+    });
     return;
   }
-#pragma omp parallel for num_threads(use) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, use, [&](int64_t r, int) {
     const Row p = row_params(l, r);
     const float* xr = x + r * inner;
     T* yr = y + r * inner;
@@ -124,7 +124,7 @@ void quantize_rows(const QdqLayout& l, const float* x, const float* scale, const
       for (int64_t i = 0; i < inner; ++i)
         yr[i] = static_cast<T>(quantize_one(xr[i], scale[p.base + i], static_cast<float>(zp[p.base + i]), lo, hi));
     }
-  }
+  });
 }
 
 template <typename T>
@@ -132,8 +132,7 @@ void dequantize_rows(const QdqLayout& l, const T* x, const float* scale, const i
                      float* y, int threads) {
   const int64_t rows = l.outer * l.channels, inner = l.inner;
   const int use = l.count() >= (1 << 15) ? threads : 1;
-#pragma omp parallel for num_threads(use) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, use, [&](int64_t r, int) {
     const Row p = row_params(l, r);
     const T* xr = x + r * inner;
     float* yr = y + r * inner;
@@ -145,7 +144,7 @@ void dequantize_rows(const QdqLayout& l, const T* x, const float* scale, const i
       for (int64_t i = 0; i < inner; ++i)
         yr[i] = dequantize_one(static_cast<int32_t>(xr[i]), scale[p.base + i], zp[p.base + i]);
     }
-  }
+  });
 }
 
 // 4-bit: element pairs (one byte) per iteration, in parallel chunks of whole bytes.
@@ -154,8 +153,7 @@ void quantize_4bit(const QdqLayout& l, const float* x, const float* scale, const
   const int64_t n = l.count(), bytes = (n + 1) / 2;
   const float lo = static_cast<float>(qdq_min(out)), hi = static_cast<float>(qdq_max(out));
   const int use = n >= (1 << 15) ? threads : 1;
-#pragma omp parallel for num_threads(use) schedule(static)
-  for (int64_t b = 0; b < bytes; ++b) {
+  parallel_for(bytes, use, [&](int64_t b, int) {
     uint8_t v = 0;
     for (int64_t k = 0; k < 2 && 2 * b + k < n; ++k) {
       const int64_t i = 2 * b + k, s = scale_index(l, i);
@@ -163,7 +161,7 @@ void quantize_4bit(const QdqLayout& l, const float* x, const float* scale, const
       v |= static_cast<uint8_t>((static_cast<uint8_t>(q) & 0xF) << (4 * k));
     }
     y[b] = v;
-  }
+  });
 }
 
 }  // namespace
@@ -253,11 +251,10 @@ void dequantize_linear(const QdqLayout& l, DType in, const void* x, const float*
     default: {  // packed 4-bit
       const int64_t n = l.count();
       const int use = n >= (1 << 15) ? threads : 1;
-#pragma omp parallel for num_threads(use) schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
+      parallel_for(n, use, [&](int64_t i, int) {
         const int64_t s = scale_index(l, i);
         y[i] = dequantize_one(load_int(in, x, i), scale[s], zp[s]);
-      }
+      });
     }
   }
 }
