@@ -1,4 +1,5 @@
 #include "kernels/batchnorm.h"
+#include "kernels/parallel.h"
 
 #include <cmath>
 
@@ -37,8 +38,7 @@ void batchnorm_apply(const BatchNormShape& s, const float* x, const float* a, co
   const long work = static_cast<long>(s.N * s.C * s.S);
   if (!s.nhwc) {
     const long planes = static_cast<long>(s.N * s.C);
-#pragma omp parallel for num_threads(threads) if (threads > 1 && work > 32768)
-    for (long pl = 0; pl < planes; ++pl) {
+    parallel_for(planes, (threads > 1 && work > 32768) ? threads : 1, [&](int64_t pl, int) {
       const int64_t c = pl % s.C;
       const float* xp = x + pl * s.S;
       float* yp = y + pl * s.S;
@@ -50,12 +50,11 @@ void batchnorm_apply(const BatchNormShape& s, const float* x, const float* a, co
         const float av = a[c], bv = b[c];
         for (int64_t i = 0; i < s.S; ++i) yp[i] = xp[i] * av + bv;
       }
-    }
+    });
     return;
   }
   const long pixels = static_cast<long>(s.N * s.S);
-#pragma omp parallel for num_threads(threads) if (threads > 1 && work > 32768)
-  for (long px = 0; px < pixels; ++px) {
+  parallel_for(pixels, (threads > 1 && work > 32768) ? threads : 1, [&](int64_t px, int) {
     const float* xp = x + px * s.C;
     float* yp = y + px * s.C;
     if (s.per_element) {
@@ -64,7 +63,7 @@ void batchnorm_apply(const BatchNormShape& s, const float* x, const float* a, co
     } else {
       for (int64_t c = 0; c < s.C; ++c) yp[c] = xp[c] * a[c] + b[c];
     }
-  }
+  });
 }
 
 }  // namespace octet::kernels

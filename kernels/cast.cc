@@ -1,4 +1,5 @@
 #include "kernels/cast.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <bit>
@@ -207,8 +208,9 @@ void cast(const void* src, DType from, void* dst, DType to, int64_t n, int threa
     return;
   }
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) f(src, dst, c * kChunk, std::min(n, (c + 1) * kChunk));
+  parallel_for(chunks, threads, [&](int64_t c, int) {
+    f(src, dst, c * kChunk, std::min(n, (c + 1) * kChunk));
+  });
 }
 
 }  // namespace octet::kernels

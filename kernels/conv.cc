@@ -1,9 +1,9 @@
 #include "kernels/conv.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
 #ifdef _OPENMP
-#include <omp.h>
 #endif
 
 #include "simd/dwconv_f32.h"
@@ -49,11 +49,10 @@ void transpose_batched(const float* x, float* y, int64_t N, int64_t R, int64_t C
   const int64_t strips = std::max<int64_t>(1, std::min<int64_t>(threads * 2, R / kBlk));
   const int64_t per = (R + strips - 1) / strips;
   const long items = static_cast<long>(N * strips);
-#pragma omp parallel for num_threads(threads) if (threads > 1 && R * Cc * N > 16384)
-  for (long it = 0; it < items; ++it) {
+  parallel_for(items, (threads > 1 && R * Cc * N > 16384) ? threads : 1, [&](int64_t it, int) {
     const int64_t n = it / strips, s = it % strips;
     const int64_t r0 = s * per, r1 = std::min(R, r0 + per);
-    if (r0 >= r1) continue;
+    if (r0 >= r1) return;
     const float* xs = x + n * R * Cc;
     float* ys = y + n * R * Cc;
     for (int64_t rb = r0; rb < r1; rb += kBlk)
@@ -62,7 +61,7 @@ void transpose_batched(const float* x, float* y, int64_t N, int64_t R, int64_t C
         for (int64_t c = c0; c < c1; ++c)
           for (int64_t r = rb; r < re; ++r) ys[c * R + r] = xs[r * Cc + c];
       }
-  }
+  });
 }
 }  // namespace
 
@@ -141,14 +140,13 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
     const int64_t strips = std::min<int64_t>(p.OH, std::max<int64_t>(1, threads * 4));
     const int64_t per = (p.OH + strips - 1) / strips;
     const long items = static_cast<long>(p.N * strips);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1)
-    for (long it = 0; it < items; ++it) {
+    parallel_for(items, threads, [&](int64_t it, int) {
       const int64_t n = it / strips, st = it % strips;
       const int64_t r0 = st * per, r1 = std::min(p.OH, r0 + per);
       if (r0 < r1)
         simd::dwconv_nhwc_f32(x + n * p.H * p.W * p.C, dw_weights_.data(), b,
                               y + n * p.OH * p.OW * p.C, s, r0, r1);
-    }
+    });
     return;
   }
   if (kind_ == Kind::kPointwise) {
@@ -171,13 +169,7 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
   const long items = static_cast<long>(tiles * p.group * static_cast<int64_t>(pchunks));
   const simd::Im2colShape ishape{p.N, p.H, p.W, p.C, p.OH, p.OW, p.KH, p.KW,
                                  p.sh, p.sw, p.dh, p.dw, p.pt, p.pl, Cg_};
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1)
-  for (long it = 0; it < items; ++it) {
-#ifdef _OPENMP
-    const int tid = threads > 1 ? omp_get_thread_num() : 0;
-#else
-    const int tid = 0;
-#endif
+  parallel_for(items, threads, [&](int64_t it, int tid) {
     // Panel chunk is the slow index: a static split gives each thread whole column ranges.
     const int64_t tg = tiles * p.group;
     const int64_t pc = it / tg;
@@ -187,13 +179,13 @@ void Conv2dNhwc::run_nhwc(const float* x, float* y) {
     float* col = col_.data() + static_cast<size_t>(tid) * T * K_;
     simd::im2col_nhwc_f32(x, ishape, g, r0, r1, col);
     const size_t p0 = static_cast<size_t>(pc) * panels_per, p1 = std::min(panels, p0 + panels_per);
-    if (p0 >= p1) continue;
+    if (p0 >= p1) return;
     const size_t n0 = p0 * simd::kGemmNR, n1 = std::min<size_t>(Mg_, p1 * simd::kGemmNR);
     simd::GemmEpilogue ep{bias_[g].data() + n0, p.lo, p.hi};
     simd::gemm_f32(static_cast<size_t>(r1 - r0), n1 - n0, static_cast<size_t>(K_), col,
                    static_cast<size_t>(K_), packed_[g].data.data() + p0 * K_ * simd::kGemmNR,
                    y + r0 * p.M + g * Mg_ + n0, static_cast<size_t>(p.M), ep);
-  }
+  });
 }
 
 }  // namespace octet::kernels

@@ -1,4 +1,5 @@
 #include "kernels/conv_transpose.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -85,8 +86,7 @@ void ConvTranspose2dNhwc::run_nhwc(const float* x, float* y) {
                   cols_.data(), static_cast<size_t>(ncols), nullptr, -__builtin_inff(),
                   __builtin_inff(), threads_);
       // Gather: every output pixel sums the column entries that land on it.
-#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1)
-      for (int64_t oh = 0; oh < p.OH; ++oh) {
+      parallel_for(p.OH, (threads_ > 1) ? threads_ : 1, [&](int64_t oh, int) {
         for (int64_t ow = 0; ow < p.OW; ++ow) {
           float* out = yn + (oh * p.OW + ow) * p.M + g * Mg_;
           for (int64_t m = 0; m < Mg_; ++m) out[m] = bias_[g * Mg_ + m];
@@ -106,7 +106,7 @@ void ConvTranspose2dNhwc::run_nhwc(const float* x, float* y) {
           }
           for (int64_t m = 0; m < Mg_; ++m) out[m] = std::min(std::max(out[m], p.lo), p.hi);
         }
-      }
+      });
     }
   }
 }

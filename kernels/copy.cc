@@ -1,4 +1,5 @@
 #include "kernels/copy.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -15,11 +16,10 @@ void copy_bytes(const void* src, void* dst, size_t bytes, int threads) {
   const auto* s = static_cast<const char*>(src);
   auto* d = static_cast<char*>(dst);
   const long chunks = static_cast<long>((bytes + kChunk - 1) / kChunk);
-#pragma omp parallel for num_threads(threads)
-  for (long c = 0; c < chunks; ++c) {
+  parallel_for(chunks, threads, [&](int64_t c, int) {
     size_t begin = static_cast<size_t>(c) * kChunk;
     std::memcpy(d + begin, s + begin, std::min(kChunk, bytes - begin));
-  }
+  });
 }
 
 }  // namespace octet::kernels

@@ -1,4 +1,5 @@
 #include "kernels/gather.h"
+#include "kernels/parallel.h"
 
 #include <cstring>
 
@@ -44,13 +45,12 @@ void gather(const void* data, const void* indices, bool index_is_64, void* dst,
   const int64_t blocks = p.outer * p.num_indices;
   const int nt = blocks * p.inner_bytes >= (int64_t(1) << 17) && blocks > 1 ? threads : 1;
   const size_t n = static_cast<size_t>(p.inner_bytes);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  parallel_for(blocks, nt, [&](int64_t blk, int) {
     const int64_t o = blk / p.num_indices, i = blk % p.num_indices;
     int64_t v = index_at(indices, index_is_64, i);
     if (v < 0) v += p.axis_dim;
     std::memcpy(d + blk * p.inner_bytes, s + (o * p.axis_dim + v) * p.inner_bytes, n);
-  }
+  });
 }
 
 }  // namespace octet::kernels

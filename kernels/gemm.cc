@@ -1,4 +1,5 @@
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 
@@ -51,13 +52,12 @@ void gemm_packed(size_t M, const float* A, size_t lda, const PackedB& B, float* 
   row_chunks = (M + rows_per - 1) / rows_per;
   const size_t panels_per = (panels + pchunks - 1) / pchunks;
   const long items = static_cast<long>(row_chunks * pchunks);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1)
-  for (long it = 0; it < items; ++it) {
+  parallel_for(items, (threads > 1 && items > 1) ? threads : 1, [&](int64_t it, int) {
     // Panel chunk is the slow index: a static split gives each thread whole column ranges.
     const size_t pc = static_cast<size_t>(it) / row_chunks, rc = static_cast<size_t>(it) % row_chunks;
     const size_t m0 = rc * rows_per, m1 = std::min(M, m0 + rows_per);
     const size_t p0 = pc * panels_per, p1 = std::min(panels, p0 + panels_per);
-    if (m0 >= m1 || p0 >= p1) continue;
+    if (m0 >= m1 || p0 >= p1) return;
     const size_t n0 = p0 * kGemmNR, n1 = std::min(N, p1 * kGemmNR);
     simd::GemmEpilogue ep;
     ep.bias = bias ? bias + n0 : nullptr;
@@ -65,7 +65,7 @@ void gemm_packed(size_t M, const float* A, size_t lda, const PackedB& B, float* 
     ep.hi = hi;
     simd::gemm_f32(m1 - m0, n1 - n0, K, A + m0 * lda, lda, B.data.data() + p0 * K * kGemmNR,
                    C + m0 * ldc + n0, ldc, ep);
-  }
+  });
 }
 
 void gemm_reference(size_t M, size_t N, size_t K, const float* A, ptrdiff_t a_m, ptrdiff_t a_k,

@@ -1,4 +1,5 @@
 #include "kernels/layernorm.h"
+#include "kernels/parallel.h"
 
 #include <cmath>
 
@@ -26,8 +27,7 @@ void layernorm_reference(const LayerNormParams& p, const float* x, const float* 
 void layernorm_f32(const LayerNormParams& p, const float* x, const float* scale, const float* bias,
                    float* y, float* mean, float* inv_std, int threads) {
   const size_t n = static_cast<size_t>(p.n);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < p.rows; ++r) {
+  parallel_for(p.rows, threads, [&](int64_t r, int) {
     const float* xr = x + r * p.n;
     const float m = simd::reduce_sum(xr, n) / static_cast<float>(p.n);
     const float var = simd::sum_squared_deviation(xr, n, m) / static_cast<float>(p.n);
@@ -35,7 +35,7 @@ void layernorm_f32(const LayerNormParams& p, const float* x, const float* scale,
     simd::normalize_affine(xr, y + r * p.n, n, m, inv, scale, bias);
     if (mean) mean[r] = m;
     if (inv_std) inv_std[r] = inv;
-  }
+  });
 }
 
 }  // namespace octet::kernels

@@ -1,4 +1,5 @@
 #include "kernels/pad.h"
+#include "kernels/parallel.h"
 
 #include <cstring>
 
@@ -99,8 +100,7 @@ void index_map_copy(const void* src, void* dst, size_t elem_size, const IndexMap
   for (int64_t o = 0; o < row_len; ++o) std::memcpy(fill_row.data() + o * es, fill, elem_size);
 
   const int nt = rows * row_len * es >= (int64_t(1) << 17) && rows > 1 ? threads : 1;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t row = 0; row < rows; ++row) {
+  parallel_for(rows, nt, [&](int64_t row, int) {
     unsigned char* drow = d + row * row_len * es;
     int64_t rest = row, off = 0;
     bool filled = false;
@@ -113,14 +113,14 @@ void index_map_copy(const void* src, void* dst, size_t elem_size, const IndexMap
     }
     if (filled) {
       std::memcpy(drow, fill_row.data(), static_cast<size_t>(row_len * es));
-      continue;
+      return;
     }
     const unsigned char* srow = s + off * es;
     for (const Run& run : runs) {
       if (run.src < 0) std::memcpy(drow + run.dst * es, fill_row.data(), run.len * es);
       else std::memcpy(drow + run.dst * es, srow + run.src * es, run.len * es);
     }
-  }
+  });
 }
 
 }  // namespace octet::kernels

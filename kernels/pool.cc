@@ -1,4 +1,5 @@
 #include "kernels/pool.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -116,9 +117,9 @@ void pool_nchw_f32(const PoolParams& p, const float* x, float* y, int threads) {
     PoolParams one = p;
     one.batch = 1;
     one.channels = 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t pl = 0; pl < planes; ++pl)
+    parallel_for(planes, threads, [&](int64_t pl, int) {
       pool_reference_nchw<float>(one, x + pl * in_plane, y + pl * out_plane, nullptr, 0);
+    });
     return;
   }
   // 1D is 2D with a height of one.
@@ -159,8 +160,7 @@ void pool_nchw_f32(const PoolParams& p, const float* x, float* y, int threads) {
     cols[kw] = {lo, hi};
   }
   const float init = is_max ? lowest<float>() : 0.f;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
+  parallel_for(planes, threads, [&](int64_t pl, int) {
     const float* xp = x + pl * H * W;
     for (int64_t oh = 0; oh < OH; ++oh) {
       float* acc = y + (pl * OH + oh) * OW;
@@ -186,7 +186,7 @@ void pool_nchw_f32(const PoolParams& p, const float* x, float* y, int threads) {
         for (int64_t ow = 0; ow < OW; ++ow) acc[ow] *= ih * inv_w[ow];
       }
     }
-  }
+  });
 }
 
 template <typename T>
@@ -244,8 +244,7 @@ void pool_nhwc_f32(const PoolParams& p, const float* x, float* y, int threads) {
       }
   const size_t c = static_cast<size_t>(C);
   const int64_t total = p.batch * OH * OW;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t t = 0; t < total; ++t) {
+  parallel_for(total, threads, [&](int64_t t, int) {
     const int64_t ow = t % OW, oh = (t / OW) % OH, n = t / (OW * OH);
     float* out = y + t * C;
     const TapRange a = rh[oh], b = rw[ow];
@@ -263,7 +262,7 @@ void pool_nhwc_f32(const PoolParams& p, const float* x, float* y, int threads) {
     }
     if (first) std::fill(out, out + C, is_max ? lowest<float>() : 0.f);
     else if (!is_max) simd::scale(out, out, c, inv[oh * OW + ow]);
-  }
+  });
 }
 
 template <typename T>
@@ -273,15 +272,14 @@ void pool_max_int(const PoolParams& p, bool nhwc, const T* x, T* y, int threads)
     PoolParams one = p;
     one.batch = 1;
     one.channels = 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t pl = 0; pl < p.batch * p.channels; ++pl)
+    parallel_for(p.batch * p.channels, threads, [&](int64_t pl, int) {
       pool_reference_nchw<T>(one, x + pl * in_plane, y + pl * out_plane, nullptr, 0);
+    });
     return;
   }
   const int64_t H = p.in[0], W = p.in[1], C = p.channels, OH = p.out[0], OW = p.out[1];
   const int64_t total = p.batch * OH * OW;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t t = 0; t < total; ++t) {
+  parallel_for(total, threads, [&](int64_t t, int) {
     const int64_t ow = t % OW, oh = (t / OW) % OH, n = t / (OW * OH);
     T* out = y + t * C;
     const TapRange a = valid_taps(H, p.kernel[0], p.strides[0], p.dilations[0], p.pads_begin[0], oh);
@@ -295,7 +293,7 @@ void pool_max_int(const PoolParams& p, bool nhwc, const T* x, T* y, int threads)
         for (int64_t c = 0; c < C; ++c) out[c] = src[c] > out[c] ? src[c] : out[c];
       }
     }
-  }
+  });
 }
 
 template void pool_max_int<uint8_t>(const PoolParams&, bool, const uint8_t*, uint8_t*, int);

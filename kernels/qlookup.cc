@@ -1,4 +1,5 @@
 #include "kernels/qlookup.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 
@@ -22,11 +23,10 @@ void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t
   auto* out = static_cast<uint8_t*>(y);
   constexpr int64_t kBlock = 65536;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(threads) schedule(static) if (blocks > 1)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  parallel_for(blocks, (blocks > 1) ? threads : 1, [&](int64_t blk, int) {
     const int64_t e = std::min(n, (blk + 1) * kBlock);
     for (int64_t i = blk * kBlock; i < e; ++i) out[i] = t[in[i]];
-  }
+  });
 }
 
 }  // namespace octet::kernels

@@ -1,4 +1,5 @@
 #include "kernels/qpool.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -195,11 +196,10 @@ void qavgpool_typed(const QAvgPoolParams& p, const TX* x, void* y, int threads) 
   }
   const int64_t planes = g.batch * g.channels, in_plane = product(g.in),
                 out_plane = product(g.out);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
+  parallel_for(planes, threads, [&](int64_t pl, int) {
     if (g.kernel.size() <= 2) plane_2d(p, x + pl * in_plane, y, pl * out_plane);
     else plane_nd(p, x, pl * in_plane, y, pl * out_plane);
-  }
+  });
 }
 
 }  // namespace

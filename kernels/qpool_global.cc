@@ -1,4 +1,5 @@
 #include "kernels/qpool_global.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -41,19 +42,17 @@ template <typename TX>
 void global_typed(const QGlobalAvgPoolParams& p, const TX* x, void* y, int threads) {
   const int32_t off = int32_t(p.s) * p.zx;
   if (!p.channels_last) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t pl = 0; pl < p.n * p.c; ++pl) {
+    parallel_for(p.n * p.c, threads, [&](int64_t pl, int) {
       const TX* src = x + pl * p.s;
       int32_t acc = 0;
       for (int64_t i = 0; i < p.s; ++i) acc += src[i];
       store_code(y, p.y_type, pl, finish_global(p, acc - off));
-    }
+    });
     return;
   }
   constexpr int64_t kBlock = 256;
   const int64_t blocks = (p.c + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t t = 0; t < p.n * blocks; ++t) {
+  parallel_for(p.n * blocks, threads, [&](int64_t t, int) {
     const int64_t b = t / blocks, c0 = (t % blocks) * kBlock, len = std::min(kBlock, p.c - c0);
     int32_t acc[kBlock];
     std::fill(acc, acc + len, 0);
@@ -70,7 +69,7 @@ void global_typed(const QGlobalAvgPoolParams& p, const TX* x, void* y, int threa
     } else {
       for (int64_t c = 0; c < len; ++c) store_code(out, p.y_type, c, finish_global(p, acc[c]));
     }
-  }
+  });
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "kernels/reduce.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -58,8 +59,7 @@ void reduce_f32(ReduceKind kind, const float* x, float* y, int64_t outer, int64_
   const bool is_max = kind == ReduceKind::kMax, is_min = kind == ReduceKind::kMin;
   const float mean_scale = n > 0 ? 1.f / static_cast<float>(n) : std::numeric_limits<float>::quiet_NaN();
   if (inner == 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t o = 0; o < outer; ++o) {
+    parallel_for(outer, threads, [&](int64_t o, int) {
       const float* r = x + o * n;
       float v;
       if (is_max) v = simd::reduce_max(r, static_cast<size_t>(n));
@@ -68,12 +68,11 @@ void reduce_f32(ReduceKind kind, const float* x, float* y, int64_t outer, int64_
         for (int64_t k = 0; k < n; ++k) v = std::min(v, r[k]);
       } else v = simd::reduce_sum(r, static_cast<size_t>(n));
       y[o] = kind == ReduceKind::kMean ? v * mean_scale : v;
-    }
+    });
     return;
   }
   const size_t w = static_cast<size_t>(inner);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t o = 0; o < outer; ++o) {
+  parallel_for(outer, threads, [&](int64_t o, int) {
     float* out = y + o * inner;
     const float* b = x + o * n * inner;
     std::fill(out, out + inner, init_value(kind));
@@ -84,7 +83,7 @@ void reduce_f32(ReduceKind kind, const float* x, float* y, int64_t outer, int64_
       else simd::add_into(out, r, w);
     }
     if (kind == ReduceKind::kMean) simd::scale(out, out, w, mean_scale);
-  }
+  });
 }
 
 }  // namespace octet::kernels

@@ -1,4 +1,5 @@
 #include "kernels/requantize_op.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,15 +37,14 @@ void requantize(const RequantizeParams& p, const void* x, void* y, int64_t n, in
   if (p.scheme != RequantScheme::kFp32)
     for (int32_t i = 0; i < 256; ++i)
       store_code(table, p.y_type, i, requantize_code(p, i + code8_min(p.x_type)));
-#pragma omp parallel for num_threads(threads) schedule(static) if (blocks > 1)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  parallel_for(blocks, (blocks > 1) ? threads : 1, [&](int64_t blk, int) {
     const int64_t b = blk * kBlock, len = std::min(kBlock, n - b);
     if (p.scheme == RequantScheme::kFp32) {
       simd::q_requant_fp32(xb + b, qcode_of(p.x_type), yb + b, qcode_of(p.y_type), size_t(len), p.fp32);
     } else {
       for (int64_t i = b; i < b + len; ++i) yb[i] = table[xb[i] ^ flip];
     }
-  }
+  });
 }
 
 }  // namespace octet::kernels

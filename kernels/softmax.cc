@@ -1,4 +1,5 @@
 #include "kernels/softmax.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -30,15 +31,14 @@ void softmax_f32(const float* x, float* y, int64_t outer, int64_t n, int64_t inn
                  int threads) {
   const size_t len = static_cast<size_t>(n);
   if (inner == 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t o = 0; o < outer; ++o) {
+    parallel_for(outer, threads, [&](int64_t o, int) {
       const float* xr = x + o * n;
       float* yr = y + o * n;
       const float m = simd::reduce_max(xr, len);
       const float s = simd::exp_shifted_sum(xr, yr, len, m);
       if (log) simd::add_scalar(xr, yr, len, -(m + std::log(s)));
       else simd::scale(yr, yr, len, 1.f / s);
-    }
+    });
     return;
   }
   // Strided axis: work on whole rows of `inner` values at a time.

@@ -1,4 +1,5 @@
 #include "kernels/strided_copy.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -39,14 +40,13 @@ void rows_strided(const T* src, T* dst, const StridedCopy& c, int threads) {
   const int64_t n = c.dims[r - 1];
   const int64_t ss = c.src_strides[r - 1], ds = c.dst_strides[r - 1];
   const int nt = rows * n >= kParallelElements ? threads : 1;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t row = 0; row < rows; ++row) {
+  parallel_for(rows, nt, [&](int64_t row, int) {
     int64_t so, dof;
     unravel(row, c, r - 1, so, dof);
     const T* s = src + so;
     T* d = dst + dof;
     for (int64_t i = 0; i < n; ++i) d[i * ds] = s[i * ss];
-  }
+  });
 }
 
 #if defined(__SSE2__)
@@ -153,8 +153,7 @@ void tiled_transpose(const T* src, T* dst, const StridedCopy& c, size_t j, int t
   const int64_t tiles_j = (nj + kTileJ - 1) / kTileJ;
   const int64_t work = n_outer * tiles_j;
   const int nt = n_outer * nj * nl >= kParallelElements ? threads : 1;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t w = 0; w < work; ++w) {
+  parallel_for(work, nt, [&](int64_t w, int) {
     const int64_t o = w / tiles_j, tj = w % tiles_j;
     int64_t so, dof;
     unravel(o, outer, outer.dims.size(), so, dof);
@@ -163,7 +162,7 @@ void tiled_transpose(const T* src, T* dst, const StridedCopy& c, size_t j, int t
       const int64_t l1 = std::min(nl, l0 + kTileL);
       transpose_tile(src + so, dst + dof, j0, j1, l0, l1, sl, dj);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -250,12 +249,11 @@ void strided_copy(const void* src, void* dst, size_t elem_size, const StridedCop
       std::memcpy(d, s, row_bytes);
       return;
     }
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t row = 0; row < rows; ++row) {
+    parallel_for(rows, nt, [&](int64_t row, int) {
       int64_t so, dof;
       unravel(row, c, last, so, dof);
       std::memcpy(d + dof * es, s + so * es, row_bytes);
-    }
+    });
     return;
   }
   switch (elem_size) {

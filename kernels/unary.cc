@@ -1,4 +1,5 @@
 #include "kernels/unary.h"
+#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,8 +21,9 @@ void parallel_chunks(int64_t n, int threads, Fn&& fn) {
     return;
   }
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) fn(c * kChunk, std::min(n, (c + 1) * kChunk));
+  parallel_for(chunks, threads, [&](int64_t c, int) {
+    fn(c * kChunk, std::min(n, (c + 1) * kChunk));
+  });
 }
 
 float erf_ref(float x) { return std::erf(x); }
