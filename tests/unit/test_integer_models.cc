@@ -12,50 +12,17 @@
 #include "loaders/octet_format.h"
 #include "quant/qdq_export.h"
 #include "quant/quantsim.h"
+#include "tests/unit/mnist_eval_util.h"
 
 using namespace octet;
 using namespace octet::quant;
+using octet::testing::bit_equal;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
-
-struct Run {
-  std::vector<float> logits;
-  int64_t correct = 0, total = 0;
-  double percent() const { return 100.0 * double(correct) / double(total); }
-};
-
-Run evaluate(std::shared_ptr<const Graph> model, ExecutionMode mode, int threads,
-             const std::string& target = "onnxruntime", LoweringReport* report = nullptr) {
-  static const HostTensor images = load_npy_dataset(data_path("mnist_test"));
-  static const HostTensor labels = load_npy(data_path("mnist_test_labels.npy"));
-  const int64_t batch = 250;
-  SessionOptions opt;
-  opt.mode = mode;
-  opt.threads = threads;
-  opt.target = target;
-  const std::string input = model->tensor(model->inputs[0]).name;
-  opt.input_shapes[input] = {batch, 1, 28, 28};
-  Session s(model, opt);
-  if (report && s.lowering_report()) *report = *s.lowering_report();
-  Run r;
-  for (int64_t b = 0; b < images.dims[0]; b += batch) {
-    HostTensor x = slice_rows(images, b, b + batch);
-    x.name = input;
-    const std::vector<HostTensor> out = s.run({x});
-    auto y = out[0].values<float>();
-    r.logits.insert(r.logits.end(), y.begin(), y.end());
-    for (int64_t i = 0; i < batch; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < 10; ++c)
-        if (y[i * 10 + c] > y[i * 10 + best]) best = c;
-      r.correct += best == labels.values<int64_t>()[b + i];
-      r.total++;
-    }
-  }
-  return r;
-}
+using Run = octet::testing::MnistRun;
+using octet::testing::run_mnist;
+std::string data_path(const std::string& name) { return octet::testing::test_data(name); }
 
 std::shared_ptr<Graph> calibrated(const std::string& file, int param_bw, bool per_channel) {
   QuantSimOptions qo;
@@ -69,10 +36,6 @@ std::shared_ptr<Graph> calibrated(const std::string& file, int param_bw, bool pe
   return sim.annotated_model();
 }
 
-bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
-}
-
 }  // namespace
 
 TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near float") {
@@ -81,12 +44,12 @@ TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near flo
       CAPTURE(std::string(file));
       CAPTURE(bits);
       auto model = calibrated(file, bits, bits != 8);
-      const Run fl = evaluate(model, ExecutionMode::kFloat, 2);
-      const Run qdq = evaluate(model, ExecutionMode::kQdq, 2);
+      const Run fl = run_mnist(model, ExecutionMode::kFloat, 2);
+      const Run qdq = run_mnist(model, ExecutionMode::kQdq, 2);
       LoweringReport report;
-      const Run i2 = evaluate(model, ExecutionMode::kInt, 2, "onnxruntime", &report);
-      const Run i1 = evaluate(model, ExecutionMode::kInt, 1);
-      const Run e2 = evaluate(model, ExecutionMode::kExact, 2);
+      const Run i2 = run_mnist(model, ExecutionMode::kInt, 2, "onnxruntime", &report);
+      const Run i1 = run_mnist(model, ExecutionMode::kInt, 1);
+      const Run e2 = run_mnist(model, ExecutionMode::kExact, 2);
       MESSAGE(std::string(file) << " W" << bits << "A8: float " << fl.percent() << "%, qdq " << qdq.percent()
                    << "%, int " << i2.percent() << "%, exact " << e2.percent() << "%; "
                    << report.integer_nodes << " integer nodes, " << report.float_nodes.size()
@@ -102,12 +65,12 @@ TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near flo
 
 TEST_CASE("integer models: every shipped target profile, int == exact") {
   auto model = calibrated("mnist_resnet.onnx", 8, true);
-  const Run fl = evaluate(model, ExecutionMode::kFloat, 2);
+  const Run fl = run_mnist(model, ExecutionMode::kFloat, 2);
   for (const char* target : {"xnnpack", "tflite", "tflite-single-rounding"}) {
     CAPTURE(target);
     LoweringReport report;
-    const Run i = evaluate(model, ExecutionMode::kInt, 2, target, &report);
-    const Run e = evaluate(model, ExecutionMode::kExact, 1, target);
+    const Run i = run_mnist(model, ExecutionMode::kInt, 2, target, &report);
+    const Run e = run_mnist(model, ExecutionMode::kExact, 1, target);
     MESSAGE(std::string(target) << ": int " << i.percent() << "%, exact " << e.percent() << "% (float "
                    << fl.percent() << "%), " << i.logits.size() << " outputs compared, "
                    << report.float_nodes.size() << " float nodes");
@@ -121,7 +84,7 @@ TEST_CASE("integer models: an integer .octet file runs with no float weights") {
   auto model = calibrated("mnist_mobilenet.onnx", 8, true);
   SessionOptions so;
   so.mode = ExecutionMode::kInt;
-  so.input_shapes["input"] = {250, 1, 28, 28};  // the batch evaluate() runs
+  so.input_shapes["input"] = {250, 1, 28, 28};  // the batch run_mnist() runs
   Session s(model, so);
   const std::vector<std::byte> bytes = save_octet_bytes(s.prepared_graph());
   const std::vector<std::byte> float_bytes = save_octet_bytes(*model);
@@ -132,12 +95,12 @@ TEST_CASE("integer models: an integer .octet file runs with no float weights") {
     if (t.is_constant() && t.dtype == DType::kF32) CHECK(checked_numel(t.shape.concrete()) <= 1);
   CHECK(bytes.size() * 2 < float_bytes.size());
   // Same outputs as the session that lowered it, in both modes.
-  const Run a = evaluate(model, ExecutionMode::kInt, 1);
-  const Run b = evaluate(loaded, ExecutionMode::kInt, 1);
-  const Run c = evaluate(loaded, ExecutionMode::kExact, 2);
+  const Run a = run_mnist(model, ExecutionMode::kInt, 1);
+  const Run b = run_mnist(loaded, ExecutionMode::kInt, 1);
+  const Run c = run_mnist(loaded, ExecutionMode::kExact, 2);
   CHECK(bit_equal(a.logits, b.logits));
   CHECK(bit_equal(a.logits, c.logits));
-  CHECK_THROWS_WITH_AS(evaluate(loaded, ExecutionMode::kQdq, 1),
+  CHECK_THROWS_WITH_AS(run_mnist(loaded, ExecutionMode::kQdq, 1),
                        doctest::Contains("integer model"), Error);
   // A NaN or infinity has no integer code: refused with the input's name, not quantized.
   for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
@@ -168,10 +131,10 @@ TEST_CASE("integer models: an ONNX QDQ export runs on the integer kernels like t
     std::shared_ptr<Graph> qdq = load_model(path);
     std::filesystem::remove(path);
     LoweringReport report;
-    const Run from_qdq = evaluate(qdq, ExecutionMode::kInt, 2, "onnxruntime", &report);
-    const Run direct = evaluate(sim.annotated_model(), ExecutionMode::kInt, 2);
-    const Run exact = evaluate(qdq, ExecutionMode::kExact, 1);
-    const Run simulated = evaluate(qdq, ExecutionMode::kFloat, 2);  // the Q/DQ ops in float
+    const Run from_qdq = run_mnist(qdq, ExecutionMode::kInt, 2, "onnxruntime", &report);
+    const Run direct = run_mnist(sim.annotated_model(), ExecutionMode::kInt, 2);
+    const Run exact = run_mnist(qdq, ExecutionMode::kExact, 1);
+    const Run simulated = run_mnist(qdq, ExecutionMode::kFloat, 2);  // the Q/DQ ops in float
     MESSAGE("QDQ export (per-channel " << per_channel << "): " << report.integer_nodes
             << " integer nodes, " << report.float_nodes.size() << " float; int "
             << from_qdq.percent() << "%, as QDQ ops in float " << simulated.percent() << "%");
@@ -234,9 +197,9 @@ TEST_CASE("integer models: per-block int4 weights (Gemm on the blockwise kernel)
   for (const KernelChoice& k : s.kernel_choices())
     blockwise = blockwise || k.impl.find("blockwise") != std::string::npos;
   CHECK(blockwise);
-  const Run i = evaluate(model, ExecutionMode::kInt, 2);
-  const Run e = evaluate(model, ExecutionMode::kExact, 1);
-  const Run q = evaluate(model, ExecutionMode::kQdq, 2);
+  const Run i = run_mnist(model, ExecutionMode::kInt, 2);
+  const Run e = run_mnist(model, ExecutionMode::kExact, 1);
+  const Run q = run_mnist(model, ExecutionMode::kQdq, 2);
   MESSAGE("W4A8 per-block 32: qdq " << q.percent() << "%, int " << i.percent() << "%, exact "
           << e.percent() << "%");
   CHECK(bit_equal(i.logits, e.logits));

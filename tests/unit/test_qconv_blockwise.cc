@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/mnist_eval_util.h"
 #include "engine/session.h"
 #include "kernels/qconv_blockwise.h"
 #include "loaders/model_loader.h"
@@ -336,46 +337,15 @@ std::shared_ptr<Graph> calibrated_w4(const std::string& file, int block_size) {
   return sim.annotated_model();
 }
 
-struct NetRun {
-  std::vector<float> logits;
-  int64_t correct = 0, total = 0;
-  double percent() const { return 100.0 * double(correct) / double(total); }
-};
+using NetRun = octet::testing::MnistRun;
+using octet::testing::bit_equal;
 
 // The first `images` test images in batches of 250.
 NetRun run_net(std::shared_ptr<const Graph> model, ExecutionMode mode, int threads, int64_t images,
                std::vector<KernelChoice>* kernels = nullptr, LoweringReport* report = nullptr) {
-  static const HostTensor all = load_npy_dataset(data_path("mnist_test"));
-  static const HostTensor labels = load_npy(data_path("mnist_test_labels.npy"));
-  const int64_t batch = 250;
-  SessionOptions opt;
-  opt.mode = mode;
-  opt.threads = threads;
-  const std::string input = model->tensor(model->inputs[0]).name;
-  opt.input_shapes[input] = {batch, 1, 28, 28};
-  Session s(model, opt);
-  if (kernels) *kernels = s.kernel_choices();
-  if (report && s.lowering_report()) *report = *s.lowering_report();
-  NetRun r;
-  for (int64_t b = 0; b < std::min(images, all.dims[0]); b += batch) {
-    HostTensor x = slice_rows(all, b, b + batch);
-    x.name = input;
-    const std::vector<HostTensor> out = s.run({x});
-    auto y = out[0].values<float>();
-    r.logits.insert(r.logits.end(), y.begin(), y.end());
-    for (int64_t i = 0; i < batch; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < 10; ++c)
-        if (y[i * 10 + c] > y[i * 10 + best]) best = c;
-      r.correct += best == labels.values<int64_t>()[b + i];
-      r.total++;
-    }
-  }
+  NetRun r = octet::testing::run_mnist(std::move(model), mode, threads, "onnxruntime", report, images);
+  if (kernels) *kernels = r.kernels;
   return r;
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
 }
 
 }  // namespace
@@ -413,8 +383,8 @@ TEST_CASE("qconv blockwise: MNIST fixtures with block size 32 run their convolut
             << "%, exact " << e2.percent() << "%; per-channel W4A8 int " << pc.percent() << "%");
     CHECK(block_convs > 0);
     CHECK(block_convs == qualifying);
-    CHECK(same_bits(i2.logits, e2.logits));
-    CHECK(same_bits(i1.logits, std::vector<float>(e2.logits.begin(), e2.logits.begin() + int64_t(i1.logits.size()))));
+    CHECK(bit_equal(i2.logits, e2.logits));
+    CHECK(bit_equal(i1.logits, std::vector<float>(e2.logits.begin(), e2.logits.begin() + int64_t(i1.logits.size()))));
     CHECK(std::abs(i2.percent() - pc.percent()) <= 1.0);
   }
 }

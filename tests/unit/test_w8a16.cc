@@ -13,6 +13,7 @@
 #include <random>
 #include <chrono>
 
+#include "tests/unit/mnist_eval_util.h"
 #include "engine/session.h"
 #include "engine/target_profile.h"
 #include "kernels/qgemm16.h"
@@ -442,45 +443,15 @@ TEST_CASE("w8a16 exact vs int: QConv, QGemm, QMatMul with 16-bit codes give the 
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::testing::test_data(name); }
 
-struct Run {
-  std::vector<float> logits;
-  int64_t correct = 0, total = 0;
-  std::vector<KernelChoice> kernels;
-  double percent() const { return 100.0 * double(correct) / double(total); }
-};
+using Run = octet::testing::MnistRun;
+using octet::testing::bit_equal;
 
+// The first 1000 test images.
 Run evaluate(std::shared_ptr<const Graph> model, ExecutionMode mode, int threads,
              const std::string& target, LoweringReport* report = nullptr) {
-  static const HostTensor images = load_npy_dataset(data_path("mnist_test"));
-  static const HostTensor labels = load_npy(data_path("mnist_test_labels.npy"));
-  const int64_t batch = 250, count = std::min<int64_t>(images.dims[0], 1000);
-  SessionOptions opt;
-  opt.mode = mode;
-  opt.threads = threads;
-  opt.target = target;
-  const std::string input = model->tensor(model->inputs[0]).name;
-  opt.input_shapes[input] = {batch, 1, 28, 28};
-  Session s(model, opt);
-  if (report && s.lowering_report()) *report = *s.lowering_report();
-  Run r;
-  r.kernels = s.kernel_choices();
-  for (int64_t b = 0; b < count; b += batch) {
-    HostTensor x = slice_rows(images, b, b + batch);
-    x.name = input;
-    const std::vector<HostTensor> out = s.run({x});
-    auto y = out[0].values<float>();
-    r.logits.insert(r.logits.end(), y.begin(), y.end());
-    for (int64_t i = 0; i < batch; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < 10; ++c)
-        if (y[i * 10 + c] > y[i * 10 + best]) best = c;
-      r.correct += best == labels.values<int64_t>()[b + i];
-      r.total++;
-    }
-  }
-  return r;
+  return octet::testing::run_mnist(std::move(model), mode, threads, target, report, 1000);
 }
 
 std::shared_ptr<Graph> calibrate_now(const std::string& file, int act_bw);
@@ -502,10 +473,6 @@ std::shared_ptr<Graph> calibrate_now(const std::string& file, int act_bw) {
   co.threads = 2;
   sim.calibrate(data_path("mnist_calib_images.npy"), co);
   return sim.annotated_model();
-}
-
-bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
 }
 
 }  // namespace
