@@ -10,19 +10,14 @@
 #include <cstring>
 #include <random>
 
+#include "tests/unit/test_rng.h"
 #include "engine/session.h"
 
 using namespace octet;
 
 namespace {
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  int64_t i(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(gen); }
-  float f(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(gen); }
-  bool coin(double p = 0.5) { return std::bernoulli_distribution(p)(gen); }
-};
+using octet::testing::Rng;
 
 struct Codes {
   DType type;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/test_rng.h"
 #include "tests/unit/mnist_eval_util.h"
 #include "engine/session.h"
 #include "kernels/qconv_blockwise.h"
@@ -22,13 +23,7 @@ using namespace octet::kernels;
 
 namespace {
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  int64_t i(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(gen); }
-  float f(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(gen); }
-  bool coin(double p = 0.5) { return std::bernoulli_distribution(p)(gen); }
-};
+using octet::testing::Rng;
 
 // A random convolution whose C/group is a multiple of the block (a few channels per block
 // count: keep the reference loops cheap).

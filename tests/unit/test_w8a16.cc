@@ -13,6 +13,7 @@
 #include <random>
 #include <chrono>
 
+#include "tests/unit/test_rng.h"
 #include "tests/unit/mnist_eval_util.h"
 #include "engine/session.h"
 #include "engine/target_profile.h"
@@ -26,13 +27,7 @@ using namespace octet::kernels;
 
 namespace {
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  int64_t i(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(gen); }
-  float f(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(gen); }
-  bool coin(double p = 0.5) { return std::bernoulli_distribution(p)(gen); }
-};
+using octet::testing::Rng;
 
 int32_t tmin(DType t) { return t == DType::kU8 || t == DType::kU16 ? 0 : t == DType::kI8 ? -128 : -32768; }
 int32_t tmax(DType t) {
