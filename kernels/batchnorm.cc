@@ -1,7 +1,8 @@
 #include "kernels/batchnorm.h"
-#include "kernels/parallel.h"
 
 #include <cmath>
+
+#include "kernels/parallel.h"
 
 namespace octet::kernels {
 

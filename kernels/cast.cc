@@ -1,5 +1,4 @@
 #include "kernels/cast.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <bit>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 
 namespace octet::kernels {
 

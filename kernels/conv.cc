@@ -1,11 +1,9 @@
 #include "kernels/conv.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
-#ifdef _OPENMP
-#endif
 
+#include "kernels/parallel.h"
 #include "simd/dwconv_f32.h"
 #include "simd/im2col_f32.h"
 #include "simd/gemm_f32.h"

@@ -1,10 +1,10 @@
 #include "kernels/conv_transpose.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "kernels/conv.h"
+#include "kernels/parallel.h"
 
 namespace octet::kernels {
 

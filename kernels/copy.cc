@@ -1,8 +1,9 @@
 #include "kernels/copy.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
+
+#include "kernels/parallel.h"
 
 namespace octet::kernels {
 

@@ -1,9 +1,9 @@
 #include "kernels/gather.h"
-#include "kernels/parallel.h"
 
 #include <cstring>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 
 namespace octet::kernels {
 namespace {

@@ -1,8 +1,8 @@
 #include "kernels/gemm.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 
+#include "kernels/parallel.h"
 #include "simd/gemm_f32.h"
 
 namespace octet::kernels {

@@ -1,8 +1,8 @@
 #include "kernels/layernorm.h"
-#include "kernels/parallel.h"
 
 #include <cmath>
 
+#include "kernels/parallel.h"
 #include "simd/reduce.h"
 
 namespace octet::kernels {

@@ -1,8 +1,8 @@
 #include "kernels/pad.h"
-#include "kernels/parallel.h"
 
 #include <cstring>
 
+#include "kernels/parallel.h"
 #include "kernels/strided_copy.h"
 
 namespace octet::kernels {

@@ -20,6 +20,15 @@ inline int32_t load_code(const void* p, DType t, int64_t i) {
   return t == DType::kU8 ? int32_t(static_cast<const uint8_t*>(p)[i])
                          : int32_t(static_cast<const int8_t*>(p)[i]);
 }
+// t is kU8, kI8, kU16 or kI16.
+inline int32_t load_code_any(const void* p, DType t, int64_t i) {
+  switch (t) {
+    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
+    case DType::kI8: return static_cast<const int8_t*>(p)[i];
+    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
+    default: return static_cast<const int16_t*>(p)[i];
+  }
+}
 // v must lie in t's range.
 inline void store_code(void* p, DType t, int64_t i, int32_t v) {
   if (t == DType::kU8) static_cast<uint8_t*>(p)[i] = uint8_t(v);

@@ -11,16 +11,15 @@
 // the epilogue is requantize_one or SIMD code equal to it.
 #include "kernels/qconv.h"
 
-
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 #include "simd/im2col_u8.h"
 #include "kernels/aligned_vector.h"
-#include "kernels/parallel.h"
 #include "simd/qdwconv.h"
 
 namespace octet::kernels {

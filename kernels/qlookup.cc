@@ -1,7 +1,8 @@
 #include "kernels/qlookup.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
+
+#include "kernels/parallel.h"
 
 namespace octet::kernels {
 

@@ -1,11 +1,11 @@
 #include "kernels/qpool.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 #include "simd/q_eltwise.h"
 

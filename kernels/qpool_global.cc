@@ -1,11 +1,11 @@
 #include "kernels/qpool_global.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 #include "kernels/qpool.h"
 #include "simd/q_eltwise.h"

@@ -1,10 +1,10 @@
 #include "kernels/quantize_linear.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
+#include "kernels/parallel.h"
 #include "simd/quantize.h"
 
 namespace octet::kernels {

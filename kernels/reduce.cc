@@ -1,10 +1,10 @@
 #include "kernels/reduce.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
+#include "kernels/parallel.h"
 #include "simd/reduce.h"
 
 namespace octet::kernels {

@@ -1,10 +1,10 @@
 #include "kernels/requantize_op.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 
 namespace octet::kernels {

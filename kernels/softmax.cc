@@ -1,11 +1,11 @@
 #include "kernels/softmax.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "kernels/parallel.h"
 #include "simd/reduce.h"
 
 namespace octet::kernels {

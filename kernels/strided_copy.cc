@@ -1,5 +1,4 @@
 #include "kernels/strided_copy.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,6 +6,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #include <xmmintrin.h>
+
+#include "kernels/parallel.h"
 #endif
 
 namespace octet::kernels {

@@ -1,11 +1,11 @@
 #include "kernels/unary.h"
-#include "kernels/parallel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <type_traits>
 
+#include "kernels/parallel.h"
 #include "simd/unary.h"
 
 namespace octet::kernels {

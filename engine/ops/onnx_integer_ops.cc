@@ -16,6 +16,7 @@
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
 #include "kernels/cast.h"
+#include "kernels/parallel.h"
 #include "kernels/qconv.h"
 #include "kernels/qgemm.h"
 #include "kernels/qlinear_reference.h"
@@ -399,13 +400,12 @@ class ConvIntegerFastKernel final : public Kernel {
         ep.out_type = DType::kI32;
         const int64_t block = 64;
         const int64_t blocks = (S + block - 1) / block;
-#pragma omp parallel for num_threads(threads_) schedule(static)
-        for (int64_t b = 0; b < blocks; ++b) {
+        kernels::parallel_for(blocks, threads_, [&](int64_t b, int) {
           const int64_t r0 = b * block, rows = std::min(block, S - r0);
           kernels::QGemmA ab = a;
           ab.data = col_.data() + r0 * K_;
           kernels::qgemm(rows, ab, packed_[g], 0, Mg, ep, acc_.data() + r0 * Mg, Mg);
-        }
+        });
         for (int64_t s = 0; s < S; ++s)
           for (int64_t j = 0; j < Mg; ++j) y[(n * p_.M + g * Mg + j) * S + s] = acc_[s * Mg + j];
       }
@@ -687,13 +687,12 @@ class MatMulFastKernel final : public Kernel {
     const size_t es = dtype_size(ep.out_type);
     const int64_t block = 64, blocks = (rows_ + block - 1) / block;
     auto* c = static_cast<uint8_t*>(out[0].data);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int64_t b = 0; b < blocks; ++b) {
+    kernels::parallel_for(blocks, threads_, [&](int64_t b, int) {
       const int64_t r0 = b * block, rows = std::min(block, rows_ - r0);
       kernels::QGemmA ab = a;
       ab.data = static_cast<const uint8_t*>(a.data) + r0 * K_;
       kernels::qgemm(rows, ab, packed_, 0, N_, ep, c + r0 * N_ * es, N_);
-    }
+    });
   }
   std::string_view impl_name() const override {
     return kQLinear ? "qlinearmatmul_qgemm" : "matmulinteger_qgemm";

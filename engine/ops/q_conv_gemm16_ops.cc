@@ -8,7 +8,6 @@
 // is below 2^24, it splits v = x - zp = 256 * h + l (l in [0, 255], h = v >> 8) and runs the
 // float kernels on h and on l (each sum exact), acc = 256 * sum_h + sum_l in int64; else the
 // int64 reference loops.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +19,8 @@
 #include "engine/ops/q_common.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
+#include "kernels/qcodes.h"
 #include "kernels/qgemm16.h"
 
 namespace octet::qops {
@@ -30,36 +31,20 @@ constexpr double kExactFloatLimit = 16777216.0;  // 2^24
 void codes_to_float(const void* x, int64_t count, const ActQuant& q, float* out, int threads) {
   const float zp = float(q.zero_point);
   const DType t = q.type;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < count; ++i) {
-    int32_t c;
-    switch (t) {
-      case DType::kU8: c = static_cast<const uint8_t*>(x)[i]; break;
-      case DType::kI8: c = static_cast<const int8_t*>(x)[i]; break;
-      case DType::kU16: c = static_cast<const uint16_t*>(x)[i]; break;
-      default: c = static_cast<const int16_t*>(x)[i]; break;
-    }
-    out[i] = float(c) - zp;
-  }
+  kernels::parallel_for(count, threads, [&](int64_t i, int) {
+    out[i] = float(kernels::load_code_any(x, t, i)) - zp;
+  });
 }
 
 // (code - zero point) split into its high part h = v >> 8 (in hi) and low byte (in lo).
 void codes_to_float_split(const void* x, int64_t count, const ActQuant& q, float* hi, float* lo,
                           int threads) {
   const DType t = q.type;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < count; ++i) {
-    int32_t c;
-    switch (t) {
-      case DType::kU8: c = static_cast<const uint8_t*>(x)[i]; break;
-      case DType::kI8: c = static_cast<const int8_t*>(x)[i]; break;
-      case DType::kU16: c = static_cast<const uint16_t*>(x)[i]; break;
-      default: c = static_cast<const int16_t*>(x)[i]; break;
-    }
-    const int32_t v = c - q.zero_point;
+  kernels::parallel_for(count, threads, [&](int64_t i, int) {
+    const int32_t v = kernels::load_code_any(x, t, i) - q.zero_point;
     hi[i] = float(v >> 8);
     lo[i] = float(v & 255);
-  }
+  });
 }
 
 // max_n sum_k |w[n][k]|.
@@ -79,14 +64,13 @@ void requantize_float_rows(const float* f, int64_t rows, int64_t n, const int64_
                            const kernels::Requantizer& rq, void* out, DType type, int threads,
                            const float* lo = nullptr) {
   const size_t es = dtype_size(type);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  kernels::parallel_for(rows, threads, [&](int64_t r, int) {
     std::vector<int64_t> acc(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j)
       acc[size_t(j)] = lo ? int64_t(f[r * n + j]) * 256 + int64_t(lo[r * n + j]) : int64_t(f[r * n + j]);
     kernels::requantize_row64_reference(acc.data(), bias, n, 0, rq,
                                         static_cast<uint8_t*>(out) + r * n * int64_t(es), type);
-  }
+  });
 }
 
 // ---- QConv ---------------------------------------------------------------------------------
@@ -237,8 +221,7 @@ class QLinear16IntKernel final : public Kernel {
     const int64_t chunks = by_rows ? std::min<int64_t>(threads_, s_.M) : std::min<int64_t>(threads_, panels);
     auto* y = static_cast<uint8_t*>(out[0].data);
     const size_t es = dtype_size(s_.y.type), xs = dtype_size(s_.x.type);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) {
+    kernels::parallel_for(chunks, threads_, [&](int64_t c, int) {
       if (by_rows) {
         const int64_t r0 = s_.M * c / chunks, r1 = s_.M * (c + 1) / chunks;
         kernels::QGemm16A ac = a;
@@ -248,7 +231,7 @@ class QLinear16IntKernel final : public Kernel {
         const int64_t p0 = panels * c / chunks, p1 = panels * (c + 1) / chunks;
         kernels::qgemm16(s_.M, a, *packed_, p0 * pw, std::min(s_.N, p1 * pw), ep, y, s_.N);
       }
-    }
+    });
   }
   std::string_view impl_name() const override {
     return packed_ ? packed_->impl_name() : std::string_view("qgemm16_reference");

@@ -6,7 +6,6 @@
 // fp32, which is exact while every partial sum stays below 2^24 — and then the same
 // requantization; where the bound max_n sum_k |w| * max|x - zp| reaches 2^24 it accumulates in
 // int32 instead (the reference integer loops). Both give the same bits.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +17,7 @@
 #include "engine/ops/q_common.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 #include "kernels/qconv.h"
 #include "kernels/qconv_blockwise.h"
 #include "kernels/qgemm.h"
@@ -59,10 +59,10 @@ void require_bias(const InferContext& ctx, size_t i, int64_t count) {
 void requantize_rows(const int32_t* acc, int64_t rows, int64_t n, const int32_t* bias,
                      const kernels::Requantizer& rq, void* out, DType type, int threads) {
   const size_t es = dtype_size(type);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
+  kernels::parallel_for(rows, threads, [&](int64_t r, int) {
     kernels::requantize_row_reference(acc + r * n, bias, n, 0, rq,
                                       static_cast<uint8_t*>(out) + r * n * es, type);
+  });
 }
 
 // (code - zero point) as float, for the float kernels of exact mode.
@@ -70,18 +70,21 @@ void codes_to_float(const void* x, int64_t count, const ActQuant& q, float* out,
   const float zp = float(q.zero_point);
   if (q.is_signed()) {
     const auto* s = static_cast<const int8_t*>(x);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < count; ++i) out[i] = float(s[i]) - zp;
+    kernels::parallel_for(count, threads, [&](int64_t i, int) {
+      out[i] = float(s[i]) - zp;
+    });
   } else {
     const auto* s = static_cast<const uint8_t*>(x);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < count; ++i) out[i] = float(s[i]) - zp;
+    kernels::parallel_for(count, threads, [&](int64_t i, int) {
+      out[i] = float(s[i]) - zp;
+    });
   }
 }
 
 void floats_to_acc(const float* f, int64_t count, int32_t* acc, int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < count; ++i) acc[i] = int32_t(f[i]);  // integer-valued, |f| < 2^24
+  kernels::parallel_for(count, threads, [&](int64_t i, int) {
+    acc[i] = int32_t(f[i]);  // integer-valued, |f| < 2^24
+  });
 }
 
 // ---- QConv ---------------------------------------------------------------------------------
@@ -425,8 +428,7 @@ class QLinearIntKernel final : public Kernel {
     const int64_t chunks = by_rows ? std::min<int64_t>(threads_, s_.M) : std::min<int64_t>(threads_, panels);
     auto* y = static_cast<uint8_t*>(out[0].data);
     const size_t es = dtype_size(s_.y.type);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) {
+    kernels::parallel_for(chunks, threads_, [&](int64_t c, int) {
       if (by_rows) {
         const int64_t r0 = s_.M * c / chunks, r1 = s_.M * (c + 1) / chunks;
         kernels::QGemmA ac = a;
@@ -439,7 +441,7 @@ class QLinearIntKernel final : public Kernel {
         if (s_.block) kernels::qgemm_blockwise(s_.M, a, *packed_, n0, n1, bw, y, s_.N);
         else kernels::qgemm(s_.M, a, *packed_, n0, n1, ep, y, s_.N);
       }
-    }
+    });
   }
   std::string_view impl_name() const override {
     if (!packed_) return s_.block ? "qgemm_blockwise_reference" : "qgemm_reference";
