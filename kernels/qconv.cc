@@ -42,10 +42,10 @@ struct QConv2dNhwc::Impl {
   std::vector<int32_t> bias;          // M values or empty
   // Depthwise.
   int64_t T = 0, Tp = 0, V = 0;       // V: int32 lanes of the SIMD kernel, 0 = scalar
-  std::vector<int32_t> dw_w, dw_comp;
-  std::vector<float> dw_mult;
+  aligned_vector<int32_t> dw_w, dw_comp;
+  aligned_vector<float> dw_mult;
   std::vector<int8_t> dw_wt;          // scalar: [C][T]
-  std::vector<int32_t> dw_w2;         // AVX2 row kernel (simd::QDwAvx2Rows::w)
+  aligned_vector<int32_t> dw_w2;      // AVX2 row kernel (simd::QDwAvx2Rows::w)
   bool dw_avx2_rows = false;
   std::vector<uint8_t> zp_row;        // C codes of the input zero point
   // Depthwise, AVX-512 VNNI: natural and (C | 64, unit stride) paired layouts.
