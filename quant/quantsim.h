@@ -19,16 +19,16 @@ namespace octet::quant {
 enum class QuantizerRole { kModelInput, kActivation, kParam };
 
 struct Quantizer {
-  std::string tensor;   // tensor name in QuantSim::model(), the exported ONNX name
+  std::string tensor{};  // tensor name in QuantSim::model(), the exported ONNX name
   QuantizerRole role = QuantizerRole::kActivation;
-  std::string op_type;  // producing op (activations) or consuming op (params)
-  std::string param;    // "weight" or "bias" for params
+  std::string op_type{};  // producing op (activations) or consuming op (params)
+  std::string param{};    // "weight" or "bias" for params
   bool enabled = true;
   int bitwidth = 8;
   EncodingKind kind = EncodingKind::kAsymmetric;
   int axis = -1;        // per-channel axis of a param (per-block: the reduction axis); -1 per-tensor
   int block_size = 0;   // > 0: per-block along `axis` (TensorEncoding's blocked layout)
-  std::optional<TensorEncoding> encoding;
+  std::optional<TensorEncoding> encoding{};
   bool frozen = false;  // encoding fixed (set by hand, imported, AdaRound): calibration keeps it
 };
 
