@@ -4,6 +4,7 @@
 #pragma once
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace octet::kernels {
@@ -18,6 +19,30 @@ void parallel_for(int64_t n, int threads, Body&& body) {
   }
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) body(i, omp_get_thread_num());
+}
+
+// Tasks of a rows x cols GEMM: balanced row blocks of at most 192 rows, as many as a multiple
+// of the thread count; with too few rows for that, blocks of whole `panel`-column panels
+// instead. Task t covers rows [(t / col_blocks) * rows_per, ...) and columns
+// [(t % col_blocks) * cols_per, ...), both clipped to the matrix.
+struct GemmSplit {
+  int64_t row_blocks = 1, col_blocks = 1, rows_per = 0, cols_per = 0;
+  int64_t tasks() const { return row_blocks * col_blocks; }
+};
+inline GemmSplit split_gemm(int64_t rows, int64_t cols, int64_t panel, int threads) {
+  auto ceil_div = [](int64_t x, int64_t m) { return (x + m - 1) / m; };
+  GemmSplit s;
+  s.row_blocks = ceil_div(rows, 192);
+  if (threads > 1) {
+    if (rows >= 24 * threads)
+      s.row_blocks = ceil_div(std::max<int64_t>(s.row_blocks, threads), threads) * threads;
+    else
+      s.col_blocks = std::min<int64_t>(threads, ceil_div(cols, panel));
+  }
+  s.rows_per = ceil_div(rows, s.row_blocks);
+  s.cols_per = ceil_div(ceil_div(cols, s.col_blocks), panel) * panel;
+  s.col_blocks = ceil_div(cols, s.cols_per);
+  return s;
 }
 
 }  // namespace octet::kernels

@@ -398,26 +398,17 @@ void QConv2dNhwc::run(const void* x, void* y) {
 
 void QConv2dNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
   const int64_t rows = p.N * p.H * p.W;
-  const int64_t pw = packed[0].panel_width();
-  // Balanced row blocks of at most 192 rows, as many as a multiple of the thread count; with
-  // too few rows for that, column blocks instead.
-  int64_t nrb = ceil_div(rows, 192), ncb = 1;
-  if (threads > 1) {
-    if (rows >= 24 * threads)
-      nrb = round_up(std::max<int64_t>(nrb, threads), threads);
-    else
-      ncb = std::min<int64_t>(threads, ceil_div(p.M, pw));
-  }
-  const int64_t rb = ceil_div(rows, nrb), cb = round_up(ceil_div(p.M, ncb), pw);
-  ncb = ceil_div(p.M, cb);
+  const GemmSplit sp = split_gemm(rows, p.M, packed[0].panel_width(), threads);
   const QGemmA a{x, p.C, q.x_signed, q.x_zero_point};
   const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
-  parallel_for(nrb * ncb, threads, [&](int64_t task, int) {
-    const int64_t r0 = (task / ncb) * rb, n0 = (task % ncb) * cb;
-    const int64_t m = std::min(rb, rows - r0);
+  parallel_for(sp.tasks(), threads, [&](int64_t task, int) {
+    const int64_t r0 = (task / sp.col_blocks) * sp.rows_per;
+    const int64_t n0 = (task % sp.col_blocks) * sp.cols_per;
+    if (r0 >= rows) return;
     QGemmA ai = a;
     ai.data = x + r0 * p.C;
-    qgemm(m, ai, packed[0], n0, std::min(p.M, n0 + cb), ep, y + r0 * p.M, p.M);
+    qgemm(std::min(sp.rows_per, rows - r0), ai, packed[0], n0, std::min(p.M, n0 + sp.cols_per),
+          ep, y + r0 * p.M, p.M);
   });
 }
 

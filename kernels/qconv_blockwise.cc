@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 #include "simd/im2col_u8.h"
 
 namespace octet::kernels {
@@ -203,27 +204,16 @@ void QConvBlockwiseNhwc::run(const void* x, void* y) {
 
 void QConvBlockwiseNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
   const int64_t rows = p.N * p.H * p.W;
-  const int64_t pw = packed[0].panel_width();
-  // Balanced row blocks of at most 192 rows, a multiple of the thread count; with too few
-  // rows for that, column blocks instead.
-  int64_t nrb = ceil_div(rows, 192), ncb = 1;
-  if (threads > 1) {
-    if (rows >= 24 * threads)
-      nrb = round_up(std::max<int64_t>(nrb, threads), threads);
-    else
-      ncb = std::min<int64_t>(threads, ceil_div(p.M, pw));
-  }
-  const int64_t rb = ceil_div(rows, nrb), cb = round_up(ceil_div(p.M, ncb), pw);
-  ncb = ceil_div(p.M, cb);
+  const GemmSplit sp = split_gemm(rows, p.M, packed[0].panel_width(), threads);
   const QGemmBlockwise bw = params(0);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t task = 0; task < nrb * ncb; ++task) {
-    const int64_t r0 = (task / ncb) * rb, n0 = (task % ncb) * cb;
-    if (r0 >= rows) continue;
-    const int64_t m = std::min(rb, rows - r0);
+  parallel_for(sp.tasks(), threads, [&](int64_t task, int) {
+    const int64_t r0 = (task / sp.col_blocks) * sp.rows_per;
+    const int64_t n0 = (task % sp.col_blocks) * sp.cols_per;
+    if (r0 >= rows) return;
     const QGemmA a{x + r0 * p.C, p.C, q.x_signed, q.x_zero_point};
-    qgemm_blockwise(m, a, packed[0], n0, std::min(p.M, n0 + cb), bw, y + r0 * p.M, p.M);
-  }
+    qgemm_blockwise(std::min(sp.rows_per, rows - r0), a, packed[0], n0,
+                    std::min(p.M, n0 + sp.cols_per), bw, y + r0 * p.M, p.M);
+  });
 }
 
 void QConvBlockwiseNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
@@ -237,12 +227,11 @@ void QConvBlockwiseNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
   const int64_t trows = ceil_div(pix, tiles);
   tiles = ceil_div(pix, trows);
   const int64_t tasks = p.N * tiles * p.group;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t task = 0; task < tasks; ++task) {
+  parallel_for(tasks, threads, [&](int64_t task, int tid) {
     const int64_t g = task % p.group, tile = (task / p.group) % tiles,
                   n = task / (p.group * tiles);
     const int64_t p0 = tile * trows, rows = std::min(trows, pix - p0);
-    std::vector<uint8_t>& buf = col[size_t(omp_get_thread_num())];
+    std::vector<uint8_t>& buf = col[size_t(tid)];
     if (int64_t(buf.size()) < trows * K) buf.resize(size_t(trows * K));
     simd::Im2colU8 ic;
     ic.H = p.H; ic.W = p.W; ic.C = p.C; ic.c0 = g * Cg; ic.Cg = Cg; ic.OW = p.OW;
@@ -252,7 +241,7 @@ void QConvBlockwiseNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {
     const QGemmA a{buf.data(), K, q.x_signed, q.x_zero_point, K};
     qgemm_blockwise(rows, a, packed[size_t(g)], 0, Mg, params(g),
                     y + ((n * pix + p0) * p.M + g * Mg), p.M);
-  }
+  });
 }
 
 }  // namespace octet::kernels

@@ -65,19 +65,26 @@ inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
 int32_t scale_accumulator(RequantScheme scheme, int32_t acc, const ChannelMultiplier& m);
 
 // The whole epilogue for one value: scale, + zero point, clamp to [qmin, qmax].
+// The fp32 scheme's tail: f (the accumulator times the multiplier) clamped before rounding, as
+// XNNPACK does (|f| stays small, and the order is the target's), rounded half to even, + zp.
+inline int32_t requantize_fp32_tail(float f, int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const float lo = float(qmin - zero_point), hi = float(qmax - zero_point);
+  f = f < lo ? lo : f;
+  f = f > hi ? hi : f;
+  return int32_t(__builtin_roundevenf(f)) + zero_point;
+}
+// The fixed-point schemes' tail: the scaled accumulator + zp, clamped.
+inline int32_t requantize_fixed_tail(int32_t scaled, int32_t zero_point, int32_t qmin,
+                                     int32_t qmax) {
+  const int64_t v = int64_t(scaled) + zero_point;
+  return int32_t(v < qmin ? qmin : v > qmax ? qmax : v);
+}
+
 inline int32_t requantize_one(RequantScheme scheme, int32_t acc, const ChannelMultiplier& m,
                               int32_t zero_point, int32_t qmin, int32_t qmax) {
-  if (scheme == RequantScheme::kFp32) {
-    // Clamp before rounding, as XNNPACK does: |f| stays small, and the order is the target's.
-    float f = float(acc) * m.multiplier;
-    const float lo = float(qmin - zero_point), hi = float(qmax - zero_point);
-    f = f < lo ? lo : f;
-    f = f > hi ? hi : f;
-    return int32_t(__builtin_roundevenf(f)) + zero_point;
-  }
-  int64_t v = int64_t(scale_accumulator(scheme, acc, m)) + zero_point;
-  v = v < qmin ? qmin : v;
-  return int32_t(v > qmax ? qmax : v);
+  if (scheme == RequantScheme::kFp32)
+    return requantize_fp32_tail(float(acc) * m.multiplier, zero_point, qmin, qmax);
+  return requantize_fixed_tail(scale_accumulator(scheme, acc, m), zero_point, qmin, qmax);
 }
 
 // ---- Wide accumulators (16-bit activations, W8A16) -------------------------------------------
@@ -94,16 +101,9 @@ inline int32_t requantize_one(RequantScheme scheme, int32_t acc, const ChannelMu
 int32_t scale_accumulator64(RequantScheme scheme, int64_t acc, const ChannelMultiplier& m);
 inline int32_t requantize_one64(RequantScheme scheme, int64_t acc, const ChannelMultiplier& m,
                                 int32_t zero_point, int32_t qmin, int32_t qmax) {
-  if (scheme == RequantScheme::kFp32) {
-    float f = float(acc) * m.multiplier;
-    const float lo = float(qmin - zero_point), hi = float(qmax - zero_point);
-    f = f < lo ? lo : f;
-    f = f > hi ? hi : f;
-    return int32_t(__builtin_roundevenf(f)) + zero_point;
-  }
-  int64_t v = int64_t(scale_accumulator64(scheme, acc, m)) + zero_point;
-  v = v < qmin ? qmin : v;
-  return int32_t(v > qmax ? qmax : v);
+  if (scheme == RequantScheme::kFp32)
+    return requantize_fp32_tail(float(acc) * m.multiplier, zero_point, qmin, qmax);
+  return requantize_fixed_tail(scale_accumulator64(scheme, acc, m), zero_point, qmin, qmax);
 }
 
 // Per-channel (or per-tensor: one multiplier) requantization parameters of an op's output.
