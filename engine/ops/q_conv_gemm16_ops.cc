@@ -26,7 +26,6 @@
 namespace octet::qops {
 namespace {
 
-constexpr double kExactFloatLimit = 16777216.0;  // 2^24
 
 void codes_to_float(const void* x, int64_t count, const ActQuant& q, float* out, int threads) {
   const float zp = float(q.zero_point);

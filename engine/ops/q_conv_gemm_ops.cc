@@ -26,7 +26,7 @@ namespace octet {
 namespace {
 
 using qops::ActQuant;
-constexpr double kExactFloatLimit = 16777216.0;  // 2^24
+using qops::kExactFloatLimit;
 
 bool use_exact(const PrepareContext& ctx) { return ctx.mode == ExecutionMode::kExact; }
 
