@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages octet builds with, if any is missing.
 set -euo pipefail
-packages=(build-essential cmake pkg-config libdnnl-dev libhwy-dev libflatbuffers-dev
+packages=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev libhwy-dev libflatbuffers-dev
           flatbuffers-compiler xtensor-dev doctest-dev libbenchmark-dev libonnx-dev
           libprotobuf-dev protobuf-compiler nlohmann-json3-dev)
 missing=()
