@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages octet builds with, if any is missing.
+# Installs the Debian 12 packages octet needs, if any is missing.
+#   tools/install_deps.sh            what the library, the CLI, the tests and bench/ build with
+#   tools/install_deps.sh --oracles  also the test oracles (runtimes and tools the tests compare
+#                                    against; the tests skip with a notice where one is absent)
 set -euo pipefail
-packages=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev libhwy-dev libflatbuffers-dev
-          flatbuffers-compiler xtensor-dev doctest-dev libbenchmark-dev libonnx-dev
-          libprotobuf-dev protobuf-compiler nlohmann-json3-dev)
+build_packages=(build-essential cmake pkg-config git ca-certificates
+                libhwy-dev libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev
+                protobuf-compiler nlohmann-json3-dev xtensor-dev
+                doctest-dev
+                libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
+# Tests and benchmarks only: nothing the library or the CLI needs.
+oracle_packages=()
+packages=("${build_packages[@]}")
+case "${1:-}" in
+  --oracles) packages+=("${oracle_packages[@]}") ;;
+  "") ;;
+  *) echo "usage: $0 [--oracles]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
