@@ -5,6 +5,7 @@
 #include <set>
 
 #include "engine/error.h"
+#include "engine/shipped_data.h"
 #include "loaders/file_util.h"
 
 namespace octet {
@@ -78,15 +79,7 @@ TargetProfile load_target_profile_file(const std::filesystem::path& path) {
       std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path.string());
 }
 
-std::filesystem::path shipped_profile_dir() {
-  if (const char* env = std::getenv("OCTET_PROFILE_DIR"); env != nullptr && *env != '\0')
-    return env;
-#ifdef OCTET_PROFILE_DIR
-  return OCTET_PROFILE_DIR;
-#else
-  return "quant/profiles";
-#endif
-}
+std::filesystem::path shipped_profile_dir() { return shipped_data_dir(ShippedKind::kProfiles); }
 
 TargetProfile load_target_profile(const std::string& name_or_path) {
   if (name_or_path.ends_with(".json") || name_or_path.find('/') != std::string::npos)

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "engine/shipped_data.h"
 
 namespace octet::quant {
 namespace {
@@ -439,15 +440,7 @@ ResolvedParam QuantsimConfig::resolve_param(const std::string& op_type,
   return r;
 }
 
-std::filesystem::path shipped_config_dir() {
-  if (const char* env = std::getenv("OCTET_CONFIG_DIR"); env != nullptr && *env != '\0')
-    return env;
-#ifdef OCTET_CONFIG_DIR
-  return OCTET_CONFIG_DIR;
-#else
-  return "quant/configs";
-#endif
-}
+std::filesystem::path shipped_config_dir() { return shipped_data_dir(ShippedKind::kConfigs); }
 
 std::filesystem::path shipped_config_path(std::string_view name) {
   std::string base(name);

@@ -160,8 +160,7 @@ class QuantsimConfig {
   std::string source_;
 };
 
-// Directory holding the shipped configs: $OCTET_CONFIG_DIR if set and non-empty, else the
-// source tree's quant/configs (compiled in).
+// Directory holding the shipped configs (search order: engine/shipped_data.h).
 std::filesystem::path shipped_config_dir();
 // Path of a shipped config by name (see QuantsimConfig::load_shipped); throws if the name is not
 // a plain file name or the file does not exist.

@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/graph.h"
 #include "engine/session.h"
+#include "engine/xtensor_view.h"
 #include "loaders/model_loader.h"
 #include "loaders/onnx_loader.h"
 
@@ -26,6 +27,11 @@ int main(int argc, char** argv) {
   auto out = session.run({HostTensor::from<float>("x", {2, 3}, {1, 2, 3, 4, 5, 6})});
   if (out.size() != 1 || out[0].dims != Dims{2, 3} || out[0].values<float>()[5] != 6.f) {
     std::fprintf(stderr, "install check: wrong output\n");
+    return 1;
+  }
+  const auto view = xtensor_view<float>(out[0]);  // zero-copy, shaped like the tensor
+  if (view(1, 2) != 6.f || view.data() != out[0].values<float>().data()) {
+    std::fprintf(stderr, "install check: the xtensor view does not show the output in place\n");
     return 1;
   }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/shipped_data.h"
 #include "tools/cli/cli.h"
 
 namespace octet::cli {
@@ -67,6 +68,15 @@ int main(int argc, char** argv) {
   }
   if (name == "--version") {
     std::cout << "octet 0.1.0\n";
+    // Where the shipped quantsim configs and target profiles come from (an error if missing).
+    try {
+      std::cout << "quantsim configs: " << octet::shipped_data_dir(octet::ShippedKind::kConfigs).string()
+                << "\ntarget profiles: "
+                << octet::shipped_data_dir(octet::ShippedKind::kProfiles).string() << "\n";
+    } catch (const octet::Error& e) {
+      std::cerr << "octet: " << e.what() << "\n";
+      return 1;
+    }
     return 0;
   }
   const Command* command = nullptr;
