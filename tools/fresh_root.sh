@@ -98,7 +98,7 @@ mkdir -p "$root/work"
 git clone --quiet "$top" "$root/work/octet"
 git -C "$root/work/octet" checkout --quiet --detach "$head"
 if [ -d "$top/../shared" ]; then
-  cp -a "$top/../shared" "$root/work/shared"
+  cp -a "$(readlink -f "$top/../shared")" "$root/work/shared"
   chmod -R a-w "$root/work/shared"
 fi
 echo "fresh_root: root ready in $(( $(date +%s) - start )) s; running: $*"
