@@ -425,7 +425,58 @@ json parse_json(std::string_view text, const Reader& reader) {
   }
 }
 
+// aimet_torch's names of the QNN backend op a module becomes (translation_mapping.py), by the
+// ONNX op type the module exports to. The backend_aware_* configs key op_type by these names.
+const char* backend_op_name(const std::string& onnx_type) {
+  static const std::map<std::string, const char*> names = {
+      {"Conv", "Conv2d"}, {"ConvTranspose", "TransposeConv2d"}, {"Relu", "Relu"},
+      {"Tanh", "Tanh"}, {"Sigmoid", "Sigmoid"}, {"Elu", "Elu"}, {"HardSwish", "HardSwish"},
+      {"Add", "ElementWiseAdd"}, {"Sub", "ElementWiseSubtract"}, {"Mul", "ElementWiseMultiply"},
+      {"Div", "ElementWiseDivide"}, {"Min", "ElementWiseMinimum"}, {"Max", "ElementWiseMaximum"},
+      {"Pow", "ElementWisePower"}, {"Exp", "ElementWiseExp"}, {"Log", "ElementWiseLog"},
+      {"Abs", "ElementWiseAbs"}, {"Neg", "ElementWiseNeg"}, {"Erf", "Gelu"}, {"Gelu", "Gelu"},
+      {"Round", "ElementWiseRound"}, {"Where", "ElementWiseSelect"}, {"Equal", "ElementWiseEqual"},
+      {"Greater", "ElementWiseGreater"}, {"Less", "ElementWiseLess"},
+      {"GreaterOrEqual", "ElementWiseGreaterEqual"}, {"LessOrEqual", "ElementWiseLessEqual"},
+      {"Or", "ElementWiseOr"}, {"And", "ElementWiseAnd"}, {"Not", "ElementWiseNot"},
+      {"ReduceMean", "ReduceMean"}, {"ReduceSum", "ReduceSum"}, {"ReduceProd", "ReduceProd"},
+      {"ReduceMin", "ReduceMin"}, {"ReduceMax", "ReduceMax"}, {"Ceil", "ElementWiseCeil"},
+      {"Floor", "ElementWiseFloor"}, {"Split", "Split"}, {"Concat", "Concat"},
+      {"MaxPool", "PoolMax2d"}, {"AveragePool", "PoolAvg2d"}, {"Reshape", "Reshape"},
+      {"Transpose", "Transpose"}, {"Resize", "Resize"}, {"Gemm", "FullyConnected"},
+      {"Softmax", "Softmax"}, {"LogSoftmax", "LogSoftmax"}, {"LayerNormalization", "LayerNorm"},
+      {"Softplus", "ElementWiseSoftplus"}, {"PRelu", "Prelu"}, {"LeakyRelu", "Prelu"},
+      {"Gather", "Gather"}, {"InstanceNormalization", "InstanceNorm"}, {"MatMul", "MatMul"},
+      {"CumSum", "CumulativeSum"}, {"ArgMin", "Argmin"}, {"ArgMax", "Argmax"},
+      {"Sin", "ElementWiseSin"}, {"Cos", "ElementWiseCos"}, {"Asin", "ElementWiseAsin"},
+      {"Atan", "ElementWiseAtan"}, {"Pad", "Pad"}, {"Sign", "ElementWiseUnary"},
+      {"DepthToSpace", "DepthToSpace"}, {"SpaceToDepth", "SpaceToDepth"}, {"NonZero", "NonZero"},
+      {"TopK", "TopK"}, {"Shape", "Shape"}, {"Tile", "Tile"}, {"LRN", "Lrn"}, {"LSTM", "Lstm"},
+      {"GRU", "Gru"}, {"ScatterND", "ScatterNd"}, {"RoiAlign", "RoiAlign"},
+      {"NonMaxSuppression", "NonMaxSuppression"}, {"GatherND", "GatherNd"},
+      {"BatchNormalization", "Batchnorm"}, {"OneHot", "OneHot"},
+      {"ScatterElements", "ScatterElements"}, {"Cast", "Cast"}, {"Slice", "StridedSlice"},
+      {"GroupNormalization", "GroupNorm"}};
+  const auto it = names.find(onnx_type);
+  return it == names.end() ? nullptr : it->second;
+}
+
 }  // namespace
+
+const OpTypeConfig* QuantsimConfig::op_config(const std::string& op_type,
+                                              OpTypeConfig& merged) const {
+  const auto onnx = data_.op_type.find(op_type);
+  const char* backend_name = backend_op_name(op_type);
+  const auto backend = backend_name && op_type != backend_name ? data_.op_type.find(backend_name)
+                                                               : data_.op_type.end();
+  if (backend == data_.op_type.end()) return onnx == data_.op_type.end() ? nullptr : &onnx->second;
+  if (onnx == data_.op_type.end()) return &backend->second;
+  // aimet_torch's merge_op_type_config: the ONNX entry, with the backend entry's kernels.
+  merged = onnx->second;
+  if (!backend->second.supported_kernels.empty())
+    merged.supported_kernels = backend->second.supported_kernels;
+  return &merged;
+}
 
 QuantsimConfig QuantsimConfig::parse(std::string_view text, const std::string& source) {
   QuantsimConfig config;
@@ -468,9 +519,10 @@ ResolvedOp QuantsimConfig::resolve_op(const std::string& op_type) const {
   r.unsigned_symmetric = d.unsigned_symmetric.value_or(false);
   r.per_channel = d.per_channel_quantization.value_or(false);
   r.supported_kernels = d.supported_kernels;
-  const auto it = data_.op_type.find(op_type);
-  if (it == data_.op_type.end()) return r;
-  const OpTypeConfig& o = it->second;
+  OpTypeConfig merged;
+  const OpTypeConfig* found = op_config(op_type, merged);
+  if (!found) return r;
+  const OpTypeConfig& o = *found;
   r.input_quantized = o.is_input_quantized.value_or(r.input_quantized);
   r.output_quantized = o.is_output_quantized.value_or(r.output_quantized);
   r.symmetric = o.is_symmetric.value_or(r.symmetric);
@@ -494,9 +546,10 @@ ResolvedParam QuantsimConfig::resolve_param(const std::string& op_type,
     r.symmetric = f.is_symmetric.value_or(r.symmetric);
   };
   if (const auto p = data_.params.find(param); p != data_.params.end()) apply(p->second);
-  if (const auto o = data_.op_type.find(op_type); o != data_.op_type.end()) {
-    r.per_channel = o->second.per_channel_quantization.value_or(r.per_channel);
-    if (const auto p = o->second.params.find(param); p != o->second.params.end()) apply(p->second);
+  OpTypeConfig merged;
+  if (const OpTypeConfig* o = op_config(op_type, merged)) {
+    r.per_channel = o->per_channel_quantization.value_or(r.per_channel);
+    if (const auto p = o->params.find(param); p != o->params.end()) apply(p->second);
   }
   return r;
 }

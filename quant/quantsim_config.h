@@ -168,6 +168,9 @@ class QuantsimConfig {
   //           supported_kernels: defaults -> op_type.<T>)
   //   param: defaults.params -> params.<name> -> op_type.<T>.params.<name>
   //          (per_channel as for the op; strict/unsigned symmetric from defaults)
+  // An op type's entry is `op_type.<ONNX type>`, or, as aimet_torch reads the backend_aware_*
+  // configs, `op_type.<QNN backend name>` (Conv -> Conv2d, Gemm -> FullyConnected, Add ->
+  // ElementWiseAdd, ...): with both, the ONNX entry with the backend entry's supported_kernels.
   // supergroups, model_input and model_output apply on the graph (they come after op_type in
   // AIMET's order): see supergroups(), model_input_quantized(), model_output_quantized().
   ResolvedOp resolve_op(const std::string& op_type) const;
@@ -188,6 +191,9 @@ class QuantsimConfig {
   std::vector<std::string> unapplied() const;
 
  private:
+  // The entry that applies to `op_type` (null: none); `merged` holds a merged one.
+  const OpTypeConfig* op_config(const std::string& op_type, OpTypeConfig& merged) const;
+
   QuantsimConfigData data_;
   std::string source_;
   std::vector<std::string> warnings_;
