@@ -13,75 +13,53 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "quant/encodings_json_detail.h"
 
 namespace octet::quant {
 namespace {
 
-using json = nlohmann::json;
-using ojson = nlohmann::ordered_json;
+using namespace encodings_detail;
 
 constexpr int kMaxJsonDepth = 64;
-constexpr size_t kMaxNameBytes = 4096;
 
-// A JSON string literal for error messages and paths (escaped, never throws).
-std::string json_quote(const std::string& s) {
-  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// ---- checks shared by reader and writer ----------------------------------------------------
-
-int64_t max_steps(int bitwidth) { return (int64_t{1} << bitwidth) - 1; }
-
-bool is_strict_offset(int bitwidth, bool symmetric, int64_t offset) {
-  return symmetric && offset == -((int64_t{1} << (bitwidth - 1)) - 1);
-}
-
-// The grid end points scale*offset and scale*(offset + N).
-double grid_min(const Encoding& e) { return e.scale * static_cast<double>(e.offset); }
-double grid_max(const Encoding& e) {
-  return e.scale * static_cast<double>(int64_t{e.offset} + e.num_steps());
-}
-
-// Empty string when fine, else what is wrong (min/max vs the grid: "wildly off" = more than half
-// a step plus float rounding).
-std::string min_max_problem(const Encoding& e) {
-  if (!std::isfinite(e.min) || !std::isfinite(e.max)) return "min/max must be finite";
-  if (e.min > e.max) return "min is larger than max";
-  double gmin = grid_min(e), gmax = grid_max(e);
-  double tol = 0.5 * e.scale + 1e-6 * (std::fabs(gmin) + std::fabs(gmax));
+// Empty string when min/max are on the grid of scale/offset (within half a step plus float
+// rounding), else how far off they are.
+std::string min_max_disagreement(const Encoding& grid, double min, double max) {
+  const double gmin = grid_min(grid), gmax = grid_max(grid);
+  const double tol = 0.5 * grid.scale + 1e-6 * (std::fabs(gmin) + std::fabs(gmax));
+  const double dmin = std::fabs(min - gmin), dmax = std::fabs(max - gmax);
+  if (dmin <= tol && dmax <= tol) return {};
+  const double range = gmax - gmin;
   std::ostringstream out;
-  out.precision(17);
-  if (std::fabs(e.min - gmin) > tol)
-    out << "min " << e.min << " disagrees with scale*offset = " << gmin;
-  else if (std::fabs(e.max - gmax) > tol)
-    out << "max " << e.max << " disagrees with scale*(offset+" << e.num_steps() << ") = " << gmax;
+  out.precision(6);
+  const bool use_min = dmin > tol && dmin >= dmax;
+  out << (use_min ? "min " : "max ") << (use_min ? min : max) << " disagrees with "
+      << (use_min ? "scale*offset = " : "scale*(offset+N) = ") << (use_min ? gmin : gmax)
+      << " by " << (use_min ? dmin : dmax) << " (" << 100.0 * (use_min ? dmin : dmax) / range
+      << " % of the range, " << (use_min ? dmin : dmax) / grid.scale
+      << " steps); scale/offset are used";
   return out.str();
 }
 
-std::string scale_problem(double scale) {
-  if (!std::isfinite(scale) || scale < static_cast<double>(FLT_MIN) ||
-      scale > static_cast<double>(FLT_MAX)) {
-    std::ostringstream out;
-    out.precision(17);
-    out << "scale must be a finite positive number representable as float32 (got " << scale << ")";
-    return out.str();
-  }
-  return {};
-}
-
-std::string offset_problem(int bitwidth, int64_t offset) {
-  int64_t lo = -max_steps(bitwidth);
-  if (offset > 0 || offset < lo || offset < INT_MIN)
-    return detail::concat("offset ", offset, " is outside [", std::max<int64_t>(lo, INT_MIN),
-                          ", 0] for bitwidth ", bitwidth);
-  return {};
+// Writer-side check of an encoding built in memory: min/max must be the grid end points.
+std::string min_max_problem(const Encoding& e) {
+  if (!std::isfinite(e.min) || !std::isfinite(e.max)) return "min/max must be finite";
+  if (e.min > e.max) return "min is larger than max";
+  std::string d = min_max_disagreement(e, e.min, e.max);
+  if (!d.empty()) d.resize(d.find(';'));
+  return d;
 }
 
 // ---- reader ---------------------------------------------------------------------------------
 
 class Reader {
  public:
-  explicit Reader(const std::string& source) : source_(source) {}
+  Reader(const std::string& source, std::vector<std::string>& warnings)
+      : source_(source), warnings_(warnings) {}
+
+  void warn(const std::string& path, const std::string& what) const {
+    warnings_.push_back(path.empty() ? source_ + ": " + what : source_ + ": " + path + ": " + what);
+  }
 
   [[noreturn]] void error(const std::string& path, const std::string& what) const {
     if (path.empty()) fail(source_, ": ", what);
@@ -173,14 +151,31 @@ class Reader {
     e.symmetric = sym;
     e.scale = number(scale_v, scale_path);
     if (auto p = scale_problem(e.scale); !p.empty()) error(scale_path, p);
+    if (offset_v.is_number() && offset_v.get<double>() > 0)
+      error(offset_path, detail::concat("offset ", offset_v.dump(), " is positive: AIMET's offset is "
+                                        "minus the zero point (<= 0); this file follows another "
+                                        "convention (the 0.4.0 TensorFlow examples wrote the zero "
+                                        "point) and cannot be read without guessing"));
     int64_t off = integer(offset_v, offset_path, std::max<int64_t>(-max_steps(bw), INT_MIN), 0,
                           "offset");
     if (auto p = offset_problem(bw, off); !p.empty()) error(offset_path, p);
     e.offset = static_cast<int>(off);
     e.strict_symmetric = is_strict_offset(bw, sym, off);
-    e.min = min_v ? number(*min_v, path + ".min") : grid_min(e);
-    e.max = max_v ? number(*max_v, path + ".max") : grid_max(e);
-    if (auto p = min_max_problem(e); !p.empty()) error(path, p);
+    e.min = grid_min(e);
+    e.max = grid_max(e);
+    if (min_v || max_v) {
+      const double mn = min_v ? number(*min_v, path + ".min") : e.min;
+      const double mx = max_v ? number(*max_v, path + ".max") : e.max;
+      if (mn > mx) error(path, "min is larger than max");
+      // Within rounding of the grid: kept as written (so files round-trip exactly); beyond it:
+      // the grid's, with a warning.
+      if (auto d = min_max_disagreement(e, mn, mx); !d.empty()) {
+        warn(path, d);
+      } else {
+        e.min = mn;
+        e.max = mx;
+      }
+    }
     return e;
   }
 
@@ -208,6 +203,10 @@ class Reader {
       std::string tpath = key + "[" + json_quote(name) + "]";
       check_name(name, tpath);
       const json& list = it.value();
+      if (list.is_object() && (list.contains("input") || list.contains("output")))
+        error(tpath, "an object of \"input\"/\"output\" encodings keyed by PyTorch module name: "
+                     "this is AIMET's <prefix>_torch.encodings file; use the <prefix>.encodings "
+                     "file exported beside it, which is keyed by the ONNX model's tensor names");
       expect_array(list, tpath);
       if (list.empty()) error(tpath, "empty list of encodings");
       if (list.size() > kMaxEncodingsPerTensor)
@@ -252,7 +251,8 @@ class Reader {
 
   void parse_v1_section(const json& sec, const std::string& key,
                         std::map<std::string, TensorEncoding>& out,
-                        std::map<std::string, int>& floats) const {
+                        std::map<std::string, int>& floats,
+                        std::map<std::string, LpbqEncoding>* lpbq_out) const {
     if (sec.is_object())
       error(key, "expected a list of named encodings (an object keyed by tensor name is the "
                  "legacy 0.6.1 layout: is the \"version\" right?)");
@@ -277,12 +277,24 @@ class Reader {
       if (dtype != "INT" && dtype != "int")
         error(path + ".dtype", "expected \"INT\" or \"FLOAT\", got " + json_quote(dtype));
       std::string type = string(required(entry, "enc_type", path), path + ".enc_type");
-      if (type == "LPBQ" || type == "VECTOR")
-        error(path + ".enc_type", "enc_type " + type +
-                                      " is not supported (only PER_TENSOR, PER_CHANNEL, PER_BLOCK)");
-      if (type != "PER_TENSOR" && type != "PER_CHANNEL" && type != "PER_BLOCK")
+      if (type == "VECTOR")
+        error(path + ".enc_type", "enc_type VECTOR is not supported (only PER_TENSOR, "
+                                  "PER_CHANNEL, PER_BLOCK, LPBQ)");
+      if (type != "PER_TENSOR" && type != "PER_CHANNEL" && type != "PER_BLOCK" && type != "LPBQ")
         error(path + ".enc_type",
-              "expected PER_TENSOR, PER_CHANNEL or PER_BLOCK, got " + json_quote(type));
+              "expected PER_TENSOR, PER_CHANNEL, PER_BLOCK or LPBQ, got " + json_quote(type));
+      if (const json* zs = member(entry, "zero_point_shift")) {
+        expect_array(*zs, path + ".zero_point_shift");
+        for (size_t k = 0; k < zs->size(); ++k)
+          if (number((*zs)[k], path + ".zero_point_shift[" + std::to_string(k) + "]") != 0.0)
+            error(path + ".zero_point_shift", "fractional zero points (int2 custom grids) are not "
+                                              "supported");
+      }
+      if (type == "LPBQ") {
+        if (!lpbq_out) error(path + ".enc_type", "LPBQ encodings are for parameters only");
+        (*lpbq_out)[name] = parse_lpbq(entry, bw, path);
+        continue;
+      }
       bool sym = flag(required(entry, "is_sym", path), path + ".is_sym");
       const json& scales = required(entry, "scale", path);
       const json& offsets = required(entry, "offset", path);
@@ -318,6 +330,41 @@ class Reader {
     }
   }
 
+  // 1.0.0 LPBQ: `scale`/`offset` per channel, `per_block_int_scale` per block, `bw` the
+  // decompressed bitwidth, `compressed_bw` the one the weights use.
+  LpbqEncoding parse_lpbq(const json& entry, int bw, const std::string& path) const {
+    LpbqEncoding l;
+    l.decompressed_bitwidth = bw;
+    l.bitwidth = static_cast<int>(integer(required(entry, "compressed_bw", path),
+                                          path + ".compressed_bw", kMinBitwidth, bw,
+                                          "compressed_bw"));
+    l.block_size = static_cast<int>(integer(required(entry, "block_size", path),
+                                            path + ".block_size", 1, INT_MAX, "block_size"));
+    if (!flag(required(entry, "is_sym", path), path + ".is_sym"))
+      error(path + ".is_sym", "LPBQ encodings are symmetric");
+    const json& scales = required(entry, "scale", path);
+    const json& ints = required(entry, "per_block_int_scale", path);
+    expect_array(scales, path + ".scale");
+    expect_array(ints, path + ".per_block_int_scale");
+    if (scales.empty()) error(path + ".scale", "empty list");
+    if (scales.size() > kMaxEncodingsPerTensor || ints.size() > kMaxEncodingsPerTensor)
+      error(path, detail::concat("more than ", kMaxEncodingsPerTensor, " entries"));
+    if (ints.empty() || ints.size() % scales.size() != 0)
+      error(path + ".per_block_int_scale",
+            detail::concat("has ", ints.size(), " entries, not a multiple of the ", scales.size(),
+                           " channel scales"));
+    const int64_t max_int = int64_t{1} << (bw - l.bitwidth);
+    for (size_t c = 0; c < scales.size(); ++c) {
+      const std::string sp = path + ".scale[" + std::to_string(c) + "]";
+      l.channel_scales.push_back(number(scales[c], sp));
+      if (auto p = scale_problem(l.channel_scales.back()); !p.empty()) error(sp, p);
+    }
+    for (size_t k = 0; k < ints.size(); ++k)
+      l.int_scales.push_back(integer(ints[k], path + ".per_block_int_scale[" + std::to_string(k) + "]",
+                                     1, max_int, "per-block integer scale"));
+    return l;
+  }
+
   QuantizerArgs parse_quantizer_args(const json& v) const {
     const std::string key = "quantizer_args";
     expect_object(v, key);
@@ -334,19 +381,45 @@ class Reader {
     return q;
   }
 
+  // AIMET's oldest AdaRound output: {"<param name>": [legacy entries], ...} and nothing else.
+  static bool is_flat_param_file(const json& root) {
+    if (root.empty()) return false;
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      if (!it->is_array() || it->empty() || !(*it)[0].is_object()) return false;
+      const json& e = (*it)[0];
+      if (!e.contains("bitwidth") || !e.contains("scale")) return false;
+    }
+    return true;
+  }
+
   EncodingsFile parse(const json& root) const {
     if (!root.is_object())
       error("", detail::concat("expected a JSON object at the top level, got ", root.type_name()));
     EncodingsFile f;
     f.version = "0.4.0";
     if (const json* v = member(root, "version")) f.version = string(*v, "version");
+    if (f.version == "2.0.0" || f.version == "2.1.0") return parse_v2(root, f.version, source_);
     bool legacy = f.version == "0.4.0" || f.version == "0.5.0" || f.version == "0.6.1";
-    if (f.version == "2.0.0")
-      error("version", "encodings version 2.0.0 is not supported yet; export with version 0.6.1 "
-                       "or 1.0.0");
     if (!legacy && f.version != "1.0.0")
       error("version", "unsupported encodings version " + json_quote(f.version) +
-                           " (supported: 0.4.0, 0.5.0, 0.6.1, 1.0.0)");
+                           " (supported: 0.4.0, 0.5.0, 0.6.1, 1.0.0, 2.0.0, 2.1.0)");
+    static const char* const known[] = {"version", "activation_encodings", "param_encodings",
+                                        "quantizer_args", "excluded_layers", "producer"};
+    bool any_known = false;
+    for (const char* k : known) any_known = any_known || root.contains(k);
+    if (!any_known) {
+      if (!is_flat_param_file(root))
+        error("", "no \"activation_encodings\", \"param_encodings\" or \"encodings\": not an "
+                  "AIMET encodings file");
+      f.flat_param_file = true;
+      parse_legacy_section(root, "", f.param_encodings, f.float_param_encodings);
+      return f;
+    }
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      bool k = false;
+      for (const char* n : known) k = k || it.key() == n;
+      if (!k) warn(json_quote(it.key()), "unknown top-level key, ignored");
+    }
     for (const char* key : {"activation_encodings", "param_encodings"}) {
       const json* sec = member(root, key);
       if (!sec) continue;
@@ -356,7 +429,7 @@ class Reader {
       if (legacy)
         parse_legacy_section(*sec, key, out, floats);
       else
-        parse_v1_section(*sec, key, out, floats);
+        parse_v1_section(*sec, key, out, floats, act ? nullptr : &f.lpbq_param_encodings);
     }
     if (const json* q = member(root, "quantizer_args")) f.quantizer_args = parse_quantizer_args(*q);
     if (const json* ex = member(root, "excluded_layers")) {
@@ -367,11 +440,14 @@ class Reader {
         f.excluded_layers.push_back(
             string((*ex)[i], "excluded_layers[" + std::to_string(i) + "]"));
     }
+    if (const json* p = member(root, "producer"))
+      f.producer = p->dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 256);
     return f;
   }
 
  private:
   const std::string& source_;
+  std::vector<std::string>& warnings_;
 };
 
 // ---- writer ---------------------------------------------------------------------------------
@@ -482,8 +558,28 @@ ojson write_impl(const EncodingsFile& file, EncodingsVersion v) {
         sec.push_back(std::move(o));
       }
     }
+    if (s.ints == &file.param_encodings && !legacy)
+      for (const auto& [name, l] : file.lpbq_param_encodings) {
+        OCTET_CHECK(!file.param_encodings.count(name), "param_encodings[", json_quote(name),
+                    "]: has both an LPBQ and another encoding");
+        ojson o = ojson::object();
+        o["name"] = name;
+        o["enc_type"] = "LPBQ";
+        o["dtype"] = "INT";
+        o["bw"] = l.decompressed_bitwidth;
+        o["compressed_bw"] = l.bitwidth;
+        o["is_sym"] = true;
+        o["block_size"] = l.block_size;
+        o["scale"] = l.channel_scales;
+        o["offset"] = std::vector<int64_t>(l.channel_scales.size(),
+                                           -(int64_t{1} << (l.decompressed_bitwidth - 1)));
+        o["per_block_int_scale"] = l.int_scales;
+        sec.push_back(std::move(o));
+      }
     root[s.key] = std::move(sec);
   }
+  OCTET_CHECK(!legacy || file.lpbq_param_encodings.empty(),
+              "LPBQ encodings cannot be written in the 0.6.1 format; save with version 1.0.0");
   // 1.0.0 files carry the list (seen in AIMET dumps); legacy ones only when it is not empty.
   if (!legacy || !file.excluded_layers.empty()) root["excluded_layers"] = file.excluded_layers;
   const QuantizerArgs& q = file.quantizer_args;
@@ -514,10 +610,43 @@ std::string dump(const ojson& root) {
 }  // namespace
 
 const char* encodings_version_name(EncodingsVersion v) {
-  return v == EncodingsVersion::kV1_0_0 ? "1.0.0" : "0.6.1";
+  switch (v) {
+    case EncodingsVersion::kV1_0_0: return "1.0.0";
+    case EncodingsVersion::kV2_0_0: return "2.0.0";
+    case EncodingsVersion::kV0_6_1: break;
+  }
+  return "0.6.1";
+}
+
+EncodingsVersion parse_encodings_version(const std::string& name) {
+  for (EncodingsVersion v :
+       {EncodingsVersion::kV0_6_1, EncodingsVersion::kV1_0_0, EncodingsVersion::kV2_0_0})
+    if (name == encodings_version_name(v)) return v;
+  fail("encodings version must be 0.6.1, 1.0.0 or 2.0.0, got '", name.substr(0, 64), "'");
+}
+
+TensorEncoding lpbq_block_encoding(const LpbqEncoding& l, bool channel_first) {
+  OCTET_CHECK(!l.channel_scales.empty() && !l.int_scales.empty() &&
+                  l.int_scales.size() % l.channel_scales.size() == 0,
+              "LPBQ encoding: ", l.int_scales.size(), " block scales for ",
+              l.channel_scales.size(), " channels");
+  const size_t C = l.channel_scales.size(), blocks = l.int_scales.size() / C;
+  TensorEncoding te;
+  te.axis = kAxisFromModel;
+  te.block_size = l.block_size;
+  const int offset = -(1 << (l.bitwidth - 1));
+  for (size_t k = 0; k < l.int_scales.size(); ++k) {
+    const size_t c = channel_first ? k / blocks : k % C;
+    const double scale = l.channel_scales[c] * static_cast<double>(l.int_scales[k]);
+    OCTET_CHECK(scale_problem(scale).empty(), "LPBQ encoding: block scale ", k, ": ",
+                scale_problem(scale));
+    te.encodings.push_back(grid_encoding(l.bitwidth, true, scale, offset));
+  }
+  return te;
 }
 
 std::string write_encodings_json(const EncodingsFile& file, EncodingsVersion v) {
+  if (v == EncodingsVersion::kV2_0_0) return dump(write_v2(file));
   return dump(write_impl(file, v));
 }
 
@@ -535,9 +664,8 @@ void save_encodings(const std::string& path, const EncodingsFile& file, Encoding
   OCTET_CHECK(out.good(), path, ": write failed");
 }
 
-EncodingsFile parse_encodings_json(const std::string& text, const std::string& source) {
-  OCTET_CHECK(text.size() <= kMaxEncodingsFileBytes, source, ": encodings file larger than ",
-              kMaxEncodingsFileBytes, " bytes");
+namespace encodings_detail {
+json parse_json_text(const std::string& text, const std::string& source) {
   json root;
   try {
     // The callback bounds the nesting depth (the shapes read here need at most 4 levels).
@@ -552,7 +680,18 @@ EncodingsFile parse_encodings_json(const std::string& text, const std::string& s
     if (m.rfind("[json.exception.", 0) == 0) m = m.substr(m.find(']') + 2);
     fail(source, ": invalid JSON: ", m);
   }
-  return Reader(source).parse(root);
+  return root;
+}
+}  // namespace encodings_detail
+
+EncodingsFile parse_encodings_json(const std::string& text, const std::string& source) {
+  OCTET_CHECK(text.size() <= kMaxEncodingsFileBytes, source, ": encodings file larger than ",
+              kMaxEncodingsFileBytes, " bytes");
+  const json root = parse_json_text(text, source);
+  std::vector<std::string> warnings;
+  EncodingsFile f = Reader(source, warnings).parse(root);
+  f.warnings.insert(f.warnings.begin(), warnings.begin(), warnings.end());
+  return f;
 }
 
 EncodingsFile load_encodings(const std::string& path) {

@@ -132,6 +132,7 @@ void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& option
 
   std::set<std::string> placed;
   auto add = [&](Quantizer q) {
+    q.supported_kernels = config.resolve_op(q.op_type).supported_kernels;
     if (placed.insert(q.tensor).second) quantizers_.push_back(std::move(q));
   };
   const ResolvedOp defaults = config.resolve_op("");

@@ -54,7 +54,13 @@ bool is_name(std::string_view s) {
 
 class Reader {
  public:
-  explicit Reader(const std::string& source) : source_(source) {}
+  Reader(const std::string& source, std::vector<std::string>& warnings)
+      : source_(source), warnings_(warnings) {}
+
+  void warn_at(const std::string& path, const std::string& what) const {
+    warnings_.push_back(source_ + ": " + (path.empty() ? std::string("(top level)") : path) +
+                        ": " + what);
+  }
 
   [[noreturn]] void fail_at(const std::string& path, const std::string& what) const {
     fail(source_, ": ", path.empty() ? std::string("(top level)") : path, ": ", what);
@@ -149,13 +155,17 @@ class Reader {
       spec.dtype = KernelDType::Int;
     } else if (s == "float") {
       spec.dtype = KernelDType::Float;
+      if (spec.bitwidth != 16 && spec.bitwidth != 32)
+        fail_at(path, "a float kernel has bitwidth 16 or 32 (AIMET refuses others)");
     } else {
       fail_at(dt_path, "expected \"int\" or \"float\", got \"" + printable(s) + "\"");
     }
     return spec;
   }
 
-  std::vector<SupportedKernel> kernels(const json& j, const std::string& path) const {
+  // `param_required`: defaults' entries need both halves; op_type entries may omit `param`.
+  std::vector<SupportedKernel> kernels(const json& j, const std::string& path,
+                                       bool param_required) const {
     expect_array(j, path);
     if (j.empty()) fail_at(path, "expected at least one entry");
     check_count(j, path, ConfigLimits::max_supported_kernels);
@@ -166,9 +176,10 @@ class Reader {
       expect_object(e, p);
       allowed_keys(e, p, {"activation", "param"});
       require(e, p, "activation");
-      require(e, p, "param");
-      out.push_back({kernel_type(e.at("activation"), child(p, "activation")),
-                     kernel_type(e.at("param"), child(p, "param"))});
+      if (param_required) require(e, p, "param");
+      SupportedKernel k{kernel_type(e.at("activation"), child(p, "activation")), std::nullopt};
+      if (e.contains("param")) k.param = kernel_type(e.at("param"), child(p, "param"));
+      out.push_back(k);
     }
     return out;
   }
@@ -184,7 +195,10 @@ class Reader {
 
   EncodingConstraints constraints(const json& j, const std::string& path) const {
     expect_object(j, path);
-    allowed_keys(j, path, {"min", "max"});
+    // AIMET's schema has no additionalProperties: false here: other keys pass and are unused.
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.key() != "min" && it.key() != "max")
+        warn_at(child(path, it.key()), "ignored (AIMET's schema allows it and does not use it)");
     require(j, path, "min");
     require(j, path, "max");
     EncodingConstraints c{finite_number(j, path, "min"), finite_number(j, path, "max")};
@@ -212,14 +226,15 @@ class Reader {
     d.unsigned_symmetric = flag(j, path, "unsigned_symmetric");
     d.per_channel_quantization = flag(j, path, "per_channel_quantization");
     if (j.contains("supported_kernels"))
-      d.supported_kernels = kernels(j.at("supported_kernels"), child(path, "supported_kernels"));
+      d.supported_kernels =
+          kernels(j.at("supported_kernels"), child(path, "supported_kernels"), true);
     if (j.contains("hw_version")) {
       const json& hw = j.at("hw_version");
       const std::string p = child(path, "hw_version");
       if (!hw.is_string()) fail_at(p, std::string("expected a string, got ") + hw.type_name());
       const auto& s = hw.get_ref<const std::string&>();
-      if (s.empty() || s.size() > ConfigLimits::max_name_length || printable(s) != s)
-        fail_at(p, "expected a printable string of 1 to 64 characters");
+      if (s.size() > ConfigLimits::max_name_length || printable(s) != s)
+        fail_at(p, "expected a printable string of at most 64 characters");
       d.hw_version = s;
     }
     return d;
@@ -238,7 +253,8 @@ class Reader {
     o.per_channel_quantization = flag(j, path, "per_channel_quantization");
     if (j.contains("params")) o.params = param_map(j.at("params"), child(path, "params"));
     if (j.contains("supported_kernels"))
-      o.supported_kernels = kernels(j.at("supported_kernels"), child(path, "supported_kernels"));
+      o.supported_kernels =
+          kernels(j.at("supported_kernels"), child(path, "supported_kernels"), false);
     if (j.contains("encoding_constraints"))
       o.encoding_constraints =
           constraints(j.at("encoding_constraints"), child(path, "encoding_constraints"));
@@ -277,7 +293,8 @@ class Reader {
   QuantsimConfigData config(const json& root) const {
     expect_object(root, "");
     allowed_keys(root, "",
-                 {"defaults", "params", "op_type", "supergroups", "model_input", "model_output"});
+                 {"defaults", "params", "op_type", "supergroups", "supergroup_pass_list",
+                  "model_input", "model_output"});
     for (const char* section :
          {"defaults", "params", "op_type", "supergroups", "model_input", "model_output"})
       require(root, "", section);
@@ -295,6 +312,8 @@ class Reader {
     }
 
     c.supergroups = supergroups(root.at("supergroups"), "supergroups");
+    if (root.contains("supergroup_pass_list"))
+      c.supergroup_pass_list = pass_list(root.at("supergroup_pass_list"), "supergroup_pass_list");
 
     const json& in = root.at("model_input");
     expect_object(in, "model_input");
@@ -305,15 +324,56 @@ class Reader {
     expect_object(out, "model_output");
     allowed_keys(out, "model_output", {"is_output_quantized"});
     c.model_output_quantized = flag(out, "model_output", "is_output_quantized");
+    aimet_refusals(c);
     return c;
+  }
+
+  std::vector<std::string> pass_list(const json& j, const std::string& path) const {
+    expect_array(j, path);
+    check_count(j, path, ConfigLimits::max_passes);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      const std::string p = element(path, i);
+      if (!j[i].is_string())
+        fail_at(p, std::string("expected a graph pass name, got ") + j[i].type_name());
+      const auto& name = j[i].get_ref<const std::string&>();
+      bool known = false;
+      std::string list;
+      for (const char* k : kAimetGraphPasses) {
+        known = known || name == k;
+        list += (list.empty() ? "" : ", ") + std::string(k);
+      }
+      // aimet_onnx raises "Graph pass requested but not found" for any other name.
+      if (!known) fail_at(p, "unknown graph pass '" + printable(name) + "' (AIMET has: " + list + ")");
+      out.push_back(name);
+    }
+    return out;
+  }
+
+  // Settings AIMET's json_config_importer refuses with NotImplementedError after the schema
+  // check. octet gives them their plain meaning, and says that AIMET would not load the file.
+  void aimet_refusals(const QuantsimConfigData& c) const {
+    const char* why = "AIMET refuses this setting (NotImplementedError); octet applies it";
+    if (c.defaults.ops.is_input_quantized) warn_at("defaults.ops.is_input_quantized", why);
+    if (c.defaults.ops.is_output_quantized == std::optional<bool>(false))
+      warn_at("defaults.ops.is_output_quantized", why);
+    for (const auto& [type, o] : c.op_type)
+      if (o.is_input_quantized == std::optional<bool>(false))
+        warn_at(child(child("op_type", type), "is_input_quantized"), why);
+    if (c.model_input_quantized == std::optional<bool>(false))
+      warn_at("model_input.is_input_quantized", why);
+    if (c.model_output_quantized == std::optional<bool>(false))
+      warn_at("model_output.is_output_quantized", why);
   }
 
  private:
   const std::string& source_;
+  std::vector<std::string>& warnings_;
 };
 
-// Parses JSON text, rejecting duplicate keys and nesting deeper than ConfigLimits::max_depth
-// (nlohmann keeps the last of duplicate keys silently).
+// Parses JSON text, rejecting nesting deeper than ConfigLimits::max_depth. A duplicate key keeps
+// its last value (nlohmann's rule, and Python's json module's, which AIMET reads with) and gives
+// a warning naming it.
 json parse_json(std::string_view text, const Reader& reader) {
   struct Frame {
     bool array = false;
@@ -342,7 +402,9 @@ json parse_json(std::string_view text, const Reader& reader) {
       case json::parse_event_t::key: {
         Frame& f = frames.back();
         f.key = parsed.get<std::string>();
-        if (!f.keys.insert(f.key).second) reader.fail_at(path(), "duplicate key");
+        if (!f.keys.insert(f.key).second)
+          reader.warn_at(path(), "duplicate key: the last value is used (as AIMET's Python JSON "
+                                 "reader does)");
         break;
       }
       case json::parse_event_t::object_end:
@@ -364,15 +426,66 @@ json parse_json(std::string_view text, const Reader& reader) {
   }
 }
 
+// aimet_torch's names of the QNN backend op a module becomes (translation_mapping.py), by the
+// ONNX op type the module exports to. The backend_aware_* configs key op_type by these names.
+const char* backend_op_name(const std::string& onnx_type) {
+  static const std::map<std::string, const char*> names = {
+      {"Conv", "Conv2d"}, {"ConvTranspose", "TransposeConv2d"}, {"Relu", "Relu"},
+      {"Tanh", "Tanh"}, {"Sigmoid", "Sigmoid"}, {"Elu", "Elu"}, {"HardSwish", "HardSwish"},
+      {"Add", "ElementWiseAdd"}, {"Sub", "ElementWiseSubtract"}, {"Mul", "ElementWiseMultiply"},
+      {"Div", "ElementWiseDivide"}, {"Min", "ElementWiseMinimum"}, {"Max", "ElementWiseMaximum"},
+      {"Pow", "ElementWisePower"}, {"Exp", "ElementWiseExp"}, {"Log", "ElementWiseLog"},
+      {"Abs", "ElementWiseAbs"}, {"Neg", "ElementWiseNeg"}, {"Erf", "Gelu"}, {"Gelu", "Gelu"},
+      {"Round", "ElementWiseRound"}, {"Where", "ElementWiseSelect"}, {"Equal", "ElementWiseEqual"},
+      {"Greater", "ElementWiseGreater"}, {"Less", "ElementWiseLess"},
+      {"GreaterOrEqual", "ElementWiseGreaterEqual"}, {"LessOrEqual", "ElementWiseLessEqual"},
+      {"Or", "ElementWiseOr"}, {"And", "ElementWiseAnd"}, {"Not", "ElementWiseNot"},
+      {"ReduceMean", "ReduceMean"}, {"ReduceSum", "ReduceSum"}, {"ReduceProd", "ReduceProd"},
+      {"ReduceMin", "ReduceMin"}, {"ReduceMax", "ReduceMax"}, {"Ceil", "ElementWiseCeil"},
+      {"Floor", "ElementWiseFloor"}, {"Split", "Split"}, {"Concat", "Concat"},
+      {"MaxPool", "PoolMax2d"}, {"AveragePool", "PoolAvg2d"}, {"Reshape", "Reshape"},
+      {"Transpose", "Transpose"}, {"Resize", "Resize"}, {"Gemm", "FullyConnected"},
+      {"Softmax", "Softmax"}, {"LogSoftmax", "LogSoftmax"}, {"LayerNormalization", "LayerNorm"},
+      {"Softplus", "ElementWiseSoftplus"}, {"PRelu", "Prelu"}, {"LeakyRelu", "Prelu"},
+      {"Gather", "Gather"}, {"InstanceNormalization", "InstanceNorm"}, {"MatMul", "MatMul"},
+      {"CumSum", "CumulativeSum"}, {"ArgMin", "Argmin"}, {"ArgMax", "Argmax"},
+      {"Sin", "ElementWiseSin"}, {"Cos", "ElementWiseCos"}, {"Asin", "ElementWiseAsin"},
+      {"Atan", "ElementWiseAtan"}, {"Pad", "Pad"}, {"Sign", "ElementWiseUnary"},
+      {"DepthToSpace", "DepthToSpace"}, {"SpaceToDepth", "SpaceToDepth"}, {"NonZero", "NonZero"},
+      {"TopK", "TopK"}, {"Shape", "Shape"}, {"Tile", "Tile"}, {"LRN", "Lrn"}, {"LSTM", "Lstm"},
+      {"GRU", "Gru"}, {"ScatterND", "ScatterNd"}, {"RoiAlign", "RoiAlign"},
+      {"NonMaxSuppression", "NonMaxSuppression"}, {"GatherND", "GatherNd"},
+      {"BatchNormalization", "Batchnorm"}, {"OneHot", "OneHot"},
+      {"ScatterElements", "ScatterElements"}, {"Cast", "Cast"}, {"Slice", "StridedSlice"},
+      {"GroupNormalization", "GroupNorm"}};
+  const auto it = names.find(onnx_type);
+  return it == names.end() ? nullptr : it->second;
+}
+
 }  // namespace
 
+const OpTypeConfig* QuantsimConfig::op_config(const std::string& op_type,
+                                              OpTypeConfig& merged) const {
+  const auto onnx = data_.op_type.find(op_type);
+  const char* backend_name = backend_op_name(op_type);
+  const auto backend = backend_name && op_type != backend_name ? data_.op_type.find(backend_name)
+                                                               : data_.op_type.end();
+  if (backend == data_.op_type.end()) return onnx == data_.op_type.end() ? nullptr : &onnx->second;
+  if (onnx == data_.op_type.end()) return &backend->second;
+  // aimet_torch's merge_op_type_config: the ONNX entry, with the backend entry's kernels.
+  merged = onnx->second;
+  if (!backend->second.supported_kernels.empty())
+    merged.supported_kernels = backend->second.supported_kernels;
+  return &merged;
+}
+
 QuantsimConfig QuantsimConfig::parse(std::string_view text, const std::string& source) {
-  const Reader reader(source);
+  QuantsimConfig config;
+  const Reader reader(source, config.warnings_);
   if (text.size() > ConfigLimits::max_file_bytes)
     reader.fail_at("", "config is larger than the limit of " +
                            std::to_string(ConfigLimits::max_file_bytes) + " bytes");
   const json root = parse_json(text, reader);
-  QuantsimConfig config;
   config.data_ = reader.config(root);
   config.source_ = source;
   return config;
@@ -407,9 +520,10 @@ ResolvedOp QuantsimConfig::resolve_op(const std::string& op_type) const {
   r.unsigned_symmetric = d.unsigned_symmetric.value_or(false);
   r.per_channel = d.per_channel_quantization.value_or(false);
   r.supported_kernels = d.supported_kernels;
-  const auto it = data_.op_type.find(op_type);
-  if (it == data_.op_type.end()) return r;
-  const OpTypeConfig& o = it->second;
+  OpTypeConfig merged;
+  const OpTypeConfig* found = op_config(op_type, merged);
+  if (!found) return r;
+  const OpTypeConfig& o = *found;
   r.input_quantized = o.is_input_quantized.value_or(r.input_quantized);
   r.output_quantized = o.is_output_quantized.value_or(r.output_quantized);
   r.symmetric = o.is_symmetric.value_or(r.symmetric);
@@ -433,11 +547,62 @@ ResolvedParam QuantsimConfig::resolve_param(const std::string& op_type,
     r.symmetric = f.is_symmetric.value_or(r.symmetric);
   };
   if (const auto p = data_.params.find(param); p != data_.params.end()) apply(p->second);
-  if (const auto o = data_.op_type.find(op_type); o != data_.op_type.end()) {
-    r.per_channel = o->second.per_channel_quantization.value_or(r.per_channel);
-    if (const auto p = o->second.params.find(param); p != o->second.params.end()) apply(p->second);
+  OpTypeConfig merged;
+  if (const OpTypeConfig* o = op_config(op_type, merged)) {
+    r.per_channel = o->per_channel_quantization.value_or(r.per_channel);
+    if (const auto p = o->params.find(param); p != o->params.end()) apply(p->second);
   }
   return r;
+}
+
+std::vector<std::string> QuantsimConfig::unapplied() const {
+  std::vector<std::string> out;
+  const QuantsimConfigData& d = data_;
+  if (d.defaults.hw_version)
+    out.push_back("defaults.hw_version \"" + *d.defaults.hw_version +
+                  "\": names the target for AIMET's op-instance rules; octet's placement does "
+                  "not depend on it");
+  if (!d.supergroup_pass_list.empty()) {
+    std::string list;
+    for (const std::string& p : d.supergroup_pass_list) list += (list.empty() ? "" : ", ") + p;
+    out.push_back("supergroup_pass_list [" + list +
+                  "]: aimet_onnx graph passes over decomposed patterns; octet does not run them "
+                  "(quantizers inside such patterns stay where the op types put them)");
+  }
+  std::string inputs, constraints;
+  for (const auto& [type, o] : d.op_type) {
+    if (o.is_input_quantized.value_or(false)) inputs += (inputs.empty() ? "" : ", ") + type;
+    if (o.encoding_constraints) constraints += (constraints.empty() ? "" : ", ") + type;
+  }
+  if (!inputs.empty())
+    out.push_back("op_type.<T>.is_input_quantized for " + inputs +
+                  ": octet quantizes a tensor at its producer's output, not at a consumer's input");
+  if (!constraints.empty())
+    out.push_back("op_type.<T>.encoding_constraints for " + constraints +
+                  ": fixed output ranges are not applied; the range is calibrated");
+  return out;
+}
+
+std::string describe_kernel(const SupportedKernel& k) {
+  const auto one = [](const KernelTypeSpec& t) {
+    return std::string(t.dtype == KernelDType::Int ? "int" : "float") + std::to_string(t.bitwidth);
+  };
+  std::string s = "activation " + one(k.activation);
+  if (k.param) s += " / param " + one(*k.param);
+  return s;
+}
+
+bool kernels_support(const std::vector<SupportedKernel>& kernels, int act_bitwidth,
+                     std::optional<int> param_bitwidth) {
+  if (kernels.empty()) return true;
+  for (const SupportedKernel& k : kernels) {
+    if (k.activation.dtype != KernelDType::Int || k.activation.bitwidth != act_bitwidth) continue;
+    if (param_bitwidth && k.param &&
+        (k.param->dtype != KernelDType::Int || k.param->bitwidth != *param_bitwidth))
+      continue;
+    return true;
+  }
+  return false;
 }
 
 std::filesystem::path shipped_config_dir() { return shipped_data_dir(ShippedKind::kConfigs); }

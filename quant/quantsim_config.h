@@ -1,7 +1,8 @@
 // Reader of AIMET's quantsim config JSON (the `config_file=` of QuantizationSimModel) and the
 // per-op / per-parameter settings it implies after AIMET's override order.
 //
-// File format (AIMET quantsim_config_schema): six required top-level sections
+// File format (AIMET quantsim_config_schema.py, as of 2025): six required top-level sections
+// and one optional one
 //   defaults     {ops{is_input_quantized,is_output_quantized,is_symmetric},
 //                 params{is_quantized,is_symmetric}, strict_symmetric, unsigned_symmetric,
 //                 per_channel_quantization, supported_kernels[], hw_version}
@@ -10,11 +11,18 @@
 //                 per_channel_quantization, params{<name>:{...}}, supported_kernels[],
 //                 encoding_constraints{min,max}}}
 //   supergroups  [{op_list: [>= 2 ONNX op types]}]
+//   supergroup_pass_list [<graph pass name>]   (optional; aimet_onnx graph passes)
 //   model_input  {is_input_quantized}
 //   model_output {is_output_quantized}
 // Flags are the strings "True" / "False" as AIMET's schema requires (JSON booleans are rejected,
-// as AIMET does). Every key is checked: unknown keys, wrong types, duplicate keys and oversized
-// inputs are errors (octet::Error "<file>: <json.path>: <problem>").
+// as AIMET does). A `supported_kernels` entry of `defaults` needs `activation` and `param`; one
+// of `op_type.<T>` may give `activation` only (AIMET: the op has no parameter to constrain).
+// Kernel bitwidths are 4, 8, 16 or 32; a float kernel only 16 or 32 (AIMET raises otherwise).
+// Unknown keys, wrong types and oversized inputs are errors
+// (octet::Error "<file>: <json.path>: <problem>"), as they are for AIMET's schema. Duplicate keys
+// follow Python's json module (the last one wins) and give a warning. Settings AIMET accepts but
+// octet does not apply (hw_version, supergroup_pass_list, is_input_quantized of op types,
+// encoding_constraints) are kept and listed by QuantsimConfig::unapplied().
 #pragma once
 #include <cstddef>
 #include <filesystem>
@@ -35,11 +43,21 @@ struct KernelTypeSpec {
   KernelDType dtype = KernelDType::Int;
 };
 
-// One entry of `supported_kernels`.
+// One entry of `supported_kernels`: a (activation, param) pair of bitwidth/dtype an op's kernel
+// exists for. `param` absent (op_type entries only): any parameter setting.
 struct SupportedKernel {
   KernelTypeSpec activation;
-  KernelTypeSpec param;
+  std::optional<KernelTypeSpec> param;
 };
+
+// E.g. "activation int16 / param int8", "activation float16".
+std::string describe_kernel(const SupportedKernel& k);
+
+// Whether some entry of `kernels` has integer activations of `act_bitwidth` and (when the entry
+// names one and `param_bitwidth` is given) integer params of `param_bitwidth`. An empty list
+// (no supported_kernels in the config) supports everything.
+bool kernels_support(const std::vector<SupportedKernel>& kernels, int act_bitwidth,
+                     std::optional<int> param_bitwidth);
 
 // A fixed output range (`op_type.<T>.encoding_constraints`).
 struct EncodingConstraints {
@@ -87,6 +105,7 @@ struct QuantsimConfigData {
   std::map<std::string, ParamFlags> params;    // section `params`, by param name
   std::map<std::string, OpTypeConfig> op_type;  // section `op_type`, by ONNX op type
   std::vector<Supergroup> supergroups;
+  std::vector<std::string> supergroup_pass_list;  // aimet_onnx graph passes, by name
   std::optional<bool> model_input_quantized;   // model_input.is_input_quantized
   std::optional<bool> model_output_quantized;  // model_output.is_output_quantized
 };
@@ -125,7 +144,13 @@ struct ConfigLimits {
   static constexpr std::size_t max_supergroup_ops = 16;
   static constexpr std::size_t max_supported_kernels = 64;
   static constexpr std::size_t max_name_length = 64;
+  static constexpr std::size_t max_passes = 64;
 };
+
+// The graph passes aimet_onnx registers for `supergroup_pass_list` (aimet_onnx/graph_passes:
+// each disables the quantizers inside a decomposed pattern). AIMET refuses other names.
+inline constexpr const char* kAimetGraphPasses[] = {"DecoderBlock", "LayerNormalization",
+                                                    "MatmulAdd", "RMSNormalization"};
 
 class QuantsimConfig {
  public:
@@ -143,6 +168,9 @@ class QuantsimConfig {
   //           supported_kernels: defaults -> op_type.<T>)
   //   param: defaults.params -> params.<name> -> op_type.<T>.params.<name>
   //          (per_channel as for the op; strict/unsigned symmetric from defaults)
+  // An op type's entry is `op_type.<ONNX type>`, or, as aimet_torch reads the backend_aware_*
+  // configs, `op_type.<QNN backend name>` (Conv -> Conv2d, Gemm -> FullyConnected, Add ->
+  // ElementWiseAdd, ...): with both, the ONNX entry with the backend entry's supported_kernels.
   // supergroups, model_input and model_output apply on the graph (they come after op_type in
   // AIMET's order): see supergroups(), model_input_quantized(), model_output_quantized().
   ResolvedOp resolve_op(const std::string& op_type) const;
@@ -154,10 +182,21 @@ class QuantsimConfig {
 
   const QuantsimConfigData& data() const { return data_; }
   const std::string& source() const { return source_; }
+  // What reading tolerated: duplicate keys (the last one was used), extra keys AIMET's schema
+  // allows and ignores, settings AIMET itself refuses at run time (NotImplementedError) that
+  // octet applies. Each line starts with the file name.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // Settings read and validated that octet's placement does not apply (one line each):
+  // hw_version, supergroup_pass_list, is_input_quantized of op types, encoding_constraints.
+  std::vector<std::string> unapplied() const;
 
  private:
+  // The entry that applies to `op_type` (null: none); `merged` holds a merged one.
+  const OpTypeConfig* op_config(const std::string& op_type, OpTypeConfig& merged) const;
+
   QuantsimConfigData data_;
   std::string source_;
+  std::vector<std::string> warnings_;
 };
 
 // Directory holding the shipped configs (search order: engine/shipped_data.h).

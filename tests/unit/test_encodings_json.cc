@@ -1,5 +1,6 @@
 // AIMET encodings files: round trips in 0.6.1 and 1.0.0, hand-written files, bad files.
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -319,7 +320,8 @@ TEST_CASE("encodings json: bad files fail naming the file and the key path") {
   expect_parse_error(R"({"version": "3.1.4"})", {"version: unsupported encodings version"});
   expect_parse_error(R"({"version": 6})", {"version: expected a string"});
   expect_parse_error(R"({"version": "2.0.0", "activation_encodings": []})",
-                     {"version: encodings version 2.0.0 is not supported"});
+                     {"version: a 2.0.0 file has one \"encodings\" list"});
+  expect_parse_error(R"({"conv.weight": 3})", {"not an AIMET encodings file"});
   // Legacy entries.
   expect_parse_error(legacy_file(R"({"bitwidth": 8, "is_symmetric": "False", "scale": "0.1",)"
                                  R"( "offset": -3})"),
@@ -332,7 +334,7 @@ TEST_CASE("encodings json: bad files fail naming the file and the key path") {
                      {R"(activation_encodings["a"][0].offset: offset -300 is outside [-255, 0])"});
   expect_parse_error(legacy_file(R"({"bitwidth": 8, "is_symmetric": "False", "scale": 0.1,)"
                                  R"( "offset": 3})"),
-                     {R"(activation_encodings["a"][0].offset: offset 3 is outside)"});
+                     {R"(activation_encodings["a"][0].offset: offset 3 is positive)"});
   expect_parse_error(legacy_file(R"({"bitwidth": 8, "is_symmetric": "False", "scale": 0.1,)"
                                  R"( "offset": -114.5})"),
                      {R"(activation_encodings["a"][0].offset: expected an integer)"});
@@ -345,8 +347,8 @@ TEST_CASE("encodings json: bad files fail naming the file and the key path") {
   expect_parse_error(legacy_file(R"({"bitwidth": 8, "is_symmetric": "False", "offset": -3})"),
                      {R"(activation_encodings["a"][0]: missing key "scale")"});
   expect_parse_error(legacy_file(R"({"bitwidth": 8, "is_symmetric": "False", "scale": 0.1,)"
-                                 R"( "offset": -3, "min": -5.0, "max": 25.2})"),
-                     {R"(activation_encodings["a"][0]: min -5 disagrees with scale*offset)"});
+                                 R"( "offset": -3, "min": 5.0, "max": -25.2})"),
+                     {R"(activation_encodings["a"][0]: min is larger than max)"});
   expect_parse_error(legacy_file(R"({"bitwidth": 32, "is_symmetric": "False", "scale": 0.1,)"
                                  R"( "offset": -3000000000})"),
                      {R"(activation_encodings["a"][0].offset: offset -3000000000 is outside)"});
@@ -381,7 +383,9 @@ TEST_CASE("encodings json: bad files fail naming the file and the key path") {
                      {R"(param_encodings[0] ("w"): missing key "block_size")"});
   expect_parse_error(v1_file(R"({"name": "w", "enc_type": "LPBQ", "dtype": "INT", "bw": 8,)"
                              R"( "is_sym": true, "scale": [0.1], "offset": [-128]})"),
-                     {R"(param_encodings[0] ("w").enc_type: enc_type LPBQ is not supported)"});
+                     {R"(param_encodings[0] ("w"): missing key "compressed_bw")"});
+  expect_parse_error(v1_file(R"({"name": "w", "enc_type": "VECTOR", "dtype": "INT", "bw": 8})"),
+                     {R"(param_encodings[0] ("w").enc_type: enc_type VECTOR is not supported)"});
   expect_parse_error(v1_file(head + R"("scale": [0.1], "offset": [-128]}, )" + head +
                              R"("scale": [0.1], "offset": [-128]})"),
                      {R"(param_encodings[1] ("w"): duplicate name)"});
@@ -389,6 +393,79 @@ TEST_CASE("encodings json: bad files fail naming the file and the key path") {
                      {R"(param_encodings[0]: missing key "name")"});
   expect_parse_error(v1_file(head + R"("scale": [0.1], "offset": [-128], "is_sym": 1})"),
                      {R"(param_encodings[0] ("w").is_sym: expected)"});
+}
+
+TEST_CASE("encodings json: min/max off the grid load with a warning; scale/offset are used") {
+  EncodingsFile f = parse_encodings_json(
+      legacy_file(R"({"bitwidth": 8, "is_symmetric": "False", "scale": 0.1,)"
+                  R"( "offset": -3, "min": -5.0, "max": 25.2})"),
+      "off.encodings");
+  const Encoding& e = f.activation_encodings.at("a").encodings[0];
+  CHECK(e.min == doctest::Approx(-0.3));
+  CHECK(e.max == doctest::Approx(25.2));
+  REQUIRE(f.warnings.size() == 1);
+  CHECK(f.warnings[0].find(R"(off.encodings: activation_encodings["a"][0]: min -5 disagrees)") == 0);
+  CHECK(f.warnings[0].find("steps); scale/offset are used") != std::string::npos);
+}
+
+TEST_CASE("encodings json: 2.0.0 round trip and AIMET's zero-point convention") {
+  EncodingsFile f;
+  f.activation_encodings["act"] = TensorEncoding{{grid_encoding(8, false, 0.02, -41)}, -1, 0};
+  TensorEncoding pc;
+  pc.axis = 0;
+  for (double s : {0.5, 0.25}) pc.encodings.push_back(grid_encoding(8, true, s, -128));
+  f.param_encodings["w"] = pc;
+  TensorEncoding strict;
+  strict.axis = 1;
+  for (double s : {0.5, 0.25}) strict.encodings.push_back(grid_encoding(8, true, s, -127));
+  f.param_encodings["s"] = strict;
+  TensorEncoding blk;
+  blk.axis = 1;
+  blk.block_size = 32;
+  for (int i = 0; i < 4; ++i) blk.encodings.push_back(grid_encoding(4, true, 0.01 * (i + 1), -8));
+  f.param_encodings["b"] = blk;
+  CHECK_THROWS_WITH_AS(write_encodings_json(f, EncodingsVersion::kV2_0_0),
+                       doctest::Contains("need the tensor's shape"), Error);
+  f.shapes["b"] = {2, 64};
+  const std::string text = write_encodings_json(f, EncodingsVersion::kV2_0_0);
+  const nlohmann::json j = nlohmann::json::parse(text);
+  CHECK(j["version"] == "2.0.0");
+  REQUIRE(j["encodings"].size() == 4);
+  CHECK(j["encodings"][0]["output_dtype"] == "uint8");
+  CHECK(j["encodings"][0]["y_zero_point"] == 41);
+  CHECK(j["encodings"][0]["y_scale"] == 0.02);
+  const nlohmann::json& b = j["encodings"][1];  // params after activations, by name
+  CHECK(b["output_dtype"] == "int4");
+  CHECK(b["y_scale"] == nlohmann::json::parse("[[0.01, 0.02], [0.03, 0.04]]"));
+  CHECK_FALSE(b.contains("y_zero_point"));
+  CHECK(j["encodings"][2]["y_zero_point"] == nlohmann::json::parse("[-1, -1]"));  // strict int8
+  const EncodingsFile g = parse_encodings_json(text, "v2.encodings");
+  CHECK(g.version == "2.0.0");
+  // 2.x has one list: every entry reads as an activation; the importer asks the model.
+  CHECK(g.activation_encodings.size() == 4);
+  for (const auto& [name, te] : f.param_encodings) {
+    const TensorEncoding& r = g.activation_encodings.at(name);
+    CHECK(r.axis == te.axis);
+    CHECK(r.block_size == te.block_size);
+    REQUIRE(r.encodings.size() == te.encodings.size());
+    for (size_t i = 0; i < r.encodings.size(); ++i) {
+      CHECK(r.encodings[i].scale == te.encodings[i].scale);
+      CHECK(r.encodings[i].offset == te.encodings[i].offset);
+      CHECK(r.encodings[i].strict_symmetric == te.encodings[i].strict_symmetric);
+    }
+  }
+  expect_parse_error(R"({"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8",)"
+                     R"( "y_scale": [0.1, 0.2]}]})",
+                     {R"(encodings[0] ("x"): y_scale has 2 values but no "axis")"});
+  expect_parse_error(R"({"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "uint8",)"
+                     R"( "y_scale": 0.1, "y_zero_point": 300}]})",
+                     {R"(encodings[0] ("x").y_zero_point: zero point 300 is outside uint8)"});
+  expect_parse_error(R"({"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8",)"
+                     R"( "y_scale": [[0.1], [0.2, 0.3]], "axis": 0, "block_size": 2}]})",
+                     {R"(encodings[0] ("x").y_scale[1]: not a rectangular nested list)"});
+  expect_parse_error(R"({"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8",)"
+                     R"( "y_scale": {"x": [1], "x_scale": 0.1}}]})",
+                     {R"(encodings[0] ("x").y_scale: a meta encoding (object) needs version 2.1.0)"});
 }
 
 TEST_CASE("encodings json: load and save errors name the file") {

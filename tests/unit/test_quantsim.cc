@@ -172,7 +172,8 @@ TEST_CASE("quantsim: encodings export, import into a fresh QuantSim, same simula
   co.observer.scheme = RangeScheme::kTf;
   co.batch_size = 100;
   sim.calibrate(data_path("mnist_calib_images.npy"), co);
-  for (EncodingsVersion v : {EncodingsVersion::kV0_6_1, EncodingsVersion::kV1_0_0}) {
+  for (EncodingsVersion v :
+       {EncodingsVersion::kV0_6_1, EncodingsVersion::kV1_0_0, EncodingsVersion::kV2_0_0}) {
     const std::string text = write_encodings_json(make_encodings_file(sim, "post_training_tf"), v);
     QuantSim other(model, QuantsimConfig::load_shipped("default_config"));
     import_encodings(other, parse_encodings_json(text, "mem.encodings"), "mem.encodings");

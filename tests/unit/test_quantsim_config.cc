@@ -134,8 +134,8 @@ TEST_CASE("quantsim config: ORT and TFLite profiles") {
     CHECK_FALSE(conv.symmetric);
     REQUIRE(conv.supported_kernels.size() == 1);
     CHECK(conv.supported_kernels[0].activation.bitwidth == 8);
-    CHECK(conv.supported_kernels[0].param.bitwidth == 8);
-    CHECK(conv.supported_kernels[0].param.dtype == KernelDType::Int);
+    CHECK(conv.supported_kernels[0].param->bitwidth == 8);
+    CHECK(conv.supported_kernels[0].param->dtype == KernelDType::Int);
     for (const char* op : {"Reshape", "Transpose", "MaxPool", "Flatten"}) {
       CAPTURE(op);
       CHECK_FALSE(c.resolve_op(op).output_quantized);
@@ -217,7 +217,7 @@ TEST_CASE("quantsim config: override order defaults -> params -> op_type -> op_t
   CHECK(conv.symmetric);
   CHECK(conv.per_channel);
   REQUIRE(conv.supported_kernels.size() == 2);
-  CHECK(conv.supported_kernels[0].param.bitwidth == 4);
+  CHECK(conv.supported_kernels[0].param->bitwidth == 4);
   CHECK(conv.supported_kernels[1].activation.dtype == KernelDType::Float);
   const ResolvedOp relu = c.resolve_op("Relu");
   CHECK_FALSE(relu.input_quantized);
@@ -322,9 +322,18 @@ TEST_CASE("quantsim config: bad configs name the file and the key") {
        config_with(d, R"("params": {}, "op_type": {}, "supergroups": [], "model_input": {},
                          "model_output": {"is_input_quantized": "True"})"),
        {"model_output.is_input_quantized", "unknown key"}},
-      {"duplicate_key.json",
-       config_with(d, base + R"(, "op_type": {"Conv": {"is_output_quantized": "True", "is_output_quantized": "False"}})"),
-       {"op_type.Conv.is_output_quantized", "duplicate key"}},
+      {"float_kernel_bitwidth.json",
+       config_with(d, base + R"(, "op_type": {"Conv": {"supported_kernels": [
+                      {"activation": {"bitwidth": 8, "dtype": "float"}}]}})"),
+       {"op_type.Conv.supported_kernels[0].activation", "float kernel has bitwidth 16 or 32"}},
+      {"defaults_kernel_without_param.json",
+       config_with(R"({"ops": {}, "params": {}, "supported_kernels": [
+                      {"activation": {"bitwidth": 8, "dtype": "int"}}]})", r),
+       {"defaults.supported_kernels[0]", "missing required key 'param'"}},
+      {"unknown_pass.json", config_with(d, r + R"(, "supergroup_pass_list": ["LayerNorm"])"),
+       {"supergroup_pass_list[0]", "unknown graph pass 'LayerNorm'", "RMSNormalization"}},
+      {"pass_not_string.json", config_with(d, r + R"(, "supergroup_pass_list": [3])"),
+       {"supergroup_pass_list[0]", "expected a graph pass name"}},
       {"truncated.json", config_with(d, r).substr(0, 60), {"invalid JSON", "parse error"}},
       {"not_object.json", "[1, 2]", {"(top level)", "expected an object"}},
       {"empty.json", "", {"invalid JSON"}},
@@ -339,6 +348,59 @@ TEST_CASE("quantsim config: bad configs name the file and the key") {
     CHECK(message.find(c.file) != std::string::npos);
     for (const std::string& part : c.expected) CHECK(message.find(part) != std::string::npos);
   }
+}
+
+TEST_CASE("quantsim config: duplicate keys keep the last value with a warning (Python's rule)") {
+  const std::string base = R"("params": {}, "supergroups": [], "model_input": {}, "model_output": {})";
+  const QuantsimConfig c = QuantsimConfig::parse(
+      config_with(kMinimalDefaults,
+                  base + R"(, "op_type": {"Conv": {"is_output_quantized": "True"},
+                                          "Conv": {"is_output_quantized": "False"}})"),
+      "dup.json");
+  CHECK_FALSE(c.resolve_op("Conv").output_quantized);
+  REQUIRE(c.warnings().size() == 1);
+  CHECK(c.warnings()[0].find("dup.json: op_type.Conv: duplicate key") == 0);
+}
+
+TEST_CASE("quantsim config: keys AIMET accepts and octet does not apply are kept and reported") {
+  const QuantsimConfig c = QuantsimConfig::parse(
+      config_with(R"({"ops": {"is_output_quantized": "True"}, "params": {}, "hw_version": "V79"})",
+                  R"("params": {}, "supergroups": [], "model_input": {}, "model_output": {},
+                     "supergroup_pass_list": ["LayerNormalization", "RMSNormalization"],
+                     "op_type": {"Softmax": {"encoding_constraints": {"min": 0, "max": 1, "note": 2},
+                                             "supported_kernels": [
+                                               {"activation": {"bitwidth": 16, "dtype": "int"}},
+                                               {"activation": {"bitwidth": 16, "dtype": "float"}}]},
+                                 "Cast": {"is_input_quantized": "True"}})"),
+      "kept.json");
+  CHECK(c.data().supergroup_pass_list ==
+        std::vector<std::string>{"LayerNormalization", "RMSNormalization"});
+  const ResolvedOp softmax = c.resolve_op("Softmax");
+  REQUIRE(softmax.supported_kernels.size() == 2);
+  CHECK_FALSE(softmax.supported_kernels[0].param.has_value());
+  CHECK(kernels_support(softmax.supported_kernels, 16, 8));  // no param entry: any param
+  CHECK_FALSE(kernels_support(softmax.supported_kernels, 8, std::nullopt));
+  CHECK(describe_kernel(softmax.supported_kernels[1]) == "activation float16");
+  REQUIRE(c.warnings().size() == 1);  // the extra encoding_constraints key
+  CHECK(c.warnings()[0].find("op_type.Softmax.encoding_constraints.note: ignored") !=
+        std::string::npos);
+  const std::vector<std::string> u = c.unapplied();
+  REQUIRE(u.size() == 4);
+  CHECK(u[0].find("hw_version \"V79\"") != std::string::npos);
+  CHECK(u[1].find("supergroup_pass_list [LayerNormalization, RMSNormalization]") != std::string::npos);
+  CHECK(u[2].find("is_input_quantized for Cast") != std::string::npos);
+  CHECK(u[3].find("encoding_constraints for Softmax") != std::string::npos);
+}
+
+TEST_CASE("quantsim config: settings AIMET refuses at run time are applied with a warning") {
+  const QuantsimConfig c = QuantsimConfig::parse(
+      config_with(kMinimalDefaults, R"("params": {}, "op_type": {}, "supergroups": [],
+                                       "model_input": {"is_input_quantized": "False"},
+                                       "model_output": {})"),
+      "refused.json");
+  CHECK(c.model_input_quantized() == std::optional<bool>(false));
+  REQUIRE(c.warnings().size() == 1);
+  CHECK(c.warnings()[0].find("model_input.is_input_quantized: AIMET refuses") != std::string::npos);
 }
 
 TEST_CASE("quantsim config: size limits") {

@@ -11,6 +11,7 @@
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
 #include "engine/session.h"
+#include "quant/encodings_io.h"
 
 namespace octet::cli {
 
@@ -61,6 +62,13 @@ inline const OptionSpec kShapeOpt{"--shape", "", true, true};
 inline const OptionSpec kThreadsOpt{"--threads", "-t", true, false};
 inline const OptionSpec kModeOpt{"--mode", "", true, false};
 inline const OptionSpec kTargetOpt{"--target", "", true, false};
+inline const OptionSpec kEncodingsOpt{"--encodings", "", true, false};
+inline const OptionSpec kAllowPartialOpt{"--allow-partial-encodings", "", false, false};
+#define OCTET_CLI_ENCODINGS_HELP                                                            \
+  "  --encodings FILE         use the encodings of an AIMET encodings file (0.4.0 to 2.1.0,\n" \
+  "                           or a flat AdaRound parameter file), keyed by the model's tensor\n" \
+  "                           names (needs --mode qdq, exact or int)\n"                          \
+  "  --allow-partial-encodings  apply a file some of whose names the model lacks (listed)\n"
 #define OCTET_CLI_MODE_HELP                                                                 \
   "  --mode M                 float, qdq (fake quantization at every encoding), int (integer\n" \
   "                           kernels) or exact (bit-exact simulation of int)\n"                \
@@ -121,9 +129,15 @@ std::string safe_file_name(const std::string& tensor_name);
 // ../tests/data (and a few more levels up) relative to the executable. Empty if none.
 std::string find_data_dir();
 // MODEL with the encodings of an AIMET encodings file set on its tensors (BN folded first, as
-// AIMET exports); names absent from the model are an error listing them.
+// AIMET exports). Names absent from the model are an error listing them unless
+// `allow_partial`; the import's warnings and notes go to stderr.
 std::shared_ptr<Graph> with_imported_encodings(std::shared_ptr<Graph> model,
-                                               const std::string& encodings_path);
+                                               const std::string& encodings_path,
+                                               bool allow_partial);
+// Imports an encodings file into `sim` (quant::import_encodings), printing its warnings and notes
+// to stderr.
+quant::ImportReport import_encodings_file(quant::QuantSim& sim, const std::string& encodings_path,
+                                          bool allow_partial);
 // Whether stderr is a terminal (progress display).
 bool stderr_is_terminal();
 

@@ -30,8 +30,7 @@ const char* const kEvalUsage =
     OCTET_CLI_MODE_HELP
     "                           (on a model with encodings, quantized outputs are compared with\n"
     "                           float: SQNR, cosine, max error, top-1 agreement)\n"
-    "  --encodings FILE         use the encodings of an AIMET encodings file (0.4-0.6.1 or\n"
-    "                           1.0.0, e.g. exported by AIMET); needs a quantized --mode\n"
+    OCTET_CLI_ENCODINGS_HELP
     "  -h, --help               show this help\n";
 
 void print_eval_result(const EvalResult& r) {
@@ -65,7 +64,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {{"--data", "", true, false}, {"--labels", "", true, false},
                            {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt, kTargetOpt,
-                           {"--encodings", "", true, false}},
+                           kEncodingsOpt, kAllowPartialOpt},
                           1, 1);
   if (args.help()) {
     std::cout << kEvalUsage;
@@ -82,9 +81,12 @@ int cmd_eval(const std::vector<std::string>& argv) {
   o.progress = stderr_is_terminal();
 
   std::shared_ptr<Graph> graph = load_model(args.positional()[0]);
+  if (args.has("--allow-partial-encodings") && !args.has("--encodings"))
+    throw UsageError("--allow-partial-encodings needs --encodings");
   if (args.has("--encodings")) {
     if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
-    graph = with_imported_encodings(graph, args.get("--encodings"));
+    graph = with_imported_encodings(graph, args.get("--encodings"),
+                                    args.has("--allow-partial-encodings"));
   }
   check_shape_names(*graph, o.shapes);
   HostTensor data = load_npy_dataset(args.get("--data"));

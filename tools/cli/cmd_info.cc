@@ -2,18 +2,21 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "engine/error.h"
 #include "engine/op.h"
 #include "engine/prepare_graph.h"
 #include "loaders/model_loader.h"
+#include "quant/quantsim.h"
 #include "tools/cli/cli.h"
 
 namespace octet::cli {
 
 const char* const kInfoUsage =
     "usage: octet info MODEL [--shape NAME=d0,d1,...] [--threads N] [--mode M] [--target P]\n"
+    "                  [--encodings FILE [--allow-partial-encodings]]\n"
     "\n"
     "Describes a model (.onnx or .octet): inputs and outputs with shapes, op counts,\n"
     "tensor and parameter counts, quantization encodings. When every input shape is\n"
@@ -25,6 +28,10 @@ const char* const kInfoUsage =
     "  --shape NAME=d0,d1,...   fix the shape of input NAME; repeatable\n"
     "  -t, --threads N          threads the session is prepared for (default 1)\n"
     OCTET_CLI_MODE_HELP
+    "  --encodings FILE         list, per tensor, the encoding that applies and where it comes\n"
+    "                           from (the file, or the default config's placement with no\n"
+    "                           encoding yet); the session below then uses these encodings\n"
+    "  --allow-partial-encodings  accept a file some of whose names the model lacks\n"
     "  -h, --help               show this help\n";
 
 namespace {
@@ -79,10 +86,39 @@ void print_io(const Graph& g, const char* title, const std::vector<TensorId>& id
   }
 }
 
+// The encodings an encodings file gives the model, per tensor with its origin; returns the
+// model annotated with them.
+std::shared_ptr<Graph> print_encodings_in_effect(std::shared_ptr<Graph> model, const Args& args) {
+  const std::string file = args.get("--encodings");
+  quant::QuantSim sim(model, quant::QuantsimConfig::load_shipped("default_config"));
+  std::vector<std::string> placed;
+  for (const quant::Quantizer& q : sim.quantizers())
+    if (q.enabled) placed.push_back(q.tensor);
+  const quant::ImportReport r = import_encodings_file(sim, file, args.has("--allow-partial-encodings"));
+  const std::set<std::string> applied(r.applied.begin(), r.applied.end());
+  std::cout << "encodings in effect (" << file << " over default_config's placement): "
+            << r.applied.size() << " from the file\n";
+  for (const quant::TensorEncodingInfo& i : quant::encodings_in_effect(sim, applied))
+    std::cout << "  " << i.tensor << "  [" << i.role << (i.op_type.empty() ? "" : ", " + i.op_type)
+              << "]  " << quant::encoding_origin_name(i.origin) << ": "
+              << (i.encoding ? quant::describe_encoding(*i.encoding) : std::string("not computed"))
+              << "\n";
+  std::vector<std::string> dropped;
+  for (const std::string& t : placed)
+    if (!applied.count(t) && !sim.at(t).enabled) dropped.push_back(t);
+  if (!dropped.empty()) {
+    std::cout << "  not quantized: " << dropped.size()
+              << " tensor(s) default_config would quantize that the file does not name:\n";
+    for (const std::string& t : dropped) std::cout << "    " << t << "\n";
+  }
+  return sim.annotated_model();
+}
+
 }  // namespace
 
 int cmd_info(const std::vector<std::string>& argv) {
-  Args args = Args::parse(argv, {kShapeOpt, kThreadsOpt, kModeOpt, kTargetOpt}, 1, 1);
+  Args args = Args::parse(
+      argv, {kShapeOpt, kThreadsOpt, kModeOpt, kTargetOpt, kEncodingsOpt, kAllowPartialOpt}, 1, 1);
   if (args.help()) {
     std::cout << kInfoUsage;
     return 0;
@@ -92,6 +128,9 @@ int cmd_info(const std::vector<std::string>& argv) {
   const int threads = args.get_int("--threads", 1, 0, 1024);
 
   std::shared_ptr<Graph> graph = load_model(path);
+  if (args.has("--allow-partial-encodings") && !args.has("--encodings"))
+    throw UsageError("--allow-partial-encodings needs --encodings");
+  if (args.has("--encodings")) graph = print_encodings_in_effect(graph, args);
   const Graph& g = *graph;
   check_shape_names(g, shapes);
   const ExecutionMode mode =

@@ -10,6 +10,7 @@
 #include "loaders/octet_format.h"
 #include "loaders/onnx_writer.h"
 #include "quant/encodings_io.h"
+#include "quant/kernel_support.h"
 #include "quant/ptq/pipeline.h"
 #include "quant/qdq_export.h"
 #include "quant/quantsim.h"
@@ -21,7 +22,7 @@ const char* const kQuantizeUsage =
     "usage: octet quantize MODEL --data CALIB -o OUT.octet [--config CFG] [--param-bw N]\n"
     "                      [--act-bw N] [--per-channel] [--scheme tf|tf-enhanced|percentile|mse]\n"
     "                      [--batch N] [--threads N] [--no-fold-bn]\n"
-    "                      [--encodings OUT.encodings [--encodings-version 0.6.1|1.0.0]]\n"
+    "                      [--encodings OUT.encodings [--encodings-version 0.6.1|1.0.0|2.0.0]]\n"
     "                      [--export-onnx OUT.onnx] [--export-qdq OUT.onnx]\n"
     "                      [--ptq STEPS [--adaround-iterations N] [--ptq-samples N]]\n"
     "\n"
@@ -57,7 +58,7 @@ const char* const kQuantizeUsage =
     "  --no-fold-bn             keep BatchNormalization nodes (they get their own quantizers)\n"
     "  --encodings FILE         also write the encodings as an AIMET encodings JSON, keyed by\n"
     "                           the tensor names of the model --export-onnx writes\n"
-    "  --encodings-version V    0.6.1 (default, what QNN-style converters read) or 1.0.0\n"
+    "  --encodings-version V    0.6.1 (default, what QNN-style converters read), 1.0.0 or 2.0.0\n"
     "  --export-onnx FILE       also write the float model the encodings refer to (BN folded,\n"
     "                           tensor names unchanged) as ONNX\n"
     "  --export-qdq FILE        also write that model with QuantizeLinear/DequantizeLinear\n"
@@ -164,14 +165,19 @@ int cmd_quantize(const std::vector<std::string>& argv) {
 
   quant::EncodingsVersion version = quant::EncodingsVersion::kV0_6_1;
   const std::string version_name = args.get("--encodings-version", "0.6.1");
-  if (version_name == "1.0.0") version = quant::EncodingsVersion::kV1_0_0;
-  else if (version_name != "0.6.1")
-    throw UsageError("--encodings-version must be 0.6.1 or 1.0.0, got '" + version_name + "'");
+  try {
+    version = quant::parse_encodings_version(version_name);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--encodings-version: ") + e.what());
+  }
   const std::string in = args.positional()[0];
   const std::string out = args.get("--output");
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Graph> model = load_model(in);
   const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));
+  for (const std::string& w : config.warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const std::string& u : config.unapplied())
+    std::fprintf(stderr, "note: config setting not applied: %s\n", u.c_str());
   std::unique_ptr<quant::QuantSim> sim_holder;
   if (args.has("--ptq")) {
     std::vector<quant::PtqStep> steps;
@@ -205,6 +211,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     sim_holder->calibrate(args.get("--data"), co);
   }
   quant::QuantSim& sim = *sim_holder;
+  for (const std::string& w : quant::kernel_support_warnings(sim))
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
   int params = 0, acts = 0;
   for (const quant::Quantizer& q : sim.quantizers()) {
     if (!q.enabled) continue;

@@ -14,6 +14,7 @@ namespace octet::cli {
 const char* const kRunUsage =
     "usage: octet run MODEL --input NAME=FILE.npy ... [--shape NAME=d0,...] [--threads N]\n"
     "                 [-o DIR] [--mode float|qdq|exact|int] [--target PROFILE]\n"
+    "                 [--encodings FILE [--allow-partial-encodings]]\n"
     "\n"
     "Runs a model (.onnx or .octet) once on inputs read from NumPy .npy files, prints a\n"
     "summary of every output and, with -o, writes DIR/<output name>.npy.\n"
@@ -26,6 +27,7 @@ const char* const kRunUsage =
     "  -o, --output DIR         write each output to DIR/<output name>.npy (DIR is created)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
     OCTET_CLI_MODE_HELP
+    OCTET_CLI_ENCODINGS_HELP
     "  -h, --help               show this help\n";
 
 namespace {
@@ -96,7 +98,7 @@ void print_summary(const HostTensor& t) {
 int cmd_run(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {{"--input", "-i", true, true}, kShapeOpt, kThreadsOpt, kModeOpt, kTargetOpt,
-                           {"--output", "-o", true, false}},
+                           {"--output", "-o", true, false}, kEncodingsOpt, kAllowPartialOpt},
                           1, 1);
   if (args.help()) {
     std::cout << kRunUsage;
@@ -109,6 +111,13 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (args.has("--output") && args.get("--output").empty()) throw UsageError("-o needs a folder");
 
   std::shared_ptr<Graph> graph = load_model(path);
+  if (args.has("--allow-partial-encodings") && !args.has("--encodings"))
+    throw UsageError("--allow-partial-encodings needs --encodings");
+  if (args.has("--encodings")) {
+    if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
+    graph = with_imported_encodings(graph, args.get("--encodings"),
+                                    args.has("--allow-partial-encodings"));
+  }
   check_shape_names(*graph, shapes);
   std::vector<InputFile> files = parse_inputs(*graph, args.all("--input"));
 

@@ -13,6 +13,7 @@
 #include "engine/error.h"
 #include "tools/cli/cli.h"
 #include "quant/encodings_io.h"
+#include "quant/quantsim.h"
 
 namespace octet::cli {
 
@@ -197,10 +198,29 @@ std::string find_data_dir() {
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
 
+quant::ImportReport import_encodings_file(quant::QuantSim& sim, const std::string& encodings_path,
+                                          bool allow_partial) {
+  quant::ImportOptions io;
+  io.allow_partial = allow_partial;
+  quant::ImportReport r =
+      quant::import_encodings(sim, quant::load_encodings(encodings_path), encodings_path, io);
+  for (const std::string& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (!r.unmatched.empty()) {
+    std::fprintf(stderr, "warning: %s: %zu name(s) not in the model, left out:\n",
+                 encodings_path.c_str(), r.unmatched.size());
+    for (size_t i = 0; i < r.unmatched.size() && i < 20; ++i)
+      std::fprintf(stderr, "  '%s'\n", r.unmatched[i].c_str());
+  }
+  for (const std::string& n : r.notes)
+    std::fprintf(stderr, "note: %s: %s\n", encodings_path.c_str(), n.c_str());
+  return r;
+}
+
 std::shared_ptr<Graph> with_imported_encodings(std::shared_ptr<Graph> model,
-                                               const std::string& encodings_path) {
+                                               const std::string& encodings_path,
+                                               bool allow_partial) {
   quant::QuantSim sim(model, quant::QuantsimConfig::load_shipped("default_config"));
-  quant::import_encodings(sim, quant::load_encodings(encodings_path), encodings_path);
+  import_encodings_file(sim, encodings_path, allow_partial);
   return sim.annotated_model();
 }
 
