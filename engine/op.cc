@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/ops/op_groups.h"
 
 namespace octet {
 
@@ -77,23 +76,6 @@ void InferContext::set_output(size_t i, DType dtype, const Dims& dims) {
   outputs_[i]->shape = Shape::of(dims);
 }
 
-const OpRegistry& OpRegistry::instance() {
-  static const OpRegistry registry = [] {
-    OpRegistry r;
-    register_core_ops(r);
-    register_nn_ops(r);
-    register_activation_ops(r);
-    register_binary_ops(r);
-    register_pool_ops(r);
-    register_movement_ops(r);
-    register_misc_ops(r);
-    register_int_ops(r);
-    register_onnx_integer_ops(r);
-    return r;
-  }();
-  return registry;
-}
-
 const OpSchema* OpRegistry::find(std::string_view op_type) const {
   for (const OpSchema& s : schemas_)
     if (s.name == op_type) return &s;
@@ -110,6 +92,24 @@ std::vector<std::string> OpRegistry::names() const {
 void OpRegistry::add(OpSchema schema) {
   if (find(schema.name)) fail("op '", schema.name, "' is registered twice");
   schemas_.push_back(std::move(schema));
+}
+
+const OpSchema* find_op(std::string_view op_type) { return OpRegistry::instance().find(op_type); }
+
+LayoutClass layout_class(std::string_view op_type) {
+  const OpSchema* s = find_op(op_type);
+  return s ? s->layout : LayoutClass::kSensitive;
+}
+
+bool preserves_encoding(std::string_view op_type) {
+  const OpSchema* s = find_op(op_type);
+  return s && s->preserves_encoding();
+}
+
+const ParamSlots& param_slots(std::string_view op_type) {
+  static const ParamSlots none;
+  const OpSchema* s = find_op(op_type);
+  return s ? s->params : none;
 }
 
 }  // namespace octet

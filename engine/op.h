@@ -2,6 +2,7 @@
 // Each op binding (engine/ops/) turns a Node's attributes into a kernel's plain
 // parameters; kernels themselves (kernels/) never see a Node or a Graph.
 #pragma once
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -87,6 +88,41 @@ struct PrepareContext {
   Dims output_dims(size_t i) const { return output(i).shape.concrete(); }
 };
 
+// How the layout pass (engine/passes/layout.cc) treats an op.
+enum class LayoutClass : uint8_t {
+  kSensitive,           // reads axes by meaning (Reshape, Flatten, Softmax...): the user's layout
+  kNhwcIsland,          // runs channels-last between transposes (Conv, pools, BatchNormalization)
+  kPointwiseUnary,      // one data input (0), any others scalars: transposes pass through
+  kPointwiseBroadcast,  // inputs broadcast against each other: transposes pass through
+  kAgnostic,            // Transpose, Concat: rewritten by the transpose optimizer itself
+};
+
+// What an op's outputs hold of input 0's quantized values (QuantSim places no quantizer on a
+// preserving op's outputs; the integer lowering runs it on codes under input 0's encoding).
+enum class EncodingClass : uint8_t {
+  kOwn,          // a new value: the output gets its own encoding
+  kSelects,      // a selection of input 0's values (MaxPool, Slice, Pad...): keeps its encoding
+  kSelects16,    // as kSelects, and its kernel also moves 16-bit codes (Slice, Split...)
+  kRearranges,   // exactly input 0's values, rearranged (Reshape, Transpose...): 16-bit codes
+                 // too, and an encoding of the output may move back to the input
+};
+
+// Which inputs are parameters: a weight (with its output-channel axis) and a bias.
+struct ParamSlots {
+  int weight = -1;  // input index, -1 = none
+  int bias = -1;
+  // Output-channel axis of a weight of `rank` dimensions (per-channel quantization).
+  int (*channel_axis)(const Node&, int rank) = nullptr;
+  // Input-channel (reduction) axis of such a weight, -1 where the rank has none octet uses;
+  // null: the op is no matrix product of its weight (ConvTranspose).
+  int (*reduction_axis)(const Node&, int rank) = nullptr;
+};
+
+// A pointwise op's function on real values for one node (its attributes and constant inputs
+// read), or an empty function when the node's inputs do not fix one. It is the reference
+// kernel's: the integer lowering tabulates it (octet.QLookup).
+using ScalarFn = std::function<float(float)>;
+
 struct OpSchema {
   std::string name;  // ONNX op_type, or "octet.*" for octet's own ops
   int min_inputs = 1, max_inputs = 1;
@@ -98,17 +134,36 @@ struct OpSchema {
   // The outputs depend only on the input shapes (Shape): folded to constants at shape
   // inference even when the inputs are not constant; the kernel gets null input data.
   bool depends_on_shapes_only = false;
+
+  // ---- traits read by the passes and quant/ -------------------------------------------------
+  LayoutClass layout = LayoutClass::kSensitive;
+  EncodingClass encoding = EncodingClass::kOwn;
+  ParamSlots params{};
+  ScalarFn (*scalar_fn)(const Graph&, const Node&) = nullptr;
+
+  bool preserves_encoding() const { return encoding != EncodingClass::kOwn; }
+  bool moves_codes16() const {
+    return encoding == EncodingClass::kSelects16 || encoding == EncodingClass::kRearranges;
+  }
 };
 
 class OpRegistry {
  public:
   static const OpRegistry& instance();
   const OpSchema* find(std::string_view op_type) const;
+  const std::vector<OpSchema>& schemas() const { return schemas_; }
   std::vector<std::string> names() const;
   void add(OpSchema schema);
 
  private:
   std::vector<OpSchema> schemas_;
 };
+
+// Trait queries by op type; an unregistered op has the defaults (sensitive, own encoding, no
+// parameters, no scalar function).
+const OpSchema* find_op(std::string_view op_type);
+LayoutClass layout_class(std::string_view op_type);
+bool preserves_encoding(std::string_view op_type);
+const ParamSlots& param_slots(std::string_view op_type);
 
 }  // namespace octet

@@ -38,7 +38,9 @@ float gelu_tanh_ref(float x) {
       0.5 * xd * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (xd + 0.044715 * xd * xd * xd))));
 }
 
-float ref_one(const UnaryParams& p, float x) {
+}  // namespace
+
+float unary_reference_one(const UnaryParams& p, float x) {
   switch (p.op) {
     case UnaryOp::kRelu: return std::max(x, 0.f);
     case UnaryOp::kLeakyRelu: return x < 0 ? p.alpha * x : x;
@@ -72,6 +74,8 @@ float ref_one(const UnaryParams& p, float x) {
   }
   throw std::invalid_argument("unary kernel: op not defined for f32");
 }
+
+namespace {
 
 simd::UnaryF32 simd_op(UnaryOp op) {
   switch (op) {
@@ -108,7 +112,7 @@ simd::UnaryF32 simd_op(UnaryOp op) {
 }  // namespace
 
 void unary_reference_f32(const UnaryParams& p, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = ref_one(p, x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = unary_reference_one(p, x[i]);
 }
 
 void unary_optimized_f32(const UnaryParams& p, const float* x, float* y, int64_t n,

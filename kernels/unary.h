@@ -20,6 +20,8 @@ struct UnaryParams {
   float beta = 0.f;
 };
 
+// The reference function of one f32 value (<cmath>); the integer lowering tabulates it.
+float unary_reference_one(const UnaryParams& p, float x);
 // Plain loops with <cmath> functions.
 void unary_reference_f32(const UnaryParams& p, const float* x, float* y, int64_t n);
 // Highway SIMD, OpenMP over chunks for large n.

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "engine/error.h"
+#include "engine/op.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"
 #include "engine/passes/pass_util.h"
@@ -23,20 +24,22 @@ struct Layer {
   int64_t channels = 0;
 };
 
-// Conv/Gemm nodes with an f32 constant weight, in the model's (topological) order.
+// Nodes with an f32 constant weight whose input and output channels the op table names and a
+// bias (Conv, Gemm), in the model's (topological) order.
 std::vector<Layer> find_layers(const Graph& g) {
   std::vector<Layer> layers;
   for (const Node& n : g.nodes) {
-    if (n.op_type != "Conv" && n.op_type != "Gemm") continue;
-    const TensorId w = n.input(1);
+    const ParamSlots& p = param_slots(n.op_type);
+    if (p.weight < 0 || p.bias < 0 || !p.channel_axis || !p.reduction_axis) continue;
+    const TensorId w = n.input(size_t(p.weight));
     if (w == kNoTensor || n.outputs.empty() || n.outputs[0] == kNoTensor) continue;
     const TensorInfo& wt = g.tensor(w);
     if (!wt.is_constant() || wt.dtype != DType::kF32 || !wt.shape.is_concrete()) continue;
     const Dims dims = wt.shape.concrete();
-    if (dims.size() < 2) continue;
+    const int rank = static_cast<int>(dims.size());
+    if (rank < 2 || p.reduction_axis(n, rank) < 0) continue;
     OCTET_CHECK(!n.name.empty(), "bias correction: a ", n.op_type, " node has no name");
-    int64_t channels = dims[0];
-    if (n.op_type == "Gemm" && !n.attrs.get_int("transB", 0)) channels = dims[1];
+    const int64_t channels = dims[size_t(p.channel_axis(n, rank))];
     layers.push_back({n.name, n.op_type, channels});
   }
   return layers;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "engine/error.h"
+#include "engine/op.h"
 
 namespace octet::quant {
 
@@ -64,11 +65,9 @@ int channel_axis_for(const Graph& g, TensorId id) {
   const auto c = first_consumer(g, id);
   if (!c) return 0;
   const auto [n, i] = *c;
-  const int rank = static_cast<int>(g.tensor(id).shape.rank());
-  if (n->op_type == "ConvTranspose" && i == 1) return rank > 1 ? 1 : 0;
-  if (n->op_type == "Gemm" && i == 1) return n->attrs.get_int("transB", 0) ? 0 : rank - 1;
-  if (n->op_type == "MatMul" && i == 1) return rank - 1;
-  return 0;
+  const ParamSlots& p = param_slots(n->op_type);
+  if (p.weight != static_cast<int>(i) || !p.channel_axis) return 0;
+  return p.channel_axis(*n, static_cast<int>(g.tensor(id).shape.rank()));
 }
 
 // The input-channel (block) axis of a weight read by Conv / ConvTranspose / Gemm / MatMul, or -1.

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "engine/error.h"
+#include "engine/op.h"
 #include "engine/passes/passes.h"
 #include "engine/prepare_graph.h"
 #include "engine/session.h"
@@ -16,47 +17,33 @@
 namespace octet::quant {
 namespace {
 
-// Ops whose output holds values of their (quantized) input: no quantizer of their own.
-bool preserves_encoding(const std::string& op) {
-  static const std::set<std::string> ops{
-      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout",
-      "MaxPool", "GlobalMaxPool", "Slice", "Split", "Gather", "Pad", "Expand", "Tile",
-      "DepthToSpace", "SpaceToDepth"};
-  return ops.count(op) != 0;
-}
-
 struct ParamSlot {
   size_t input;
   const char* name;
 };
 
-// The parameters octet quantizes, per op type.
-std::vector<ParamSlot> param_slots(const std::string& op) {
-  if (op == "Conv" || op == "ConvTranspose" || op == "Gemm") return {{1, "weight"}, {2, "bias"}};
-  if (op == "MatMul") return {{1, "weight"}};
-  return {};
+// The parameters octet quantizes, as the op table names them.
+std::vector<ParamSlot> param_slots_of(const std::string& op) {
+  const ParamSlots& p = param_slots(op);
+  std::vector<ParamSlot> out;
+  if (p.weight >= 0) out.push_back({size_t(p.weight), "weight"});
+  if (p.bias >= 0) out.push_back({size_t(p.bias), "bias"});
+  return out;
 }
 
-// The output-channel axis of a weight, for per-channel quantization.
+// The output-channel axis of a parameter (weight or bias), for per-channel quantization.
 int weight_channel_axis(const Node& n, const TensorInfo& w) {
-  const int rank = static_cast<int>(w.shape.rank());
-  if (n.op_type == "Conv") return 0;
-  if (n.op_type == "ConvTranspose") return rank > 1 ? 1 : 0;
-  if (n.op_type == "Gemm") return n.attrs.get_int("transB", 0) ? 0 : rank - 1;
-  if (n.op_type == "MatMul") return rank - 1;
-  return 0;
+  const ParamSlots& p = param_slots(n.op_type);
+  return p.channel_axis ? p.channel_axis(n, static_cast<int>(w.shape.rank())) : 0;
 }
 
-// The input-channel (reduction) axis of a Conv / Gemm / MatMul weight, or -1.
+// The input-channel (reduction) axis of a weight, or -1.
 int reduction_axis(const Node& n, const TensorInfo& w) {
   const int rank = static_cast<int>(w.shape.rank());
   if (!w.shape.is_concrete() || rank < 2) return -1;
-  if (n.op_type == "Conv") return 1;
-  if (n.op_type == "Gemm") return n.attrs.get_int("transB", 0) ? 1 : 0;
-  if (n.op_type == "MatMul" && rank == 2) return 0;
-  return -1;
+  const ParamSlots& p = param_slots(n.op_type);
+  return p.reduction_axis ? p.reduction_axis(n, rank) : -1;
 }
-
 
 std::vector<float> constant_floats(const TensorInfo& t) {
   OCTET_CHECK(t.is_constant() && t.dtype == DType::kF32, "'", t.name, "' is not an f32 constant");
@@ -163,7 +150,7 @@ void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& option
   }
   for (const Node& n : g.nodes) {
     const ResolvedOp ro = config.resolve_op(n.op_type);
-    for (const ParamSlot& slot : param_slots(n.op_type)) {
+    for (const ParamSlot& slot : param_slots_of(n.op_type)) {
       const TensorId id = n.input(slot.input);
       if (id == kNoTensor) continue;
       const TensorInfo& t = g.tensor(id);

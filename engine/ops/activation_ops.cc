@@ -44,12 +44,12 @@ void infer_unary(InferContext& ctx) {
   ctx.set_output(0, t, ctx.input_dims(0));
 }
 
-UnaryParams unary_params(UnaryOp op, const PrepareContext& ctx) {
-  const Attributes& a = ctx.node.attrs;
+UnaryParams unary_params(UnaryOp op, const Node& node) {
+  const Attributes& a = node.attrs;
   UnaryParams p;
   p.op = op;
   auto fail = [&](const std::string& what) {
-    ::octet::fail(ctx.node.op_type, " node '", ctx.node.name, "': ", what);
+    ::octet::fail(node.op_type, " node '", node.name, "': ", what);
   };
   switch (op) {
     case UnaryOp::kLeakyRelu: p.alpha = a.get_float("alpha", 0.01f); break;
@@ -106,8 +106,14 @@ class UnaryKernel final : public Kernel {
 
 template <UnaryOp Op>
 std::unique_ptr<Kernel> prepare_unary(const PrepareContext& ctx) {
-  return std::make_unique<UnaryKernel>(unary_params(Op, ctx), ctx.input(0).dtype, ctx.reference,
-                                       ctx.threads);
+  return std::make_unique<UnaryKernel>(unary_params(Op, ctx.node), ctx.input(0).dtype,
+                                       ctx.reference, ctx.threads);
+}
+
+template <UnaryOp Op>
+ScalarFn unary_scalar_fn(const Graph&, const Node& node) {
+  const UnaryParams p = unary_params(Op, node);
+  return [p](float v) { return kernels::unary_reference_one(p, v); };
 }
 
 // ---- Clip: min/max attributes before opset 11, optional scalar inputs from 11 ----------
@@ -176,6 +182,27 @@ std::unique_ptr<Kernel> prepare_clip(const PrepareContext& ctx) {
   return std::make_unique<ClipKernel>(ctx.input(0).dtype, lo, hi, ctx.reference, ctx.threads);
 }
 
+// Clip of a float tensor whose bounds are known before it runs (attributes, or constant
+// scalar inputs); an absent bound is infinite.
+ScalarFn clip_scalar_fn(const Graph& g, const Node& node) {
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (g.opset < 11) {
+    lo = node.attrs.get_float("min", lo);
+    hi = node.attrs.get_float("max", hi);
+  } else {
+    for (size_t i = 1; i < 3; ++i) {
+      if (!node.has_input(i)) continue;
+      const TensorInfo& t = g.tensor(node.inputs[i]);
+      if (!t.is_constant() || t.dtype != DType::kF32 || !t.shape.is_concrete() ||
+          checked_numel(t.shape.concrete()) != 1 || t.data->size() < sizeof(float))
+        return {};
+      std::memcpy(i == 1 ? &lo : &hi, t.data->data(), sizeof(float));
+    }
+  }
+  const UnaryParams p{UnaryOp::kClip, lo, hi};
+  return [p](float v) { return kernels::unary_reference_one(p, v); };
+}
+
 // ---- PRelu: slope broadcast unidirectionally to X ----------------------------------------
 
 void infer_prelu(InferContext& ctx) {
@@ -224,7 +251,9 @@ std::unique_ptr<Kernel> prepare_prelu(const PrepareContext& ctx) {
 
 template <UnaryOp Op>
 OpSchema unary_schema(const char* name) {
-  return OpSchema{.name = name, .infer = infer_unary<Op>, .prepare = prepare_unary<Op>};
+  return OpSchema{.name = name, .infer = infer_unary<Op>, .prepare = prepare_unary<Op>,
+                  .layout = LayoutClass::kPointwiseUnary,
+                  .scalar_fn = Op == UnaryOp::kNot ? nullptr : unary_scalar_fn<Op>};
 }
 
 }  // namespace
@@ -255,9 +284,10 @@ void register_activation_ops(OpRegistry& r) {
   r.add(unary_schema<UnaryOp::kGelu>("Gelu"));
   r.add(unary_schema<UnaryOp::kNot>("Not"));
   r.add({.name = "Clip", .min_inputs = 1, .max_inputs = 3, .infer = infer_clip,
-         .prepare = prepare_clip});
+         .prepare = prepare_clip, .layout = LayoutClass::kPointwiseUnary,
+         .scalar_fn = clip_scalar_fn});
   r.add({.name = "PRelu", .min_inputs = 2, .max_inputs = 2, .infer = infer_prelu,
-         .prepare = prepare_prelu});
+         .prepare = prepare_prelu, .layout = LayoutClass::kPointwiseBroadcast});
 }
 
 }  // namespace octet

@@ -248,13 +248,14 @@ std::unique_ptr<Kernel> prepare_where(const PrepareContext& ctx) {
 template <BinaryOp Op>
 OpSchema binary_schema(const char* name) {
   return OpSchema{.name = name, .min_inputs = 2, .max_inputs = 2, .infer = infer_binary<Op>,
-                  .prepare = prepare_binary<Op>};
+                  .prepare = prepare_binary<Op>, .layout = LayoutClass::kPointwiseBroadcast};
 }
 
 template <BinaryOp Op>
 OpSchema variadic_schema(const char* name) {
   return OpSchema{.name = name, .min_inputs = 1, .max_inputs = 1 << 16,
-                  .infer = infer_binary<Op>, .prepare = prepare_binary<Op>};
+                  .infer = infer_binary<Op>, .prepare = prepare_binary<Op>,
+                  .layout = LayoutClass::kPointwiseBroadcast};
 }
 
 }  // namespace
@@ -278,9 +279,9 @@ void register_binary_ops(OpRegistry& r) {
   r.add(variadic_schema<BinaryOp::kMin>("Min"));
   r.add(variadic_schema<BinaryOp::kAdd>("Sum"));
   r.add({.name = "Mean", .min_inputs = 1, .max_inputs = 1 << 16, .infer = infer_mean,
-         .prepare = prepare_mean});
+         .prepare = prepare_mean, .layout = LayoutClass::kPointwiseBroadcast});
   r.add({.name = "Where", .min_inputs = 3, .max_inputs = 3, .infer = infer_where,
-         .prepare = prepare_where});
+         .prepare = prepare_where, .layout = LayoutClass::kPointwiseBroadcast});
 }
 
 }  // namespace octet

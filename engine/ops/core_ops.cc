@@ -36,17 +36,12 @@ std::unique_ptr<Kernel> prepare_identity(const PrepareContext& ctx) {
 
 }  // namespace
 
-void register_constant_of_shape_op(OpRegistry& r);
-void register_fake_quant_op(OpRegistry& r);
-void register_qdq_ops(OpRegistry& r);
-
 void register_core_ops(OpRegistry& r) {
-  register_constant_of_shape_op(r);
-  register_fake_quant_op(r);
-  register_qdq_ops(r);
-  r.add({.name = "Identity", .infer = infer_identity, .prepare = prepare_identity});
+  r.add({.name = "Identity", .infer = infer_identity, .prepare = prepare_identity,
+         .layout = LayoutClass::kPointwiseUnary, .encoding = EncodingClass::kRearranges});
   r.add({.name = "Dropout", .min_inputs = 1, .max_inputs = 3, .max_outputs = 2,
-         .infer = infer_identity, .prepare = prepare_identity});
+         .infer = infer_identity, .prepare = prepare_identity,
+         .encoding = EncodingClass::kSelects});
 }
 
 }  // namespace octet

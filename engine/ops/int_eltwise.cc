@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/q_common.h"
 #include "kernels/qcodes.h"
 #include "kernels/broadcast.h"

@@ -1,6 +1,7 @@
 // octet.QAveragePool (ONNX AveragePool attributes + `_layout`) and octet.QGlobalAveragePool
 // (+ `_layout`): bindings of kernels/qpool.h and kernels/qpool_global.h.
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/q_common.h"
 #include "engine/ops/pool_geometry.h"
 #include "kernels/qpool.h"

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/q_common.h"
 #include "kernels/qcodes.h"
 #include "engine/ops/resize_spec.h"

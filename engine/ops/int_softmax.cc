@@ -1,6 +1,7 @@
 // octet.QSoftmax (ONNX Softmax `axis`, opset 13 semantics: one axis, default -1): binding of
 // kernels/qsoftmax.h.
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/q_common.h"
 #include "kernels/qsoftmax.h"
 

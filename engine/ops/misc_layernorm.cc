@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "kernels/layernorm.h"
 
 namespace octet {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "kernels/copy.h"
 #include "kernels/reduce.h"
 

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/resize_spec.h"
 #include "kernels/resize.h"
 

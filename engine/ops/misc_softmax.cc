@@ -1,6 +1,7 @@
 // Softmax and LogSoftmax: opset < 13 coerces the input to 2-D at `axis` (default 1);
 // opset >= 13 normalizes along one axis (default -1).
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "kernels/softmax.h"
 
 namespace octet {

@@ -1,5 +1,6 @@
 // Cast: element type conversion.
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/movement_common.h"
 #include "kernels/cast.h"
 #include "kernels/copy.h"
@@ -70,7 +71,8 @@ std::unique_ptr<Kernel> prepare_cast(const PrepareContext& ctx) {
 }  // namespace
 
 void register_movement_cast_ops(OpRegistry& r) {
-  r.add({.name = "Cast", .infer = infer_cast, .prepare = prepare_cast});
+  r.add({.name = "Cast", .infer = infer_cast, .prepare = prepare_cast,
+         .layout = LayoutClass::kPointwiseUnary});
 }
 
 }  // namespace octet

@@ -7,13 +7,6 @@
 
 namespace octet {
 
-// Registration of the parts of register_movement_ops.
-void register_movement_view_ops(OpRegistry& r);   // Reshape, Flatten, Squeeze, Unsqueeze, Shape
-void register_movement_copy_ops(OpRegistry& r);   // Transpose, Concat, Split, Slice, Gather,
-                                                  // Expand, DepthToSpace, SpaceToDepth
-void register_movement_pad_ops(OpRegistry& r);    // Pad, Expand, Tile
-void register_movement_cast_ops(OpRegistry& r);   // Cast
-
 namespace movement {
 
 // Largest rank accepted for data movement (bounds index arithmetic and tables).

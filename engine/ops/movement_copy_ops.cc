@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/movement_common.h"
 #include "kernels/concat.h"
 #include "kernels/gather.h"
@@ -515,21 +516,23 @@ std::unique_ptr<Kernel> prepare_space_to_depth(const PrepareContext& ctx) {
 }  // namespace
 
 void register_movement_copy_ops(OpRegistry& r) {
-  r.add({.name = "Transpose", .infer = infer_transpose, .prepare = prepare_transpose});
+  r.add({.name = "Transpose", .infer = infer_transpose, .prepare = prepare_transpose,
+         .layout = LayoutClass::kAgnostic, .encoding = EncodingClass::kRearranges});
   r.add({.name = "Concat", .min_inputs = 1, .max_inputs = 1 << 16, .infer = infer_concat,
-         .prepare = prepare_concat});
+         .prepare = prepare_concat, .layout = LayoutClass::kAgnostic});
   r.add({.name = "Split", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1,
-         .max_outputs = 1 << 16, .infer = infer_split, .prepare = prepare_split});
+         .max_outputs = 1 << 16, .infer = infer_split, .prepare = prepare_split,
+         .encoding = EncodingClass::kSelects16});
   r.add({.name = "Slice", .min_inputs = 1, .max_inputs = 5, .infer = infer_slice,
-         .prepare = prepare_slice});
+         .prepare = prepare_slice, .encoding = EncodingClass::kSelects16});
   r.add({.name = "Expand", .min_inputs = 2, .max_inputs = 2, .infer = infer_expand,
-         .prepare = prepare_expand});
+         .prepare = prepare_expand, .encoding = EncodingClass::kSelects});
   r.add({.name = "DepthToSpace", .infer = infer_depth_to_space,
-         .prepare = prepare_depth_to_space});
+         .prepare = prepare_depth_to_space, .encoding = EncodingClass::kSelects16});
   r.add({.name = "SpaceToDepth", .infer = infer_space_to_depth,
-         .prepare = prepare_space_to_depth});
+         .prepare = prepare_space_to_depth, .encoding = EncodingClass::kSelects16});
   r.add({.name = "Gather", .min_inputs = 2, .max_inputs = 2, .infer = infer_gather,
-         .prepare = prepare_gather});
+         .prepare = prepare_gather, .encoding = EncodingClass::kSelects});
 }
 
 }  // namespace octet

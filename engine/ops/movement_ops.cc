@@ -1,7 +1,6 @@
-// Data movement ops: registration and the helpers they share.
+// Helpers shared by the data movement op bindings (engine/ops/movement_*.cc).
 #include "engine/op.h"
 #include "engine/ops/movement_common.h"
-#include "engine/ops/op_groups.h"
 #include "kernels/copy.h"
 
 namespace octet {
@@ -63,12 +62,5 @@ std::unique_ptr<Kernel> prepare_view_copy(const PrepareContext& ctx) {
 }
 
 }  // namespace movement
-
-void register_movement_ops(OpRegistry& r) {
-  register_movement_view_ops(r);
-  register_movement_copy_ops(r);
-  register_movement_pad_ops(r);
-  register_movement_cast_ops(r);
-}
 
 }  // namespace octet

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/movement_common.h"
 #include "kernels/cast.h"
 #include "kernels/pad.h"
@@ -179,9 +180,9 @@ std::unique_ptr<Kernel> prepare_tile(const PrepareContext& ctx) {
 
 void register_movement_pad_ops(OpRegistry& r) {
   r.add({.name = "Pad", .min_inputs = 1, .max_inputs = 4, .infer = infer_pad,
-         .prepare = prepare_pad});
+         .prepare = prepare_pad, .encoding = EncodingClass::kSelects});
   r.add({.name = "Tile", .min_inputs = 2, .max_inputs = 2, .infer = infer_tile,
-         .prepare = prepare_tile});
+         .prepare = prepare_tile, .encoding = EncodingClass::kSelects});
 }
 
 }  // namespace octet

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/op.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/movement_common.h"
 
 namespace octet {
@@ -178,13 +179,17 @@ std::unique_ptr<Kernel> prepare_shape(const PrepareContext& ctx) {
 
 void register_movement_view_ops(OpRegistry& r) {
   r.add({.name = "Reshape", .min_inputs = 2, .max_inputs = 2, .infer = infer_reshape,
-         .prepare = movement::prepare_view_copy, .output_aliases_input0 = true});
+         .prepare = movement::prepare_view_copy, .output_aliases_input0 = true,
+         .encoding = EncodingClass::kRearranges});
   r.add({.name = "Flatten", .infer = infer_flatten, .prepare = movement::prepare_view_copy,
-         .output_aliases_input0 = true});
+         .output_aliases_input0 = true,
+         .encoding = EncodingClass::kRearranges});
   r.add({.name = "Squeeze", .min_inputs = 1, .max_inputs = 2, .infer = infer_squeeze,
-         .prepare = movement::prepare_view_copy, .output_aliases_input0 = true});
+         .prepare = movement::prepare_view_copy, .output_aliases_input0 = true,
+         .encoding = EncodingClass::kRearranges});
   r.add({.name = "Unsqueeze", .min_inputs = 1, .max_inputs = 2, .infer = infer_unsqueeze,
-         .prepare = movement::prepare_view_copy, .output_aliases_input0 = true});
+         .prepare = movement::prepare_view_copy, .output_aliases_input0 = true,
+         .encoding = EncodingClass::kRearranges});
   r.add({.name = "Shape", .infer = infer_shape, .prepare = prepare_shape,
          .depends_on_shapes_only = true});
 }

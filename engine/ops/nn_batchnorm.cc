@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "engine/ops/nn_common.h"
+#include "engine/ops/op_groups.h"
 #include "kernels/batchnorm.h"
 
 namespace octet {
@@ -109,7 +110,8 @@ std::unique_ptr<Kernel> prepare_bn(const PrepareContext& ctx) {
 
 void register_nn_batchnorm_ops(OpRegistry& r) {
   r.add({.name = "BatchNormalization", .min_inputs = 5, .max_inputs = 5, .min_outputs = 1,
-         .max_outputs = 5, .infer = infer_bn, .prepare = prepare_bn});
+         .max_outputs = 5, .infer = infer_bn, .prepare = prepare_bn,
+         .layout = LayoutClass::kNhwcIsland});
 }
 
 }  // namespace octet

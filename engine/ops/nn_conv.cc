@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "engine/ops/nn_common.h"
+#include "engine/ops/op_groups.h"
 #include "kernels/conv.h"
 #include "kernels/conv_transpose.h"
 
@@ -245,13 +246,23 @@ std::unique_ptr<Kernel> prepare_conv(const PrepareContext& ctx) {
   return std::make_unique<ConvKernel<kTranspose>>(ctx);
 }
 
+// Weights [M, C/group, k...] (Conv) and [C, M/group, k...] (ConvTranspose).
+int conv_channel_axis(const Node&, int) { return 0; }
+int conv_reduction_axis(const Node&, int) { return 1; }
+int conv_transpose_channel_axis(const Node&, int rank) { return rank > 1 ? 1 : 0; }
+
 }  // namespace
 
 void register_nn_conv_ops(OpRegistry& r) {
   r.add({.name = "Conv", .min_inputs = 2, .max_inputs = 3,
-         .infer = infer_conv<false>, .prepare = prepare_conv<false>});
+         .infer = infer_conv<false>, .prepare = prepare_conv<false>,
+         .layout = LayoutClass::kNhwcIsland,
+         .params = {.weight = 1, .bias = 2, .channel_axis = conv_channel_axis,
+                    .reduction_axis = conv_reduction_axis}});
   r.add({.name = "ConvTranspose", .min_inputs = 2, .max_inputs = 3,
-         .infer = infer_conv<true>, .prepare = prepare_conv<true>});
+         .infer = infer_conv<true>, .prepare = prepare_conv<true>,
+         .layout = LayoutClass::kNhwcIsland,
+         .params = {.weight = 1, .bias = 2, .channel_axis = conv_transpose_channel_axis}});
 }
 
 }  // namespace octet

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "engine/ops/nn_common.h"
+#include "engine/ops/op_groups.h"
 #include "kernels/gemm.h"
 
 namespace octet {
@@ -261,13 +262,23 @@ std::unique_ptr<Kernel> prepare_matmul(const PrepareContext& ctx) {
   return std::make_unique<MatMulKernel>(ctx);
 }
 
+// Gemm's B is [K, N], or [N, K] with transB; MatMul's is [..., K, N].
+int gemm_channel_axis(const Node& n, int rank) { return n.attrs.get_int("transB", 0) ? 0 : rank - 1; }
+int gemm_reduction_axis(const Node& n, int) { return n.attrs.get_int("transB", 0) ? 1 : 0; }
+int matmul_channel_axis(const Node&, int rank) { return rank - 1; }
+int matmul_reduction_axis(const Node&, int rank) { return rank == 2 ? 0 : -1; }
+
 }  // namespace
 
 void register_nn_matmul_ops(OpRegistry& r) {
   r.add({.name = "Gemm", .min_inputs = 2, .max_inputs = 3, .infer = infer_gemm,
-         .prepare = prepare_gemm});
+         .prepare = prepare_gemm,
+         .params = {.weight = 1, .bias = 2, .channel_axis = gemm_channel_axis,
+                    .reduction_axis = gemm_reduction_axis}});
   r.add({.name = "MatMul", .min_inputs = 2, .max_inputs = 2, .infer = infer_matmul,
-         .prepare = prepare_matmul});
+         .prepare = prepare_matmul,
+         .params = {.weight = 1, .channel_axis = matmul_channel_axis,
+                    .reduction_axis = matmul_reduction_axis}});
 }
 
 }  // namespace octet

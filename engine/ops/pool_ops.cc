@@ -249,10 +249,14 @@ std::unique_ptr<Kernel> prepare_global_pool(const PrepareContext& ctx) {
 }  // namespace
 
 void register_pool_ops(OpRegistry& r) {
-  r.add({.name = "MaxPool", .max_outputs = 2, .infer = infer_pool, .prepare = prepare_pool});
-  r.add({.name = "AveragePool", .infer = infer_pool, .prepare = prepare_pool});
-  r.add({.name = "GlobalAveragePool", .infer = infer_global_pool, .prepare = prepare_global_pool});
-  r.add({.name = "GlobalMaxPool", .infer = infer_global_pool, .prepare = prepare_global_pool});
+  constexpr LayoutClass nhwc = LayoutClass::kNhwcIsland;
+  r.add({.name = "MaxPool", .max_outputs = 2, .infer = infer_pool, .prepare = prepare_pool,
+         .layout = nhwc, .encoding = EncodingClass::kSelects});
+  r.add({.name = "AveragePool", .infer = infer_pool, .prepare = prepare_pool, .layout = nhwc});
+  r.add({.name = "GlobalAveragePool", .infer = infer_global_pool, .prepare = prepare_global_pool,
+         .layout = nhwc});
+  r.add({.name = "GlobalMaxPool", .infer = infer_global_pool, .prepare = prepare_global_pool,
+         .layout = nhwc, .encoding = EncodingClass::kSelects});
 }
 
 }  // namespace octet

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/ops/nn_common.h"
+#include "engine/ops/op_groups.h"
 #include "engine/ops/q_common.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"

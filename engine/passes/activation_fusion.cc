@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 
+#include "engine/op.h"
 #include "engine/passes/pass_util.h"
 #include "engine/passes/passes.h"
 
@@ -37,9 +38,8 @@ std::optional<Bounds> activation_bounds(const Graph& g, const Node& a) {
   return b;
 }
 
-bool fusable_producer(const std::string& op) {
-  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
-}
+// The products of a weight (Conv, ConvTranspose, Gemm, MatMul) clamp their outputs themselves.
+bool fusable_producer(const std::string& op) { return param_slots(op).weight >= 0; }
 
 }  // namespace
 

@@ -2,9 +2,9 @@
 // transposes, which are then pushed through layout-agnostic ops, merged and cancelled
 // so that only the transposes at the borders of layout-sensitive regions remain.
 #include <algorithm>
-#include <set>
 #include <string_view>
 
+#include "engine/op.h"
 #include "engine/passes/pass_util.h"
 #include "engine/passes/passes.h"
 
@@ -21,31 +21,16 @@ using passes::permute_dims;
 const std::vector<int64_t> kToNhwc{0, 2, 3, 1};
 const std::vector<int64_t> kToNchw{0, 3, 1, 2};
 
-bool is_layout_op(std::string_view op) {
-  static const std::set<std::string_view> ops{"Conv",        "ConvTranspose",     "MaxPool",
-                                              "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-                                              "BatchNormalization"};
-  return ops.count(op) != 0;
-}
+bool is_layout_op(std::string_view op) { return layout_class(op) == LayoutClass::kNhwcIsland; }
 
 // Pointwise ops of one data input (input 0); other inputs, if any, are scalars.
 bool is_unary_pointwise(std::string_view op) {
-  static const std::set<std::string_view> ops{
-      "Relu",     "LeakyRelu", "Clip",   "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
-      "Erf",      "Elu",       "Selu",   "Celu",    "Gelu",        "Mish",      "Softplus",
-      "Softsign", "ThresholdedRelu",     "Exp",     "Log",         "Abs",       "Neg",
-      "Sqrt",     "Reciprocal", "Floor", "Ceil",    "Round",       "Sign",      "Sin",
-      "Cos",      "Not",       "Cast",   "Identity", "IsNaN",      "IsInf"};
-  return ops.count(op) != 0;
+  return layout_class(op) == LayoutClass::kPointwiseUnary;
 }
 
 // Pointwise ops whose inputs broadcast against each other (numpy rules).
 bool is_broadcast_pointwise(std::string_view op) {
-  static const std::set<std::string_view> ops{
-      "Add",  "Sub",   "Mul",  "Div",  "Pow",     "Max",  "Min",          "Sum",
-      "Mean", "PRelu", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-      "And",  "Or",    "Xor",  "Where"};
-  return ops.count(op) != 0;
+  return layout_class(op) == LayoutClass::kPointwiseBroadcast;
 }
 
 // A per-tensor encoding holds in any layout: the transposed twin of a tensor keeps it (the
@@ -61,8 +46,9 @@ bool is_per_tensor_fake_quant(const Node& n) {
 }
 
 bool is_layout_agnostic(std::string_view op) {
-  return op == "Transpose" || op == "Concat" || is_unary_pointwise(op) ||
-         is_broadcast_pointwise(op);
+  const LayoutClass c = layout_class(op);
+  return c == LayoutClass::kAgnostic || c == LayoutClass::kPointwiseUnary ||
+         c == LayoutClass::kPointwiseBroadcast;
 }
 
 // The perm of a Transpose node (ONNX default: reversed axes), or empty when invalid.

@@ -15,15 +15,10 @@
 namespace octet {
 namespace {
 
-// Ops whose output holds a selection or rearrangement of input 0's values: they run on codes
-// and their outputs share input 0's encoding (as QuantSim leaves them without a quantizer).
-bool moves_codes(const std::string& op) {
-  static const std::set<std::string> ops{
-      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout",
-      "MaxPool", "GlobalMaxPool", "Slice", "Split", "Gather", "Pad", "Expand", "Tile",
-      "DepthToSpace", "SpaceToDepth"};
-  return ops.count(op) != 0;
-}
+// Ops whose output holds a selection or rearrangement of input 0's values (the op table's
+// preserves-encoding trait): they run on codes and their outputs share input 0's encoding
+// (as QuantSim leaves them without a quantizer).
+bool moves_codes(const std::string& op) { return preserves_encoding(op); }
 
 bool registered(const char* op) { return OpRegistry::instance().find(op) != nullptr; }
 
@@ -396,7 +391,7 @@ class Lowerer {
     else if (op == "Softmax") done = lower_same_encoding_free(node, "octet.QSoftmax", &why);
     else if (op == "Resize") done = lower_resize(node, &why);
     else if (moves_codes(op)) done = lower_movement(node, &why);
-    else if (lookup_function(node)) done = lower_lookup(node, &why);
+    else if (scalar_function(node)) done = lower_lookup(node, &why);
     else why = "no integer form of " + op;
     if (!done) {
       bool wide = false;
@@ -856,12 +851,10 @@ class Lowerer {
   // W8A16: pure rearrangements run on 16-bit codes (element-size agnostic kernels) when every
   // output keeps the input's encoding; anything else with 16-bit codes runs in float.
   bool lower_movement16(const Node& node, std::string* why) {
-    static const std::set<std::string> ops{"Reshape", "Flatten", "Squeeze", "Unsqueeze",
-                                           "Transpose", "Identity", "Slice", "Split",
-                                           "DepthToSpace", "SpaceToDepth"};
     auto x = act_enc16(node.inputs[0]);
     if (!x) return *why = "input is not an 8- or 16-bit per-tensor activation", false;
-    if (!ops.count(node.op_type)) return *why = "16-bit codes: no integer form of " + node.op_type, false;
+    const OpSchema* schema = find_op(node.op_type);
+    if (!schema || !schema->moves_codes16()) return *why = "16-bit codes: no integer form of " + node.op_type, false;
     for (TensorId o : node.outputs) {
       auto own = own_.find(o);
       if (own != own_.end() && !(own->second.scale == in_.tensor(node.inputs[0]).quant.scale &&
@@ -939,51 +932,10 @@ class Lowerer {
   }
 
   // ---- pointwise functions as lookup tables ---------------------------------------------------
-  std::function<float(float)> lookup_function(const Node& node) const {
-    const std::string& op = node.op_type;
-    const Attributes& a = node.attrs;
-    if (op == "Relu") return [](float v) { return v > 0.f ? v : 0.f; };
-    if (op == "Sigmoid") return [](float v) { return 1.f / (1.f + std::exp(-v)); };
-    if (op == "Tanh") return [](float v) { return std::tanh(v); };
-    if (op == "Exp") return [](float v) { return std::exp(v); };
-    if (op == "Erf") return [](float v) { return std::erf(v); };
-    if (op == "Neg") return [](float v) { return -v; };
-    if (op == "Abs") return [](float v) { return std::fabs(v); };
-    if (op == "Sqrt") return [](float v) { return std::sqrt(v); };
-    if (op == "Softplus") return [](float v) { return std::log1p(std::exp(-std::fabs(v))) + std::max(v, 0.f); };
-    if (op == "Softsign") return [](float v) { return v / (1.f + std::fabs(v)); };
-    if (op == "HardSigmoid") {
-      const float alpha = a.get_float("alpha", 0.2f), beta = a.get_float("beta", 0.5f);
-      return [=](float v) { return std::clamp(alpha * v + beta, 0.f, 1.f); };
-    }
-    if (op == "HardSwish")
-      return [](float v) { return v * std::clamp(v / 6.f + 0.5f, 0.f, 1.f); };
-    if (op == "LeakyRelu") {
-      const float alpha = a.get_float("alpha", 0.01f);
-      return [=](float v) { return v >= 0.f ? v : alpha * v; };
-    }
-    if (op == "Elu") {
-      const float alpha = a.get_float("alpha", 1.f);
-      return [=](float v) { return v >= 0.f ? v : alpha * (std::exp(v) - 1.f); };
-    }
-    if (op == "Gelu" && a.get_string("approximate", "none") == "none")
-      return [](float v) { return 0.5f * v * (1.f + std::erf(v / std::sqrt(2.f))); };
-    if (op == "Clip") {
-      float lo = -INFINITY, hi = INFINITY;
-      if (in_.opset < 11) {
-        lo = a.get_float("min", lo);
-        hi = a.get_float("max", hi);
-      } else {
-        for (size_t i = 1; i < 3; ++i) {
-          if (!node.has_input(i)) continue;
-          auto v = passes::constant_f32(in_, node.inputs[i]);
-          if (!v || v->size() != 1) return {};
-          (i == 1 ? lo : hi) = (*v)[0];
-        }
-      }
-      return [=](float v) { return std::clamp(v, lo, hi); };
-    }
-    return {};
+  // The op table's scalar function of the node (its reference kernel's), or empty.
+  ScalarFn scalar_function(const Node& node) const {
+    const OpSchema* schema = find_op(node.op_type);
+    return schema && schema->scalar_fn ? schema->scalar_fn(in_, node) : ScalarFn{};
   }
 
   bool lower_lookup(const Node& node, std::string* why) {
@@ -991,7 +943,7 @@ class Lowerer {
     auto x = act_enc(node.inputs[0]);
     auto y = act_enc(node.outputs[0]);
     if (!x || !y) return *why = "input or output is not an 8-bit per-tensor activation", false;
-    const auto f = lookup_function(node);
+    const ScalarFn f = scalar_function(node);
     std::vector<int8_t> table(256);
     for (int i = 0; i < 256; ++i) {
       const int32_t code = qmin_ + i;  // index = code - type min
@@ -1110,8 +1062,10 @@ class Lowerer {
 // an input that has none and no other reader: the layout pass puts a Transpose between a Conv
 // and the tensor QuantSim annotated, and quantizing before or after a rearrangement is the same.
 void propagate_encodings(Graph& g, std::map<TensorId, QuantParams>* own) {
-  static const std::set<std::string> rearranging{"Transpose", "Reshape", "Flatten", "Squeeze",
-                                                 "Unsqueeze", "Identity"};
+  auto rearranges = [](const std::string& op) {
+    const OpSchema* s = find_op(op);
+    return s && s->encoding == EncodingClass::kRearranges;
+  };
   const std::vector<int32_t> uses = g.use_counts();
   for (const Node& n : g.nodes) {
     if (!moves_codes(n.op_type) && n.op_type != "Resize") continue;
@@ -1136,7 +1090,7 @@ void propagate_encodings(Graph& g, std::map<TensorId, QuantParams>* own) {
     }
     for (auto it = g.nodes.rbegin(); it != g.nodes.rend(); ++it) {
       const Node& n = *it;
-      if (!rearranging.count(n.op_type) || n.outputs.size() != 1 || !n.has_input(0)) continue;
+      if (!rearranges(n.op_type) || n.outputs.size() != 1 || !n.has_input(0)) continue;
       TensorInfo& in = g.tensor(n.inputs[0]);
       const QuantParams& q = g.tensor(n.outputs[0]).quant;
       if (q.empty() || !in.quant.empty() || in.is_constant() || in.dtype != DType::kF32 ||
@@ -1168,6 +1122,14 @@ LoweringReport lower_to_integer(Graph& graph, const TargetProfile& profile) {
   fresh.topo_sort();
   graph = std::move(fresh);
   return report;
+}
+
+bool has_integer_rule(std::string_view op_type) {
+  static const std::set<std::string_view> own{
+      "QuantizeLinear", "DequantizeLinear", "Conv", "Gemm", "MatMul", "Add", "Mul",
+      "AveragePool", "GlobalAveragePool", "Concat", "Softmax", "Resize"};
+  const OpSchema* s = find_op(op_type);
+  return own.count(op_type) || (s && (s->preserves_encoding() || s->scalar_fn));
 }
 
 bool is_integer_graph(const Graph& graph) {

@@ -18,6 +18,7 @@
 //   DequantizeLinear before a quantized output.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/graph.h"
@@ -35,6 +36,9 @@ struct LoweringReport {
 // so that convolutions are channels-last and activations fused). Replaces it by the integer
 // graph.
 LoweringReport lower_to_integer(Graph& graph, const TargetProfile& profile);
+
+// True when the lowering has an integer form for nodes of `op_type` (given quantized tensors).
+bool has_integer_rule(std::string_view op_type);
 
 // True when the graph already is an integer graph (has octet.Q* / Requantize nodes).
 bool is_integer_graph(const Graph& graph);

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "engine/error.h"
+#include "engine/op.h"
 #include "engine/passes/pass_util.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"
@@ -590,7 +591,8 @@ std::string make_spec(const QuantSim& sim, size_t node_index,
                       const std::vector<std::vector<passes::Use>>& readers, LayerSpec& L) {
   const Graph& g = sim.model();
   const Node& n = g.nodes[node_index];
-  if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") return "-";
+  const ParamSlots& slots = param_slots(n.op_type);
+  if (slots.weight != 1 || !slots.reduction_axis) return "-";  // Conv, Gemm, MatMul
   if (n.outputs.empty() || n.outputs[0] == kNoTensor || !n.has_input(0) || !n.has_input(1)) return "-";
   const TensorInfo& wt = g.tensor(n.inputs[1]);
   if (!wt.is_constant() || wt.dtype != DType::kF32 || !wt.shape.is_concrete()) return "-";
@@ -609,7 +611,7 @@ std::string make_spec(const QuantSim& sim, size_t node_index,
   if (q.encoding->block_size > 0) return "per-block weight encodings are not supported";
   L.quantizer = qi;
   if (readers[static_cast<size_t>(n.inputs[1])].size() != 1) return "weight shared with another node";
-  int out_axis = 0;
+  const int out_axis = slots.channel_axis(n, static_cast<int>(L.wd.size()));
   if (n.op_type == "Conv") {
     if (L.wd.size() != 4) return "only 2-D convolutions";
     L.kind = LayerKind::kConv;
@@ -633,19 +635,17 @@ std::string make_spec(const QuantSim& sim, size_t node_index,
     L.N = L.trans_b ? L.wd[0] : L.wd[1];
     L.K = L.trans_b ? L.wd[1] : L.wd[0];
     L.alpha = n.attrs.get_float("alpha", 1.f);
-    out_axis = L.trans_b ? 0 : 1;
   } else {
     if (L.wd.size() != 2) return "MatMul weight is not 2-D";
     L.kind = LayerKind::kMatMul;
     L.N = L.wd[1];
     L.K = L.wd[0];
-    out_axis = 1;
   }
   if (q.encoding->axis >= 0 && q.encoding->axis != out_axis)
     return "per-channel axis is not the output-channel axis";
   // Bias (Conv B, Gemm beta * C).
-  if (n.op_type != "MatMul" && n.has_input(2)) {
-    auto b = passes::constant_f32(g, n.inputs[2]);
+  if (slots.bias >= 0 && n.has_input(size_t(slots.bias))) {
+    auto b = passes::constant_f32(g, n.inputs[size_t(slots.bias)]);
     if (!b) return "bias is not an f32 constant";
     float scale = n.op_type == "Gemm" ? n.attrs.get_float("beta", 1.f) : 1.f;
     if (b->size() == static_cast<size_t>(L.N)) L.bias = *b;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 
+#include "engine/op.h"
 #include "engine/passes/pass_util.h"
 
 namespace octet::quant {
@@ -95,15 +96,24 @@ Fused fused_activation(const Node& n) {
 
 std::optional<Layer> load_layer(const Graph& g, int32_t index, const ClsOptions& opt) {
   const Node& n = g.nodes[static_cast<size_t>(index)];
-  const bool conv = n.op_type == "Conv";
-  const bool gemm = n.op_type == "Gemm" && opt.include_gemm;
-  if ((!conv && !gemm) || n.outputs.size() != 1 || n.inputs.empty() || !n.has_input(1)) return std::nullopt;
+  // A layer: weight (input 1) with output and input channels, bias (input 2), as the op table
+  // says; a matrix weight is a Gemm's (channel axes from transB), a higher rank a Conv's.
+  const ParamSlots& slots = param_slots(n.op_type);
+  if (slots.weight != 1 || slots.bias != 2 || !slots.channel_axis || !slots.reduction_axis)
+    return std::nullopt;
+  if (n.outputs.size() != 1 || n.inputs.empty() || !n.has_input(1)) return std::nullopt;
   auto w = constant_f32(g, n.inputs[1]);
   if (!w) return std::nullopt;
+  const Dims wd = g.tensor(n.inputs[1]).shape.concrete();
+  const int rank = static_cast<int>(wd.size());
+  if (rank < 2 || slots.reduction_axis(n, rank) < 0) return std::nullopt;
+  const bool gemm = rank == 2;
+  const bool conv = !gemm;
+  if (gemm && !opt.include_gemm) return std::nullopt;
   Layer L;
   L.node = index;
   L.gemm = gemm;
-  L.wd = g.tensor(n.inputs[1]).shape.concrete();
+  L.wd = wd;
   L.w = std::move(*w);
   if (conv) {
     L.groups = n.attrs.get_int("group", 1);
