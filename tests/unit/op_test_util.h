@@ -21,6 +21,23 @@ struct OpCase {
   int64_t opset = 17;
 };
 
+// Runs a one-input model on `x` (renamed to the model's input, shape fixed to x's) and returns
+// its first output as floats.
+inline std::vector<float> run_first_output(std::shared_ptr<const Graph> model, ExecutionMode mode,
+                                           const HostTensor& x, int threads = 1) {
+  SessionOptions options;
+  options.mode = mode;
+  options.threads = threads;
+  const std::string input = model->tensor(model->inputs[0]).name;
+  options.input_shapes[input] = x.dims;
+  Session session(model, options);
+  HostTensor in = x;
+  in.name = input;
+  const auto out = session.run({in});
+  const auto y = out[0].values<float>();
+  return {y.begin(), y.end()};
+}
+
 // Builds a one-node graph for the case.
 inline std::shared_ptr<Graph> make_op_graph(const OpCase& c) {
   auto g = std::make_shared<Graph>();

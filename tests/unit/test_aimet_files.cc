@@ -17,6 +17,7 @@
 #include "quant/fidelity.h"
 #include "quant/kernel_support.h"
 #include "quant/quantsim.h"
+#include "op_test_util.h"
 
 using namespace octet;
 using namespace octet::quant;
@@ -74,16 +75,7 @@ const QuantSim& calibrated() {
 
 std::vector<float> run(std::shared_ptr<const Graph> g, ExecutionMode mode) {
   static const HostTensor images = slice_rows(load_npy_dataset(data_path("mnist_test")), 0, 64);
-  SessionOptions o;
-  o.mode = mode;
-  const std::string input = g->tensor(g->inputs[0]).name;
-  o.input_shapes[input] = images.dims;
-  Session s(g, o);
-  HostTensor x = images;
-  x.name = input;
-  auto out = s.run({x});
-  auto v = out[0].values<float>();
-  return {v.begin(), v.end()};
+  return test::run_first_output(std::move(g), mode, images);
 }
 
 double sqnr_db(const std::vector<float>& ref, const std::vector<float>& x) {

@@ -10,6 +10,7 @@
 #include "loaders/npy.h"
 #include "quant/qdq_export.h"
 #include "quant/quantsim.h"
+#include "op_test_util.h"
 
 using namespace octet;
 using namespace octet::quant;
@@ -19,17 +20,7 @@ namespace {
 std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
 
 std::vector<float> run_model(std::shared_ptr<const Graph> model, ExecutionMode mode, const HostTensor& x) {
-  SessionOptions opt;
-  opt.mode = mode;
-  opt.threads = 2;
-  const std::string input = model->tensor(model->inputs[0]).name;
-  opt.input_shapes[input] = x.dims;
-  Session s(model, opt);
-  HostTensor in = x;
-  in.name = input;
-  auto out = s.run({in});
-  auto y = out[0].values<float>();
-  return {y.begin(), y.end()};
+  return test::run_first_output(std::move(model), mode, x, 2);
 }
 
 QuantSim make_sim(const std::string& file, bool per_channel) {

@@ -134,6 +134,11 @@ std::string find_data_dir();
 std::shared_ptr<Graph> with_imported_encodings(std::shared_ptr<Graph> model,
                                                const std::string& encodings_path,
                                                bool allow_partial);
+// `--encodings FILE [--allow-partial-encodings]` of run and eval: MODEL with the file's encodings
+// (with_imported_encodings), MODEL itself without the option. Usage errors: the partial flag
+// without a file, or a file in float mode.
+std::shared_ptr<Graph> apply_encodings_option(const Args& args, ExecutionMode mode,
+                                              std::shared_ptr<Graph> model);
 // Imports an encodings file into `sim` (quant::import_encodings), printing its warnings and notes
 // to stderr.
 quant::ImportReport import_encodings_file(quant::QuantSim& sim, const std::string& encodings_path,

@@ -80,14 +80,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
   o.shapes = parse_shapes(args.all("--shape"));
   o.progress = stderr_is_terminal();
 
-  std::shared_ptr<Graph> graph = load_model(args.positional()[0]);
-  if (args.has("--allow-partial-encodings") && !args.has("--encodings"))
-    throw UsageError("--allow-partial-encodings needs --encodings");
-  if (args.has("--encodings")) {
-    if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
-    graph = with_imported_encodings(graph, args.get("--encodings"),
-                                    args.has("--allow-partial-encodings"));
-  }
+  std::shared_ptr<Graph> graph =
+      apply_encodings_option(args, mode, load_model(args.positional()[0]));
   check_shape_names(*graph, o.shapes);
   HostTensor data = load_npy_dataset(args.get("--data"));
   HostTensor labels;

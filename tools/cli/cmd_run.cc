@@ -110,14 +110,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   const std::string path = args.positional()[0];
   if (args.has("--output") && args.get("--output").empty()) throw UsageError("-o needs a folder");
 
-  std::shared_ptr<Graph> graph = load_model(path);
-  if (args.has("--allow-partial-encodings") && !args.has("--encodings"))
-    throw UsageError("--allow-partial-encodings needs --encodings");
-  if (args.has("--encodings")) {
-    if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
-    graph = with_imported_encodings(graph, args.get("--encodings"),
-                                    args.has("--allow-partial-encodings"));
-  }
+  std::shared_ptr<Graph> graph = apply_encodings_option(args, mode, load_model(path));
   check_shape_names(*graph, shapes);
   std::vector<InputFile> files = parse_inputs(*graph, args.all("--input"));
 

@@ -224,4 +224,14 @@ std::shared_ptr<Graph> with_imported_encodings(std::shared_ptr<Graph> model,
   return sim.annotated_model();
 }
 
+std::shared_ptr<Graph> apply_encodings_option(const Args& args, ExecutionMode mode,
+                                              std::shared_ptr<Graph> model) {
+  if (args.has("--allow-partial-encodings") && !args.has("--encodings"))
+    throw UsageError("--allow-partial-encodings needs --encodings");
+  if (!args.has("--encodings")) return model;
+  if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
+  return with_imported_encodings(std::move(model), args.get("--encodings"),
+                                 args.has("--allow-partial-encodings"));
+}
+
 }  // namespace octet::cli
