@@ -93,7 +93,7 @@ class Builder {
     Attributes ga;
     ga.set("transB", int64_t{1});
     TensorId y = node("Gemm", "fc", {flat, w, b}, std::move(ga));
-    g_->tensor(y).name = "logits";
+    g_->rename_tensor(y, "logits");
     g_->outputs.push_back(y);
   }
   std::shared_ptr<Graph> finish() {

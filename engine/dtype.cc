@@ -1,5 +1,8 @@
 #include "engine/dtype.h"
 
+#include "engine/error.h"
+#include "engine/shape.h"
+
 namespace octet {
 
 size_t dtype_size(DType t) {
@@ -41,6 +44,8 @@ bool dtype_is_integer(DType t) {
 }
 
 size_t dtype_storage_bytes(DType t, int64_t count) {
+  OCTET_CHECK(count >= 0 && count <= kMaxTensorElements, "element count ", count,
+              " is out of range (0 to 2^48)");
   if (t == DType::kI4 || t == DType::kU4) return static_cast<size_t>((count + 1) / 2);
   return dtype_size(t) * static_cast<size_t>(count);
 }

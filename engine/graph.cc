@@ -1,15 +1,54 @@
 #include "engine/graph.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <queue>
 
 #include "engine/error.h"
 
 namespace octet {
 
+void check_quant_params(const QuantParams& q, const Shape& shape, const std::string& what) {
+  if (q.scale.empty()) {
+    OCTET_CHECK(q.zero_point.empty(), what, ": ", q.zero_point.size(), " zero points without a scale");
+    return;
+  }
+  OCTET_CHECK(q.zero_point.size() == q.scale.size(), what, ": ", q.zero_point.size(),
+              " zero points for ", q.scale.size(), " scales");
+  for (float s : q.scale) OCTET_CHECK(std::isfinite(s), what, ": scale ", s, " is not finite");
+  OCTET_CHECK(q.bitwidth >= 1 && q.bitwidth <= 32, what, ": bitwidth ", q.bitwidth,
+              " is not in 1..32");
+  OCTET_CHECK(q.block_size >= 0, what, ": block size ", q.block_size, " is negative");
+  OCTET_CHECK(q.axis >= -1, what, ": axis ", q.axis, " is negative");
+  if (q.axis < 0) {
+    OCTET_CHECK(q.scale.size() == 1, what, ": ", q.scale.size(), " scales without an axis");
+    return;
+  }
+  if (!shape.has_rank) return;
+  OCTET_CHECK(size_t(q.axis) < shape.rank(), what, ": axis ", q.axis, " for shape ",
+              shape.to_string());
+  if (!shape.is_concrete() || (q.scale.size() == 1 && q.block_size == 0)) return;
+  const Dims dims = shape.concrete();
+  const auto axis = size_t(q.axis);
+  int64_t expected = dims[axis];
+  if (q.block_size > 0) {
+    const int64_t blocks = (dims[axis] + q.block_size - 1) / q.block_size;
+    expected = checked_mul(checked_numel(std::span(dims).first(axis)),
+                           checked_mul(blocks, checked_numel(std::span(dims).subspan(axis + 1))));
+  }
+  OCTET_CHECK(int64_t(q.scale.size()) == expected, what, ": ", q.scale.size(),
+              " scales, but ", q.block_size ? "blocks of " + std::to_string(q.block_size) + " along" : "channels of",
+              " axis ", q.axis, " of shape ", shape.to_string(), " need ", expected);
+}
+
 TensorId Graph::add_tensor(TensorInfo t) {
+  const auto id = static_cast<TensorId>(tensors.size());
+  OCTET_CHECK(tensors.size() < size_t(std::numeric_limits<TensorId>::max()),
+              "more than 2^31 tensors in graph '", name, "'");
+  name_index_.emplace(t.name, id);
   tensors.push_back(std::move(t));
-  return static_cast<TensorId>(tensors.size() - 1);
+  return id;
 }
 
 TensorId Graph::add_unique_tensor(const std::string& base, DType dtype) {
@@ -34,30 +73,30 @@ TensorId Graph::add_constant(const std::string& name, DType dtype, const Dims& d
   return add_tensor(std::move(t));
 }
 
-void Graph::rebuild_name_index() const {
+void Graph::reindex() {
   name_index_.clear();
+  name_index_.reserve(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i)
-    name_index_.emplace_back(tensors[i].name, static_cast<TensorId>(i));
-  std::sort(name_index_.begin(), name_index_.end());
-  indexed_count_ = tensors.size();
+    name_index_.emplace(tensors[i].name, static_cast<TensorId>(i));
+}
+
+void Graph::rename_tensor(TensorId id, std::string new_name) {
+  TensorInfo& t = tensor(id);
+  auto old = name_index_.find(t.name);
+  if (old != name_index_.end() && old->second == id) name_index_.erase(old);
+  t.name = std::move(new_name);
+  auto [it, inserted] = name_index_.emplace(t.name, id);
+  if (!inserted && tensor(it->second).name != t.name) it->second = id;
 }
 
 std::optional<TensorId> Graph::find_tensor(const std::string& name) const {
-  // The index is rebuilt when tensors were added; names are not edited in place
-  // without a rebuild in practice, so verify the hit.
-  if (indexed_count_ != tensors.size()) rebuild_name_index();
-  auto it = std::lower_bound(name_index_.begin(), name_index_.end(),
-                             std::make_pair(name, TensorId{-1}));
-  if (it != name_index_.end() && it->first == name &&
-      static_cast<size_t>(it->second) < tensors.size() && tensors[it->second].name == name)
-    return it->second;
-  // Fallback for renamed tensors.
-  for (size_t i = 0; i < tensors.size(); ++i)
-    if (tensors[i].name == name) {
-      indexed_count_ = 0;
-      return static_cast<TensorId>(i);
-    }
-  return std::nullopt;
+  auto it = name_index_.find(name);
+  if (it == name_index_.end()) return std::nullopt;
+  const TensorId id = it->second;
+  OCTET_CHECK(static_cast<size_t>(id) < tensors.size() && tensors[size_t(id)].name == name,
+              "internal error: the name index of graph '", this->name, "' is stale at '", name,
+              "' (a tensor was renamed or removed without Graph::rename_tensor / reindex)");
+  return id;
 }
 
 TensorId Graph::require_tensor(const std::string& name) const {
@@ -183,7 +222,7 @@ void Graph::compact() {
   }
   for (TensorId& i : inputs) fix(i);
   for (TensorId& o : outputs) fix(o);
-  indexed_count_ = 0;
+  reindex();
 }
 
 }  // namespace octet

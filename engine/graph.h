@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/attributes.h"
@@ -22,6 +23,13 @@ struct QuantParams {
   int32_t block_size = 0;         // > 0: per-block along the reduction axis
   bool empty() const { return scale.empty(); }
 };
+
+// Throws octet::Error (prefixed by `what`) unless `q` is consistent in itself and with a tensor
+// of `shape`: as many zero points as scales, finite scales, bitwidth 1..32, and as many scales
+// as the layout needs wherever the shape is known: 1 without an axis (or as a per-tensor
+// value with one); dims[axis] per channel; outer * ceil(dims[axis] / block) * inner per block. Readers of outside data call it on what they read, so
+// that users may index scale and zero_point by that layout without further checks.
+void check_quant_params(const QuantParams& q, const Shape& shape, const std::string& what);
 
 struct TensorInfo {
   std::string name;
@@ -60,7 +68,13 @@ class Graph {
   // A new tensor whose name starts with `base` and is unique in the graph.
   TensorId add_unique_tensor(const std::string& base, DType dtype);
   TensorId add_constant(const std::string& name, DType dtype, const Dims& dims, BufferPtr data);
+  // Name lookups read an index kept up to date by add_tensor, rename_tensor, compact and
+  // reindex: they never modify the graph, so threads may look up names in one graph at once.
   std::optional<TensorId> find_tensor(const std::string& name) const;
+  // Renames a tensor; assigning TensorInfo::name directly would leave the index stale.
+  void rename_tensor(TensorId id, std::string name);
+  // Rebuilds the index after `tensors` was replaced or edited wholesale.
+  void reindex();
   TensorId require_tensor(const std::string& name) const;
 
   TensorInfo& tensor(TensorId id) { return tensors.at(static_cast<size_t>(id)); }
@@ -81,9 +95,8 @@ class Graph {
   bool is_graph_input(TensorId id) const;
 
  private:
-  void rebuild_name_index() const;
-  mutable std::vector<std::pair<std::string, TensorId>> name_index_;  // sorted
-  mutable size_t indexed_count_ = 0;
+  // Each name to the first tensor holding it.
+  std::unordered_map<std::string, TensorId> name_index_;
 };
 
 }  // namespace octet

@@ -12,6 +12,13 @@ size_t align_up(size_t v) {
   return (v + MemoryPlan::kAlignment - 1) / MemoryPlan::kAlignment * MemoryPlan::kAlignment;
 }
 
+// Tensor sizes are at most 2^51 bytes (checked_numel); sums of them are kept below 2^62.
+size_t checked_add(size_t a, size_t b) {
+  constexpr size_t kMax = size_t(1) << 62;
+  OCTET_CHECK(a <= kMax && b <= kMax - a, "the memory plan needs more than 2^62 bytes");
+  return a + b;
+}
+
 struct Interval {
   int first = 0, last = 0;
   size_t bytes = 0;
@@ -69,25 +76,33 @@ MemoryPlan plan_memory(const Graph& graph, const std::vector<bool>& aliases_inpu
                    [&](TensorId a, TensorId b) { return life[a].bytes > life[b].bytes; });
   MemoryPlan plan;
   plan.offset.assign(count, -1);
-  std::vector<TensorId> placed;
+  // The placed buffers live at each step (step s at index s + 1: graph inputs live from -1):
+  // finding those that overlap a lifetime costs the sum of its steps' lists, not a scan of
+  // everything placed (which made planning quadratic in the graph's length).
+  std::vector<std::vector<TensorId>> placed_at(static_cast<size_t>(end) + 2);
+  std::vector<size_t> seen_stamp(count, 0);
+  size_t stamp = 0;
+  std::vector<std::pair<size_t, size_t>> busy;
   for (TensorId t : order) {
     const Interval& me = life[t];
-    plan.naive_bytes += me.bytes;
-    std::vector<std::pair<size_t, size_t>> busy;
-    for (TensorId p : placed) {
-      const Interval& other = life[p];
-      if (other.last < me.first || me.last < other.first) continue;
-      busy.emplace_back(static_cast<size_t>(plan.offset[p]), other.bytes);
-    }
+    plan.naive_bytes = checked_add(plan.naive_bytes, me.bytes);
+    busy.clear();
+    ++stamp;
+    for (int s = me.first; s <= me.last; ++s)
+      for (TensorId p : placed_at[size_t(s + 1)])
+        if (seen_stamp[size_t(p)] != stamp) {
+          seen_stamp[size_t(p)] = stamp;
+          busy.emplace_back(static_cast<size_t>(plan.offset[p]), life[p].bytes);
+        }
     std::sort(busy.begin(), busy.end());
     size_t offset = 0;
     for (auto [start, size] : busy) {
-      if (offset + me.bytes <= start) break;
-      offset = std::max(offset, start + size);
+      if (checked_add(offset, me.bytes) <= start) break;
+      offset = std::max(offset, checked_add(start, size));
     }
     plan.offset[t] = static_cast<int64_t>(offset);
-    plan.arena_bytes = std::max(plan.arena_bytes, offset + me.bytes);
-    placed.push_back(t);
+    plan.arena_bytes = std::max(plan.arena_bytes, checked_add(offset, me.bytes));
+    for (int s = me.first; s <= me.last; ++s) placed_at[size_t(s + 1)].push_back(t);
   }
   for (size_t t = 0; t < count; ++t) {
     TensorId r = find_root(static_cast<TensorId>(t));

@@ -6,11 +6,7 @@
 
 namespace octet {
 
-int64_t TensorRef::numel() const {
-  int64_t n = 1;
-  for (int64_t d : dims) n *= d;
-  return n;
-}
+int64_t TensorRef::numel() const { return checked_numel(dims); }
 
 InferContext::InferContext(const Graph& graph, const Node& node, std::vector<TensorInfo*> outputs)
     : graph_(graph), node_(node), outputs_(std::move(outputs)) {}
@@ -71,7 +67,11 @@ void InferContext::set_output(size_t i, DType dtype, const Dims& dims) {
   if (i >= outputs_.size() || !outputs_[i]) return;  // omitted optional output
   for (int64_t d : dims)
     if (d < 0) fail("computed a negative dimension for output ", i, ": ", dims_to_string(dims));
-  checked_numel(dims);
+  try {
+    checked_numel(dims);  // a shape the engine cannot represent is refused here
+  } catch (const Error& e) {
+    fail("output ", i, ": ", e.what());
+  }
   outputs_[i]->dtype = dtype;
   outputs_[i]->shape = Shape::of(dims);
 }

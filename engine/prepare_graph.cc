@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "engine/memory_limit.h"
 #include "engine/op.h"
 
 namespace octet {
@@ -59,7 +60,17 @@ void check_arity(const OpSchema& s, const Node& n) {
 }
 
 // Runs a node whose inputs are all constant and stores its outputs as constants.
-void fold_node(Graph& graph, const Node& node, const OpSchema& schema) {
+void fold_node(Graph& graph, const Node& node, const OpSchema& schema, size_t memory_limit) {
+  size_t bytes = 0;
+  for (TensorId id : node.outputs)
+    if (id != kNoTensor) {
+      const TensorInfo& t = graph.tensor(id);
+      bytes += dtype_storage_bytes(t.dtype, checked_numel(t.shape.concrete()));
+    }
+  OCTET_CHECK(bytes <= memory_limit, node.op_type, " node '", node.name, "': its constant output",
+              node.outputs.size() > 1 ? "s" : "", " would take ", format_byte_size(bytes),
+              ", more than the memory limit of ", format_byte_size(memory_limit),
+              " (SessionOptions::max_memory_bytes, --max-memory)");
   PrepareContext pc{graph, node, 1, true};
   std::unique_ptr<Kernel> kernel = schema.prepare(pc);
   std::vector<TensorRef> ins, outs;
@@ -97,7 +108,8 @@ void fold_node(Graph& graph, const Node& node, const OpSchema& schema) {
 
 }  // namespace
 
-InferReport infer_shapes_and_fold(Graph& graph) {
+InferReport infer_shapes_and_fold(Graph& graph, size_t memory_limit) {
+  if (memory_limit == 0) memory_limit = default_memory_limit();
   graph.topo_sort();
   const OpRegistry& registry = OpRegistry::instance();
   for (TensorId id : graph.inputs) {
@@ -128,7 +140,7 @@ InferReport infer_shapes_and_fold(Graph& graph) {
     for (TensorId id : node.outputs)
       if (id != kNoTensor && graph.is_graph_output(id)) outputs_are_graph_outputs = true;
     if (all_constant && !outputs_are_graph_outputs) {
-      fold_node(graph, node, *schema);
+      fold_node(graph, node, *schema, memory_limit);
       report.folded_nodes++;
     } else {
       kept.push_back(std::move(node));

@@ -21,11 +21,13 @@ void check_ops_supported(const Graph& graph, const std::string& source);
 
 // Infers every tensor's dtype and concrete shape in topological order. A node whose
 // inputs are all constant is executed right away with its reference kernel and
-// replaced by its constant outputs (constant folding).
+// replaced by its constant outputs (constant folding). Folding a node whose outputs would
+// take more than `memory_limit` bytes (0: default_memory_limit()) is an error, before any
+// allocation.
 struct InferReport {
   int folded_nodes = 0;
 };
-InferReport infer_shapes_and_fold(Graph& graph);
+InferReport infer_shapes_and_fold(Graph& graph, size_t memory_limit = 0);
 
 // Fills in the shapes (and dtypes) of intermediate tensors from a scratch copy whose unknown
 // input dimensions are set to 1 (passes that need channel counts on a model with a symbolic

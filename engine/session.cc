@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "engine/memory_limit.h"
 #include "engine/memory_planner.h"
 #include "engine/passes/passes.h"
 #include "engine/passes/qdq_annotate.h"
@@ -55,7 +56,9 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     std::erase(graph_.inputs, graph_.require_tensor(c.name));
   }
 
-  infer_shapes_and_fold(graph_);
+  const size_t memory_limit =
+      options_.max_memory_bytes ? options_.max_memory_bytes : default_memory_limit();
+  infer_shapes_and_fold(graph_, memory_limit);
   if (options_.optimize && !integer_model) run_optimization_passes(graph_);
   if (integer_mode && !integer_model) {
     bool calibrated = false;
@@ -63,7 +66,7 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     OCTET_CHECK(calibrated, "mode ", execution_mode_name(options_.mode), " needs a quantized ",
                 "model (tensors with encodings, e.g. from `octet quantize`); this one has none");
     lowering_ = lower_to_integer(graph_, load_target_profile(options_.target));
-    infer_shapes_and_fold(graph_);
+    infer_shapes_and_fold(graph_, memory_limit);
   }
 
   must_be_finite_.assign(graph_.tensors.size(), false);
@@ -77,19 +80,23 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     const OpSchema* schema = registry.find(node.op_type);
     OCTET_CHECK(schema, "op '", node.op_type, "' of node '", node.name, "' is not supported");
     aliases.push_back(schema->output_aliases_input0);
+  }
+  // Planned before any kernel is prepared: an impossible plan fails before anything is allocated.
+  MemoryPlan plan = plan_memory(graph_, aliases);
+  OCTET_CHECK(plan.arena_bytes <= memory_limit, "the session needs ",
+              format_byte_size(plan.arena_bytes), " for its tensors, more than the memory limit of ",
+              format_byte_size(memory_limit), " (SessionOptions::max_memory_bytes, --max-memory)");
+  arena_bytes_ = plan.arena_bytes;
+  naive_bytes_ = plan.naive_bytes;
+  arena_offsets_ = std::move(plan.offset);
+
+  for (const Node& node : graph_.nodes) {
+    const OpSchema* schema = registry.find(node.op_type);
     node_threads_.push_back(threads_for_node(graph_, node, options_.threads));
     PrepareContext pc{graph_, node, node_threads_.back(), options_.reference_kernels,
                       options_.mode};
     kernels_.push_back(schema->prepare(pc));
   }
-
-  MemoryPlan plan = plan_memory(graph_, aliases);
-  arena_bytes_ = plan.arena_bytes;
-  naive_bytes_ = plan.naive_bytes;
-  arena_storage_.resize(arena_bytes_ + MemoryPlan::kAlignment);
-  auto base = reinterpret_cast<uintptr_t>(arena_storage_.data());
-  arena_ = arena_storage_.data() + ((MemoryPlan::kAlignment - base % MemoryPlan::kAlignment) %
-                                    MemoryPlan::kAlignment);
 
   refs_.resize(graph_.tensors.size());
   for (size_t i = 0; i < graph_.tensors.size(); ++i) {
@@ -99,8 +106,17 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     if (!t.shape.is_concrete()) continue;  // unused tensor
     r.dims = t.shape.concrete();
     if (t.is_constant()) r.data = const_cast<std::byte*>(t.data->data());
-    else if (plan.offset[i] >= 0) r.data = arena_ + plan.offset[i];
   }
+}
+
+void Session::allocate_arena() {
+  arena_storage_.resize(arena_bytes_ + MemoryPlan::kAlignment);
+  auto base = reinterpret_cast<uintptr_t>(arena_storage_.data());
+  arena_ = arena_storage_.data() + ((MemoryPlan::kAlignment - base % MemoryPlan::kAlignment) %
+                                    MemoryPlan::kAlignment);
+  for (size_t i = 0; i < refs_.size(); ++i)
+    if (arena_offsets_[i] >= 0 && !graph_.tensors[i].is_constant())
+      refs_[i].data = arena_ + arena_offsets_[i];
 }
 
 Session::~Session() = default;
@@ -173,6 +189,7 @@ void Session::reset_profile() {
 }
 
 std::vector<HostTensor> Session::run(const std::vector<HostTensor>& inputs) {
+  if (!arena_) allocate_arena();
   std::vector<char> fed(graph_.tensors.size(), 0);
   for (const HostTensor& in : inputs) {
     auto id = graph_.find_tensor(in.name);

@@ -29,6 +29,10 @@ struct SessionOptions {
   // (a shipped profile's name or a .json path; see engine/target_profile.h). An integer
   // model (already lowered) keeps the arithmetic it was lowered for.
   std::string target = "onnxruntime";
+  // The most bytes the session's tensors (the activation arena, and constants folded at
+  // prepare) may take; a larger plan fails at prepare, naming its size, before allocating.
+  // 0: default_memory_limit() (physical memory, or the CLI's --max-memory).
+  size_t max_memory_bytes = 0;
 };
 
 struct KernelChoice {
@@ -55,7 +59,8 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Inputs by name (every non-constant graph input exactly once, with the prepared
-  // dtype and shape); returns the graph outputs in graph order.
+  // dtype and shape); returns the graph outputs in graph order. The activation arena is
+  // allocated by the first run: preparing a session (e.g. `octet info`) allocates none.
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs);
 
   const Graph& prepared_graph() const { return graph_; }
@@ -72,6 +77,8 @@ class Session {
   std::vector<std::pair<std::string, Dims>> input_specs() const;
 
  private:
+  void allocate_arena();
+
   std::shared_ptr<const Graph> model_;
   SessionOptions options_;
   Graph graph_;
@@ -84,6 +91,7 @@ class Session {
   std::vector<TensorRef> refs_;  // per tensor id
   std::vector<std::byte, std::allocator<std::byte>> arena_storage_;
   std::byte* arena_ = nullptr;
+  std::vector<int64_t> arena_offsets_;  // per tensor id, from the memory plan
   size_t arena_bytes_ = 0;
   size_t naive_bytes_ = 0;
   std::optional<LoweringReport> lowering_;

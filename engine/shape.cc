@@ -9,6 +9,7 @@ namespace octet {
 Shape Shape::of(const Dims& d) {
   Shape s;
   s.has_rank = true;
+  checked_numel(d);
   for (int64_t v : d) s.dims.push_back(Dim::known(v));
   return s;
 }
@@ -42,15 +43,39 @@ std::string Shape::to_string() const {
   return s + "]";
 }
 
-int64_t checked_numel(const Dims& dims) {
-  int64_t n = 1;
+int64_t checked_numel(std::span<const int64_t> dims) {
+  int64_t nonzero = 1;
+  bool any_zero = false;
   for (int64_t d : dims) {
-    OCTET_CHECK(d >= 0, "negative dimension in ", dims_to_string(dims));
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
-      fail("element count of ", dims_to_string(dims), " overflows");
-    n *= d;
+    if (d < 0) fail("negative dimension in ", dims_to_string(Dims(dims.begin(), dims.end())));
+    if (d == 0) {
+      any_zero = true;
+      continue;
+    }
+    if (d > kMaxTensorElements / nonzero)
+      fail("shape ", dims_to_string(Dims(dims.begin(), dims.end())), " has more than 2^48 (",
+           kMaxTensorElements, ") elements");
+    nonzero *= d;
   }
-  return n;
+  return any_zero ? 0 : nonzero;
+}
+
+void check_representable(const Shape& shape, const std::string& what) {
+  Dims known;
+  for (const Dim& d : shape.dims)
+    if (d.is_known()) known.push_back(d.value);
+  try {
+    checked_numel(known);
+  } catch (const Error& e) {
+    fail(what, ": ", e.what());
+  }
+}
+
+int64_t checked_mul(int64_t a, int64_t b) {
+  OCTET_CHECK(a >= 0 && b >= 0, "negative size ", a, " * ", b);
+  if (a != 0 && b > kMaxTensorElements / a)
+    fail("size ", a, " * ", b, " is more than 2^48 (", kMaxTensorElements, ")");
+  return a * b;
 }
 
 std::string dims_to_string(const Dims& dims) {

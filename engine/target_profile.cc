@@ -29,7 +29,9 @@ std::string string_key(const nlohmann::json& j, const char* key, const std::stri
 
 }  // namespace
 
-TargetProfile parse_target_profile(std::string_view text, const std::string& source) {
+namespace {
+
+TargetProfile parse_profile_json(std::string_view text, const std::string& source) {
   OCTET_CHECK(text.size() <= kMaxProfileBytes, source, ": target profile larger than ",
               kMaxProfileBytes, " bytes");
   nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
@@ -71,6 +73,16 @@ TargetProfile parse_target_profile(std::string_view text, const std::string& sou
            "\"");
   }
   return p;
+}
+
+}  // namespace
+
+TargetProfile parse_target_profile(std::string_view text, const std::string& source) {
+  try {
+    return parse_profile_json(text, source);
+  } catch (const nlohmann::json::exception& e) {
+    fail(source, ": unexpected JSON value: ", e.what());
+  }
 }
 
 TargetProfile load_target_profile_file(const std::filesystem::path& path) {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "engine/shape.h"
 #include "simd/binary.h"
 
 namespace octet::kernels {
@@ -202,8 +203,7 @@ template <typename TA, typename TB, typename TO>
 void binary_reference(BinaryOp op, const TA* a, const Dims& a_dims, const TB* b,
                       const Dims& b_dims, TO* out, const Dims& out_dims) {
   with_op<TA, TB, TO>(op, [&](auto f) {
-    int64_t numel = 1;
-    for (int64_t d : out_dims) numel *= d;
+    int64_t numel = checked_numel(out_dims);
     if (numel == 0) return;
     std::vector<int64_t> idx(out_dims.size(), 0);
     for (int64_t i = 0; i < numel; ++i) {
@@ -258,8 +258,7 @@ void binary_optimized(BinaryOp op, const TA* a, const TB* b, TO* out, const Broa
 template <typename T>
 void where_reference(const uint8_t* cond, const Dims& c_dims, const T* x, const Dims& x_dims,
                      const T* y, const Dims& y_dims, T* out, const Dims& out_dims) {
-  int64_t numel = 1;
-  for (int64_t d : out_dims) numel *= d;
+  int64_t numel = checked_numel(out_dims);
   if (numel == 0) return;
   std::vector<int64_t> idx(out_dims.size(), 0);
   for (int64_t i = 0; i < numel; ++i) {

@@ -1,5 +1,7 @@
 #include "kernels/broadcast.h"
 
+#include "engine/shape.h"
+
 namespace octet::kernels {
 
 bool broadcast_dims(const Dims& a, const Dims& b, Dims* out) {
@@ -27,8 +29,7 @@ bool broadcasts_to(const Dims& in, const Dims& out) {
 BroadcastPlan make_broadcast_plan(const std::vector<Dims>& inputs, const Dims& out) {
   const size_t K = inputs.size();
   BroadcastPlan p;
-  p.numel = 1;
-  for (int64_t d : out) p.numel *= d;
+  p.numel = checked_numel(out);
   p.strides.resize(K);
   // Full strides of each input against the output dims.
   std::vector<Dims> full(K, Dims(out.size(), 0));

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/shape.h"
 #include "kernels/parallel.h"
 #include "kernels/strided_copy.h"
 
@@ -45,8 +46,7 @@ void index_map_copy_reference(const void* src, void* dst, size_t elem_size,
                               const IndexMapCopy& m, const void* fill) {
   const size_t r = m.dst_dims.size();
   const auto src_strides = dense_strides(m.src_dims);
-  int64_t total = 1;
-  for (int64_t d : m.dst_dims) total *= d;
+  int64_t total = checked_numel(m.dst_dims);
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
   for (int64_t flat = 0; flat < total; ++flat) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/shape.h"
 #include "kernels/broadcast.h"
 #include "kernels/qcodes.h"
 
@@ -39,8 +40,7 @@ void set_qbinary_scales(QBinaryParams& p, float sa, float sb, float sy) {
 }
 
 void qbinary_reference(const QBinaryParams& p, const void* a, const void* b, void* y) {
-  int64_t total = 1;
-  for (int64_t d : p.y_dims) total *= d;
+  int64_t total = checked_numel(p.y_dims);
   std::vector<int64_t> idx(p.y_dims.size(), 0);
   for (int64_t i = 0; i < total; ++i) {
     const int32_t av = load_code(a, p.a_type, broadcast_offset(p.a_dims, p.y_dims, idx.data()));

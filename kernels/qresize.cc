@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/shape.h"
 #include "kernels/qcodes.h"
 
 namespace octet::kernels {
@@ -24,8 +25,7 @@ void qresize_reference(const QResizeParams& p, const void* x, void* y) {
   const size_t r = g.in.size();
   std::vector<int64_t> stride(r, 1);
   for (size_t a = r - 1; a-- > 0;) stride[a] = stride[a + 1] * g.in[a + 1];
-  int64_t total = 1;
-  for (int64_t d : g.out) total *= d;
+  int64_t total = checked_numel(g.out);
   std::vector<int64_t> o(r, 0);
   std::vector<size_t> split_axes;
   for (int64_t i = 0; i < total; ++i) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/shape.h"
+
 namespace octet::kernels {
 
 bool ResizeAxis::identity(int64_t in) const {
@@ -17,8 +19,7 @@ void resize_reference(const ResizeParams& p, const float* x, float* y) {
   const size_t r = p.in.size();
   std::vector<int64_t> stride(r, 1);
   for (size_t a = r - 1; a-- > 0;) stride[a] = stride[a + 1] * p.in[a + 1];
-  int64_t total = 1;
-  for (int64_t d : p.out) total *= d;
+  int64_t total = checked_numel(p.out);
   std::vector<int64_t> o(r, 0);
   const int64_t corners = p.linear ? (int64_t(1) << r) : 1;
   for (int64_t i = 0; i < total; ++i) {

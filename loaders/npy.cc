@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 
 #include "engine/error.h"
 #include "loaders/file_util.h"
@@ -13,6 +12,7 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr int kMaxRank = 16;
+constexpr size_t kMaxHeaderBytes = 65535;  // format 1.0's limit; longer headers are hostile
 
 struct DescrEntry {
   const char* descr;
@@ -22,6 +22,138 @@ constexpr DescrEntry kDescrs[] = {
     {"<f4", DType::kF32}, {"<f8", DType::kF64}, {"|i1", DType::kI8},  {"|u1", DType::kU8},
     {"<i2", DType::kI16}, {"<u2", DType::kU16}, {"<i4", DType::kI32}, {"<u4", DType::kU32},
     {"<i8", DType::kI64}, {"<u8", DType::kU64}, {"|b1", DType::kBool}, {"<f2", DType::kF16},
+};
+
+// The header is a Python dict literal with exactly the keys 'descr' (a string),
+// 'fortran_order' (True / False) and 'shape' (a tuple of integers), e.g.
+//   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+// Parsed by hand in one pass, with no recursion: every loop advances through the header.
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  Dims shape;
+};
+
+class NpyHeaderParser {
+ public:
+  NpyHeaderParser(std::string_view text, const std::string& source) : s_(text), source_(source) {}
+
+  NpyHeader parse() {
+    NpyHeader h;
+    bool has_descr = false, has_order = false, has_shape = false;
+    expect('{');
+    while (true) {
+      skip_space();
+      if (peek() == '}') break;
+      const std::string key = string_literal("a key");
+      expect(':');
+      skip_space();
+      if (key == "descr") {
+        OCTET_CHECK(!has_descr, source_, ": .npy header gives 'descr' twice");
+        OCTET_CHECK(peek() == '\'' || peek() == '"', source_,
+                    ": .npy 'descr' is not a string (structured dtypes are not supported)");
+        h.descr = string_literal("'descr'");
+        has_descr = true;
+      } else if (key == "fortran_order") {
+        OCTET_CHECK(!has_order, source_, ": .npy header gives 'fortran_order' twice");
+        h.fortran_order = boolean();
+        has_order = true;
+      } else if (key == "shape") {
+        OCTET_CHECK(!has_shape, source_, ": .npy header gives 'shape' twice");
+        h.shape = tuple();
+        has_shape = true;
+      } else {
+        bad("unexpected key '" + key.substr(0, 32) + "'");
+      }
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != '}') bad("expected ',' or '}'");
+    }
+    ++pos_;
+    skip_space();
+    OCTET_CHECK(pos_ == s_.size(), source_, ": .npy header has text after its dict");
+    OCTET_CHECK(has_descr, source_, ": .npy header has no 'descr'");
+    OCTET_CHECK(has_order, source_, ": .npy header has no 'fortran_order'");
+    OCTET_CHECK(has_shape, source_, ": .npy header has no 'shape'");
+    return h;
+  }
+
+ private:
+  [[noreturn]] void bad(const std::string& what) const {
+    fail(source_, ": .npy header: ", what, " at byte ", pos_);
+  }
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void skip_space() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' ||
+                                s_[pos_] == '\r'))
+      ++pos_;
+  }
+  void expect(char c) {
+    skip_space();
+    if (peek() != c) bad(std::string("expected '") + c + "'");
+    ++pos_;
+  }
+  std::string string_literal(const char* what) {
+    skip_space();
+    const char quote = peek();
+    if (quote != '\'' && quote != '"') bad(std::string("expected ") + what + " in quotes");
+    const size_t start = ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != quote) {
+      if (s_[pos_] == '\\') bad("escapes are not supported in strings");
+      ++pos_;
+    }
+    if (pos_ >= s_.size()) bad("unterminated string");
+    OCTET_CHECK(pos_ - start <= kMaxStringBytes, source_, ": .npy header: ", what, " of ",
+                pos_ - start, " characters is longer than ", kMaxStringBytes);
+    return std::string(s_.substr(start, pos_++ - start));
+  }
+  bool boolean() {
+    if (s_.substr(pos_, 4) == "True") {
+      pos_ += 4;
+      return true;
+    }
+    if (s_.substr(pos_, 5) == "False") {
+      pos_ += 5;
+      return false;
+    }
+    bad("'fortran_order' must be True or False");
+  }
+  Dims tuple() {
+    if (peek() != '(') bad("'shape' must be a tuple");
+    ++pos_;
+    Dims dims;
+    while (true) {
+      skip_space();
+      if (peek() == ')') break;
+      if (peek() < '0' || peek() > '9') bad("expected a dimension");
+      int64_t v = 0;
+      while (peek() >= '0' && peek() <= '9') {
+        OCTET_CHECK(v <= (kMaxTensorElements - 9) / 10, source_, ": .npy dimension at byte ", pos_,
+                    " is larger than 2^48");
+        v = v * 10 + (s_[pos_++] - '0');
+      }
+      if (peek() == 'L') ++pos_;  // Python 2 long
+      OCTET_CHECK(dims.size() < size_t(kMaxRank), source_, ": .npy shape has more than ", kMaxRank,
+                  " dimensions");
+      dims.push_back(v);
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != ')') bad("expected ',' or ')' in 'shape'");
+    }
+    ++pos_;
+    return dims;
+  }
+
+  static constexpr size_t kMaxStringBytes = 64;  // dtype strings are a few characters
+  std::string_view s_;
+  const std::string& source_;
+  size_t pos_ = 0;
 };
 
 }  // namespace
@@ -41,15 +173,14 @@ HostTensor parse_npy(const void* data, size_t size, const std::string& source) {
   } else {
     fail(source, ": .npy format version ", major, " is not supported");
   }
-  OCTET_CHECK(header_len <= size - offset && header_len < (1u << 20), source,
-              ": truncated .npy header");
+  OCTET_CHECK(header_len <= size - offset, source, ": truncated .npy header");
+  OCTET_CHECK(header_len <= kMaxHeaderBytes, source, ": .npy header of ", header_len,
+              " bytes is larger than the limit of ", kMaxHeaderBytes);
   std::string header(reinterpret_cast<const char*>(p + offset), header_len);
   offset += header_len;
 
-  std::smatch m;
-  OCTET_CHECK(std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']*)'")), source,
-              ": .npy header has no 'descr'");
-  std::string descr = m[1];
+  const NpyHeader h = NpyHeaderParser(header, source).parse();
+  std::string descr = h.descr;
   if (descr == "<b1" || descr == "b1") descr = "|b1";
   if (descr == "<i1") descr = "|i1";
   if (descr == "<u1") descr = "|u1";
@@ -58,21 +189,8 @@ HostTensor parse_npy(const void* data, size_t size, const std::string& source) {
     if (descr == e.descr) dtype = e.dtype;
   OCTET_CHECK(dtype != DType::kUndefined, source, ": .npy dtype '", descr,
               "' is not supported (little-endian numeric types only)");
-  OCTET_CHECK(std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*(True|False)")),
-              source, ": .npy header has no 'fortran_order'");
-  OCTET_CHECK(m[1] == "False", source, ": Fortran-ordered arrays are not supported");
-  OCTET_CHECK(std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")), source,
-              ": .npy header has no 'shape'");
-  Dims dims;
-  std::string shape = m[1];
-  std::regex number("(\\d+)");
-  for (auto it = std::sregex_iterator(shape.begin(), shape.end(), number);
-       it != std::sregex_iterator(); ++it) {
-    std::string digits = (*it)[1];
-    OCTET_CHECK(digits.size() <= 15, source, ": dimension ", digits, " is too large");
-    dims.push_back(std::stoll(digits));
-  }
-  OCTET_CHECK(dims.size() <= kMaxRank, source, ": rank ", dims.size(), " is too large");
+  OCTET_CHECK(!h.fortran_order, source, ": Fortran-ordered arrays are not supported");
+  const Dims& dims = h.shape;
   HostTensor t;
   t.dtype = dtype;
   t.dims = dims;
@@ -109,7 +227,8 @@ HostTensor load_npy_dataset(const std::string& path) {
                     std::equal(part.dims.begin() + 1, part.dims.end(), all.dims.begin() + 1),
                 files[i], ": shape ", dims_to_string(part.dims), " does not match ",
                 dims_to_string(all.dims), " of ", files[0], " beyond the first dimension");
-    all.dims[0] += part.dims[0];
+    all.dims[0] += part.dims[0];  // both at most 2^48: no overflow
+    checked_numel(all.dims);
     all.bytes.insert(all.bytes.end(), part.bytes.begin(), part.bytes.end());
   }
   return all;

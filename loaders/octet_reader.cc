@@ -109,6 +109,7 @@ std::shared_ptr<Graph> Reader::read(OctetFileInfo* info) {
     bad(tensor_count_, " tensors, more than octet supports");
   g->tensors.resize(tensor_count_);
   for (size_t i = 0; i < tensor_count_; ++i) read_tensor(*tensors->Get(i), i, g->tensors[i]);
+  g->reindex();
 
   if (const auto* nodes = model->nodes()) {
     g->nodes.resize(nodes->size());
@@ -196,6 +197,9 @@ void Reader::read_quant(const fb::QuantParams& q, const TensorInfo& t, size_t in
   out.zero_point = copy_scalars(q.zero_point());
   if (!out.zero_point.empty() && out.zero_point.size() != out.scale.size())
     bad(where(), ": ", out.zero_point.size(), " zero points for ", out.scale.size(), " scales");
+  // The format's short form: no zero points means every zero point is 0. QuantParams always
+  // holds one per scale, which is what its users index.
+  if (out.zero_point.empty()) out.zero_point.assign(out.scale.size(), 0);
   out.axis = q.axis();
   out.bitwidth = q.bitwidth();
   out.symmetric = q.symmetric();
@@ -205,6 +209,11 @@ void Reader::read_quant(const fb::QuantParams& q, const TensorInfo& t, size_t in
     bad(where(), ": axis ", out.axis, " for shape ", t.shape.to_string());
   if (out.bitwidth < 1 || out.bitwidth > 32) bad(where(), ": bitwidth ", out.bitwidth);
   if (out.block_size < 0) bad(where(), ": block size ", out.block_size);
+  try {
+    check_quant_params(out, t.shape, where());
+  } catch (const Error& e) {
+    bad(e.what());
+  }
 }
 
 void Reader::read_node(const fb::Node& n, size_t index, Node& out) const {

@@ -4,6 +4,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -47,7 +48,11 @@ Dims dims_of(const onnx::TensorProto& t, const std::string& where) {
     OCTET_CHECK(d >= 0, where, ": negative dimension ", d);
     dims.push_back(d);
   }
-  checked_numel(dims);
+  try {
+    checked_numel(dims);
+  } catch (const Error& e) {
+    fail(where, ": ", e.what());
+  }
   return dims;
 }
 
@@ -68,25 +73,21 @@ std::vector<std::byte> read_external(const onnx::TensorProto& t, const std::stri
   bool has_length = false;
   for (const auto& kv : t.external_data()) {
     auto parse_u64 = [&](const std::string& s) {
-      OCTET_CHECK(!s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos,
-                  where, ": external data ", kv.key(), " '", s, "' is not a number");
-      return std::stoull(s);
+      uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      OCTET_CHECK(!s.empty() && ec == std::errc() && end == s.data() + s.size(), where,
+                  ": external data ", kv.key(), " '", s.substr(0, 40), "' is ",
+                  ec == std::errc::result_out_of_range ? "more than 2^64" : "not a number");
+      return v;
     };
     if (kv.key() == "location") location = kv.value();
     else if (kv.key() == "offset") offset = parse_u64(kv.value());
     else if (kv.key() == "length") { length = parse_u64(kv.value()); has_length = true; }
   }
   OCTET_CHECK(!location.empty(), where, ": external data without a location");
-  std::filesystem::path rel(location);
-  OCTET_CHECK(rel.is_relative(), where, ": external data location '", location,
-              "' must be relative to the model's folder");
-  for (const auto& part : rel)
-    OCTET_CHECK(part != "..", where, ": external data location '", location,
-                "' leaves the model's folder");
   OCTET_CHECK(!has_length || length == expected, where, ": external data length ", length,
               " does not match the ", expected, " bytes the shape needs");
-  std::string file = (std::filesystem::path(base_dir) / rel).string();
-  return read_file_range(file, offset, expected, where);
+  return read_file_range_inside(base_dir, location, offset, expected, where + ": external data");
 }
 
 }  // namespace
@@ -235,6 +236,7 @@ class OnnxGraphBuilder {
                                                              : d.dim_param()));
       }
     }
+    check_representable(s, source_ + ": '" + vi.name() + "'");
     t.shape = std::move(s);
   }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "loaders/file_util.h"
 #include "quant/encodings_json_detail.h"
 
 namespace octet::quant {
@@ -675,7 +676,7 @@ json parse_json_text(const std::string& text, const std::string& source) {
       return true;
     };
     root = json::parse(text, depth_limit);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers like 1e400 (out_of_range)
     std::string m = e.what();
     if (m.rfind("[json.exception.", 0) == 0) m = m.substr(m.find(']') + 2);
     fail(source, ": invalid JSON: ", m);
@@ -689,24 +690,20 @@ EncodingsFile parse_encodings_json(const std::string& text, const std::string& s
               kMaxEncodingsFileBytes, " bytes");
   const json root = parse_json_text(text, source);
   std::vector<std::string> warnings;
-  EncodingsFile f = Reader(source, warnings).parse(root);
+  EncodingsFile f;
+  try {
+    f = Reader(source, warnings).parse(root);
+  } catch (const json::exception& e) {  // a value of an unexpected kind the reader missed
+    fail(source, ": unexpected JSON value: ", e.what());
+  }
   f.warnings.insert(f.warnings.begin(), warnings.begin(), warnings.end());
   return f;
 }
 
 EncodingsFile load_encodings(const std::string& path) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  OCTET_CHECK(!ec, path, ": cannot read encodings file: ", ec.message());
-  OCTET_CHECK(size <= kMaxEncodingsFileBytes, path, ": encodings file larger than ",
-              kMaxEncodingsFileBytes, " bytes");
-  std::ifstream in(path, std::ios::binary);
-  OCTET_CHECK(in.good(), path, ": cannot open encodings file");
-  std::string text(static_cast<size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(size));
-  OCTET_CHECK(in.gcount() == static_cast<std::streamsize>(size), path,
-              ": short read of encodings file");
-  return parse_encodings_json(text, path);
+  const std::vector<std::byte> bytes = read_file_bytes(path, kMaxEncodingsFileBytes);
+  return parse_encodings_json(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                              path);
 }
 
 }  // namespace octet::quant

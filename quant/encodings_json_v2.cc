@@ -6,6 +6,7 @@
 // scale). See encodings_json.h for how the entries map onto Encoding.
 #include <set>
 
+#include "engine/shape.h"
 #include "quant/encodings_json_detail.h"
 
 namespace octet::quant::encodings_detail {
@@ -138,8 +139,7 @@ class V2Reader {
     }
     Nd out;
     out.shape = shape;
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
+    int64_t n = checked_numel(shape);
     if (n > static_cast<int64_t>(kMaxEncodingsPerTensor)) error(path, "too many values");
     out.v.resize(size_t(n));
     std::vector<int64_t> idx(rank, 0);
@@ -362,8 +362,7 @@ ojson write_v2(const EncodingsFile& file) {
                     te.axis, " is outside the tensor's rank");
         shape = s->second;
         shape[size_t(te.axis)] = (shape[size_t(te.axis)] + te.block_size - 1) / te.block_size;
-        int64_t n = 1;
-        for (int64_t d : shape) n *= d;
+        int64_t n = checked_numel(shape);
         OCTET_CHECK(n == int64_t(scales.size()), label, ": ", scales.size(),
                     " encodings for a blocked grid of ", n);
       } else if (te.axis >= 0) {

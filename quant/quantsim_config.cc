@@ -2,7 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
+#include <filesystem>
 #include <initializer_list>
 #include <set>
 
@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "engine/shipped_data.h"
+#include "loaders/file_util.h"
 
 namespace octet::quant {
 namespace {
@@ -494,16 +495,9 @@ QuantsimConfig QuantsimConfig::parse(std::string_view text, const std::string& s
 QuantsimConfig QuantsimConfig::load(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(st)) fail(name, ": cannot open quantsim config: no such file");
-  if (!std::filesystem::is_regular_file(st)) fail(name, ": quantsim config is not a regular file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(name, ": cannot open quantsim config");
-  std::string text(ConfigLimits::max_file_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) fail(name, ": cannot read quantsim config");
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return parse(text, name);  // rejects text over the size limit
+  if (!std::filesystem::exists(path, ec)) fail(name, ": cannot open quantsim config: no such file");
+  const std::vector<std::byte> bytes = read_file_bytes(name, ConfigLimits::max_file_bytes);
+  return parse(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()), name);
 }
 
 QuantsimConfig QuantsimConfig::load_shipped(std::string_view name) {

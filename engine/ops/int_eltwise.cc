@@ -36,8 +36,7 @@ class QBinaryKernel final : public Kernel {
       : p_(std::move(p)), reference_(reference), threads_(threads) {
     // Fixed point on large outputs: a table of all 65536 results (built with the same
     // element function) costs less than evaluating each element.
-    int64_t numel = 1;
-    for (int64_t d : p_.y_dims) numel *= d;
+    int64_t numel = checked_numel(p_.y_dims);
     if (!reference_ && p_.scheme != kernels::RequantScheme::kFp32 && numel >= (int64_t(1) << 16))
       table_ = kernels::qbinary_table(p_);
   }

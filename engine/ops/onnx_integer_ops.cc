@@ -484,7 +484,7 @@ MatMulGeom matmul_geom(const Node& node, Dims a, Dims b) {
   }
   for (size_t i = 0; i < ra; ++i) g.a_batches *= a[i];
   for (size_t i = 0; i < rb; ++i) g.b_batches *= b[i];
-  for (int64_t d : g.batch) g.batches *= d;
+  g.batches = checked_numel(g.batch);
   g.out = g.batch;
   if (!a1) g.out.push_back(g.M);
   if (!b1) g.out.push_back(g.N);

@@ -31,10 +31,8 @@ kernels::QdqLayout layout_of(const Ctx& ctx, const Node& node, const Dims& x, co
                              int64_t opset) {
   kernels::QdqLayout l;
   const int64_t rank = static_cast<int64_t>(x.size());
-  int64_t count = 1;
-  for (int64_t d : x) count *= d;
-  int64_t scales = 1;
-  for (int64_t d : scale) scales *= d;
+  int64_t count = checked_numel(x);
+  int64_t scales = checked_numel(scale);
   const int64_t block = opset >= 21 ? node.attrs.get_int("block_size", 0) : 0;
   if (block < 0) ctx.fail("block_size must not be negative");
   if (scales == 1 && scale.size() <= 1 && block == 0) {  // per-tensor

@@ -883,7 +883,7 @@ class Lowerer {
       return;
     }
     const TensorId src = code_[size_t(id)];
-    out_.tensor(src).name = names_.tensor(in_.tensor(id).name + "_moved");
+    out_.rename_tensor(src, names_.tensor(in_.tensor(id).name + "_moved"));
     Node n;
     n.name = names_.node(in_.tensor(id).name + "/requantize");
     n.op_type = "octet.Requantize";
@@ -1038,9 +1038,9 @@ class Lowerer {
     for (TensorId id : in_.outputs) {
       const TensorInfo& t = in_.tensor(id);
       if (code_[size_t(id)] != kNoTensor && out_.tensor(code_[size_t(id)]).name == t.name)
-        out_.tensor(code_[size_t(id)]).name = names_.tensor(t.name + "_q");
+        out_.rename_tensor(code_[size_t(id)], names_.tensor(t.name + "_q"));
       const TensorId p = plain_of(id);
-      out_.tensor(p).name = t.name;  // a dequantized twin takes the output's name
+      out_.rename_tensor(p, t.name);  // a dequantized twin takes the output's name
       out_.outputs.push_back(p);
     }
   }
@@ -1105,6 +1105,10 @@ void propagate_encodings(Graph& g, std::map<TensorId, QuantParams>* own) {
 }  // namespace
 
 LoweringReport lower_to_integer(Graph& graph, const TargetProfile& profile) {
+  // The lowering indexes scales and zero points by their layout; encodings from any source
+  // (a file, an API caller) are checked against it here, once.
+  for (const TensorInfo& t : graph.tensors)
+    check_quant_params(t.quant, t.shape, "lowering: encoding of '" + t.name + "'");
   Graph annotated = graph;
   std::map<TensorId, QuantParams> own;
   propagate_encodings(annotated, &own);
@@ -1119,6 +1123,7 @@ LoweringReport lower_to_integer(Graph& graph, const TargetProfile& profile) {
   fresh.nodes = std::move(lowered.nodes);
   fresh.inputs = std::move(lowered.inputs);
   fresh.outputs = std::move(lowered.outputs);
+  fresh.reindex();
   fresh.topo_sort();
   graph = std::move(fresh);
   return report;

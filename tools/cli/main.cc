@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/memory_limit.h"
 #include "engine/shipped_data.h"
 #include "tools/cli/cli.h"
 
@@ -32,6 +33,31 @@ const std::vector<Command>& commands() {
 
 namespace {
 
+// --max-memory applies to every session a command builds, its own and those of the
+// quantization algorithms, so it is taken out here and set as the process's default.
+void take_max_memory_option(std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    std::string value;
+    if (args[i] == "--max-memory") {
+      if (i + 1 >= args.size()) throw UsageError("option --max-memory needs a value");
+      value = args[i + 1];
+      args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
+    } else if (args[i].rfind("--max-memory=", 0) == 0) {
+      value = args[i].substr(13);
+      args.erase(args.begin() + long(i));
+    } else {
+      continue;
+    }
+    try {
+      octet::set_default_memory_limit(octet::parse_byte_size(value));
+    } catch (const octet::Error& e) {
+      throw UsageError(std::string("--max-memory: ") + e.what());
+    }
+    --i;
+  }
+}
+
 void print_main_usage(std::ostream& out) {
   out << "usage: octet <command> [options]\n\n"
          "octet runs ONNX (.onnx) and octet (.octet) models on the CPU.\n\ncommands:\n";
@@ -40,7 +66,10 @@ void print_main_usage(std::ostream& out) {
     name.resize(10, ' ');
     out << "  " << name << c.summary << "\n";
   }
-  out << "\nRun 'octet <command> --help' for the options of a command.\n"
+  out << "\nEvery command also takes --max-memory SIZE (e.g. 512M, 4G): the most memory a model's\n"
+         "tensors may take; a larger plan fails before anything is allocated (default: the\n"
+         "machine's physical memory).\n"
+         "\nRun 'octet <command> --help' for the options of a command.\n"
          "Exit status: 0 success, 1 runtime error, 2 bad command line.\n";
 }
 
@@ -89,6 +118,7 @@ int main(int argc, char** argv) {
   }
   args.erase(args.begin());
   try {
+    take_max_memory_option(args);
     return command->run(args);
   } catch (const UsageError& e) {
     std::cerr << "octet " << command->name << ": " << e.what() << "\n"
