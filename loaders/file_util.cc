@@ -25,7 +25,7 @@ class ReadOnlyFile {
     if (fd_ < 0) {
       const int err = errno;
       if (err == ELOOP) fail(path, ": is a symbolic link, which is not followed here");
-      if (err == ENOENT) fail(path, ": no such file");
+      if (err == ENOENT) fail(path, ": cannot open: no such file");
       fail(path, ": cannot open (", std::strerror(err), ")");
     }
     struct stat st {};

@@ -58,6 +58,7 @@ Graph sample_graph() {
   g.tensor(u4).quant.bitwidth = 4;
   g.tensor(u4).quant.block_size = 32;
   g.tensor(u4).quant.scale = {0.125f};
+  g.tensor(u4).quant.zero_point = {0};
   TensorId i64 = g.add_constant("shape", DType::kI64, {2},
                                 bytes_of<int64_t>({-1, std::numeric_limits<int64_t>::max()}));
   TensorId b = g.add_constant("mask", DType::kBool, {3}, bytes_of<uint8_t>({1, 0, 1}));
