@@ -23,7 +23,11 @@ void bind_input_shapes(Graph& graph, const ShapeBinding& binding) {
         fail("input '", name, "': dimension ", i, " is fixed to ", t.shape.dims[i].value,
              " by the model, cannot set it to ", dims[i]);
     }
-    t.shape = Shape::of(dims);
+    try {
+      t.shape = Shape::of(dims);
+    } catch (const Error& e) {
+      fail("input '", name, "': ", e.what());
+    }
   }
 }
 

@@ -332,3 +332,27 @@ TEST_CASE("octet command line") {
     else CHECK(contains(r.err, "error:"));
   }
 }
+
+TEST_CASE("octet command line: --max-memory, before or after the command") {
+  Cli cli;
+  if (!cli.available()) {
+    MESSAGE("build/octet not found next to the test binary; skipping the CLI test");
+    return;
+  }
+  const std::string model = quote(std::string(OCTET_TEST_DATA_DIR) + "/mnist_resnet.onnx");
+  const std::string data = quote(std::string(OCTET_TEST_DATA_DIR) + "/mnist_calib_images.npy");
+  Result r = cli.run("--max-memory 10K run " + model + " --input input=" + data + " -o " +
+                     quote(cli.path("out").string()));
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "more than the memory limit of 10.00 KiB"));
+  r = cli.run("info " + model + " --shape input=16777216,1,28,28 --max-memory=1G");
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "more than the memory limit of 1.00 GiB"));
+  r = cli.run("info " + model + " --max-memory lots");
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "not a size"));
+  // Within the limit, the same command works.
+  r = cli.run("info " + model + " --shape input=1,1,28,28 --max-memory 64M");
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "peak arena"));
+}

@@ -79,6 +79,12 @@ void print_main_usage(std::ostream& out) {
 int main(int argc, char** argv) {
   using namespace octet::cli;
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  try {
+    take_max_memory_option(args);  // before or after the command's name
+  } catch (const UsageError& e) {
+    std::cerr << "octet: " << e.what() << "\n";
+    return 2;
+  }
   if (args.empty()) {
     print_main_usage(std::cerr);
     return 2;
@@ -118,7 +124,6 @@ int main(int argc, char** argv) {
   }
   args.erase(args.begin());
   try {
-    take_max_memory_option(args);
     return command->run(args);
   } catch (const UsageError& e) {
     std::cerr << "octet " << command->name << ": " << e.what() << "\n"
