@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "kernels/parallel.h"
 #include "simd/im2col_u8.h"
+#include "simd/round_half_even.h"
 
 namespace octet::kernels {
 
@@ -42,7 +43,7 @@ inline uint8_t block_out(float f, const QConvBlockwiseQuant& q, int64_t m) {
   const float lo = float(q.qmin - q.zero_point), hi = float(q.qmax - q.zero_point);
   g = g > lo ? g : lo;
   g = g < hi ? g : hi;
-  return uint8_t(int32_t(__builtin_roundevenf(g)) + q.zero_point);
+  return uint8_t(int32_t(simd::round_half_even(g)) + q.zero_point);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "engine/error.h"
 #include "simd/qgemm_kernels.h"
+#include "simd/round_half_even.h"
 
 namespace octet::kernels {
 
@@ -422,7 +423,7 @@ inline uint8_t blockwise_out(float f, const QGemmBlockwise& p, int64_t n) {
   const float lo = float(p.qmin - p.zero_point), hi = float(p.qmax - p.zero_point);
   g = g > lo ? g : lo;
   g = g < hi ? g : hi;
-  return uint8_t(int32_t(__builtin_roundevenf(g)) + p.zero_point);
+  return uint8_t(int32_t(simd::round_half_even(g)) + p.zero_point);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "engine/shape.h"
 #include "kernels/qcodes.h"
+#include "simd/round_half_even.h"
 
 namespace octet::kernels {
 namespace {
@@ -15,7 +16,7 @@ bool split(const ResizeParams& g, const ResizeAxis& ax, int64_t o) {
 }
 
 int32_t round_code(float acc, DType t) {
-  return clamp_code(int64_t(__builtin_roundevenf(acc)), code8_min(t), code8_max(t));
+  return clamp_code(int64_t(simd::round_half_even(acc)), code8_min(t), code8_max(t));
 }
 
 }  // namespace

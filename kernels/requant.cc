@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "simd/round_half_even.h"
 
 namespace octet::kernels {
 
@@ -83,7 +84,7 @@ int32_t scale_accumulator(RequantScheme scheme, int32_t acc, const ChannelMultip
       const float f = float(acc) * m.multiplier;
       if (!(f > -2147483648.f)) return INT32_MIN;
       if (!(f < 2147483648.f)) return INT32_MAX;
-      return int32_t(__builtin_roundevenf(f));
+      return int32_t(simd::round_half_even(f));
     }
     case RequantScheme::kFixedPoint: {
       const int left = m.shift > 0 ? m.shift : 0;
@@ -107,7 +108,7 @@ int32_t scale_accumulator64(RequantScheme scheme, int64_t acc, const ChannelMult
     const float f = float(acc) * m.multiplier;
     if (!(f > -2147483648.f)) return INT32_MIN;
     if (!(f < 2147483648.f)) return INT32_MAX;
-    return int32_t(__builtin_roundevenf(f));
+    return int32_t(simd::round_half_even(f));
   }
   const int32_t m16 = m.m0 < 0x7FFF0000 ? int32_t((int64_t(m.m0) + (1 << 15)) >> 16) : 0x7FFF;
   const int total = 15 - m.shift;  // shift <= 8 (scales < 256): total >= 7

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/dtype.h"
+#include "simd/round_half_even.h"
 
 namespace octet::kernels {
 
@@ -71,7 +72,7 @@ inline int32_t requantize_fp32_tail(float f, int32_t zero_point, int32_t qmin, i
   const float lo = float(qmin - zero_point), hi = float(qmax - zero_point);
   f = f < lo ? lo : f;
   f = f > hi ? hi : f;
-  return int32_t(__builtin_roundevenf(f)) + zero_point;
+  return int32_t(simd::round_half_even(f)) + zero_point;
 }
 // The fixed-point schemes' tail: the scaled accumulator + zp, clamped.
 inline int32_t requantize_fixed_tail(int32_t scaled, int32_t zero_point, int32_t qmin,

@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "simd/round_half_even.h"
+
 #include "simd/quantize.h"  // QCode
 
 namespace octet::simd {
@@ -27,7 +29,7 @@ struct QAffineF32 {
 inline float q_clamp_round(float f, float lo, float hi) {
   f = f < lo ? lo : f;
   f = f > hi ? hi : f;
-  return __builtin_roundevenf(f);
+  return round_half_even(f);
 }
 // QAdd, fp32 scheme: roundeven(clamp((a - za) * ma + (b - zb) * mb, lo, hi)) + zy.
 inline int32_t q_add_fp32_one(int32_t a, int32_t b, const QAffineF32& p) {

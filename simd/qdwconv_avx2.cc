@@ -6,8 +6,9 @@
 #include <cstring>
 
 #include "simd/qdwconv.h"
+#include "simd/isa_target.h"
 
-#pragma GCC target("avx2,fma")
+OCTET_ISA_TARGET_BEGIN("avx2,fma")
 
 namespace octet::simd {
 namespace {
@@ -84,8 +85,6 @@ void qdwconv_avx2(const QDwArgs& a, const uint8_t* const* taps, int64_t npix, vo
 }
 
 }  // namespace octet::simd
-
-#pragma GCC target("avx2,fma")
 
 namespace octet::simd {
 
@@ -205,3 +204,5 @@ void qdwconv_avx2_row(const QDwArgs& a, const QDwAvx2Rows& r, void* out) {
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

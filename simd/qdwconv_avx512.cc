@@ -4,10 +4,11 @@
 #include <cstdint>
 
 #include "simd/qdwconv.h"
+#include "simd/isa_target.h"
 
 // GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl")
+OCTET_ISA_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl")
 
 namespace octet::simd {
 
@@ -61,3 +62,5 @@ void qdwconv_avx512(const QDwArgs& a, const uint8_t* const* taps, int64_t npix, 
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

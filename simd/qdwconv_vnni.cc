@@ -6,10 +6,11 @@
 #include <cstring>
 
 #include "simd/qdwconv.h"
+#include "simd/isa_target.h"
 
 // GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
+OCTET_ISA_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
 
 namespace octet::simd {
 namespace {
@@ -144,3 +145,5 @@ void qdwconv_vnni_taps(const QDwVnniArgs& a, const uint8_t* const* taps, void* o
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

@@ -6,8 +6,9 @@
 #include <cstring>
 
 #include "simd/qgemm16_kernels.h"
+#include "simd/isa_target.h"
 
-#pragma GCC target("avx2,fma")
+OCTET_ISA_TARGET_BEGIN("avx2,fma")
 
 namespace octet::simd {
 namespace {
@@ -72,3 +73,5 @@ void qgemm16_avx2(const QGemm16Tile& t) {
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

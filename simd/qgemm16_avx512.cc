@@ -6,8 +6,9 @@
 #include <cstring>
 
 #include "simd/qgemm16_kernels.h"
+#include "simd/isa_target.h"
 
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+OCTET_ISA_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
 // GCC 12 flags the intrinsics headers' own undefined-vector idiom.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
@@ -74,3 +75,5 @@ void qgemm16_avx512(const QGemm16Tile& t) {
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

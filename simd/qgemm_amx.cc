@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "simd/qgemm_kernels.h"
+#include "simd/isa_target.h"
 
 namespace octet::simd {
 
@@ -21,7 +22,7 @@ bool amx_enable() {
 
 // GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8")
+OCTET_ISA_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,amx-tile,amx-int8")
 
 namespace octet::simd {
 namespace {
@@ -41,3 +42,5 @@ namespace {
 void qgemm_amx(const QGemmTile& t) { qgemm_amx_tiles(t); }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

@@ -8,8 +8,9 @@
 #include <cstring>
 
 #include "simd/qgemm_kernels.h"
+#include "simd/isa_target.h"
 
-#pragma GCC target("avx2,fma")
+OCTET_ISA_TARGET_BEGIN("avx2,fma")
 
 namespace octet::simd {
 namespace {
@@ -245,3 +246,5 @@ void qgemm_avx2(const QGemmTile& t) {
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

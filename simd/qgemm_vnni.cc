@@ -7,11 +7,12 @@
 #include <cstring>
 
 #include "simd/qgemm_kernels.h"
+#include "simd/isa_target.h"
 
 // GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
+OCTET_ISA_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
 
 namespace octet::simd {
 namespace {
@@ -265,3 +266,5 @@ void qgemm_vnni(const QGemmTile& t) {
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END

@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "simd/round_half_even.h"
+
 namespace octet::simd {
 
 enum class QCode : int { kI32, kI16, kU16, kI8, kU8 };
@@ -20,7 +22,7 @@ enum class QCode : int { kI32, kI16, kU16, kI8, kU8 };
 // Scalar element functions (the reference the SIMD code must match exactly).
 inline float quantize_code_f32(float x, float scale, float zp, float qmin, float qmax) {
   if (x != x) return zp;
-  float v = __builtin_roundevenf(x / scale) + zp;
+  float v = round_half_even(x / scale) + zp;
   v = v < qmin ? qmin : v;
   return v > qmax ? qmax : v;
 }

@@ -3,6 +3,9 @@
 #   tools/install_deps.sh            what the library, the CLI, the tests and bench/ build with
 #   tools/install_deps.sh --oracles  also the test oracles (runtimes and tools the tests compare
 #                                    against; the tests skip with a notice where one is absent)
+#   tools/install_deps.sh --sanitizers  also clang 14, its sanitizer and libFuzzer runtimes, LLVM's
+#                                    OpenMP runtime (with Archer, for ThreadSanitizer) and
+#                                    llvm-symbolizer (tools/sanitize.sh, tools/fuzz.sh, tools/tsan.sh)
 set -euo pipefail
 build_packages=(build-essential cmake pkg-config git ca-certificates
                 libhwy-dev libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev
@@ -11,12 +14,15 @@ build_packages=(build-essential cmake pkg-config git ca-certificates
                 libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
 # Tests and benchmarks only: nothing the library or the CLI needs.
 oracle_packages=()
+sanitizer_packages=(clang-14 libclang-rt-14-dev libomp-14-dev llvm-14)
 packages=("${build_packages[@]}")
-case "${1:-}" in
-  --oracles) packages+=("${oracle_packages[@]}") ;;
-  "") ;;
-  *) echo "usage: $0 [--oracles]" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+  case "$arg" in
+    --oracles) packages+=("${oracle_packages[@]}") ;;
+    --sanitizers) packages+=("${sanitizer_packages[@]}") ;;
+    *) echo "usage: $0 [--oracles] [--sanitizers]" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

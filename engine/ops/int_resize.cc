@@ -9,6 +9,7 @@
 #include "kernels/qcodes.h"
 #include "engine/ops/resize_spec.h"
 #include "kernels/qresize.h"
+#include "simd/round_half_even.h"
 
 namespace octet {
 namespace {
@@ -66,7 +67,7 @@ std::unique_ptr<Kernel> prepare_qresize(const PrepareContext& ctx) {
   // The extrapolation value quantized with the shared encoding (QuantizeLinear rounding).
   const float ev = n.attrs.get_float("extrapolation_value", 0.f);
   if (!std::isfinite(ev)) node_fail(n, "extrapolation_value must be finite");
-  const double code = double(q.zero_point) + double(__builtin_roundevenf(ev / q.scale));
+  const double code = double(q.zero_point) + double(simd::round_half_even(ev / q.scale));
   p.extrapolation_code = kernels::clamp_code(
       int64_t(std::fmax(-1e9, std::fmin(1e9, code))), kernels::code8_min(p.type),
       kernels::code8_max(p.type));

@@ -1,4 +1,5 @@
 #include "engine/ops/q_common.h"
+#include "simd/round_half_even.h"
 
 #include <algorithm>
 #include <cmath>
@@ -96,7 +97,7 @@ CodeRange output_code_range(const Node& node, const ActQuant& y) {
     node_fail(node, "bad _act_min/_act_max range [", lo, ", ", hi, "]");
   // Monotonic in v, so the two clamped ends stay ordered.
   auto code = [&](float v) {
-    const double c = double(y.zero_point) + double(__builtin_roundevenf(v / y.scale));
+    const double c = double(y.zero_point) + double(simd::round_half_even(v / y.scale));
     return int32_t(std::clamp<double>(c, y.qmin, y.qmax));
   };
   CodeRange r{y.qmin, y.qmax};

@@ -11,6 +11,7 @@
 #include "engine/op.h"
 #include "engine/passes/pass_util.h"
 #include "kernels/fake_quant.h"
+#include "simd/round_half_even.h"
 
 namespace octet {
 namespace {
@@ -22,7 +23,8 @@ bool moves_codes(const std::string& op) { return preserves_encoding(op); }
 
 bool registered(const char* op) { return OpRegistry::instance().find(op) != nullptr; }
 
-float round_half_even(float v) { return __builtin_roundevenf(v); }
+using simd::round_half_even;
+
 
 // A per-tensor 8-bit activation encoding in the profile's code type.
 struct ActEnc {

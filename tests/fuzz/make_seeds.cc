@@ -106,6 +106,45 @@ std::string onnx_seed() {
   return m.SerializeAsString();
 }
 
+// The shapes of issue 11's heap overflow: an Expand to [2^31, 2^31] and an initializer of
+// that shape without data; both must fail cleanly, and mutations of them explore nearby.
+std::string onnx_huge_shape_seed(bool expand) {
+  constexpr int64_t k2to31 = int64_t(1) << 31;
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  for (auto [vi, name] : {std::pair{g->add_input(), "x"}, std::pair{g->add_output(), "y"}}) {
+    vi->set_name(name);
+    auto* tt = vi->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    tt->mutable_shape()->add_dim()->set_dim_value(1);
+    tt->mutable_shape()->add_dim()->set_dim_value(1);
+  }
+  onnx::TensorProto* t = g->add_initializer();
+  onnx::NodeProto* n = g->add_node();
+  n->add_input("x");
+  n->add_output("y");
+  if (expand) {
+    t->set_name("shape");
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(2);
+    t->add_int64_data(k2to31);
+    t->add_int64_data(k2to31);
+    n->set_op_type("Expand");
+    n->add_input("shape");
+  } else {
+    t->set_name("w");
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(k2to31);
+    t->add_dims(k2to31);
+    t->set_raw_data("");
+    n->set_op_type("Add");
+    n->add_input("w");
+  }
+  return m.SerializeAsString();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,5 +162,9 @@ int main(int argc, char** argv) {
   }
   std::string onnx = onnx_seed();
   write(dir / "onnx" / "seed.onnx", onnx.data(), onnx.size());
+  for (bool expand : {false, true}) {
+    onnx = onnx_huge_shape_seed(expand);
+    write(dir / "onnx" / (expand ? "huge_expand.onnx" : "huge_initializer.onnx"), onnx.data(), onnx.size());
+  }
   return 0;
 }

@@ -5,10 +5,11 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include "simd/isa_target.h"
 
 // GCC 12 warns about the _mm512_undefined_* inside its own intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
+OCTET_ISA_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
 
 namespace octet::simd {
 namespace {
@@ -110,3 +111,5 @@ void qgemm_amx_emulated(const simd::QGemmTile& t) { simd::qgemm_amx_tiles(t); }
 int amx_emulation_faults() { return simd::faults.load(); }
 
 }  // namespace octet::testing
+
+OCTET_ISA_TARGET_END

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang 14, ASan + UBSan) and fuzzes each for SECONDS (default 30).
+#   tools/fuzz.sh [SECONDS] [TARGET...]       e.g. tools/fuzz.sh 600 fuzz_npy fuzz_run_model
+# Seeds: tests/fuzz/corpus/<kind> (committed: small hand-made files and every input that ever
+# crashed), the project's own data files of that kind, and ONNX's conformance models from
+# ../shared/onnx-node-tests when present. New coverage goes to build-fuzz/fuzz/<target>/corpus;
+# a crash leaves build-fuzz/fuzz/<target>/crash-* and makes the script fail. Copy a crash into
+# tests/fuzz/corpus/<kind>/ once it is fixed, so it stays a regression test.
+# Per target it prints the executions, the corpus size and the crashes.
+# Environment: OCTET_FUZZ_JOBS (build parallelism, default nproc), OCTET_FUZZ_SKIP_BUILD=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+shift || true
+all_targets=(fuzz_onnx_loader fuzz_octet_loader fuzz_npy fuzz_encodings fuzz_quantsim_config
+             fuzz_target_profile fuzz_run_model)
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+build=build-fuzz
+if [ "${OCTET_FUZZ_SKIP_BUILD:-0}" != 1 ]; then
+  bash tools/install_deps.sh --sanitizers
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DOCTET_FUZZ=ON -DOCTET_BUILD_BENCH=OFF ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER}
+  cmake --build "$build" --parallel "${OCTET_FUZZ_JOBS:-$(nproc)}" --target octet_fuzzers octet_fuzz_seeds octet_cli
+fi
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-/usr/bin/llvm-symbolizer-14}
+
+work=$build/fuzz
+generated=$work/generated-seeds
+rm -rf "$generated"
+mkdir -p "$generated/onnx" "$generated/octet" "$generated/npy" "$generated/encodings" \
+  "$generated/quantsim_config" "$generated/target_profile"
+"$build/tests/fuzz/octet_fuzz_seeds" "$generated" >/dev/null
+for f in tests/data/opzoo.onnx tests/data/mnist_mobilenet_external.onnx; do cp "$f" "$generated/onnx/"; done
+if [ -d ../shared/onnx-node-tests ]; then
+  for m in ../shared/onnx-node-tests/*/model.onnx; do
+    cp "$m" "$generated/onnx/$(basename "$(dirname "$m")").onnx"
+  done
+fi
+"$build/octet" convert tests/data/opzoo.onnx -o "$generated/octet/opzoo.octet" >/dev/null
+cp tests/data/opzoo*.npy tests/data/mnist_test_labels.npy "$generated/npy/"
+cp tests/data/aimet/encodings/* "$generated/encodings/" 2>/dev/null || true
+cp quant/configs/*.json "$generated/quantsim_config/"
+cp tests/data/aimet/configs/* "$generated/quantsim_config/" 2>/dev/null || true
+cp quant/profiles/*.json "$generated/target_profile/"
+
+kind_of() {
+  case $1 in
+    fuzz_onnx_loader | fuzz_run_model) echo onnx ;;
+    fuzz_octet_loader) echo octet ;;
+    fuzz_npy) echo npy ;;
+    fuzz_encodings) echo encodings ;;
+    fuzz_quantsim_config) echo quantsim_config ;;
+    fuzz_target_profile) echo target_profile ;;
+    *) echo "fuzz.sh: unknown target $1 (targets: ${all_targets[*]})" >&2; exit 2 ;;
+  esac
+}
+max_len_of() {
+  case $1 in
+    fuzz_run_model) echo 16384 ;;
+    fuzz_onnx_loader | fuzz_octet_loader) echo 262144 ;;
+    *) echo 65536 ;;
+  esac
+}
+
+failed=0
+summary=()
+for t in "${targets[@]}"; do
+  kind=$(kind_of "$t")
+  dir=$work/$t
+  mkdir -p "$dir/corpus" tests/fuzz/corpus/"$kind"
+  dict=()
+  case $kind in encodings | quantsim_config | target_profile) dict=(-dict=tests/fuzz/json.dict) ;; esac
+  echo "=== fuzz: $t for ${seconds} s"
+  set +e
+  "$build/tests/fuzz/$t" "$dir/corpus" tests/fuzz/corpus/"$kind" "$generated/$kind" \
+    "${dict[@]}" -max_total_time="$seconds" -max_len="$(max_len_of "$t")" -timeout=30 \
+    -rss_limit_mb=3072 -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$dir/" \
+    >"$dir/log.txt" 2>&1
+  rc=$?
+  set -e
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log.txt" | grep -o '[0-9]*$' || echo "?")
+  units=$(find "$dir/corpus" -type f | wc -l)
+  crashes=$(find "$dir" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+    -o -name 'oom-*' \) | wc -l)
+  summary+=("$(printf '%-22s %12s execs  %6s corpus units  %3s artifacts  exit %s' "$t" "$execs" "$units" "$crashes" "$rc")")
+  if [ "$rc" -ne 0 ]; then
+    failed=1
+    echo "fuzz: $t failed (exit $rc); the end of $dir/log.txt:"
+    tail -n 60 "$dir/log.txt"
+  fi
+done
+echo "=== fuzz: summary"
+printf '  %s\n' "${summary[@]}"
+exit "$failed"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# ThreadSanitizer: builds the concurrency tests with clang 14 and -fsanitize=thread
+# (build-tsan, -DOCTET_TSAN=ON) and runs them. OpenMP comes from LLVM's libomp, whose Archer
+# tool tells TSan about OpenMP's barriers and locks (libgomp is not instrumented and would
+# report its own synchronization as races). Fails on any report; prints how many reports
+# name octet's own sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install_deps.sh --sanitizers
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DOCTET_TSAN=ON -DOCTET_BUILD_BENCH=OFF ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER}
+cmake --build build-tsan --parallel "$(nproc)" --target octet_concurrency_tests
+archer=/usr/lib/llvm-14/lib/libarcher.so
+[ -f "$archer" ] || { echo "tsan.sh: $archer is missing (libomp-14-dev)" >&2; exit 1; }
+log=build-tsan/tsan.log
+set +e
+OMP_TOOL_LIBRARIES=$archer ARCHER_OPTIONS=verbose=1 \
+  TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 exitcode=66 external_symbolizer_path=/usr/bin/llvm-symbolizer-14" \
+  ./build-tsan/tests/concurrency/octet_concurrency_tests 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+grep -q "Archer detected OpenMP application with TSan" "$log" ||
+  { echo "tsan.sh: Archer did not load: OpenMP synchronization is invisible to TSan" >&2; exit 1; }
+reports=$(grep -c "WARNING: ThreadSanitizer:" "$log" || true)
+# A report is octet's when one of its frames is in the project's sources.
+ours=$(awk -v root="$(pwd)/" '/WARNING: ThreadSanitizer:/{inrep=1; mine=0} inrep && index($0, root) && !index($0, "/build-tsan/"){mine=1} /^SUMMARY: ThreadSanitizer/{if (inrep && mine) n++; inrep=0} END{print n+0}' "$log")
+echo "tsan: $reports reports, $ours in octet's own code (exit $rc); log: $log"
+[ "$rc" -eq 0 ] && [ "$reports" -eq 0 ]
