@@ -13,6 +13,14 @@ namespace octet::quant::encodings_detail {
 namespace {
 
 constexpr size_t kMaxRank = 8;
+// The integer widths output_dtype names (int2 ... uint32).
+constexpr int kV2Bitwidths[] = {2, 4, 8, 16, 32};
+
+bool is_v2_bitwidth(int bw) {
+  for (int b : kV2Bitwidths)
+    if (b == bw) return true;
+  return false;
+}
 
 // A nested list of numbers (or one number: rank 0), flattened row-major.
 struct Nd {
@@ -53,7 +61,7 @@ class V2Reader {
       const std::string p = prefix;
       if (s.rfind(p, 0) != 0) continue;
       const std::string bits = s.substr(p.size());
-      for (int b : {2, 4, 8, 16, 32})
+      for (int b : kV2Bitwidths)
         if (bits == std::to_string(b)) return {b, p == "int"};
     }
     if (s == "float16" || s == "float32") return {0, false};
@@ -334,6 +342,9 @@ ojson write_v2(const EncodingsFile& file) {
       const int bw = first.bitwidth;
       OCTET_CHECK(bw >= kMinBitwidth && bw <= kMaxFileBitwidth, label, ": bitwidth ", bw,
                   " is outside [", kMinBitwidth, ", ", kMaxFileBitwidth, "]");
+      OCTET_CHECK(is_v2_bitwidth(bw), label, ": bitwidth ", bw,
+                  " has no output_dtype in the 2.0.0 format (int/uint 2, 4, 8, 16 or 32); "
+                  "write 0.6.1 or 1.0.0");
       const bool is_signed = first.symmetric;
       const int64_t qmin = is_signed ? -(int64_t{1} << (bw - 1)) : 0;
       std::vector<double> scales;

@@ -439,8 +439,9 @@ TEST_CASE("aimet files: per-block and LPBQ encodings run on the per-block kernel
                          {"compressed_bw", 4}, {"is_sym", true}, {"block_size", 32},
                          {"scale", ch}, {"offset", std::vector<int>(size_t(O), -128)},
                          {"per_block_int_scale", ints}};
-  for (const auto& [label, e, expected] :
+  for (const auto& [label_binding, e, expected] :
        {std::tuple{"PER_BLOCK", entry, scales}, std::tuple{"LPBQ", lpbq, lpbq_scales}}) {
+    const char* label = label_binding;  // clang 14 cannot capture a structured binding (CAPTURE)
     CAPTURE(label);
     nlohmann::json file = {{"version", "1.0.0"}, {"activation_encodings", nlohmann::json::array()},
                            {"param_encodings", nlohmann::json::array({e})}};
