@@ -264,10 +264,12 @@ void qgemm_scalar(int64_t M, const QGemmA& a, const QGemmPackedB::Impl& im, int6
   std::vector<uint8_t> gathered;
   if (a.rows) gathered.resize(size_t(K));
   for (int64_t m = 0; m < M; ++m) {
-    const auto* row = static_cast<const uint8_t*>(a.data) + m * a.lda;
+    const uint8_t* row;  // a.data is null when the rows are given indirectly
     if (a.rows) {
       for (int64_t g = 0; g < K / 4; ++g) std::memcpy(&gathered[size_t(4 * g)], a.rows[m] + a.koff[g], 4);
       row = gathered.data();
+    } else {
+      row = static_cast<const uint8_t*>(a.data) + m * a.lda;
     }
     for (int64_t n = n0; n < n1; ++n) {
       uint32_t acc = 0;
@@ -366,10 +368,12 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
   if (copy_a) s.apad.resize(size_t(std::min(mb, M) * im.Kp));
   for (int64_t m0 = 0; m0 < M; m0 += mb) {
     const int64_t rows = std::min(mb, M - m0);
-    t.a = static_cast<const uint8_t*>(a.data) + m0 * a.lda;
-    if (a.rows) {
+    if (a.rows) {  // a.data is null: no pointer arithmetic on it
+      t.a = nullptr;
       t.rows = a.rows + m0;
       t.koff = a.koff;
+    } else {
+      t.a = static_cast<const uint8_t*>(a.data) + m0 * a.lda;
     }
     t.M = rows;
     if (copy_a) {

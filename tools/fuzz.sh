@@ -28,8 +28,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-/usr/bin/llvm-symbolizer-14}
 
 work=$build/fuzz
-generated=$work/generated-seeds
-rm -rf "$generated"
+generated=$work/generated-seeds-$$  # one per run: two runs may fuzz different targets at once
+trap 'rm -rf "$generated"' EXIT
 mkdir -p "$generated/onnx" "$generated/octet" "$generated/npy" "$generated/encodings" \
   "$generated/quantsim_config" "$generated/target_profile"
 "$build/tests/fuzz/octet_fuzz_seeds" "$generated" >/dev/null
