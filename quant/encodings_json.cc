@@ -103,10 +103,11 @@ class Reader {
       uint64_t u = v.get<uint64_t>();
       if (u > static_cast<uint64_t>(hi))
         error(path, detail::concat(what, " ", u, " is outside [", lo, ", ", hi, "]"));
-      return static_cast<int64_t>(u);
     }
     int64_t i = 0;
-    if (v.is_number_integer()) {
+    if (v.is_number_unsigned()) {
+      i = static_cast<int64_t>(v.get<uint64_t>());  // <= hi, checked above
+    } else if (v.is_number_integer()) {
       i = v.get<int64_t>();
     } else if (v.is_number_float()) {
       double d = v.get<double>();

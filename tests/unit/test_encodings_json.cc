@@ -342,6 +342,13 @@ TEST_CASE("encodings json: bad files fail naming the file and the key path") {
   expect_parse_error(legacy_file(R"({"bitwidth": 40, "is_symmetric": "False", "scale": 0.1,)"
                                  R"( "offset": -3})"),
                      {R"(activation_encodings["a"][0].bitwidth: bitwidth 40 is outside [2, 32])"});
+  // Found by fuzz_encodings: a non-negative JSON integer below the bound (nlohmann reads 0 and 1
+  // as unsigned) was accepted and reached a shift by bitwidth - 1.
+  for (const char* bw : {"0", "1"})
+    expect_parse_error(legacy_file(std::string(R"({"bitwidth": )") + bw +
+                                   R"(, "is_symmetric": "True", "scale": 0.1, "offset": -0})"),
+                       {std::string(R"(activation_encodings["a"][0].bitwidth: bitwidth )") + bw +
+                        " is outside [2, 32]"});
   expect_parse_error(legacy_file(R"({"bitwidth": 8, "is_symmetric": "yes", "scale": 0.1,)"
                                  R"( "offset": -3})"),
                      {R"(activation_encodings["a"][0].is_symmetric: expected "True"/"False")"});
