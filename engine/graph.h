@@ -21,14 +21,23 @@ struct QuantParams {
   int32_t bitwidth = 8;
   bool symmetric = false;
   int32_t block_size = 0;         // > 0: per-block along the reduction axis
+  // AIMET's strict symmetric grid: zero point 2^(b-1) - 1 and codes 0 .. 2^b - 2, i.e. the
+  // signed range [-(2^(b-1) - 1), 2^(b-1) - 1]. Needs `symmetric`.
+  bool strict = false;
   bool empty() const { return scale.empty(); }
+  // The grid: real = scale * (code - zero_point) for codes in [qmin(), qmax()] (the
+  // unsigned domain of a float tensor's encoding).
+  int64_t qmin() const { return 0; }
+  int64_t qmax() const { return (int64_t{1} << bitwidth) - 1 - (strict ? 1 : 0); }
 };
 
 // Throws octet::Error (prefixed by `what`) unless `q` is consistent in itself and with a tensor
 // of `shape`: as many zero points as scales, finite scales, bitwidth 1..32, and as many scales
 // as the layout needs wherever the shape is known: 1 without an axis (or as a per-tensor
-// value with one); dims[axis] per channel; outer * ceil(dims[axis] / block) * inner per block. Readers of outside data call it on what they read, so
-// that users may index scale and zero_point by that layout without further checks.
+// value with one); dims[axis] per channel; outer * ceil(dims[axis] / block) * inner per block;
+// a strict grid symmetric with every zero point 2^(b-1) - 1. Readers of outside data call it
+// on what they read, so that users may index scale and zero_point by that layout without
+// further checks.
 void check_quant_params(const QuantParams& q, const Shape& shape, const std::string& what);
 
 struct TensorInfo {

@@ -204,6 +204,15 @@ void Reader::read_quant(const fb::QuantParams& q, const TensorInfo& t, size_t in
   out.bitwidth = q.bitwidth();
   out.symmetric = q.symmetric();
   out.block_size = q.block_size();
+  if (q.strict().has_value()) {
+    out.strict = *q.strict();
+  } else {
+    const int64_t strict_zero = out.bitwidth >= 2 && out.bitwidth <= 32
+                                    ? (int64_t{1} << (out.bitwidth - 1)) - 1 : -1;
+    out.strict = out.symmetric && !out.zero_point.empty() &&
+                 std::all_of(out.zero_point.begin(), out.zero_point.end(),
+                             [&](int32_t z) { return z == strict_zero; });
+  }
   if (out.axis < -1 || out.axis >= static_cast<int32_t>(kOctetMaxRank) ||
       (t.shape.has_rank && out.axis >= static_cast<int32_t>(t.shape.rank())))
     bad(where(), ": axis ", out.axis, " for shape ", t.shape.to_string());

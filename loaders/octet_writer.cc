@@ -144,9 +144,9 @@ Offset<fb::Tensor> write_tensor(FlatBufferBuilder& b, const TensorInfo& t,
   const QuantParams defaults;
   if (!q.scale.empty() || !q.zero_point.empty() || q.axis != defaults.axis ||
       q.bitwidth != defaults.bitwidth || q.symmetric != defaults.symmetric ||
-      q.block_size != defaults.block_size)
+      q.block_size != defaults.block_size || q.strict)
     quant = fb::CreateQuantParams(b, b.CreateVector(q.scale), b.CreateVector(q.zero_point),
-                                  q.axis, q.bitwidth, q.symmetric, q.block_size);
+                                  q.axis, q.bitwidth, q.symmetric, q.block_size, q.strict);
   fb::BufferRef ref(buffer ? base + buffer->offset : 0, buffer ? buffer->size : 0);
   return fb::CreateTensor(b, name, static_cast<fb::DType>(t.dtype), t.shape.has_rank, shape,
                           shape_symbols, buffer ? &ref : nullptr, quant);

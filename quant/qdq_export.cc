@@ -63,7 +63,6 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
     min_opset = std::max<int64_t>(min_opset, b == 4 ? 21 : per_axis ? 13 : 10);
 
     const int32_t half = 1 << (b - 1);
-    const bool strict = qp.symmetric && qp.zero_point[0] == half - 1;
     bool all_zero = true;
     for (int32_t z : qp.zero_point) all_zero = all_zero && z == 0;
     const bool is_signed = qp.symmetric && !all_zero;  // unsigned-symmetric stays unsigned
@@ -72,7 +71,7 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
                         : (is_signed ? DType::kI16 : DType::kU16);
     std::vector<int32_t> zp = qp.zero_point;
     if (is_signed)
-      for (int32_t& z : zp) z = strict ? 0 : z - half;
+      for (int32_t& z : zp) z = qp.strict ? 0 : z - half;
     for (int32_t z : zp)
       OCTET_CHECK(z >= (is_signed ? -half : 0) && z <= (is_signed ? half - 1 : 2 * half - 1),
                   "QDQ export: '", name, "': zero point out of the ", b, "-bit range");

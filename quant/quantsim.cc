@@ -366,6 +366,7 @@ QuantParams to_quant_params(const TensorEncoding& te) {
   q.block_size = te.block_size;
   q.bitwidth = te.encodings[0].bitwidth;
   q.symmetric = te.encodings[0].symmetric;
+  q.strict = te.encodings[0].strict_symmetric;
   for (const Encoding& e : te.encodings) {
     q.scale.push_back(static_cast<float>(e.scale));
     q.zero_point.push_back(-e.offset);
@@ -381,13 +382,12 @@ TensorEncoding from_quant_params(const QuantParams& q, const std::string& what) 
   TensorEncoding te;
   te.axis = q.axis;
   te.block_size = q.block_size;
-  const int64_t half = int64_t{1} << (q.bitwidth - 1);
   for (size_t i = 0; i < q.scale.size(); ++i) {
     Encoding e;
     e.bitwidth = q.bitwidth;
     e.symmetric = q.symmetric;
     e.offset = -q.zero_point[i];
-    e.strict_symmetric = q.symmetric && e.offset == -(half - 1);
+    e.strict_symmetric = q.strict;
     e.scale = q.scale[i];
     e.min = e.scale * e.offset;
     e.max = e.scale * static_cast<double>(e.offset + e.num_steps());

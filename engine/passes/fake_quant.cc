@@ -20,19 +20,16 @@ PassReport insert_fake_quantization(Graph& g) {
                 "': quantization parameters need one zero point per scale");
     OCTET_CHECK(qp.bitwidth >= 2 && qp.bitwidth <= 16, "'", name, "': bitwidth ", qp.bitwidth,
                 " cannot be simulated (2 to 16)");
-    // AIMET's grid: real = scale * (q + offset), q in [0, N], offset = -zero_point; a symmetric
-    // encoding whose zero point is 2^(b-1) - 1 is strict (N = 2^b - 2).
-    const int64_t half = int64_t{1} << (qp.bitwidth - 1);
+    // AIMET's grid: real = scale * (q + offset), q in [qmin, qmax], offset = -zero_point.
     std::vector<int64_t> offsets;
     for (int32_t zp : qp.zero_point) offsets.push_back(-int64_t{zp});
-    const bool strict = qp.symmetric && !qp.zero_point.empty() && qp.zero_point[0] == half - 1;
     Node n;
     n.name = name + "/fake_quant";
     n.op_type = "octet.QuantizeDequantize";
     n.attrs.set("scale", qp.scale);
     n.attrs.set("offset", offsets);
-    n.attrs.set("qmin", int64_t{0});
-    n.attrs.set("qmax", 2 * half - 1 - (strict ? 1 : 0));
+    n.attrs.set("qmin", qp.qmin());
+    n.attrs.set("qmax", qp.qmax());
     if (qp.scale.size() > 1 || qp.axis >= 0) n.attrs.set("axis", int64_t{qp.axis});
     if (qp.block_size > 0) n.attrs.set("block_size", int64_t{qp.block_size});
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include "engine/error.h"
 #include "engine/session.h"
@@ -127,6 +128,7 @@ void check_same(const Graph& a, const Graph& b) {
     CHECK(s.quant.zero_point == t.quant.zero_point);
     CHECK(s.quant.axis == t.quant.axis);
     CHECK(s.quant.bitwidth == t.quant.bitwidth);
+    CHECK(s.quant.strict == t.quant.strict);
     CHECK(s.quant.symmetric == t.quant.symmetric);
     CHECK(s.quant.block_size == t.quant.block_size);
     REQUIRE(s.is_constant() == t.is_constant());
@@ -262,6 +264,8 @@ struct FileSpec {
   std::vector<float> scale;
   std::vector<int32_t> zero_point;
   int32_t bitwidth = 8;
+  bool symmetric = false;
+  std::optional<bool> strict;  // nullopt: the field is absent (files before it)
   bool cycle = false;
   const char* identifier = "OCTT";
 };
@@ -272,8 +276,9 @@ std::vector<std::byte> make_file(const FileSpec& f) {
     fbs::BufferRef ref(offset, size);
     flatbuffers::Offset<fbs::QuantParams> quant;
     if (!f.scale.empty() || !f.zero_point.empty() || f.bitwidth != 8)
-      quant = fbs::CreateQuantParams(b, b.CreateVector(f.scale), b.CreateVector(f.zero_point), -1,
-                                     f.bitwidth);
+      quant = fbs::CreateQuantParams(
+          b, b.CreateVector(f.scale), b.CreateVector(f.zero_point), -1, f.bitwidth, f.symmetric, 0,
+          f.strict ? flatbuffers::Optional<bool>(*f.strict) : flatbuffers::Optional<bool>());
     tensors.push_back(fbs::CreateTensor(
         b, b.CreateString("t0"), f.dtype, f.rank_known, b.CreateVector(f.dims),
         f.symbols.empty() ? 0 : b.CreateVectorOfStrings(f.symbols), f.constant ? &ref : nullptr,
@@ -394,4 +399,56 @@ TEST_CASE("octet buffers beyond 2 GB are mapped in place") {
   CHECK(t.data->as<float>()[3] == 4.f);
   g.reset();
   std::filesystem::remove(path);
+}
+
+TEST_CASE("octet QuantParams: the strict grid is stored, checked, and derived for older files") {
+  auto strict_of = [](FileSpec f) {
+    auto bytes = make_file(f);
+    return load_octet_bytes(bytes.data(), bytes.size(), nullptr, "spec.octet")->tensors[0].quant;
+  };
+  // Stored.
+  CHECK(strict_of({.scale = {0.1f}, .zero_point = {127}, .symmetric = true, .strict = true}).strict);
+  CHECK(strict_of({.scale = {0.1f}, .zero_point = {0}, .symmetric = true, .strict = true}).strict);
+  CHECK_FALSE(strict_of({.scale = {0.1f}, .zero_point = {128}, .symmetric = true, .strict = false}).strict);
+  // Absent (files written before the field): symmetric with every zero point 2^(b-1) - 1.
+  const QuantParams old_strict = strict_of({.scale = {0.1f}, .zero_point = {127}, .symmetric = true});
+  CHECK(old_strict.strict);
+  CHECK(old_strict.qmax() == 254);
+  CHECK_FALSE(strict_of({.scale = {0.1f}, .zero_point = {128}, .symmetric = true}).strict);
+  CHECK_FALSE(strict_of({.scale = {0.1f}, .zero_point = {127}}).strict);  // asymmetric
+  // Inconsistent.
+  CHECK(load_error({.scale = {0.1f}, .zero_point = {127}, .strict = true})
+            .find("a strict grid that is not symmetric") != std::string::npos);
+  CHECK(load_error({.scale = {0.1f}, .zero_point = {5}, .symmetric = true, .strict = true})
+            .find("zero point 5 on a strict 8-bit grid") != std::string::npos);
+  // Written and read back by octet itself.
+  Graph g;
+  g.name = "strict";
+  TensorInfo t;
+  t.name = "w";
+  t.dtype = DType::kF32;
+  t.shape = Shape::of({2});
+  const float values[2] = {0.5f, -0.5f};
+  t.data = Buffer::copy_of(reinterpret_cast<const std::byte*>(values), sizeof(values));
+  t.quant.scale = {0.1f};
+  t.quant.zero_point = {0};
+  t.quant.symmetric = true;
+  t.quant.strict = true;  // AIMET's unsigned strict symmetric
+  const TensorId w = g.add_tensor(t);
+  TensorInfo y;
+  y.name = "y";
+  y.dtype = DType::kF32;
+  y.shape = Shape::of({2});
+  const TensorId out = g.add_tensor(y);
+  Node n;
+  n.name = "id";
+  n.op_type = "Identity";
+  n.inputs = {w};
+  n.outputs = {out};
+  g.nodes.push_back(n);
+  g.outputs = {out};
+  const auto bytes = save_octet_bytes(g);
+  auto back = load_octet_bytes(bytes.data(), bytes.size(), nullptr, "memory");
+  CHECK(back->tensor(back->require_tensor("w")).quant.strict);
+  CHECK(back->tensor(back->require_tensor("w")).quant.qmax() == 254);
 }

@@ -257,3 +257,22 @@ TEST_CASE("quantsim: calibration gives the same encodings for 1 and 2 threads") 
   }
   CHECK(scales[0] == scales[1]);
 }
+
+TEST_CASE("quantsim: QuantParams keep the strict grid, unsigned strict included") {
+  // Signed strict (zero point 127) and AIMET's unsigned strict symmetric (zero point 0, codes
+  // 0..254): before QuantParams carried the flag, the unsigned one came back as 0..255.
+  for (auto [lo, kind] : {std::pair{-1.f, quant::EncodingKind::kStrictSymmetric},
+                          std::pair{0.f, quant::EncodingKind::kUnsignedStrictSymmetric}}) {
+    quant::TensorEncoding te;
+    te.encodings = {quant::compute_encoding(lo, 2.f, 8, kind)};
+    const QuantParams q = quant::to_quant_params(te);
+    CHECK(q.strict);
+    CHECK(q.qmax() == 254);
+    CHECK(q.zero_point[0] == (lo < 0 ? 127 : 0));
+    check_quant_params(q, Shape::of({4}), "test");
+    const quant::TensorEncoding back = quant::from_quant_params(q, "test");
+    CHECK(back.encodings[0].strict_symmetric);
+    CHECK(back.encodings[0].num_steps() == 254);
+    CHECK(back.encodings[0].offset == te.encodings[0].offset);
+  }
+}

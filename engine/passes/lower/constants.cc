@@ -13,6 +13,16 @@ using simd::round_half_even;
 // are the output channels. `channel_axis` is the axis of the output channel in the stored
 // tensor (0 for Conv and transposed Gemm, 1 for MatMul / Gemm B [K, N]). nullopt (with the
 // reason) when the encoding cannot run on the integer kernels.
+std::optional<std::pair<int32_t, int32_t>> Lowerer::weight_code_range(const QuantParams& q,
+                                                                     size_t index,
+                                                                     int bits) const {
+  const int32_t half = int32_t{1} << (bits - 1);
+  const int32_t zp = q.zero_point[index];
+  if (!q.symmetric || zp != (q.strict ? half - 1 : half)) return std::nullopt;
+  const int32_t top = (int32_t{1} << bits) - 1 - (q.strict ? 1 : 0);
+  return std::pair{std::max(-zp, prof_.weight_min(bits)), std::min(top - zp, prof_.weight_max(bits))};
+}
+
 std::optional<Lowerer::Weights> Lowerer::weights(TensorId id, int channel_axis, std::string* why) {
   const TensorInfo& t = in_.tensor(id);
   const QuantParams& q = t.quant;
@@ -32,21 +42,16 @@ std::optional<Lowerer::Weights> Lowerer::weights(TensorId id, int channel_axis, 
   if (q.scale.size() != 1 && (q.axis != channel_axis || int64_t(q.scale.size()) != N))
     return *why = "weights are quantized along axis " + std::to_string(q.axis) +
                   ", not the output channels", std::nullopt;
-  const int64_t half = int64_t{1} << (q.bitwidth - 1);
   const auto* v = reinterpret_cast<const float*>(t.data->data());
   Weights w;
   w.bits = q.bitwidth;
   w.codes.resize(size_t(total));
   w.scales.resize(size_t(N));
-  const int32_t wmin = prof_.weight_min(q.bitwidth), wmax = prof_.weight_max(q.bitwidth);
   for (int64_t n = 0; n < N; ++n) {
     const size_t qi = q.scale.size() == 1 ? 0 : size_t(n);
-    const int32_t zp = q.zero_point[qi];
-    if (zp != half && zp != half - 1)
-      return *why = "weights' zero point is not symmetric", std::nullopt;
-    const bool strict = zp == half - 1;
-    const int32_t top = int32_t(2 * half - 1 - (strict ? 1 : 0));
-    const int32_t lo = std::max(-zp, wmin), hi = std::min(top - zp, wmax);
+    const auto range = weight_code_range(q, qi, q.bitwidth);
+    if (!range) return *why = "weights' zero point is not symmetric", std::nullopt;
+    const auto [lo, hi] = *range;
     const float s = q.scale[qi];
     w.scales[size_t(n)] = s;
     for (int64_t k = 0; k < K; ++k) {

@@ -210,11 +210,9 @@ BufferPtr Lowerer::fake_quantized(const TensorInfo& t) {
   const QuantParams& q = t.quant;
   kernels::FakeQuantParams p;
   p.scale = q.scale;
-  const int64_t half = int64_t{1} << (q.bitwidth - 1);
-  const bool strict = q.symmetric && q.zero_point[0] == half - 1;
   for (int32_t z : q.zero_point) p.offset.push_back(-z);
-  p.qmin = 0;
-  p.qmax = int32_t(2 * half - 1 - (strict ? 1 : 0));
+  p.qmin = int32_t(q.qmin());
+  p.qmax = int32_t(q.qmax());
   if (q.scale.size() > 1) {
     OCTET_CHECK(q.axis >= 0 && size_t(q.axis) < dims.size(), "lowering: '", t.name,
                 "' has ", q.scale.size(), " scales and axis ", q.axis);

@@ -153,21 +153,18 @@ bool Lowerer::lower_blockwise_conv(const Node& node, const ActEnc& y, std::strin
   if (q.axis != 1 || int64_t(q.scale.size()) != M * Cb * T ||
       q.zero_point.size() != q.scale.size())
     return *why = "per-block weights are not blocked along the input channels (axis 1)", false;
-  const int64_t half = 8;
   const auto* v = reinterpret_cast<const float*>(t.data->data());
   Weights w;
   w.bits = q.bitwidth;
   w.codes.resize(size_t(M * Cg * T));
-  const int32_t wmin = prof_.weight_min(4), wmax = prof_.weight_max(4);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t cb = 0; cb < Cb; ++cb)
       for (int64_t i = 0; i < T; ++i) {
         // Blocked layout of axis 1: scale (m, cb, i) covers w[m, cb * B .. cb * B + B - 1, i].
         const size_t qi = size_t((m * Cb + cb) * T + i);
-        const int32_t zp = q.zero_point[qi];
-        if (zp != half && zp != half - 1) return *why = "weights' zero point is not symmetric", false;
-        const int32_t top = int32_t(2 * half - 1 - (zp == half - 1 ? 1 : 0));
-        const int32_t lo = std::max(-zp, wmin), hi = std::min(top - zp, wmax);
+        const auto range = weight_code_range(q, qi, 4);
+        if (!range) return *why = "weights' zero point is not symmetric", false;
+        const auto [lo, hi] = *range;
         const float s = q.scale[qi];
         if (!(std::isfinite(s) && s > 0.f)) return *why = "per-block weight scale is not positive", false;
         for (int64_t c = cb * B; c < (cb + 1) * B; ++c) {
@@ -211,22 +208,20 @@ bool Lowerer::lower_blockwise_linear(const Node& node, int channel_axis, const A
   if ((B != 32 && B != 64 && B != 128) || K % B != 0 || q.axis != reduction_axis ||
       int64_t(q.scale.size()) != N * (K / B))
     return *why = "per-block weights need blocks of 32, 64 or 128 along K", false;
-  const int64_t blocks = K / B, half = 8;
+  const int64_t blocks = K / B;
   const auto* v = reinterpret_cast<const float*>(t.data->data());
   Weights w;
   w.bits = q.bitwidth;
   w.codes.resize(size_t(N * K));
   std::vector<float> scales(size_t(N * blocks));
-  const int32_t wmin = prof_.weight_min(4), wmax = prof_.weight_max(4);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t b = 0; b < blocks; ++b) {
       // Blocked layout of the stored tensor: [N, K] along axis 1 -> n * blocks + b;
       // [K, N] along axis 0 -> b * N + n.
       const size_t qi = size_t(reduction_axis == 1 ? n * blocks + b : b * N + n);
-      const int32_t zp = q.zero_point[qi];
-      if (zp != half && zp != half - 1) return *why = "weights' zero point is not symmetric", false;
-      const int32_t top = int32_t(2 * half - 1 - (zp == half - 1 ? 1 : 0));
-      const int32_t lo = std::max(-zp, wmin), hi = std::min(top - zp, wmax);
+      const auto range = weight_code_range(q, qi, 4);
+      if (!range) return *why = "weights' zero point is not symmetric", false;
+      const auto [lo, hi] = *range;
       const float s = q.scale[qi];
       scales[size_t(n * blocks + b)] = s;
       for (int64_t k = b * B; k < (b + 1) * B; ++k) {

@@ -150,17 +150,15 @@ TensorId Lowerer::quantize_node(TensorId id, TensorId raw, const std::string& na
 
 void Lowerer::add_fake_quant(const TensorInfo& t, TensorId raw, TensorId out) {
   const QuantParams& qp = t.quant;
-  const int64_t half = int64_t{1} << (qp.bitwidth - 1);
   std::vector<int64_t> offsets;
   for (int32_t zp : qp.zero_point) offsets.push_back(-int64_t{zp});
-  const bool strict = qp.symmetric && !qp.zero_point.empty() && qp.zero_point[0] == half - 1;
   Node n;
   n.name = names_.node(t.name + "/fake_quant");
   n.op_type = "octet.QuantizeDequantize";
   n.attrs.set("scale", qp.scale);
   n.attrs.set("offset", offsets);
-  n.attrs.set("qmin", int64_t{0});
-  n.attrs.set("qmax", 2 * half - 1 - (strict ? 1 : 0));
+  n.attrs.set("qmin", qp.qmin());
+  n.attrs.set("qmax", qp.qmax());
   if (qp.scale.size() > 1 || qp.axis >= 0) n.attrs.set("axis", int64_t{qp.axis});
   n.inputs = {raw};
   n.outputs = {out};

@@ -149,6 +149,11 @@ class Lowerer {
   // tensor (0 for Conv and transposed Gemm, 1 for MatMul / Gemm B [K, N]). nullopt (with the
   // reason) when the encoding cannot run on the integer kernels.
   std::optional<Weights> weights(TensorId id, int channel_axis, std::string* why);
+  // The signed codes [lo, hi] that weight scale `index` of `q` may take on a `bits`-bit
+  // symmetric grid, within the profile's weight range; nullopt when the zero point is not
+  // the grid's symmetric one.
+  std::optional<std::pair<int32_t, int32_t>> weight_code_range(const QuantParams& q, size_t index,
+                                                               int bits) const;
   TensorId weight_constant(const std::string& base, const Weights& w, const Dims& dims);
   // Bias codes: round_half_even(b / (x_scale * w_scale[c])), saturated to int32.
   std::optional<TensorId> bias_constant(TensorId id, int64_t N, float x_scale,
