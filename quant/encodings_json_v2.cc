@@ -276,9 +276,14 @@ class V2Reader {
       zp = broadcast(scale, given, path + ".y_zero_point", [](double, double b) { return b; });
       if (zp.v.size() != scale.v.size())
         error(path + ".y_zero_point", "has more values than y_scale");
-      for (double v : zp.v)
+      for (double v : zp.v) {
         if (v != std::floor(v))
           error(path + ".y_zero_point", "fractional zero points (int2 custom grids) are not supported");
+        // Beyond any 32-bit code type; bounded before the conversion to an integer below.
+        if (!(std::fabs(v) <= 4294967296.0))
+          error(path + ".y_zero_point", detail::concat("zero point ", v, " is outside every ",
+                                                      "integer type an encoding can name"));
+      }
     }
     TensorEncoding te;
     if (block) {

@@ -468,6 +468,11 @@ TEST_CASE("encodings json: 2.0.0 round trip and AIMET's zero-point convention") 
   expect_parse_error(R"({"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "uint8",)"
                      R"( "y_scale": 0.1, "y_zero_point": 300}]})",
                      {R"(encodings[0] ("x").y_zero_point: zero point 300 is outside uint8)"});
+  // Found by fuzz_encodings: a zero point beyond int64 was converted to an integer unchecked.
+  expect_parse_error(R"({"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8",)"
+                     R"( "y_scale": 0.1, "y_zero_point": 5888888888888888888888888888888}]})",
+                     {R"(encodings[0] ("x").y_zero_point: zero point 5.88)",
+                      "is outside every integer type an encoding can name"});
   expect_parse_error(R"({"version": "2.0.0", "encodings": [{"name": "x", "output_dtype": "int8",)"
                      R"( "y_scale": [[0.1], [0.2, 0.3]], "axis": 0, "block_size": 2}]})",
                      {R"(encodings[0] ("x").y_scale[1]: not a rectangular nested list)"});
