@@ -38,4 +38,10 @@ struct HostTensor {
   }
 };
 
+// Element i of a numeric tensor as double; throws for dtypes without numeric values.
+double element_as_double(const HostTensor& t, int64_t i);
+// Converts numeric values to `to` (e.g. u8 images to f32; integers saturate, NaN -> 0); the
+// same dtype returns a copy.
+HostTensor convert_dtype(const HostTensor& t, DType to);
+
 }  // namespace octet

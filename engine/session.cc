@@ -6,12 +6,9 @@
 #include <chrono>
 #include <cstring>
 
+#include "engine/compile.h"
 #include "engine/memory_limit.h"
 #include "engine/memory_planner.h"
-#include "engine/passes/passes.h"
-#include "engine/passes/qdq_annotate.h"
-#include "engine/prepare_graph.h"
-#include "engine/target_profile.h"
 #include "engine/thread_budget.h"
 
 namespace octet {
@@ -19,55 +16,13 @@ namespace octet {
 Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
   OCTET_CHECK(model_, "Session needs a model");
-  graph_ = *model_;
+  if (options_.threads <= 0) options_.threads = omp_get_num_procs();
+  CompiledGraph compiled = compile(*model_, options_);
+  graph_ = std::move(compiled.graph);
+  lowering_ = std::move(compiled.lowering);
   const bool integer_mode =
       options_.mode == ExecutionMode::kInt || options_.mode == ExecutionMode::kExact;
-  const bool integer_model = is_integer_graph(graph_);
-  OCTET_CHECK(integer_mode || !integer_model, "the model is an integer model (lowered for a ",
-              "target); run it in mode int or exact, not ", execution_mode_name(options_.mode));
-  if (integer_mode && !integer_model && is_qdq_model(graph_)) annotate_qdq_encodings(graph_);
-  switch (options_.mode) {
-    case ExecutionMode::kFloat:
-      for (TensorInfo& t : graph_.tensors) t.quant = QuantParams{};
-      break;
-    case ExecutionMode::kQdq:
-      insert_fake_quantization(graph_);
-      break;
-    case ExecutionMode::kExact:
-    case ExecutionMode::kInt:
-      break;
-  }
-  if (options_.threads <= 0) options_.threads = omp_get_num_procs();
-
-  bind_input_shapes(graph_, ShapeBinding{options_.input_shapes});
-  for (const HostTensor& c : options_.constant_inputs) {
-    auto id = graph_.find_tensor(c.name);
-    OCTET_CHECK(id && graph_.is_graph_input(*id), "constant input '", c.name,
-                "' is not an input of the model");
-    TensorInfo& t = graph_.tensor(*id);
-    OCTET_CHECK(!t.shape.has_rank || t.shape.rank() == c.dims.size(), "constant input '", c.name,
-                "' has rank ", c.dims.size(), ", the model says ", t.shape.to_string());
-    t.shape = Shape::of(c.dims);
-    OCTET_CHECK(t.dtype == c.dtype, "constant input '", c.name, "' must be ",
-                dtype_name(t.dtype), ", got ", dtype_name(c.dtype));
-    OCTET_CHECK(c.bytes.size() == dtype_storage_bytes(c.dtype, c.numel()), "constant input '",
-                c.name, "' has ", c.bytes.size(), " bytes for shape ", dims_to_string(c.dims));
-    t.data = Buffer::copy_of(c.bytes.data(), c.bytes.size());
-    std::erase(graph_.inputs, graph_.require_tensor(c.name));
-  }
-
-  const size_t memory_limit =
-      options_.max_memory_bytes ? options_.max_memory_bytes : default_memory_limit();
-  infer_shapes_and_fold(graph_, memory_limit);
-  if (options_.optimize && !integer_model) run_optimization_passes(graph_);
-  if (integer_mode && !integer_model) {
-    bool calibrated = false;
-    for (const TensorInfo& t : graph_.tensors) calibrated = calibrated || !t.quant.empty();
-    OCTET_CHECK(calibrated, "mode ", execution_mode_name(options_.mode), " needs a quantized ",
-                "model (tensors with encodings, e.g. from `octet quantize`); this one has none");
-    lowering_ = lower_to_integer(graph_, load_target_profile(options_.target));
-    infer_shapes_and_fold(graph_, memory_limit);
-  }
+  const size_t memory_limit = memory_limit_of(options_);
 
   must_be_finite_.assign(graph_.tensors.size(), false);
   if (integer_mode)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/compile.h"
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
 #include "engine/op.h"
@@ -15,24 +16,11 @@
 
 namespace octet {
 
-struct SessionOptions {
-  ExecutionMode mode = ExecutionMode::kFloat;
-  int threads = 1;                        // 0: all cores
-  std::map<std::string, Dims> input_shapes;  // fixes symbolic input dimensions
-  // Inputs whose values are known in advance; they become constants at prepare
-  // (needed when an input decides shapes, e.g. the target of a Reshape).
-  std::vector<HostTensor> constant_inputs;
-  bool optimize = true;                   // run the graph passes
-  bool reference_kernels = false;         // plain reference kernels only (testing)
-  bool profile = false;                   // time every node of every run (node_profile())
-  // `int` / `exact` on a calibrated float model: the target profile of the integer lowering
-  // (a shipped profile's name or a .json path; see engine/target_profile.h). An integer
-  // model (already lowered) keeps the arithmetic it was lowered for.
-  std::string target = "onnxruntime";
-  // The most bytes the session's tensors (the activation arena, and constants folded at
-  // prepare) may take; a larger plan fails at prepare, naming its size, before allocating.
-  // 0: default_memory_limit() (physical memory, or the CLI's --max-memory).
-  size_t max_memory_bytes = 0;
+// What compile() takes (mode, target, shapes, memory limit) and how the kernels run.
+struct SessionOptions : CompileOptions {
+  int threads = 1;                  // 0: all cores
+  bool reference_kernels = false;   // plain reference kernels only (testing)
+  bool profile = false;             // time every node of every run (node_profile())
 };
 
 struct KernelChoice {

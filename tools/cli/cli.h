@@ -2,6 +2,7 @@
 // small helpers. Every command is a thin layer over the library.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -12,6 +13,8 @@
 #include "engine/host_tensor.h"
 #include "engine/session.h"
 #include "quant/encodings_io.h"
+#include "quant/evaluate.h"
+#include "quant/integer_model.h"
 
 namespace octet::cli {
 
@@ -75,11 +78,6 @@ inline const OptionSpec kAllowPartialOpt{"--allow-partial-encodings", "", false,
   "  --target PROFILE         the integer arithmetic for int/exact on a model with encodings:\n" \
   "                           onnxruntime (default), xnnpack, tflite, tflite-single-rounding\n"
 
-// Lowers a calibrated model for `target` (symbolic input dims bound to `batch`) and writes the
-// integer model to `path`.
-LoweringReport save_integer_model(std::shared_ptr<const Graph> calibrated, const std::string& target,
-                                  int64_t batch, const std::string& path);
-
 struct Command {
   const char* name;
   const char* summary;
@@ -119,10 +117,6 @@ void check_shape_names(const Graph& graph, const std::map<std::string, Dims>& sh
 std::vector<std::string> open_inputs(const Graph& graph, const std::map<std::string, Dims>& shapes);
 // Random values for a tensor: floats uniform in [-1, 1], integers 0, bools false.
 HostTensor random_tensor(const std::string& name, DType dtype, const Dims& dims, uint32_t seed);
-// Converts numeric values to `to` (e.g. u8 images to f32); same dtype returns a copy.
-HostTensor convert_dtype(const HostTensor& t, DType to);
-// Element i of a numeric tensor as double.
-double element_as_double(const HostTensor& t, int64_t i);
 // A file name made from a tensor name (no path separators or odd characters).
 std::string safe_file_name(const std::string& tensor_name);
 // The folder holding the bundled test data: $OCTET_DATA_DIR, else tests/data or
@@ -143,6 +137,15 @@ std::shared_ptr<Graph> apply_encodings_option(const Args& args, ExecutionMode mo
 // to stderr.
 quant::ImportReport import_encodings_file(quant::QuantSim& sim, const std::string& encodings_path,
                                           bool allow_partial);
+// The library's data-set evaluation, as the commands use it.
+using quant::EvalOptions;
+using quant::EvalResult;
+using quant::evaluate;
+// Progress of evaluate() on stderr ("eval: 300/1000 samples (30%)", at most every 100 ms,
+// cleared at the end) when it is a terminal; null otherwise.
+std::function<void(int64_t done, int64_t total)> eval_progress();
+// Prints samples, accuracy or statistics, and timing to stdout.
+void print_eval_result(const EvalResult& r);
 // Whether stderr is a terminal (progress display).
 bool stderr_is_terminal();
 

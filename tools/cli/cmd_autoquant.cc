@@ -9,7 +9,6 @@
 #include "quant/autoquant.h"
 #include "quant/encodings_io.h"
 #include "tools/cli/cli.h"
-#include "tools/cli/evaluate.h"
 
 namespace octet::cli {
 
@@ -194,7 +193,7 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
               r.target_met ? "met" : "NOT met", r.candidates[r.best].name.c_str(),
               r.candidates[r.best].score);
   const LoweringReport lowering =
-      save_integer_model(r.sim->annotated_model(), target, 1, args.get("--output"));
+      quant::save_integer_model(*r.sim->annotated_model(), target, 1, args.get("--output"));
   std::printf("wrote %s (integer model, %d integer nodes, %zu in float)\n",
               args.get("--output").c_str(), lowering.integer_nodes, lowering.float_nodes.size());
   if (args.has("--encodings")) {

@@ -17,7 +17,6 @@
 #include "quant/fidelity.h"
 #include "quant/quantsim.h"
 #include "tools/cli/cli.h"
-#include "tools/cli/evaluate.h"
 
 namespace octet::cli {
 
@@ -75,7 +74,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
   EvalOptions o;
   o.threads = args.get_int("--threads", 1, 0, 1024);
   o.batch = args.get_int("--batch", 32, 1, 1 << 20);
-  o.progress = stderr_is_terminal();
+  o.progress = eval_progress();
   o.keep_scores = true;
 
   const std::string dir = find_data_dir();
@@ -158,7 +157,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
   sim.calibrate(calib.string(), co);
   EvalOptions qo = o;
   qo.mode = ExecutionMode::kQdq;
-  qo.progress = false;
+  qo.progress = nullptr;
   EvalResult q = evaluate(sim.annotated_model(), images, &labels, qo);
   const double qacc = q.samples ? double(q.top1) / double(q.samples) : 0.0;
   const quant::Fidelity f = quant::compare_outputs(r.scores, q.scores, r.classes);

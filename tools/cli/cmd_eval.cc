@@ -7,7 +7,6 @@
 #include "quant/fidelity.h"
 #include "loaders/npy.h"
 #include "tools/cli/cli.h"
-#include "tools/cli/evaluate.h"
 
 namespace octet::cli {
 
@@ -43,7 +42,7 @@ void print_eval_result(const EvalResult& r) {
       std::printf("top-5 accuracy: %.2f%% (%lld/%lld)\n", 100.0 * r.top5 / r.samples,
                   static_cast<long long>(r.top5), static_cast<long long>(r.samples));
   } else {
-    for (const OutputStats& s : r.stats) {
+    for (const quant::OutputStats& s : r.stats) {
       std::printf("output %s: %lld values, min %.6g, max %.6g, mean %.6g, std %.6g", s.name.c_str(),
                   static_cast<long long>(s.count), s.min, s.max, s.mean, s.stddev);
       if (s.nan) std::printf(", %lld NaN", static_cast<long long>(s.nan));
@@ -78,7 +77,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
   o.mode = mode;
   o.target = args.get("--target", "onnxruntime");
   o.shapes = parse_shapes(args.all("--shape"));
-  o.progress = stderr_is_terminal();
+  o.progress = eval_progress();
 
   std::shared_ptr<Graph> graph =
       apply_encodings_option(args, mode, load_model(args.positional()[0]));
@@ -96,7 +95,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     // Fidelity of output 0 against the float model on the same samples.
     EvalOptions fo = o;
     fo.mode = ExecutionMode::kFloat;
-    fo.progress = false;
+    fo.progress = nullptr;
     EvalResult reference = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, fo);
     const quant::Fidelity f = quant::compare_outputs(reference.scores, r.scores, r.classes);
     std::printf("against float: SQNR %.2f dB, cosine %.6f, max |error| %.4g, top-1 agreement "

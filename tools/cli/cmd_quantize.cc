@@ -93,23 +93,6 @@ std::string scheme_aimet_name(quant::RangeScheme s) {
 
 }  // namespace
 
-LoweringReport save_integer_model(std::shared_ptr<const Graph> calibrated, const std::string& target,
-                                  int64_t batch, const std::string& path) {
-  SessionOptions so;
-  so.mode = ExecutionMode::kInt;
-  so.target = target;
-  for (TensorId id : calibrated->inputs) {
-    const TensorInfo& t = calibrated->tensor(id);
-    if (t.is_constant() || !t.shape.has_rank) continue;
-    Dims dims;
-    for (const Dim& d : t.shape.dims) dims.push_back(d.is_known() ? d.value : batch);
-    so.input_shapes[t.name] = dims;
-  }
-  Session session(calibrated, so);
-  save_octet(session.prepared_graph(), path);
-  return *session.lowering_report();
-}
-
 int cmd_quantize(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {{"--data", "", true, false}, {"--output", "-o", true, false},
@@ -223,8 +206,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     save_octet(*sim.annotated_model(), args.get("--calibrated-out"));
     std::printf("wrote %s (float weights + encodings)\n", args.get("--calibrated-out").c_str());
   }
-  const LoweringReport lowering = save_integer_model(
-      sim.annotated_model(), args.get("--target", "onnxruntime"),
+  const LoweringReport lowering = quant::save_integer_model(
+      *sim.annotated_model(), args.get("--target", "onnxruntime"),
       args.get_int("--model-batch", 1, 1, 1 << 20), out);
   if (args.has("--encodings")) {
     quant::save_encodings(args.get("--encodings"),

@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -101,68 +102,6 @@ HostTensor random_tensor(const std::string& name, DType dtype, const Dims& dims,
   return t;
 }
 
-namespace {
-template <typename T>
-double read_as(const HostTensor& t, int64_t i) {
-  T v;
-  std::memcpy(&v, t.bytes.data() + i * sizeof(T), sizeof(T));
-  return static_cast<double>(v);
-}
-template <typename T>
-void write_as(HostTensor& t, int64_t i, double v) {
-  T x = static_cast<T>(v);
-  std::memcpy(t.bytes.data() + i * sizeof(T), &x, sizeof(T));
-}
-}  // namespace
-
-double element_as_double(const HostTensor& t, int64_t i) {
-  switch (t.dtype) {
-    case DType::kF32: return read_as<float>(t, i);
-    case DType::kF64: return read_as<double>(t, i);
-    case DType::kI8: return read_as<int8_t>(t, i);
-    case DType::kU8: return read_as<uint8_t>(t, i);
-    case DType::kI16: return read_as<int16_t>(t, i);
-    case DType::kU16: return read_as<uint16_t>(t, i);
-    case DType::kI32: return read_as<int32_t>(t, i);
-    case DType::kU32: return read_as<uint32_t>(t, i);
-    case DType::kI64: return read_as<int64_t>(t, i);
-    case DType::kU64: return read_as<uint64_t>(t, i);
-    case DType::kBool: return read_as<uint8_t>(t, i) ? 1.0 : 0.0;
-    default: break;
-  }
-  fail("tensor '", t.name, "': ", dtype_name(t.dtype), " values cannot be read as numbers");
-}
-
-HostTensor convert_dtype(const HostTensor& t, DType to) {
-  if (t.dtype == to) return t;
-  HostTensor out;
-  out.name = t.name;
-  out.dtype = to;
-  out.dims = t.dims;
-  const int64_t n = t.numel();
-  OCTET_CHECK(dtype_size(to) > 0 && dtype_size(t.dtype) > 0, "cannot convert ",
-              dtype_name(t.dtype), " to ", dtype_name(to));
-  out.bytes.resize(dtype_storage_bytes(to, n));
-  for (int64_t i = 0; i < n; ++i) {
-    double v = element_as_double(t, i);
-    switch (to) {
-      case DType::kF32: write_as<float>(out, i, v); break;
-      case DType::kF64: write_as<double>(out, i, v); break;
-      case DType::kI8: write_as<int8_t>(out, i, v); break;
-      case DType::kU8: write_as<uint8_t>(out, i, v); break;
-      case DType::kI16: write_as<int16_t>(out, i, v); break;
-      case DType::kU16: write_as<uint16_t>(out, i, v); break;
-      case DType::kI32: write_as<int32_t>(out, i, v); break;
-      case DType::kU32: write_as<uint32_t>(out, i, v); break;
-      case DType::kI64: write_as<int64_t>(out, i, v); break;
-      case DType::kU64: write_as<uint64_t>(out, i, v); break;
-      case DType::kBool: write_as<uint8_t>(out, i, v != 0.0 ? 1 : 0); break;
-      default: fail("cannot convert ", dtype_name(t.dtype), " to ", dtype_name(to));
-    }
-  }
-  return out;
-}
-
 std::string safe_file_name(const std::string& tensor_name) {
   std::string out;
   for (char c : tensor_name) {
@@ -197,6 +136,20 @@ std::string find_data_dir() {
 }
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+std::function<void(int64_t, int64_t)> eval_progress() {
+  if (!stderr_is_terminal()) return nullptr;
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+  return [last](int64_t done, int64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - *last < std::chrono::milliseconds(100)) return;
+    *last = now;
+    std::fprintf(stderr, "\reval: %lld/%lld samples (%d%%)", static_cast<long long>(done),
+                 static_cast<long long>(total), static_cast<int>(100 * done / total));
+    if (done >= total) std::fprintf(stderr, "\r%60s\r", "");
+    std::fflush(stderr);
+  };
+}
 
 quant::ImportReport import_encodings_file(quant::QuantSim& sim, const std::string& encodings_path,
                                           bool allow_partial) {

@@ -1,6 +1,8 @@
 // Runs a data set through a one-input model in slices of the model's batch size:
-// top-1/top-5 accuracy with labels, output statistics without. Used by eval and demo.
+// top-1/top-5 accuracy with labels, output statistics without (`octet eval`, `demo`,
+// `autoquant`).
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -10,14 +12,15 @@
 #include "engine/host_tensor.h"
 #include "engine/session.h"
 
-namespace octet::cli {
+namespace octet::quant {
 
 struct EvalOptions {
   int batch = 32;      // used when the model's batch dimension is symbolic
   int threads = 1;
   ExecutionMode mode = ExecutionMode::kFloat;
   std::string target = "onnxruntime";  // profile for int / exact on a model with encodings
-  bool progress = false;  // show progress on stderr
+  // Called after each slice with the samples done and the total.
+  std::function<void(int64_t done, int64_t total)> progress;
   bool keep_scores = false;  // keep output 0 of every sample in EvalResult::scores
   std::map<std::string, Dims> shapes;  // --shape: fixes the input shape (incl. batch)
 };
@@ -46,7 +49,4 @@ struct EvalResult {
 EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data,
                     const HostTensor* labels, const EvalOptions& options);
 
-// Prints samples, accuracy or statistics, and timing to stdout.
-void print_eval_result(const EvalResult& r);
-
-}  // namespace octet::cli
+}  // namespace octet::quant

@@ -1,16 +1,14 @@
-#include "tools/cli/evaluate.h"
+#include "quant/evaluate.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 
 #include "engine/error.h"
 #include "engine/session.h"
-#include "tools/cli/cli.h"
 
-namespace octet::cli {
+namespace octet::quant {
 
 namespace {
 
@@ -117,7 +115,6 @@ EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data_i
   std::vector<Acc> acc;
   std::vector<std::string> out_names;
 
-  auto last_progress = clock::now();
   for (int64_t start = 0; start < n; start += r.batch) {
     const int64_t rows = std::min<int64_t>(r.batch, n - start);
     std::memcpy(input.bytes.data(), data.bytes.data() + start * row_bytes, rows * row_bytes);
@@ -176,15 +173,8 @@ EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data_i
         if (better < 5) ++r.top5;
       }
     }
-    const bool last = start + rows >= n;
-    if (o.progress && (last || clock::now() - last_progress > std::chrono::milliseconds(100))) {
-      last_progress = clock::now();
-      std::fprintf(stderr, "\reval: %lld/%lld samples (%d%%)", static_cast<long long>(start + rows),
-                   static_cast<long long>(n), static_cast<int>(100 * (start + rows) / n));
-      std::fflush(stderr);
-    }
+    if (o.progress) o.progress(start + rows, n);
   }
-  if (o.progress) std::fprintf(stderr, "\r%60s\r", "");
 
   for (size_t k = 0; k < acc.size(); ++k) {
     OutputStats s;
@@ -202,4 +192,4 @@ EvalResult evaluate(std::shared_ptr<const Graph> model, const HostTensor& data_i
   return r;
 }
 
-}  // namespace octet::cli
+}  // namespace octet::quant
