@@ -1,7 +1,7 @@
 #pragma once
 // Round to nearest, ties to even, whatever the floating-point environment's rounding mode.
 // GCC has __builtin_roundevenf; Debian 12's clang 14 does not, so it gets the portable form,
-// which tests/unit/test_round_half_even.cc checks against the builtin and against nearbyint.
+// which tests/unit/simd/test_round_half_even.cc checks against the builtin and against nearbyint.
 #include <cmath>
 
 namespace octet::simd {

@@ -15,7 +15,7 @@
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "quant/quantsim.h"
-#include "tests/unit/mnist_eval_util.h"
+#include "tests/support/mnist_eval_util.h"
 
 using namespace octet;
 using octet::testing::test_data;

@@ -1,0 +1,207 @@
+// Integer execution of the MNIST fixtures: lowering, `int` == `exact` bit for bit over whole
+// networks (1 and 2 threads), and accuracy against float.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "engine/session.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "loaders/octet_format.h"
+#include "quant/qdq_export.h"
+#include "quant/quantsim.h"
+#include "tests/support/mnist_eval_util.h"
+
+using namespace octet;
+using namespace octet::quant;
+using octet::testing::bit_equal;
+
+namespace {
+
+using Run = octet::testing::MnistRun;
+using octet::testing::run_mnist;
+std::string data_path(const std::string& name) { return octet::testing::test_data(name); }
+
+std::shared_ptr<Graph> calibrated(const std::string& file, int param_bw, bool per_channel) {
+  QuantSimOptions qo;
+  qo.param_bitwidth = param_bw;
+  qo.per_channel = per_channel;
+  QuantSim sim(load_model(data_path(file)), QuantsimConfig::load_shipped("default_config"), qo);
+  CalibrationOptions co;
+  co.batch_size = 50;
+  co.threads = 2;
+  sim.calibrate(data_path("mnist_calib_images.npy"), co);
+  return sim.annotated_model();
+}
+
+}  // namespace
+
+TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near float") {
+  for (const char* file : {"mnist_resnet.onnx", "mnist_mobilenet.onnx"}) {
+    for (int bits : {8, 6, 4}) {
+      CAPTURE(std::string(file));
+      CAPTURE(bits);
+      auto model = calibrated(file, bits, bits != 8);
+      const Run fl = run_mnist(model, ExecutionMode::kFloat, 2);
+      const Run qdq = run_mnist(model, ExecutionMode::kQdq, 2);
+      LoweringReport report;
+      const Run i2 = run_mnist(model, ExecutionMode::kInt, 2, "onnxruntime", &report);
+      const Run i1 = run_mnist(model, ExecutionMode::kInt, 1);
+      const Run e2 = run_mnist(model, ExecutionMode::kExact, 2);
+      MESSAGE(std::string(file) << " W" << bits << "A8: float " << fl.percent() << "%, qdq " << qdq.percent()
+                   << "%, int " << i2.percent() << "%, exact " << e2.percent() << "%; "
+                   << report.integer_nodes << " integer nodes, " << report.float_nodes.size()
+                   << " float");
+      for (const std::string& f : report.float_nodes) MESSAGE("  float: " << f);
+      CHECK(bit_equal(i2.logits, e2.logits));
+      CHECK(bit_equal(i1.logits, i2.logits));
+      CHECK(i2.correct == e2.correct);
+      if (bits == 8) CHECK(std::abs(i2.percent() - fl.percent()) <= 0.3);
+    }
+  }
+}
+
+TEST_CASE("integer models: every shipped target profile, int == exact") {
+  auto model = calibrated("mnist_resnet.onnx", 8, true);
+  const Run fl = run_mnist(model, ExecutionMode::kFloat, 2);
+  for (const char* target : {"xnnpack", "tflite", "tflite-single-rounding"}) {
+    CAPTURE(target);
+    LoweringReport report;
+    const Run i = run_mnist(model, ExecutionMode::kInt, 2, target, &report);
+    const Run e = run_mnist(model, ExecutionMode::kExact, 1, target);
+    MESSAGE(std::string(target) << ": int " << i.percent() << "%, exact " << e.percent() << "% (float "
+                   << fl.percent() << "%), " << i.logits.size() << " outputs compared, "
+                   << report.float_nodes.size() << " float nodes");
+    CHECK(bit_equal(i.logits, e.logits));
+    CHECK(report.float_nodes.empty());
+    CHECK(std::abs(i.percent() - fl.percent()) <= 0.3);
+  }
+}
+
+TEST_CASE("integer models: an integer .octet file runs with no float weights") {
+  auto model = calibrated("mnist_mobilenet.onnx", 8, true);
+  SessionOptions so;
+  so.mode = ExecutionMode::kInt;
+  so.input_shapes["input"] = {250, 1, 28, 28};  // the batch run_mnist() runs
+  Session s(model, so);
+  const std::vector<std::byte> bytes = save_octet_bytes(s.prepared_graph());
+  const std::vector<std::byte> float_bytes = save_octet_bytes(*model);
+  MESSAGE("integer .octet " << bytes.size() << " B, float .octet " << float_bytes.size() << " B");
+  std::shared_ptr<Graph> loaded = load_octet_bytes(bytes.data(), bytes.size(), nullptr, "int.octet");
+  CHECK(is_integer_graph(*loaded));
+  for (const TensorInfo& t : loaded->tensors)
+    if (t.is_constant() && t.dtype == DType::kF32) CHECK(checked_numel(t.shape.concrete()) <= 1);
+  CHECK(bytes.size() * 2 < float_bytes.size());
+  // Same outputs as the session that lowered it, in both modes.
+  const Run a = run_mnist(model, ExecutionMode::kInt, 1);
+  const Run b = run_mnist(loaded, ExecutionMode::kInt, 1);
+  const Run c = run_mnist(loaded, ExecutionMode::kExact, 2);
+  CHECK(bit_equal(a.logits, b.logits));
+  CHECK(bit_equal(a.logits, c.logits));
+  CHECK_THROWS_WITH_AS(run_mnist(loaded, ExecutionMode::kQdq, 1),
+                       doctest::Contains("integer model"), Error);
+  // A NaN or infinity has no integer code: refused with the input's name, not quantized.
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    SessionOptions one;
+    one.mode = ExecutionMode::kInt;
+    one.input_shapes["input"] = {250, 1, 28, 28};
+    Session s(loaded, one);
+    HostTensor x = HostTensor::from<float>("input", {250, 1, 28, 28},
+                                         std::vector<float>(250 * 28 * 28, 0.5f));
+    x.values<float>()[1234] = bad;
+    CHECK_THROWS_WITH_AS(s.run({x}), doctest::Contains("'input' holds a NaN or infinity at element 1234"),
+                         Error);
+  }
+}
+
+TEST_CASE("integer models: an ONNX QDQ export runs on the integer kernels like the model it came from") {
+  for (bool per_channel : {false, true}) {
+    QuantSimOptions qo;
+    qo.per_channel = per_channel;
+    QuantSim sim(load_model(data_path("mnist_resnet.onnx")),
+                 QuantsimConfig::load_shipped("default_config"), qo);
+    CalibrationOptions co;
+    co.batch_size = 50;
+    sim.calibrate(data_path("mnist_calib_images.npy"), co);
+    const std::string path =
+        (std::filesystem::temp_directory_path() / ("octet_qdq_" + std::to_string(per_channel) + ".onnx")).string();
+    export_qdq_onnx(sim, path);
+    std::shared_ptr<Graph> qdq = load_model(path);
+    std::filesystem::remove(path);
+    LoweringReport report;
+    const Run from_qdq = run_mnist(qdq, ExecutionMode::kInt, 2, "onnxruntime", &report);
+    const Run direct = run_mnist(sim.annotated_model(), ExecutionMode::kInt, 2);
+    const Run exact = run_mnist(qdq, ExecutionMode::kExact, 1);
+    const Run simulated = run_mnist(qdq, ExecutionMode::kFloat, 2);  // the Q/DQ ops in float
+    MESSAGE("QDQ export (per-channel " << per_channel << "): " << report.integer_nodes
+            << " integer nodes, " << report.float_nodes.size() << " float; int "
+            << from_qdq.percent() << "%, as QDQ ops in float " << simulated.percent() << "%");
+    CHECK(bit_equal(from_qdq.logits, direct.logits));
+    CHECK(bit_equal(from_qdq.logits, exact.logits));
+    CHECK(report.integer_nodes >= 17);
+  }
+}
+
+TEST_CASE("integer models: the op zoo lowers with float fallbacks named, int == exact") {
+  HostTensor x = load_npy(data_path("opzoo_input.npy"));
+  x.name = "input";
+  auto values = x.values<float>();
+  std::vector<float> calib;
+  for (float scale : {1.f, 0.5f, 1.5f, -1.f})
+    for (float v : values) calib.push_back(v * scale);
+  Dims cd = x.dims;
+  cd[0] = 4;
+  QuantSim sim(load_model(data_path("opzoo.onnx")), QuantsimConfig::load_shipped("default_config"));
+  CalibrationOptions co;
+  co.batch_size = 1;
+  sim.calibrate(HostTensor::from<float>("input", cd, calib), co);
+  for (const char* target : {"onnxruntime", "tflite"}) {
+    CAPTURE(std::string(target));
+    SessionOptions io, eo;
+    io.mode = ExecutionMode::kInt;
+    eo.mode = ExecutionMode::kExact;
+    io.target = eo.target = target;
+    io.threads = 2;
+    Session si(sim.annotated_model(), io), se(sim.annotated_model(), eo);
+    const LoweringReport& r = *si.lowering_report();
+    MESSAGE(std::string(target) << ": " << r.integer_nodes << " integer nodes, " << r.float_nodes.size()
+                   << " float fallbacks");
+    CHECK(r.integer_nodes > 40);
+    for (const std::string& f : r.float_nodes) CHECK(f.find(": ") != std::string::npos);
+    const std::vector<HostTensor> a = si.run({x}), b = se.run({x});
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      REQUIRE(a[i].bytes.size() == b[i].bytes.size());
+      CHECK(std::memcmp(a[i].bytes.data(), b[i].bytes.data(), a[i].bytes.size()) == 0);
+    }
+  }
+}
+
+TEST_CASE("integer models: per-block int4 weights (Gemm on the blockwise kernel), int == exact") {
+  QuantSimOptions qo;
+  qo.param_bitwidth = 4;
+  qo.block_size = 32;
+  QuantSim sim(load_model(data_path("mnist_resnet.onnx")),
+               QuantsimConfig::load_shipped("default_config"), qo);
+  CalibrationOptions co;
+  co.batch_size = 50;
+  sim.calibrate(data_path("mnist_calib_images.npy"), co);
+  auto model = sim.annotated_model();
+  SessionOptions so;
+  so.mode = ExecutionMode::kInt;
+  so.input_shapes["input"] = {1, 1, 28, 28};
+  Session s(model, so);
+  bool blockwise = false;
+  for (const KernelChoice& k : s.kernel_choices())
+    blockwise = blockwise || k.impl.find("blockwise") != std::string::npos;
+  CHECK(blockwise);
+  const Run i = run_mnist(model, ExecutionMode::kInt, 2);
+  const Run e = run_mnist(model, ExecutionMode::kExact, 1);
+  const Run q = run_mnist(model, ExecutionMode::kQdq, 2);
+  MESSAGE("W4A8 per-block 32: qdq " << q.percent() << "%, int " << i.percent() << "%, exact "
+          << e.percent() << "%");
+  CHECK(bit_equal(i.logits, e.logits));
+  CHECK(std::abs(i.percent() - q.percent()) <= 0.5);
+}
