@@ -1,6 +1,6 @@
-// How a graph runs (DESIGN.md): float kernels; quantize-dequantize at every tensor that
-// carries quantization parameters; the integer graph simulated exactly on float-friendly
-// kernels; or the true integer kernels.
+// How a graph runs (`--mode float|qdq|exact|int`): float kernels; quantize-dequantize at every
+// tensor that carries quantization parameters; the integer graph simulated exactly on
+// float-friendly kernels; or the true integer kernels.
 #pragma once
 #include <string>
 

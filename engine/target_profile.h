@@ -1,5 +1,6 @@
-// A target profile: the integer arithmetic of one runtime (DESIGN.md "Target profiles",
-// REFERENCE.md §5). The integer lowering and the `exact` simulation read the same profile.
+// A target profile: the integer arithmetic of one runtime (activation type, weight range,
+// requantization scheme; see quant/profiles/*.json). The integer lowering and the `exact`
+// simulation read the same profile.
 //
 // File format (JSON, every key required, unknown keys rejected):
 //   {"name": "onnxruntime",

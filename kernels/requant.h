@@ -1,8 +1,8 @@
 // Requantization: an int32 accumulator (sum of integer products, plus an int32 bias) turned into
 // an output code. The arithmetic of each scheme is spelled out here once; every integer kernel
 // and the `exact` simulation call these functions (or SIMD code tested equal to them), which is
-// what makes the two modes agree bit for bit. Conventions: ../shared/REFERENCE.md §5 and
-// reference/runtimes.md §1.
+// what makes the two modes agree bit for bit. Each scheme reproduces one runtime's arithmetic,
+// its order of operations and roundings included (see RequantScheme).
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -46,7 +46,8 @@ ChannelMultiplier make_multiplier_from_real(RequantScheme scheme, double real_sc
 // TFLite's QuantizeMultiplier: real = m0 * 2^(shift - 31), m0 rounded half away from zero.
 void quantize_multiplier(double real, int32_t* m0, int32_t* shift);
 
-// gemmlowp primitives (exact integer definitions; see runtimes.md §1.3).
+// gemmlowp's fixed-point primitives, exact integer definitions (TFLite's default, double-rounding
+// path): the first rounds ties up (toward +inf), the second rounds ties away from zero.
 inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
   const int64_t ab = int64_t(a) * int64_t(b);

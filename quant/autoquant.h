@@ -1,5 +1,5 @@
 // AutoQuant: the PTQ techniques applied in AIMET's order until the quantized model is within
-// an allowed drop of the float model's score (aimet.md, AutoQuant).
+// an allowed drop of the float model's score (as AIMET's AutoQuant).
 //
 // Candidates, each built from the float model and evaluated by the caller's callback:
 //   1. "baseline"  BN folding + QuantSim calibration

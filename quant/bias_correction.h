@@ -1,10 +1,10 @@
-// Empirical bias correction (AIMET's default flavour, REFERENCE aimet.md §3.5): for each
+// Empirical bias correction (AIMET's default flavour): for each
 // Conv/Gemm in topological order, the per-output-channel mean of the layer's pre-activation
 // output over (batch, spatial) in the quantized simulation — upstream layers already quantized
 // and corrected — is compared with the float model's, and the difference is subtracted from
 // the bias (a zero bias is created where the layer has none).
 //
-// Analytical bias correction (DFQ, data-free, aimet.md §3.5): for a layer whose input is the
+// Analytical bias correction (DFQ, data-free): for a layer whose input is the
 // output of a layer with a folded BatchNorm (directly, through Relu / Clip, a fused activation,
 // or a Flatten / GlobalAveragePool that keeps channel means), E[x] per input channel comes from
 // the BN's beta / |gamma| under the Gaussian assumption, passed through the activation as the

@@ -1,4 +1,4 @@
-// compute_encoding follows libpymo's getComputedEncodings as described in reference/aimet.md §2.2
+// compute_encoding follows libpymo's getComputedEncodings (AIMET's C++ encoding code)
 // (all arithmetic in double, as libpymo's TfEncoding; std::round = half away from zero there).
 #include "quant/encoding.h"
 
@@ -28,7 +28,7 @@ Encoding compute_encoding(float min_in, float max_in, int bitwidth, EncodingKind
   const bool unsigned_symmetric = kind == EncodingKind::kUnsignedSymmetric ||
                                   kind == EncodingKind::kUnsignedStrictSymmetric;
 
-  // Pre-step (§2.2): +-inf -> +-FLT_MAX, include 0, at least kMinEncodingRange wide.
+  // Pre-step: +-inf -> +-FLT_MAX, include 0, at least kMinEncodingRange wide.
   double min = std::fmax(static_cast<double>(min_in), -static_cast<double>(FLT_MAX));
   double max = std::fmin(static_cast<double>(max_in), static_cast<double>(FLT_MAX));
   min = std::fmin(min, 0.0);
@@ -42,7 +42,7 @@ Encoding compute_encoding(float min_in, float max_in, int bitwidth, EncodingKind
   const double N = static_cast<double>(e.num_steps());
 
   if (symmetric && (min < 0.0 || !unsigned_symmetric)) {
-    // §2.2 case 1: delta = absmax / floor(N/2), offset = -ceil(N/2).
+    // Symmetric: delta = absmax / floor(N/2), offset = -ceil(N/2).
     const double absmax = std::fmax(std::fabs(min), std::fabs(max));
     const double half_down = std::floor(N / 2.0), half_up = std::ceil(N / 2.0);
     e.scale = absmax / half_down;
@@ -51,7 +51,7 @@ Encoding compute_encoding(float min_in, float max_in, int bitwidth, EncodingKind
     e.max = half_down * e.scale;
     return e;
   }
-  // §2.2 cases 2 (unsigned symmetric, min == 0) and 3 (asymmetric): delta = (max - min) / N.
+  // Unsigned symmetric (min == 0) and asymmetric: delta = (max - min) / N.
   e.scale = (max - min) / N;
   if (min < 0.0 && max > 0.0) {
     double zp = std::round(-min / e.scale);  // half away from zero (C round)

@@ -1,4 +1,4 @@
-// Quantization encodings in AIMET's meaning (REFERENCE.md item 1, reference/aimet.md §1.2, §2).
+// Quantization encodings in AIMET's meaning (its encodings files and libpymo's arithmetic).
 //
 // An Encoding describes the grid real = scale * (q + offset), q in [0, N] ("unsigned domain"),
 // N = num_steps() = 2^bitwidth - 1, or 2^bitwidth - 2 for strict symmetric. `offset` is minus the
@@ -12,12 +12,12 @@
 
 namespace octet::quant {
 
-inline constexpr double kMinEncodingRange = 0.01;  // AIMET's MIN_RANGE (aimet.md §2.2)
+inline constexpr double kMinEncodingRange = 0.01;  // AIMET's MIN_RANGE (libpymo)
 inline constexpr int kMinBitwidth = 2;             // the simulator's bitwidth bounds
 inline constexpr int kMaxBitwidth = 16;
 
 // How compute_encoding turns a range into a grid (AIMET's is_symmetric / strict_symmetric /
-// unsigned_symmetric flags, aimet.md §1.5 and §2.2).
+// unsigned_symmetric flags of its quantsim config).
 enum class EncodingKind {
   kAsymmetric,               // is_symmetric False
   kSymmetric,                // is_symmetric True: signed grid [-ceil(N/2), floor(N/2)] * scale
@@ -40,7 +40,7 @@ struct Encoding {
   }
 };
 
-// AIMET's getComputedEncodings (libpymo, aimet.md §2.2) with the min-max pre-step:
+// AIMET's getComputedEncodings (libpymo) with the min-max pre-step:
 //   min = min(0, min), max = max(0, max), max = max(max, min + 0.01); +-inf -> +-FLT_MAX.
 // Throws octet::Error for NaN bounds, min > max, or a bitwidth outside [2, 16].
 Encoding compute_encoding(float min, float max, int bitwidth, EncodingKind kind);
@@ -55,9 +55,9 @@ void validate_encoding(const Encoding& e, const std::string& what);
 //   per block:   axis = a, block_size = B > 0: the tensor viewed as [outer, shape[a], inner] has
 //                the encoding grid [outer, ceil(shape[a] / B), inner] (row-major), i.e. B
 //                consecutive indices along `a` share an encoding (ONNX QuantizeLinear's blocked
-//                layout, aimet.md §1.4). AIMET's [C_out, C_in / B] grid of a Conv weight
-//                [O, I, kh, kw] (a block spans B input channels and all kh*kw) is this layout on
-//                the weight viewed as [O, I*kh*kw] with block size B*kh*kw.
+//                layout, as in AIMET's 2.0.0 files). AIMET's [C_out, C_in / B] grid of a Conv
+//                weight [O, I, kh, kw] (a block spans B input channels and all kh*kw) is this
+//                layout on the weight viewed as [O, I*kh*kw] with block size B*kh*kw.
 // All encodings of one tensor share bitwidth and symmetry flags.
 struct TensorEncoding {
   std::vector<Encoding> encodings;

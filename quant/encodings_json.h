@@ -1,4 +1,4 @@
-// Reading and writing AIMET encodings files (REFERENCE.md item 2, reference/aimet.md §1.1-1.4).
+// Reading and writing AIMET encodings files (the JSON that AIMET's QuantSim export writes).
 //
 // Versions read:  "0.4.0", "0.5.0", "0.6.1" (legacy: objects keyed by tensor name, a missing
 //                 "version" reads as 0.4.0); the flat AdaRound parameter file (AIMET's oldest

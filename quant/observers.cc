@@ -1,4 +1,4 @@
-// Range observers. Algorithm notes (reference/aimet.md §2.6):
+// Range observers. Algorithm notes (AIMET's range schemes as octet implements them):
 //
 // Histogram (tf-enhanced, percentile, mse): `num_bins` equal bins (default 512 = AIMET v1's
 // PDF_SIZE). Its range is set by the FIRST batch, widened 3x about that batch's centre (AIMET v1).
@@ -19,7 +19,8 @@
 // Difference from AIMET: AIMET evaluates each bin at its midpoint only (so a grid that happens to
 // pass through the bin midpoints looks free); octet integrates the squared error exactly over each
 // bin assuming a uniform density inside it. Each candidate is scored on the grid that the encoding
-// code will build from it (AIMET's nudging, §2.2), so the score is the error actually simulated.
+// code will build from it (AIMET's nudging, quant/encoding.h), so the score is the error actually
+// simulated.
 //
 // MSE: the same exact cost with γ = 1. Candidates: symmetric absmax·j/100, j = 1..100;
 // asymmetric: a 50 x 50 grid of clip points (lo·i/50, hi·j/50), then up to 3 rounds of coordinate

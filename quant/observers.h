@@ -1,5 +1,5 @@
-// Streaming range observers for calibration (REFERENCE.md item 4): they see a tensor's values batch
-// by batch and output the float range (min, max) to build an encoding from.
+// Streaming range observers for calibration (`octet quantize --scheme`): they see a tensor's
+// values batch by batch and output the float range (min, max) to build an encoding from.
 //
 // Schemes:
 //   tf           running min / max (exact; independent of how the data is split into batches).
@@ -77,8 +77,8 @@ class PerChannelObserver {
 };
 
 namespace detail {
-// Quantize-dequantize on the grid built from a range with AIMET's arithmetic (reference/aimet.md
-// §2.2-2.3: 0 included, minimum range 0.01, zero-point nudging by moving min, symmetric
+// Quantize-dequantize on the grid built from a range with AIMET's arithmetic (libpymo's:
+// 0 included, minimum range 0.01, zero-point nudging by moving min, symmetric
 // absmax/floor(N/2) with offset -ceil(N/2)), rounding half to even then clamping.
 // Private stand-in until quant/encoding.h is merged: swap it for compute_encoding + fake quant then.
 float quant_dequant(float x, Range range, int bitwidth, bool symmetric);

@@ -1,14 +1,14 @@
 // Quantize, dequantize and fused quantize-dequantize over spans, per tensor / channel / block.
 //
-// Arithmetic (REFERENCE.md item 1: round half to even, then clamp; aimet.md §2.4 order):
+// Arithmetic (AIMET v2's order: x / scale rounded half to even, + zp, then clamp):
 //   q  = clamp(roundeven(x / scale) + zp, qmin, qmax)       x' = (q - zp) * scale
 // in float32 with scale = float(enc.scale) and zp = -offset (shifted for signed codes, below).
 // NaN: quantize gives the zero point (code of 0.0); fused qdq keeps NaN. +-inf saturate.
 //
 // Code domains: kUnsigned gives AIMET's q in [0, N] (zp = -offset). kSigned gives
-// q_s = q - shift, shift = 2^(b-1) (AIMET's shiftToSigned, aimet.md §2.3), except for
+// q_s = q - shift, shift = 2^(b-1) (AIMET's shiftToSigned), except for
 // strict-symmetric encodings where shift = 2^(b-1) - 1 so that q_s lies in
-// [-(2^(b-1)-1), 2^(b-1)-1] and a symmetric grid keeps zero at code 0 (REFERENCE.md item 6).
+// [-(2^(b-1)-1), 2^(b-1)-1] (int8: never -128) and a symmetric grid keeps zero at code 0.
 // The dequantized value is the same in both domains.
 #pragma once
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Lowering of a calibrated graph (tensors carrying QuantParams, as QuantSim annotates them) to
 // the integer graph that the `int` and `exact` modes run, for one target profile.
 //
-// The integer graph (DESIGN.md "Target profiles", REFERENCE.md §5):
+// The integer graph (its arithmetic is the target profile's, engine/target_profile.h):
 // - activations are u8 or i8 codes (the profile's type) with a per-tensor encoding in
 //   TensorInfo::quant, real = scale * (code - zero_point);
 // - weights are symmetric i8 (or i4, two a byte) constants, zero point 0, per-tensor or per

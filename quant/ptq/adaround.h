@@ -1,9 +1,9 @@
-// AdaRound (adaptive rounding, arXiv 2004.10568; AIMET's implementation, aimet.md §3.6): per
+// AdaRound (adaptive rounding, arXiv 2004.10568, as AIMET implements it): per
 // Conv / Gemm / MatMul (constant 2-D weight) layer, in topological order, learn whether each
 // weight rounds down or up on its (fixed) quantization grid so that the layer output stays
 // close to the float model's.
 //
-// What octet follows (AIMET v1 torch `adaround_*` code as summarised in aimet.md §3.6):
+// What octet follows (AIMET v1 torch `adaround_*` code):
 //  * parametrisation W~ = s * clamp(floor(W/s) + h(V), o, o + N) (o = the encoding's offset,
 //    N its number of steps), rectified sigmoid h(V) = clamp(sigmoid(V) (zeta - gamma) + gamma,
 //    0, 1) with zeta = 1.1, gamma = -0.1; V starts where h(V) = W/s - floor(W/s); the result is

@@ -1,5 +1,5 @@
-// BatchNorm folding that keeps the folded BNs' statistics (aimet.md §3.1) for the later
-// PTQ steps (high-bias absorption §3.4, analytical bias correction §3.5).
+// BatchNorm folding that keeps the folded BNs' statistics (as AIMET does) for the later
+// PTQ steps (high-bias absorption, analytical bias correction).
 #pragma once
 #include <map>
 #include <string>

@@ -1,4 +1,4 @@
-// BatchNorm re-estimation (aimet.md §3.7): with the model's weights quantized (QuantSim qdq of
+// BatchNorm re-estimation (as in AIMET): with the model's weights quantized (QuantSim qdq of
 // every Conv / Gemm / MatMul weight, BNs not folded), each BatchNormalization's running mean
 // and variance are recomputed from data, so that they describe what the layer before it
 // produces in the quantized model. BNs are processed in topological order, each seeing the

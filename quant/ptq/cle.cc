@@ -172,7 +172,7 @@ struct SetRef {
   std::vector<std::string> acts;
 };
 
-// Finds the CLS sets (aimet.md §3.3): maximal chains of layers joined by Relu / PRelu /
+// Finds the CLS sets (AIMET's grouping): maximal chains of layers joined by Relu / PRelu /
 // fused ReLU / nothing, with single readers, split into pairs and Conv->DW->Conv triples.
 std::vector<SetRef> find_sets(const Graph& g, std::map<int32_t, Layer>& layers,
                               const ClsOptions& opt) {

@@ -1,4 +1,4 @@
-// Cross-layer scaling (DFQ, aimet.md §3.3) and high-bias absorption (§3.4).
+// Cross-layer scaling (DFQ, arXiv 1906.04721, as AIMET implements it) and high-bias absorption.
 #pragma once
 #include <string>
 #include <vector>

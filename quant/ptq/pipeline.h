@@ -1,5 +1,5 @@
 // Post-training quantization pipeline: the steps of `octet quantize --ptq LIST`, run in
-// AIMET's order whatever the order given (aimet.md §3):
+// AIMET's recommended order whatever the order given:
 //   relu6 -> bn-reest -> fold-bn -> cle -> hbf -> (QuantSim) -> adaround -> bc-analytical / bc
 //   -> activation calibration
 // fold-bn (keeping the BN statistics) is done whenever a later step needs it (cle, hbf,

@@ -1,4 +1,4 @@
-// ReLU6 -> ReLU replacement (aimet.md §3.2): done before cross-layer scaling, because a
+// ReLU6 -> ReLU replacement (as AIMET does it): done before cross-layer scaling, because a
 // clipping activation is not positively scale-equivariant. It may change float outputs
 // (values above 6 are no longer clipped): the report names every layer changed.
 #pragma once
