@@ -48,7 +48,7 @@
 #include <vector>
 
 #include "bench/model_zoo.h"
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "engine/op.h"
 #include "engine/session.h"
 #include "loaders/model_loader.h"

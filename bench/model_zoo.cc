@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "engine/attributes.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet::bench {
 namespace {

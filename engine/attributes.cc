@@ -1,6 +1,6 @@
 #include "engine/attributes.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/memory_limit.h"
 #include "engine/passes/passes.h"
 #include "engine/passes/qdq_annotate.h"

@@ -5,7 +5,7 @@
 #include <limits>
 #include <queue>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet {
 

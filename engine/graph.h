@@ -8,7 +8,7 @@
 
 #include "engine/attributes.h"
 #include "engine/buffer.h"
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "engine/shape.h"
 
 namespace octet {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet {
 

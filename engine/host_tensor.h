@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "engine/shape.h"
 
 namespace octet {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/execution_mode.h"
 #include "engine/graph.h"
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <system_error>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet {
 namespace {

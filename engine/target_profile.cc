@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/shipped_data.h"
-#include "loaders/file_util.h"
+#include "base/file_util.h"
 
 namespace octet {
 

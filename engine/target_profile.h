@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/requant.h"
 
 namespace octet {

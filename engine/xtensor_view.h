@@ -8,7 +8,7 @@
 
 #include <xtensor/xadapt.hpp>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/host_tensor.h"
 
 namespace octet {

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "engine/shape.h"
+#include "base/dims.h"
 #include "simd/binary.h"
 
 namespace octet::kernels {

@@ -1,6 +1,6 @@
 #include "kernels/broadcast.h"
 
-#include "engine/shape.h"
+#include "base/dims.h"
 
 namespace octet::kernels {
 

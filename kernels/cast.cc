@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/parallel.h"
 
 namespace octet::kernels {

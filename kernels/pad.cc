@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "engine/shape.h"
+#include "base/dims.h"
 #include "kernels/parallel.h"
 #include "kernels/strided_copy.h"
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/parallel.h"
 #include "simd/im2col_u8.h"
 #include "kernels/aligned_vector.h"

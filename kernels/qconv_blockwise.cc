@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/parallel.h"
 #include "simd/im2col_u8.h"
 #include "simd/round_half_even.h"

@@ -1,6 +1,6 @@
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/qconv.h"
 
 namespace octet::kernels {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/error.h"
-#include "engine/shape.h"
+#include "base/error.h"
+#include "base/dims.h"
 #include "kernels/broadcast.h"
 #include "kernels/qcodes.h"
 

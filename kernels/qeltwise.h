@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/requant.h"
 #include "simd/q_eltwise.h"
 

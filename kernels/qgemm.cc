@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "simd/qgemm_kernels.h"
 #include "simd/round_half_even.h"
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string_view>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/requant.h"
 
 namespace octet::simd {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "simd/qgemm16_kernels.h"
 
 namespace octet::kernels {

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string_view>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/conv.h"
 #include "kernels/qgemm.h"
 #include "kernels/requant.h"

@@ -1,6 +1,6 @@
 // Plain loops of the W8A16 GEMM and convolution: the definition of their results
 // (kernels/qgemm16.h). Sums are exact in int64.
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/qgemm16.h"
 
 namespace octet::kernels {

@@ -1,6 +1,6 @@
 #include "kernels/qlinear_reference.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet::kernels {
 

@@ -6,7 +6,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/conv.h"
 #include "kernels/requant.h"
 

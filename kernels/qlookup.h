@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace octet::kernels {
 

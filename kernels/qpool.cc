@@ -4,7 +4,7 @@
 #include <cmath>
 #include <map>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 #include "simd/q_eltwise.h"

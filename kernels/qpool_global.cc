@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 #include "kernels/qpool.h"

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/shape.h"
+#include "base/dims.h"
 #include "kernels/qcodes.h"
 #include "simd/round_half_even.h"
 

@@ -13,7 +13,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/resize.h"
 
 namespace octet::kernels {

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace octet::kernels {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "simd/round_half_even.h"
 
 namespace octet::kernels {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "simd/round_half_even.h"
 
 namespace octet::kernels {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 

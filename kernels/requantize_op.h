@@ -6,7 +6,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/requant.h"
 #include "simd/q_eltwise.h"
 

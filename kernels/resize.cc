@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/shape.h"
+#include "base/dims.h"
 
 namespace octet::kernels {
 

@@ -1,8 +1,8 @@
 #include "loaders/model_loader.h"
 
 
-#include "engine/error.h"
-#include "loaders/file_util.h"
+#include "base/error.h"
+#include "base/file_util.h"
 #include "loaders/octet_format.h"
 #include "loaders/onnx_loader.h"
 

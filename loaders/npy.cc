@@ -4,8 +4,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engine/error.h"
-#include "loaders/file_util.h"
+#include "base/error.h"
+#include "base/file_util.h"
 
 namespace octet {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/mapped_file.h"
 #include "loaders/octet_format.h"
 #include "schemas/octet_generated.h"

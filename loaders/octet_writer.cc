@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/octet_format.h"
 #include "schemas/octet_generated.h"
 

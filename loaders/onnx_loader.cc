@@ -10,8 +10,8 @@
 #include <limits>
 #include <set>
 
-#include "engine/error.h"
-#include "loaders/file_util.h"
+#include "base/error.h"
+#include "base/file_util.h"
 
 namespace octet {
 namespace {

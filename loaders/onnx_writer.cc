@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
-#include "engine/error.h"
-#include "loaders/file_util.h"
+#include "base/error.h"
+#include "base/file_util.h"
 
 namespace octet {
 namespace {

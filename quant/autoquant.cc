@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet::quant {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/npy.h"
 
 namespace octet::quant {

@@ -5,7 +5,7 @@
 #include <cfloat>
 #include <cmath>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet::quant {
 

@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/op.h"
 
 namespace octet::quant {

@@ -12,8 +12,8 @@
 #include <set>
 #include <sstream>
 
-#include "engine/error.h"
-#include "loaders/file_util.h"
+#include "base/error.h"
+#include "base/file_util.h"
 #include "quant/encodings_json_detail.h"
 
 namespace octet::quant {

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "quant/encoding.h"
 #include "quant/encodings_json.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/session.h"
 
 namespace octet::quant {

@@ -1,6 +1,6 @@
 #include "quant/integer_model.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/octet_format.h"
 
 namespace octet::quant {

@@ -34,7 +34,7 @@
 #include <limits>
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet::quant {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "engine/buffer.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet::quant {
 namespace {

@@ -7,7 +7,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "simd/quantize.h"
 
 namespace octet::quant {

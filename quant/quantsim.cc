@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/op.h"
 #include "engine/passes/passes.h"
 #include "engine/prepare_graph.h"

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/shipped_data.h"
-#include "loaders/file_util.h"
+#include "base/file_util.h"
 
 namespace octet::quant {
 namespace {

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "engine/op.h"
 
 namespace octet::eltwise {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/graph.h"
 #include "engine/op.h"
 #include "kernels/conv.h"

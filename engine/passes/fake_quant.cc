@@ -1,7 +1,7 @@
 // The `qdq` execution mode: fake quantization at every tensor carrying QuantParams.
 #include <cstdint>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/passes.h"
 
 namespace octet {

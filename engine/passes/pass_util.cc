@@ -3,7 +3,7 @@
 #include <cstring>
 #include <unordered_set>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace octet::passes {
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <optional>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/pass_util.h"
 
 namespace octet {

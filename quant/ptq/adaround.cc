@@ -15,7 +15,7 @@
 #include <numeric>
 #include <random>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/op.h"
 #include "engine/passes/pass_util.h"
 #include "engine/passes/passes.h"

@@ -5,7 +5,7 @@
 #include <map>
 #include <memory>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/pass_util.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <set>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/passes.h"
 #include "engine/prepare_graph.h"
 #include "loaders/npy.h"

@@ -15,7 +15,7 @@
 
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
-#include "quant/bias_correction.h"
+#include "quant/ptq/bias_correction.h"
 #include "quant/ptq/adaround.h"
 #include "quant/ptq/bn_reestimation.h"
 #include "quant/ptq/cle.h"

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/octet_format.h"
 #include "loaders/onnx_loader.h"
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/session.h"
 #include "loaders/onnx_loader.h"
 

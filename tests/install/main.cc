@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/graph.h"
 #include "engine/session.h"
 #include "engine/xtensor_view.h"

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "quant/autoquant.h"

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <map>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/model_loader.h"
 #include "tools/cli/cli.h"
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/prepare_graph.h"
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/prepare_graph.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"

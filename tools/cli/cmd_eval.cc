@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/model_loader.h"
 #include "quant/fidelity.h"
 #include "loaders/npy.h"

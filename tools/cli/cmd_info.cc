@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/op.h"
 #include "engine/prepare_graph.h"
 #include "loaders/model_loader.h"

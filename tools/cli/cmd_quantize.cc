@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"

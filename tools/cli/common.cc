@@ -11,7 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "tools/cli/cli.h"
 #include "quant/encodings_io.h"
 #include "quant/quantsim.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/memory_limit.h"
 #include "engine/shipped_data.h"
 #include "tools/cli/cli.h"

@@ -1,7 +1,7 @@
 // Weights and biases as integer constants.
 #include <algorithm>
 #include <cmath>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/lower/lowerer.h"
 #include "simd/round_half_even.h"
 

@@ -1,7 +1,7 @@
 // Add, Mul, average pools, Softmax, Resize and pointwise functions (as tables) on codes.
 #include <algorithm>
 #include <cmath>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/lower/lowerer.h"
 #include "simd/round_half_even.h"
 

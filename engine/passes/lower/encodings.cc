@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/lower/lowerer.h"
 #include "kernels/fake_quant.h"
 #include "simd/round_half_even.h"

@@ -1,7 +1,7 @@
 // Conv, Gemm and MatMul on codes: 8-bit, W8A16 and per-block int4 weights.
 #include <algorithm>
 #include <cmath>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/lower/lowerer.h"
 #include "simd/round_half_even.h"
 

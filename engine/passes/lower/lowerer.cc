@@ -2,7 +2,7 @@
 // graph's float inputs and outputs, and the pass's entry points.
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/lower/lowerer.h"
 
 namespace octet::lowering {

@@ -1,5 +1,5 @@
 // QuantizeLinear / DequantizeLinear of a QDQ model, data movement on codes, Concat.
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/passes/lower/lowerer.h"
 
 namespace octet::lowering {

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "engine/compile.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"

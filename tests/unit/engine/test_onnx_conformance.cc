@@ -19,7 +19,7 @@
 #include <set>
 #include <sstream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/op.h"
 #include "engine/session.h"
 #include "loaders/onnx_loader.h"

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <random>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/onnx_loader.h"
 #include "tests/support/op_test_util.h"
 

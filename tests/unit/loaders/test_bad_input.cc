@@ -9,7 +9,7 @@
 #include <functional>
 #include <random>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "loaders/octet_format.h"
 #include "loaders/onnx_loader.h"
 

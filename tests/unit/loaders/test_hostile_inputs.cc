@@ -13,8 +13,8 @@
 #include <functional>
 #include <string>
 
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "engine/memory_limit.h"
 #include "engine/session.h"
 #include "loaders/model_loader.h"

@@ -8,7 +8,7 @@
 #include <limits>
 #include <optional>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"

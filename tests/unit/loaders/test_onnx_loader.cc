@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/prepare_graph.h"
 #include "loaders/onnx_loader.h"
 

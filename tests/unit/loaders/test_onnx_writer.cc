@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <map>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/session.h"
-#include "loaders/file_util.h"
+#include "base/file_util.h"
 #include "loaders/npy.h"
 #include "loaders/onnx_loader.h"
 #include "loaders/onnx_writer.h"

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"

@@ -6,7 +6,7 @@
 
 #include "loaders/model_loader.h"
 #include "tests/support/ptq_test_util.h"
-#include "quant/bias_correction.h"
+#include "quant/ptq/bias_correction.h"
 #include "quant/ptq/bn_fold_stats.h"
 #include "quant/ptq/pipeline.h"
 #include "quant/quantsim.h"

@@ -1,4 +1,4 @@
-// Empirical bias correction (quant/bias_correction.h): a layer with biased weight-rounding
+// Empirical bias correction (quant/ptq/bias_correction.h): a layer with biased weight-rounding
 // error, and MobileNet MNIST at W4A8 per-channel.
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
-#include "quant/bias_correction.h"
+#include "quant/ptq/bias_correction.h"
 #include "quant/quantsim.h"
 #include "tests/support/test_passes_builder.h"
 

@@ -1,7 +1,7 @@
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
-#include "engine/error.h"
-#include "engine/shape.h"
+#include "base/error.h"
+#include "base/dims.h"
 
 namespace octet {
 

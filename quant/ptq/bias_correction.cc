@@ -1,4 +1,4 @@
-#include "quant/bias_correction.h"
+#include "quant/ptq/bias_correction.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <map>
 #include <memory>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/op.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"
