@@ -7,8 +7,6 @@
 // the zero point. All integer arithmetic wraps modulo 2^32 exactly like the reference.
 #include "kernels/qgemm.h"
 
-#include <cpuid.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -22,16 +20,6 @@
 
 namespace octet::kernels {
 
-std::string_view qisa_name(QIsa isa) {
-  switch (isa) {
-    case QIsa::kScalar: return "scalar";
-    case QIsa::kAvx2: return "avx2";
-    case QIsa::kAvx512Vnni: return "avx512_vnni";
-    case QIsa::kAmx: return "amx";
-  }
-  return "?";
-}
-
 namespace {
 void (*amx_tile_kernel_override)(const simd::QGemmTile&) = nullptr;
 }  // namespace
@@ -41,43 +29,12 @@ void set_amx_tile_kernel_for_testing(void (*kernel)(const simd::QGemmTile&)) {
 }
 
 QIsa qgemm_cpu_isa() {
-  static const QIsa hardware = [] {
-    __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    const bool vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                      __builtin_cpu_supports("avx512vnni");
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    const bool amx_cpu = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 24 & 1) && (d >> 25 & 1);
-    if (vnni && amx_cpu && simd::amx_enable()) return QIsa::kAmx;
-    if (vnni) return QIsa::kAvx512Vnni;
-    if (avx2) return QIsa::kAvx2;
-    return QIsa::kScalar;
-  }();
+  const QIsa hardware = simd::cpu_isa_detected();
   if (amx_tile_kernel_override && hardware == QIsa::kAvx512Vnni) return QIsa::kAmx;
   return hardware;
 }
 
-QIsa parse_qisa_cap(std::string_view name) {
-  std::string n(name);
-  for (char& ch : n) ch = char(std::toupper(static_cast<unsigned char>(ch)));
-  if (n == "SCALAR" || n == "SSE41" || n == "AVX") return QIsa::kScalar;
-  if (n == "AVX2" || n == "AVX2_VNNI" || n == "AVX512_CORE") return QIsa::kAvx2;
-  if (n == "AVX512_CORE_VNNI" || n == "AVX512_CORE_BF16" || n == "AVX512_CORE_FP16")
-    return QIsa::kAvx512Vnni;
-  if (n == "AVX512_CORE_AMX" || n == "ALL" || n.empty()) return QIsa::kAmx;
-  fail("OCTET_MAX_CPU_ISA: unknown ISA '", name,
-       "' (SCALAR, AVX2, AVX512_CORE_VNNI, AVX512_CORE_AMX)");
-}
-
-QIsa qgemm_best_isa() {
-  QIsa isa = qgemm_cpu_isa();
-  if (const char* cap = std::getenv("OCTET_MAX_CPU_ISA")) {
-    const QIsa c = parse_qisa_cap(cap);
-    if (c < isa) isa = c;
-  }
-  return isa;
-}
+QIsa qgemm_best_isa() { return std::min(qgemm_cpu_isa(), simd::cpu_isa_cap()); }
 
 namespace {
 
@@ -340,8 +297,7 @@ void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_
   t.Kp = im.Kp;
   t.flip = flip;
   t.int4 = im.int4;
-  static const bool has_vbmi = __builtin_cpu_supports("avx512vbmi");
-  t.vbmi = has_vbmi;
+  t.vbmi = simd::cpu_has_avx512_vbmi();
   t.b = im.packed.get() + (n0 / im.pw) * im.panel_bytes;
   t.panel_bytes = im.panel_bytes;
   t.ncols = nc;

@@ -14,6 +14,7 @@
 
 #include "base/dtype.h"
 #include "kernels/requant.h"
+#include "simd/cpu_isa.h"
 
 namespace octet::simd {
 struct QGemmTile;
@@ -21,8 +22,9 @@ struct QGemmTile;
 
 namespace octet::kernels {
 
-enum class QIsa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512Vnni = 2, kAmx = 3 };
-std::string_view qisa_name(QIsa isa);
+// The integer paths (simd/cpu_isa.h detects what the CPU allows).
+using QIsa = simd::CpuIsa;
+inline std::string_view qisa_name(QIsa isa) { return simd::cpu_isa_name(isa); }
 // The best path this CPU and OS allow, capped by the environment variable OCTET_MAX_CPU_ISA
 // (oneDNN's names: AVX2, AVX512_CORE_VNNI, AVX512_CORE_AMX; or SCALAR).
 QIsa qgemm_best_isa();
@@ -33,9 +35,7 @@ QIsa qgemm_cpu_isa();
 // that path (qgemm_cpu_isa() says kAmx); nullptr restores the hardware kernel. Set it while no
 // GEMM runs; weights packed for one setting must not run under the other.
 void set_amx_tile_kernel_for_testing(void (*kernel)(const simd::QGemmTile&));
-// oneDNN's ISA names (SSE41, AVX2, AVX512_CORE, AVX512_CORE_VNNI, AVX512_CORE_AMX, ALL, ...) or
-// SCALAR to the highest path they allow; throws on an unknown name.
-QIsa parse_qisa_cap(std::string_view name);
+inline QIsa parse_qisa_cap(std::string_view name) { return simd::parse_cpu_isa_cap(name); }
 
 struct QGemmA {
   const void* data = nullptr;  // M rows of K codes, row stride lda bytes
