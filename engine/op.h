@@ -116,6 +116,9 @@ struct ParamSlots {
   // Input-channel (reduction) axis of such a weight, -1 where the rank has none octet uses;
   // null: the op is no matrix product of its weight (ConvTranspose).
   int (*reduction_axis)(const Node&, int rank) = nullptr;
+  // Input-channel axis of such a weight, the axis per-block encodings block along (AIMET's
+  // block axis; ConvTranspose's too), -1 where the rank has none; null: no such axis.
+  int (*input_channel_axis)(const Node&, int rank) = nullptr;
 };
 
 // A pointwise op's function on real values for one node (its attributes and constant inputs

@@ -70,24 +70,21 @@ int channel_axis_for(const Graph& g, TensorId id) {
   return p.channel_axis(*n, static_cast<int>(g.tensor(id).shape.rank()));
 }
 
-// The input-channel (block) axis of a weight read by Conv / ConvTranspose / Gemm / MatMul, or -1.
+// The input-channel (block) axis of a weight (the op table's), or -1.
 int block_axis_for(const Graph& g, TensorId id) {
   const auto c = first_consumer(g, id);
   const int rank = static_cast<int>(g.tensor(id).shape.rank());
-  if (!c || c->second != 1 || rank < 2) return -1;
-  const Node& n = *c->first;
-  if (n.op_type == "Conv") return 1;
-  if (n.op_type == "ConvTranspose") return 0;
-  if (n.op_type == "Gemm") return n.attrs.get_int("transB", 0) ? 1 : 0;
-  if (n.op_type == "MatMul" && rank == 2) return 0;
-  return -1;
+  if (!c || rank < 2) return -1;
+  const ParamSlots& p = param_slots(c->first->op_type);
+  if (p.weight != static_cast<int>(c->second) || !p.input_channel_axis) return -1;
+  return p.input_channel_axis(*c->first, rank);
 }
 
 bool is_bias_input(const Graph& g, TensorId id) {
   const auto c = first_consumer(g, id);
   if (!c) return false;
-  const std::string& op = c->first->op_type;
-  return c->second == 2 && (op == "Conv" || op == "ConvTranspose" || op == "Gemm");
+  const ParamSlots& p = param_slots(c->first->op_type);
+  return p.bias >= 0 && static_cast<int>(c->second) == p.bias;
 }
 
 // AIMET's per-block grid (the weight's shape with the block axis divided by the block size, the

@@ -250,6 +250,7 @@ std::unique_ptr<Kernel> prepare_conv(const PrepareContext& ctx) {
 int conv_channel_axis(const Node&, int) { return 0; }
 int conv_reduction_axis(const Node&, int) { return 1; }
 int conv_transpose_channel_axis(const Node&, int rank) { return rank > 1 ? 1 : 0; }
+int conv_transpose_input_channel_axis(const Node&, int) { return 0; }
 
 }  // namespace
 
@@ -258,11 +259,13 @@ void register_nn_conv_ops(OpRegistry& r) {
          .infer = infer_conv<false>, .prepare = prepare_conv<false>,
          .layout = LayoutClass::kNhwcIsland,
          .params = {.weight = 1, .bias = 2, .channel_axis = conv_channel_axis,
-                    .reduction_axis = conv_reduction_axis}});
+                    .reduction_axis = conv_reduction_axis,
+                    .input_channel_axis = conv_reduction_axis}});
   r.add({.name = "ConvTranspose", .min_inputs = 2, .max_inputs = 3,
          .infer = infer_conv<true>, .prepare = prepare_conv<true>,
          .layout = LayoutClass::kNhwcIsland,
-         .params = {.weight = 1, .bias = 2, .channel_axis = conv_transpose_channel_axis}});
+         .params = {.weight = 1, .bias = 2, .channel_axis = conv_transpose_channel_axis,
+                    .input_channel_axis = conv_transpose_input_channel_axis}});
 }
 
 }  // namespace octet

@@ -274,11 +274,13 @@ void register_nn_matmul_ops(OpRegistry& r) {
   r.add({.name = "Gemm", .min_inputs = 2, .max_inputs = 3, .infer = infer_gemm,
          .prepare = prepare_gemm,
          .params = {.weight = 1, .bias = 2, .channel_axis = gemm_channel_axis,
-                    .reduction_axis = gemm_reduction_axis}});
+                    .reduction_axis = gemm_reduction_axis,
+                    .input_channel_axis = gemm_reduction_axis}});
   r.add({.name = "MatMul", .min_inputs = 2, .max_inputs = 2, .infer = infer_matmul,
          .prepare = prepare_matmul,
          .params = {.weight = 1, .channel_axis = matmul_channel_axis,
-                    .reduction_axis = matmul_reduction_axis}});
+                    .reduction_axis = matmul_reduction_axis,
+                    .input_channel_axis = matmul_reduction_axis}});
 }
 
 }  // namespace octet

@@ -48,6 +48,15 @@ TEST_CASE("op traits: every registered op's traits are consistent") {
       CHECK(s.params.bias < s.max_inputs);
     }
     if (s.params.reduction_axis) CHECK(s.params.weight >= 0);
+    // A matrix product's reduction axis is the weight's input-channel (block) axis.
+    if (s.params.reduction_axis) {
+      REQUIRE(static_cast<bool>(s.params.input_channel_axis));
+      Node n;
+      n.op_type = s.name;
+      for (int rank = 2; rank <= 4; ++rank)
+        CHECK(s.params.input_channel_axis(n, rank) == s.params.reduction_axis(n, rank));
+    }
+    if (s.params.input_channel_axis) CHECK(s.params.weight >= 0);
     if (s.layout == LayoutClass::kNhwcIsland) CHECK(s.min_inputs >= 1);
   }
 }
