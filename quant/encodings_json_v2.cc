@@ -342,6 +342,10 @@ ojson write_v2(const EncodingsFile& file) {
     for (const auto& [name, te] : *section) {
       const std::string label = "encodings[" + json_quote(name) + "]";
       OCTET_CHECK(!name.empty(), "encodings: empty tensor name");
+      // One list, one entry per name: a legacy file may name a tensor in both sections.
+      OCTET_CHECK(section == &file.activation_encodings || !file.activation_encodings.count(name),
+                  label, ": the tensor has both an activation and a parameter encoding; 2.0.0 ",
+                  "holds one encoding per name (write 0.6.1 or 1.0.0)");
       OCTET_CHECK(!te.encodings.empty(), label, ": no encodings");
       const Encoding& first = te.encodings.front();
       const int bw = first.bitwidth;

@@ -537,3 +537,17 @@ TEST_CASE("encodings json: a bitwidth 2.0.0 cannot name is refused by the writer
       parse_encodings_json(write_encodings_json(f, EncodingsVersion::kV1_0_0), "w.encodings");
   CHECK(back.param_encodings.at("w").encodings[0].bitwidth == 15);
 }
+
+TEST_CASE("encodings json: a name in both legacy sections is refused by the 2.0.0 writer") {
+  // Found by fuzz_encodings: a legacy file may give one name an activation and a parameter
+  // encoding; 2.0.0's single list then held the name twice, which its reader refuses.
+  EncodingsFile f;
+  f.activation_encodings["t"] = TensorEncoding{{grid_encoding(8, false, 0.01, -3)}, -1, 0};
+  f.param_encodings["t"] = TensorEncoding{{grid_encoding(8, true, 0.02, -128)}, -1, 0};
+  CHECK_THROWS_WITH_AS(write_encodings_json(f, EncodingsVersion::kV2_0_0),
+                       doctest::Contains("both an activation and a parameter encoding"), Error);
+  const EncodingsFile back =
+      parse_encodings_json(write_encodings_json(f, EncodingsVersion::kV0_6_1), "t.encodings");
+  CHECK(back.activation_encodings.count("t") == 1);
+  CHECK(back.param_encodings.count("t") == 1);
+}
