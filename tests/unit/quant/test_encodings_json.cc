@@ -30,7 +30,7 @@ Encoding grid_encoding(int bw, bool sym, double scale, int offset) {
   return e;
 }
 
-// aimet.md §1.2's worked example (activation "20").
+// The legacy format's worked example (activation "20"), values as AIMET writes them.
 Encoding aimet_example() {
   Encoding e;
   e.bitwidth = 8;
@@ -209,7 +209,7 @@ TEST_CASE("encodings json: random scales round-trip bit-exactly in both versions
   }
 }
 
-TEST_CASE("encodings json: hand-written legacy file (aimet.md worked example)") {
+TEST_CASE("encodings json: hand-written legacy file (the format's worked example)") {
   // 0.4.0 style: no version, no dtype, offset written as a float, bools as strings.
   const std::string text = R"({
     "activation_encodings": {

@@ -1,4 +1,4 @@
-// quant/encoding + quant/quantize: AIMET's getComputedEncodings (aimet.md §2.2) against
+// quant/encoding + quant/quantize: AIMET's getComputedEncodings (libpymo) against
 // hand-computed numbers, and the quantize / dequantize / qdq kernels (round half to even, then
 // clamp) against hand-computed codes. Expected values are written from the formulas (arithmetic in
 // the comments), never produced by the code under test. Scales are powers of two where a test needs
@@ -32,7 +32,7 @@ void check_enc(const Encoding& e, double scale, int offset, double min, double m
   CHECK(near(e.scale, scale));
   CHECK(near(e.min, min));
   CHECK(near(e.max, max));
-  // Invariants of aimet.md §1.2: min = scale*offset, max = scale*(offset + N).
+  // Invariants of an AIMET encoding: min = scale*offset, max = scale*(offset + N).
   CHECK(near(e.min, e.scale * e.offset));
   CHECK(near(e.max, e.scale * static_cast<double>(e.offset + e.num_steps())));
 }

@@ -1,5 +1,5 @@
 // PTQ passes: ReLU6 -> ReLU, BN folding with kept statistics, cross-layer scaling and
-// high-bias absorption (aimet.md §3.1-3.4), on graphs built in code.
+// high-bias absorption, as AIMET does them, on graphs built in code.
 #include <doctest/doctest.h>
 
 #include <algorithm>
