@@ -9,7 +9,8 @@
 # Per target it prints the executions, the corpus size and the crashes.
 # Environment: OCTET_FUZZ_JOBS (build parallelism, default nproc), OCTET_FUZZ_SKIP_BUILD=1,
 # OCTET_FUZZ_RUNS=N (stop each target after N executions; SECONDS stays the cap), e.g. the
-# campaign: OCTET_FUZZ_RUNS=10000000 tools/fuzz.sh 36000
+# campaign: OCTET_FUZZ_RUNS=10000000 tools/fuzz.sh 36000; OCTET_FUZZ_TIMEOUT=S (seconds one input
+# may take, default 30; raise it when the fuzzers share the machine with builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -79,7 +80,7 @@ for t in "${targets[@]}"; do
   echo "=== fuzz: $t for ${seconds} s"
   set +e
   "$build/tests/fuzz/$t" "$dir/corpus" tests/fuzz/corpus/"$kind" "$generated/$kind" \
-    "${dict[@]}" ${OCTET_FUZZ_RUNS:+-runs="$OCTET_FUZZ_RUNS"} -max_total_time="$seconds" -max_len="$(max_len_of "$t")" -timeout=30 \
+    "${dict[@]}" ${OCTET_FUZZ_RUNS:+-runs="$OCTET_FUZZ_RUNS"} -max_total_time="$seconds" -max_len="$(max_len_of "$t")" -timeout="${OCTET_FUZZ_TIMEOUT:-30}" \
     -rss_limit_mb=3072 -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$dir/" \
     >"$dir/log.txt" 2>&1
   rc=$?
