@@ -24,7 +24,7 @@ void check_quant_params(const QuantParams& q, const Shape& shape, const std::str
   if (q.strict) {
     // Signed (zero point 2^(b-1) - 1) or unsigned (0, AIMET's unsigned symmetric).
     OCTET_CHECK(q.symmetric && q.bitwidth >= 2, what, ": a strict grid that is not symmetric");
-    const int64_t strict_zero = (int64_t{1} << (q.bitwidth - 1)) - 1;
+    const int64_t strict_zero = QuantParams::strict_zero_point(q.bitwidth);
     for (int32_t z : q.zero_point)
       OCTET_CHECK(z == strict_zero || z == 0, what, ": zero point ", z, " on a strict ",
                   q.bitwidth, "-bit grid (needs ", strict_zero, ", or 0 unsigned)");

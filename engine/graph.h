@@ -29,6 +29,8 @@ struct QuantParams {
   // unsigned domain of a float tensor's encoding).
   int64_t qmin() const { return 0; }
   int64_t qmax() const { return (int64_t{1} << bitwidth) - 1 - (strict ? 1 : 0); }
+  // The zero point of a signed strict grid of `bits` bits: 2^(bits-1) - 1 (bits in 2..32).
+  static int64_t strict_zero_point(int bits) { return (int64_t{1} << (bits - 1)) - 1; }
 };
 
 // Throws octet::Error (prefixed by `what`) unless `q` is consistent in itself and with a tensor

@@ -207,8 +207,8 @@ void Reader::read_quant(const fb::QuantParams& q, const TensorInfo& t, size_t in
   if (q.strict().has_value()) {
     out.strict = *q.strict();
   } else {
-    const int64_t strict_zero = out.bitwidth >= 2 && out.bitwidth <= 32
-                                    ? (int64_t{1} << (out.bitwidth - 1)) - 1 : -1;
+    const int64_t strict_zero =
+        out.bitwidth >= 2 && out.bitwidth <= 32 ? QuantParams::strict_zero_point(out.bitwidth) : -1;
     out.strict = out.symmetric && !out.zero_point.empty() &&
                  std::all_of(out.zero_point.begin(), out.zero_point.end(),
                              [&](int32_t z) { return z == strict_zero; });

@@ -99,14 +99,12 @@ class Reader {
   // An integer in [lo, hi]; integral floats such as -114.0 are accepted.
   int64_t integer(const json& v, const std::string& path, int64_t lo, int64_t hi,
                   const char* what = "value") const {
-    if (v.is_number_unsigned()) {
-      uint64_t u = v.get<uint64_t>();
-      if (u > static_cast<uint64_t>(hi))
-        error(path, detail::concat(what, " ", u, " is outside [", lo, ", ", hi, "]"));
-    }
     int64_t i = 0;
     if (v.is_number_unsigned()) {
-      i = static_cast<int64_t>(v.get<uint64_t>());  // <= hi, checked above
+      const uint64_t u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(hi))
+        error(path, detail::concat(what, " ", u, " is outside [", lo, ", ", hi, "]"));
+      i = static_cast<int64_t>(u);  // the lower bound is checked below, as for every integer
     } else if (v.is_number_integer()) {
       i = v.get<int64_t>();
     } else if (v.is_number_float()) {

@@ -103,11 +103,13 @@ ScalarFn Lowerer::scalar_function(const Node& node) const {
 }
 
 bool Lowerer::lower_lookup(const Node& node, std::string* why) {
+  // A pointwise op whose attributes or constant inputs fix no function has no table.
+  const ScalarFn f = scalar_function(node);
+  if (!f) return *why = "no integer form of " + node.op_type + " with these inputs", false;
   if (!registered("octet.QLookup")) return *why = "octet.QLookup is not available", false;
   auto x = act_enc(node.inputs[0]);
   auto y = act_enc(node.outputs[0]);
   if (!x || !y) return *why = "input or output is not an 8-bit per-tensor activation", false;
-  const ScalarFn f = scalar_function(node);
   std::vector<int8_t> table(256);
   for (int i = 0; i < 256; ++i) {
     const int32_t code = qmin_ + i;  // index = code - type min

@@ -49,10 +49,7 @@ void Lowerer::lower_node(size_t index) {
   std::string why;
   bool done = false;
   const RuleFn rule = rule_for(node.op_type);
-  // A pointwise op whose attributes or constant inputs fix no function has no table.
-  if (rule == &Lowerer::lower_lookup && !scalar_function(node))
-    why = "no integer form of " + node.op_type + " with these inputs";
-  else if (rule)
+  if (rule)
     done = (this->*rule)(node, &why);
   else
     why = "no integer form of " + node.op_type;
