@@ -9,6 +9,12 @@
 # uses, trusts the same certificate authorities, and has /proc and /dev mounted while the command
 # runs. Exits with the command's status. Needs root. --keep leaves the root in place (its path is
 # printed) instead of deleting it.
+#
+# Downloads are reused, installs are not: debootstrap's packages and the .deb files apt downloads
+# in the root are kept in /var/cache/octet/fresh-root (OCTET_FRESH_ROOT_CACHE), and the compiler
+# cache of tools/build_env.sh (/var/cache/octet/ccache, OCTET_CCACHE_DIR) is mounted into the root
+# at the same path; every package is still unpacked and installed into the new root by the
+# command itself. OCTET_FRESH_ROOT_CACHE=none keeps nothing.
 set -euo pipefail
 # The whole script is one function, read before it runs: editing this file while a run is under
 # way cannot change what that run does.
@@ -69,9 +75,17 @@ main() {
   }
   trap cleanup EXIT
 
+  cache=${OCTET_FRESH_ROOT_CACHE:-/var/cache/octet/fresh-root}
+  ccache_dir=${OCTET_CCACHE_DIR:-/var/cache/octet/ccache}
+  debootstrap_cache=()
+  if [ "$cache" != none ]; then
+    mkdir -p "$cache/debootstrap" "$cache/apt-archives/partial" "$ccache_dir"
+    debootstrap_cache=(--cache-dir="$(readlink -f "$cache/debootstrap")")
+  fi
+
   start=$(date +%s)
   echo "fresh_root: debootstrap bookworm (minbase) from $mirror into $root"
-  debootstrap --variant=minbase --include=ca-certificates,git bookworm "$root" "$mirror" \
+  debootstrap --variant=minbase --include=ca-certificates,git "${debootstrap_cache[@]}" bookworm "$root" "$mirror" \
     >"$root.debootstrap.log" 2>&1 || { tail -30 "$root.debootstrap.log"; rm -f "$root.debootstrap.log"; exit 1; }
   rm -f "$root.debootstrap.log"
 
@@ -95,6 +109,14 @@ main() {
   mount --rbind /dev "$root/dev"
   mount --make-rslave "$root/dev"
   mounted+=("$root/dev")
+  if [ "$cache" != none ]; then
+    mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+    mounted+=("$root/var/cache/apt/archives")
+    mkdir -p "$root/var/cache/octet/ccache"
+    mount --bind "$ccache_dir" "$root/var/cache/octet/ccache"
+    mounted+=("$root/var/cache/octet/ccache")
+    echo "fresh_root: reusing downloads in $cache and the compiler cache $ccache_dir"
+  fi
 
   chroot "$root" update-ca-certificates >/dev/null
   mkdir -p "$root/work"

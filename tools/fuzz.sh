@@ -10,7 +10,8 @@
 # Environment: OCTET_FUZZ_JOBS (build parallelism, default nproc), OCTET_FUZZ_SKIP_BUILD=1,
 # OCTET_FUZZ_RUNS=N (stop each target after N executions; SECONDS stays the cap), e.g. the
 # campaign: OCTET_FUZZ_RUNS=10000000 tools/fuzz.sh 36000; OCTET_FUZZ_TIMEOUT=S (seconds one input
-# may take, default 30; raise it when the fuzzers share the machine with builds).
+# may take, default 30; raise it when the fuzzers share the machine with builds);
+# OCTET_FUZZ_PARALLEL=N (targets fuzzed side by side, default nproc: each is single-threaded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -21,10 +22,10 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 build=build-fuzz
 if [ "${OCTET_FUZZ_SKIP_BUILD:-0}" != 1 ]; then
-  bash tools/install_deps.sh --sanitizers
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-    -DOCTET_FUZZ=ON -DOCTET_BUILD_BENCH=OFF ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER}
-  cmake --build "$build" --parallel "${OCTET_FUZZ_JOBS:-$(nproc)}" --target octet_fuzzers octet_fuzz_seeds octet_cli
+  bash tools/install_deps.sh --tests --sanitizers
+  source tools/build_env.sh
+  octet_configure "$build" "${octet_sanitizer_cmake_args[@]}" -DOCTET_FUZZ=ON
+  OCTET_BUILD_JOBS=${OCTET_FUZZ_JOBS:-$(nproc)} octet_build "$build" octet_fuzzers octet_fuzz_seeds octet_cli
 fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -69,15 +70,16 @@ max_len_of() {
   esac
 }
 
-failed=0
-summary=()
-for t in "${targets[@]}"; do
+# One target: its log, corpus and artifacts in $work/TARGET; its summary line and exit status in
+# $work/TARGET/result (the targets run side by side, one per core: OCTET_FUZZ_PARALLEL).
+fuzz_one() {
+  local t=$1 kind dir rc execs units crashes
   kind=$(kind_of "$t")
   dir=$work/$t
   mkdir -p "$dir/corpus" tests/fuzz/corpus/"$kind"
-  dict=()
+  rm -f "$dir/result"
+  local dict=()
   case $kind in encodings | quantsim_config | target_profile) dict=(-dict=tests/fuzz/json.dict) ;; esac
-  echo "=== fuzz: $t for ${seconds} s"
   set +e
   "$build/tests/fuzz/$t" "$dir/corpus" tests/fuzz/corpus/"$kind" "$generated/$kind" \
     "${dict[@]}" ${OCTET_FUZZ_RUNS:+-runs="$OCTET_FUZZ_RUNS"} -max_total_time="$seconds" -max_len="$(max_len_of "$t")" -timeout="${OCTET_FUZZ_TIMEOUT:-30}" \
@@ -89,7 +91,30 @@ for t in "${targets[@]}"; do
   units=$(find "$dir/corpus" -type f | wc -l)
   crashes=$(find "$dir" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
     -o -name 'oom-*' \) | wc -l)
-  summary+=("$(printf '%-22s %12s execs  %6s corpus units  %3s artifacts  exit %s' "$t" "$execs" "$units" "$crashes" "$rc")")
+  printf '%s\n%-22s %12s execs  %6s corpus units  %3s artifacts  exit %s\n' "$rc" "$t" "$execs" "$units" "$crashes" "$rc" >"$dir/result"
+}
+
+parallel=${OCTET_FUZZ_PARALLEL:-$(nproc)}
+echo "=== fuzz: ${#targets[@]} targets for ${seconds} s each, $parallel at a time"
+for t in "${targets[@]}"; do
+  kind_of "$t" >/dev/null
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  echo "=== fuzz: $t"
+  fuzz_one "$t" &
+done
+wait
+
+failed=0
+summary=()
+for t in "${targets[@]}"; do
+  dir=$work/$t
+  if [ ! -f "$dir/result" ]; then
+    failed=1
+    summary+=("$t: no result (the run did not finish)")
+    continue
+  fi
+  rc=$(head -n 1 "$dir/result")
+  summary+=("$(tail -n 1 "$dir/result")")
   if [ "$rc" -ne 0 ]; then
     failed=1
     echo "fuzz: $t failed (exit $rc); the end of $dir/log.txt:"

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages octet needs, if any is missing.
-#   tools/install_deps.sh            what the library, the CLI, the tests and bench/ build with
+#   tools/install_deps.sh            what the library and the CLI build with (and the build
+#                                    tools: Ninja, ccache)
+#   tools/install_deps.sh --tests    also what the tests and bench/ build with
 #   tools/install_deps.sh --oracles  also the test oracles (runtimes and tools the tests compare
 #                                    against; the tests skip with a notice where one is absent)
 #   tools/install_deps.sh --sanitizers  also clang 14, its sanitizer and libFuzzer runtimes, LLVM's
 #                                    OpenMP runtime (with Archer, for ThreadSanitizer) and
 #                                    llvm-symbolizer (tools/sanitize.sh, tools/fuzz.sh, tools/tsan.sh)
 set -euo pipefail
-build_packages=(build-essential cmake pkg-config git ca-certificates
+build_packages=(build-essential cmake ninja-build ccache pkg-config git ca-certificates
                 libhwy-dev libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev
-                protobuf-compiler nlohmann-json3-dev xtensor-dev
-                doctest-dev
-                libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
+                protobuf-compiler nlohmann-json3-dev)
+test_packages=(doctest-dev xtensor-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
 # Tests and benchmarks only: nothing the library or the CLI needs.
 oracle_packages=()
 sanitizer_packages=(clang-14 libclang-rt-14-dev libomp-14-dev llvm-14)
 packages=("${build_packages[@]}")
 for arg in "$@"; do
   case "$arg" in
+    --tests) packages+=("${test_packages[@]}") ;;
     --oracles) packages+=("${oracle_packages[@]}") ;;
     --sanitizers) packages+=("${sanitizer_packages[@]}") ;;
-    *) echo "usage: $0 [--oracles] [--sanitizers]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--tests] [--oracles] [--sanitizers]" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -6,10 +6,10 @@
 # name octet's own sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/install_deps.sh --sanitizers
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DOCTET_TSAN=ON -DOCTET_BUILD_BENCH=OFF ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER}
-cmake --build build-tsan --parallel "$(nproc)" --target octet_concurrency_tests
+bash tools/install_deps.sh --tests --sanitizers
+source tools/build_env.sh
+octet_configure build-tsan "${octet_sanitizer_cmake_args[@]}" -DOCTET_TSAN=ON -DOCTET_BUILD_TESTS=OFF
+octet_build build-tsan octet_concurrency_tests
 archer=/usr/lib/llvm-14/lib/libarcher.so
 [ -f "$archer" ] || { echo "tsan.sh: $archer is missing (libomp-14-dev)" >&2; exit 1; }
 log=build-tsan/tsan.log

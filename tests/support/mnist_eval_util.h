@@ -10,11 +10,12 @@
 
 #include "engine/session.h"
 #include "loaders/npy.h"
+#include "tests/support/test_paths.h"
 
 namespace octet::testing {
 
 inline std::string test_data(const std::string& name) {
-  return std::string(OCTET_TEST_DATA_DIR) + "/" + name;
+  return octet::test::data_path(name);
 }
 
 struct MnistRun {

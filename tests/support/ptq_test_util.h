@@ -7,11 +7,12 @@
 
 #include "engine/session.h"
 #include "loaders/npy.h"
+#include "tests/support/test_paths.h"
 
 namespace octet::ptq_test {
 
 inline std::string data_path(const std::string& name) {
-  return std::string(OCTET_TEST_DATA_DIR) + "/" + name;
+  return octet::test::data_path(name);
 }
 
 inline const HostTensor& test_images() {

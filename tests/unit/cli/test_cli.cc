@@ -11,6 +11,7 @@
 #include <string>
 
 #include "loaders/npy.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 namespace fs = std::filesystem;
@@ -295,7 +296,7 @@ TEST_CASE("octet command line") {
   }
 
   SUBCASE("quantize writes an integer model that int and exact run alike") {
-    const std::string data = std::string(OCTET_TEST_DATA_DIR);
+    const std::string data = octet::test::data_dir();
     const std::string q = cli.path("r.octet").string(), qc = cli.path("rc.octet").string();
     Result r = cli.run("quantize " + quote(data + "/mnist_resnet.onnx") + " --data " +
                        quote(data + "/mnist_calib_images.npy") + " -o " + quote(q) +
@@ -339,8 +340,8 @@ TEST_CASE("octet command line: --max-memory, before or after the command") {
     MESSAGE("build/octet not found next to the test binary; skipping the CLI test");
     return;
   }
-  const std::string model = quote(std::string(OCTET_TEST_DATA_DIR) + "/mnist_resnet.onnx");
-  const std::string data = quote(std::string(OCTET_TEST_DATA_DIR) + "/mnist_calib_images.npy");
+  const std::string model = quote(octet::test::data_dir() + "/mnist_resnet.onnx");
+  const std::string data = quote(octet::test::data_dir() + "/mnist_calib_images.npy");
   Result r = cli.run("--max-memory 10K run " + model + " --input input=" + data + " -o " +
                      quote(cli.path("out").string()));
   CHECK(r.code == 1);

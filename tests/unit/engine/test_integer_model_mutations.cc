@@ -14,13 +14,14 @@
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"
 #include "quant/quantsim.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::test::data_path(name); }
 
 std::shared_ptr<Graph> integer_model(int param_bw) {
   QuantSimOptions qo;

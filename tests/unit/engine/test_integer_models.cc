@@ -38,29 +38,48 @@ std::shared_ptr<Graph> calibrated(const std::string& file, int param_bw, bool pe
 
 }  // namespace
 
-TEST_CASE("integer models: int == exact on the MNIST fixtures, accuracy near float") {
-  for (const char* file : {"mnist_resnet.onnx", "mnist_mobilenet.onnx"}) {
-    for (int bits : {8, 6, 4}) {
-      CAPTURE(std::string(file));
-      CAPTURE(bits);
-      auto model = calibrated(file, bits, bits != 8);
-      const Run fl = run_mnist(model, ExecutionMode::kFloat, 2);
-      const Run qdq = run_mnist(model, ExecutionMode::kQdq, 2);
-      LoweringReport report;
-      const Run i2 = run_mnist(model, ExecutionMode::kInt, 2, "onnxruntime", &report);
-      const Run i1 = run_mnist(model, ExecutionMode::kInt, 1);
-      const Run e2 = run_mnist(model, ExecutionMode::kExact, 2);
-      MESSAGE(std::string(file) << " W" << bits << "A8: float " << fl.percent() << "%, qdq " << qdq.percent()
-                   << "%, int " << i2.percent() << "%, exact " << e2.percent() << "%; "
-                   << report.integer_nodes << " integer nodes, " << report.float_nodes.size()
-                   << " float");
-      for (const std::string& f : report.float_nodes) MESSAGE("  float: " << f);
-      CHECK(bit_equal(i2.logits, e2.logits));
-      CHECK(bit_equal(i1.logits, i2.logits));
-      CHECK(i2.correct == e2.correct);
-      if (bits == 8) CHECK(std::abs(i2.percent() - fl.percent()) <= 0.3);
-    }
-  }
+// One fixture at one weight bitwidth (A8) through float, qdq, int at 2 and 1 threads and exact.
+// A test case each, so that the test runner can spread them over processes.
+namespace {
+void check_int_equals_exact_on_mnist(const char* file, int bits) {
+  CAPTURE(std::string(file));
+  CAPTURE(bits);
+  auto model = calibrated(file, bits, bits != 8);
+  const Run fl = run_mnist(model, ExecutionMode::kFloat, 2);
+  const Run qdq = run_mnist(model, ExecutionMode::kQdq, 2);
+  LoweringReport report;
+  const Run i2 = run_mnist(model, ExecutionMode::kInt, 2, "onnxruntime", &report);
+  const Run i1 = run_mnist(model, ExecutionMode::kInt, 1);
+  const Run e2 = run_mnist(model, ExecutionMode::kExact, 2);
+  MESSAGE(std::string(file) << " W" << bits << "A8: float " << fl.percent() << "%, qdq " << qdq.percent()
+               << "%, int " << i2.percent() << "%, exact " << e2.percent() << "%; "
+               << report.integer_nodes << " integer nodes, " << report.float_nodes.size()
+               << " float");
+  for (const std::string& f : report.float_nodes) MESSAGE("  float: " << f);
+  CHECK(bit_equal(i2.logits, e2.logits));
+  CHECK(bit_equal(i1.logits, i2.logits));
+  CHECK(i2.correct == e2.correct);
+  if (bits == 8) CHECK(std::abs(i2.percent() - fl.percent()) <= 0.3);
+}
+}  // namespace
+
+TEST_CASE("integer models: int == exact on MNIST ResNet W8A8, accuracy near float") {
+  check_int_equals_exact_on_mnist("mnist_resnet.onnx", 8);
+}
+TEST_CASE("integer models: int == exact on MNIST ResNet W6A8") {
+  check_int_equals_exact_on_mnist("mnist_resnet.onnx", 6);
+}
+TEST_CASE("integer models: int == exact on MNIST ResNet W4A8") {
+  check_int_equals_exact_on_mnist("mnist_resnet.onnx", 4);
+}
+TEST_CASE("integer models: int == exact on MNIST MobileNet W8A8, accuracy near float") {
+  check_int_equals_exact_on_mnist("mnist_mobilenet.onnx", 8);
+}
+TEST_CASE("integer models: int == exact on MNIST MobileNet W6A8") {
+  check_int_equals_exact_on_mnist("mnist_mobilenet.onnx", 6);
+}
+TEST_CASE("integer models: int == exact on MNIST MobileNet W4A8") {
+  check_int_equals_exact_on_mnist("mnist_mobilenet.onnx", 4);
 }
 
 TEST_CASE("integer models: every shipped target profile, int == exact") {

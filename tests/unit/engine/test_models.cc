@@ -11,12 +11,13 @@
 #include "loaders/octet_format.h"
 #include "engine/prepare_graph.h"
 #include "engine/thread_budget.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::test::data_path(name); }
 
 int64_t argmax_row(std::span<const float> v, int64_t row, int64_t classes) {
   int64_t best = 0;

@@ -7,6 +7,7 @@
 #include "loaders/model_loader.h"
 #include "loaders/onnx_loader.h"
 #include "tests/support/op_test_util.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 
@@ -313,7 +314,7 @@ TEST_CASE("nn: BatchNormalization NCHW, NHWC and opset 7 spatial=0") {
 // The ONNX conformance node tests for these ops, when the shared copy is present.
 TEST_CASE("nn: ONNX node tests for Conv, ConvTranspose, Gemm, MatMul, BatchNormalization") {
   namespace fs = std::filesystem;
-  const fs::path root = OCTET_ONNX_NODE_TESTS_DIR;
+  const fs::path root = octet::test::onnx_node_tests_dir();
   if (!fs::exists(root)) return;
   int ran = 0;
   for (const auto& entry : fs::directory_iterator(root)) {

@@ -23,6 +23,7 @@
 #include "engine/op.h"
 #include "engine/session.h"
 #include "loaders/onnx_loader.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 namespace fs = std::filesystem;
@@ -303,7 +304,7 @@ CaseResult run_case(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("ONNX backend node conformance cases") {
-  const fs::path root = OCTET_ONNX_NODE_TESTS_DIR;
+  const fs::path root = octet::test::onnx_node_tests_dir();
   if (!fs::is_directory(root)) {
     MESSAGE("ONNX conformance cases not found at ", root.string(), "; skipping");
     return;

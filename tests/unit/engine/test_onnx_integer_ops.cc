@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "loaders/onnx_loader.h"
 #include "tests/support/op_test_util.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using test::OpCase;
@@ -357,7 +358,7 @@ TEST_CASE("onnx integer: general reference matches plain loops (any zero points)
 // the weights allow it (s8, zero point 0), the general one otherwise; same expected bits.
 TEST_CASE("onnx integer: conformance cases with constant weights") {
   namespace fs = std::filesystem;
-  const fs::path root = OCTET_ONNX_NODE_TESTS_DIR;
+  const fs::path root = octet::test::onnx_node_tests_dir();
   if (!fs::is_directory(root)) return;
   int ran = 0;
   for (const char* name :

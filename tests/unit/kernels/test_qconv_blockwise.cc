@@ -17,6 +17,7 @@
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "quant/quantsim.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using namespace octet::kernels;
@@ -318,7 +319,7 @@ TEST_CASE("qconv blockwise: int == exact for octet.QConv with per-block weights"
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::test::data_path(name); }
 
 std::shared_ptr<Graph> calibrated_w4(const std::string& file, int block_size) {
   quant::QuantSimOptions qo;

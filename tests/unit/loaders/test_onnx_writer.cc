@@ -13,13 +13,14 @@
 #include "loaders/npy.h"
 #include "loaders/onnx_loader.h"
 #include "loaders/onnx_writer.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::test::data_path(name); }
 
 fs::path temp_dir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("octet_onnx_writer_" + name);

@@ -18,6 +18,7 @@
 #include "quant/kernel_support.h"
 #include "quant/quantsim.h"
 #include "tests/support/op_test_util.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using namespace octet::quant;
@@ -26,7 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string data_path(const std::string& name) {
-  return std::string(OCTET_TEST_DATA_DIR) + "/" + name;
+  return octet::test::data_path(name);
 }
 
 std::vector<fs::path> files_in(const std::string& dir) {

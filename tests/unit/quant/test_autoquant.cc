@@ -6,13 +6,14 @@
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "quant/autoquant.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::test::data_path(name); }
 
 double top1(std::shared_ptr<const Graph> model, ExecutionMode mode) {
   static const HostTensor images = load_npy_dataset(data_path("mnist_test"));

@@ -11,13 +11,14 @@
 #include "quant/qdq_export.h"
 #include "quant/quantsim.h"
 #include "tests/support/op_test_util.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::test::data_path(name); }
 
 std::vector<float> run_model(std::shared_ptr<const Graph> model, ExecutionMode mode, const HostTensor& x) {
   return test::run_first_output(std::move(model), mode, x, 2);

@@ -11,13 +11,14 @@
 #include "quant/fidelity.h"
 #include "quant/encodings_io.h"
 #include "quant/quantsim.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(OCTET_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) { return octet::test::data_path(name); }
 
 struct Accuracy {
   int64_t correct = 0, total = 0;

@@ -11,6 +11,7 @@
 #include "quant/ptq/bias_correction.h"
 #include "quant/quantsim.h"
 #include "tests/support/test_passes_builder.h"
+#include "tests/support/test_paths.h"
 
 using namespace octet;
 using namespace octet::quant;
@@ -18,7 +19,7 @@ using namespace octet::quant;
 namespace {
 
 std::string bc_data_path(const std::string& name) {
-  return std::string(OCTET_TEST_DATA_DIR) + "/" + name;
+  return octet::test::data_path(name);
 }
 
 HostTensor uniform_samples(const std::string& name, Dims dims, uint32_t seed) {
