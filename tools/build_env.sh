@@ -1,7 +1,7 @@
 # Sourced by the scripts that build (build.sh, demo.sh, test.sh, sanitize.sh, tsan.sh, fuzz.sh)
 # from the checkout's top folder: the compiler cache and the CMake generator they share.
 #
-# Compiler cache: Debian's ccache, when present (tools/install_deps.sh installs it), with one cache
+# Compiler cache: Debian's ccache (else CMAKE_CXX_COMPILER_LAUNCHER if set), when present (tools/install_deps.sh installs it), with one cache
 # folder per machine: OCTET_CCACHE_DIR, else /var/cache/octet/ccache for root and
 # ~/.cache/octet/ccache for anyone else (tools/fresh_root.sh mounts the same folder into its
 # root). Paths under the checkout are hashed relative to it, so a clone in another folder (CI's,
@@ -24,10 +24,11 @@ octet_cache_root() {
   fi
 }
 
-octet_launcher=""
+octet_launcher=${CMAKE_CXX_COMPILER_LAUNCHER:-}
 if [ "${OCTET_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
   export CCACHE_DIR=${OCTET_CCACHE_DIR:-$(octet_cache_root)/ccache}
-  export CCACHE_BASEDIR=$PWD
+  CCACHE_BASEDIR=$(pwd -P)  # the physical path: the one CMake puts in the compile commands
+  export CCACHE_BASEDIR
   # Debug builds (the sanitizers') would otherwise hash the build folder's absolute path.
   export CCACHE_NOHASHDIR=1
   export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-12G}
@@ -59,15 +60,16 @@ octet_build() {
   local targets=()
   [ $# -eq 0 ] || targets=(--target "$@")
   local before=""
-  [ -z "$octet_launcher" ] || before=$(octet_ccache_counts)
+  [ "$octet_launcher" != ccache ] || before=$(octet_ccache_counts || true)
   local start=$SECONDS
   cmake --build "$dir" --parallel "${OCTET_BUILD_JOBS:-$(nproc)}" "${targets[@]}"
-  if [ -n "$octet_launcher" ]; then
+  if [ "$octet_launcher" = ccache ]; then
     local after hit0 miss0 hit1 miss1
-    after=$(octet_ccache_counts)
+    after=$(octet_ccache_counts || true)
     read -r hit0 miss0 <<<"$before"
     read -r hit1 miss1 <<<"$after"
-    echo "build: $dir in $((SECONDS - start)) s; ccache ($CCACHE_DIR): $((hit1 - hit0)) from the cache, $((miss1 - miss0)) compiled"
+    # Counts of the whole cache: builds running beside this one (CI's fresh root) are in them.
+    echo "build: $dir in $((SECONDS - start)) s; ccache ($CCACHE_DIR): $((${hit1:-0} - ${hit0:-0})) from the cache, $((${miss1:-0} - ${miss0:-0})) compiled"
   else
     echo "build: $dir in $((SECONDS - start)) s (no compiler cache)"
   fi

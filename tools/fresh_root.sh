@@ -19,6 +19,12 @@ set -euo pipefail
 # The whole script is one function, read before it runs: editing this file while a run is under
 # way cannot change what that run does.
 main() {
+  # Everything mounted here lives in a mount namespace of this script's own, so it goes when the
+  # script ends, however it ends: a killed run leaves none of this machine's caches mounted inside
+  # a root that a later rm could walk into.
+  if [ -z "${OCTET_FRESH_ROOT_NAMESPACE:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+    exec env OCTET_FRESH_ROOT_NAMESPACE=1 unshare --mount --propagation private bash "$0" "$@"
+  fi
   keep=0
   if [ "${1:-}" = "--keep" ]; then keep=1; shift; fi
   if [ $# -eq 0 ]; then
@@ -56,6 +62,10 @@ main() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
   fi
 
+  if [[ "${FRESH_ROOT_PARENT:-/var/tmp}" =~ [[:space:]] ]]; then
+    echo "fresh_root: FRESH_ROOT_PARENT must not contain white space" >&2
+    exit 2
+  fi
   root=$(mktemp -d "${FRESH_ROOT_PARENT:-/var/tmp}/octet-fresh-root.XXXXXX")
   chmod 755 "$root"  # its / : apt's _apt user must reach /var/lib/apt
   mounted=()
@@ -66,7 +76,7 @@ main() {
     done
     if [ "$keep" -eq 1 ]; then
       echo "fresh_root: kept $root"
-    elif grep -q " $root/" /proc/mounts; then
+    elif grep -qF " $root/" /proc/self/mountinfo; then
       echo "fresh_root: $root still has mounts; not deleting it" >&2
     else
       rm -rf --one-file-system "$root"

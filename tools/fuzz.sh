@@ -95,6 +95,10 @@ fuzz_one() {
 }
 
 parallel=${OCTET_FUZZ_PARALLEL:-$(nproc)}
+if ! [[ "$parallel" =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz.sh: OCTET_FUZZ_PARALLEL must be a positive number, got '$parallel'" >&2
+  exit 2
+fi
 echo "=== fuzz: ${#targets[@]} targets for ${seconds} s each, $parallel at a time"
 for t in "${targets[@]}"; do
   kind_of "$t" >/dev/null

@@ -21,6 +21,10 @@ shift
 doctest_args=("$@")
 jobs=${OCTET_TEST_JOBS:-$(nproc)}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+if ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "parallel_tests: OCTET_TEST_JOBS must be a positive number, got '$jobs'" >&2
+  exit 2
+fi
 times_file=${OCTET_TEST_TIMES:-$program.times}
 mkdir -p "$(dirname "$times_file")"
 
