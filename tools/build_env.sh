@@ -1,8 +1,8 @@
 # Sourced by the scripts that build (build.sh, demo.sh, test.sh, sanitize.sh, tsan.sh, fuzz.sh)
 # from the checkout's top folder: the compiler cache and the CMake generator they share.
 #
-# Compiler cache: Debian's ccache (else CMAKE_CXX_COMPILER_LAUNCHER if set), when present (tools/install_deps.sh installs it), with one cache
-# folder per machine: OCTET_CCACHE_DIR, else /var/cache/octet/ccache for root and
+# Compiler cache: Debian's ccache when present (tools/install_deps.sh installs it; without it,
+# CMAKE_CXX_COMPILER_LAUNCHER if set), with one cache folder per machine: OCTET_CCACHE_DIR, else /var/cache/octet/ccache for root and
 # ~/.cache/octet/ccache for anyone else (tools/fresh_root.sh mounts the same folder into its
 # root). Paths under the checkout are hashed relative to it, so a clone in another folder (CI's,
 # the fresh root's) hits what this one compiled. OCTET_CCACHE=0 builds without it. The cache

@@ -21,7 +21,7 @@ using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return octet::test::data_path(name); }
+using octet::test::data_path;
 
 std::shared_ptr<Graph> integer_model(int param_bw) {
   QuantSimOptions qo;

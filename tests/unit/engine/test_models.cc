@@ -17,7 +17,7 @@ using namespace octet;
 
 namespace {
 
-std::string data_path(const std::string& name) { return octet::test::data_path(name); }
+using octet::test::data_path;
 
 int64_t argmax_row(std::span<const float> v, int64_t row, int64_t classes) {
   int64_t best = 0;

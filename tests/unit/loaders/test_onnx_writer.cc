@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string data_path(const std::string& name) { return octet::test::data_path(name); }
+using octet::test::data_path;
 
 fs::path temp_dir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("octet_onnx_writer_" + name);

@@ -26,9 +26,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string data_path(const std::string& name) {
-  return octet::test::data_path(name);
-}
+using octet::test::data_path;
 
 std::vector<fs::path> files_in(const std::string& dir) {
   std::vector<fs::path> out;

@@ -13,7 +13,7 @@ using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return octet::test::data_path(name); }
+using octet::test::data_path;
 
 double top1(std::shared_ptr<const Graph> model, ExecutionMode mode) {
   static const HostTensor images = load_npy_dataset(data_path("mnist_test"));

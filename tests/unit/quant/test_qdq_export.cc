@@ -18,7 +18,7 @@ using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return octet::test::data_path(name); }
+using octet::test::data_path;
 
 std::vector<float> run_model(std::shared_ptr<const Graph> model, ExecutionMode mode, const HostTensor& x) {
   return test::run_first_output(std::move(model), mode, x, 2);

@@ -18,7 +18,7 @@ using namespace octet::quant;
 
 namespace {
 
-std::string data_path(const std::string& name) { return octet::test::data_path(name); }
+using octet::test::data_path;
 
 struct Accuracy {
   int64_t correct = 0, total = 0;
