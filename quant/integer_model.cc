@@ -5,17 +5,42 @@
 
 namespace octet::quant {
 
+std::map<std::string, Dims> input_shapes_from_samples(const Graph& model, const SampleBatch& sample,
+                                                      int64_t batch) {
+  std::map<std::string, Dims> shapes;
+  for (const HostTensor& x : sample.inputs) {
+    const TensorInfo& t = model.tensor(model.require_tensor(x.name));
+    Dims dims = x.dims;
+    if (!dims.empty() && !(t.shape.has_rank && t.shape.rank() == dims.size() && t.shape.dims[0].is_known()))
+      dims[0] = batch;
+    shapes[x.name] = dims;
+  }
+  return shapes;
+}
+
 CompiledGraph compile_integer_model(const Graph& calibrated, const std::string& target,
-                                    int64_t batch) {
-  OCTET_CHECK(batch >= 1, "integer model: batch ", batch, " must be at least 1");
+                                    const IntegerModelShapes& shapes) {
+  OCTET_CHECK(shapes.batch >= 1, "integer model: batch ", shapes.batch, " must be at least 1");
   CompileOptions co;
   co.mode = ExecutionMode::kInt;
   co.target = target;
+  for (const auto& [name, dims] : shapes.inputs) {
+    const std::optional<TensorId> id = calibrated.find_tensor(name);
+    OCTET_CHECK(id && calibrated.is_graph_input(*id),
+                "integer model: a shape is given for '", name, "', which is not an input of the model");
+    co.input_shapes[name] = dims;
+  }
   for (TensorId id : calibrated.inputs) {
     const TensorInfo& t = calibrated.tensor(id);
-    if (t.is_constant() || !t.shape.has_rank) continue;
+    if (t.is_constant() || !t.shape.has_rank || co.input_shapes.count(t.name)) continue;
     Dims dims;
-    for (const Dim& d : t.shape.dims) dims.push_back(d.is_known() ? d.value : batch);
+    for (size_t i = 0; i < t.shape.rank(); ++i) {
+      const Dim& d = t.shape.dims[i];
+      OCTET_CHECK(d.is_known() || i == 0, "integer model: input '", t.name, "' ", t.shape.to_string(),
+                  " has a symbolic dimension ", i, "; an integer model has concrete shapes: give the "
+                  "input's shape (--shape ", t.name, "=...) or calibration data to take it from");
+      dims.push_back(d.is_known() ? d.value : shapes.batch);
+    }
     co.input_shapes[t.name] = dims;
   }
   CompiledGraph c = compile(calibrated, co);
@@ -24,8 +49,8 @@ CompiledGraph compile_integer_model(const Graph& calibrated, const std::string& 
 }
 
 LoweringReport save_integer_model(const Graph& calibrated, const std::string& target,
-                                  int64_t batch, const std::string& path) {
-  CompiledGraph c = compile_integer_model(calibrated, target, batch);
+                                  const IntegerModelShapes& shapes, const std::string& path) {
+  CompiledGraph c = compile_integer_model(calibrated, target, shapes);
   save_octet(c.graph, path);
   return *c.lowering;
 }

@@ -257,30 +257,37 @@ void QuantSim::compute_param_encodings(const ObserverOptions& observer) {
   }
 }
 
-void QuantSim::calibrate(const std::string& data_path, const CalibrationOptions& options) {
-  NpyBatchStream stream(data_path);
-  calibrate_batches([&](HostTensor& out) { return stream.next(out); }, stream.total_samples(),
+void QuantSim::calibrate(const std::string& data_spec, const CalibrationOptions& options) {
+  calibrate(std::vector<std::string>{data_spec}, options);
+}
+
+void QuantSim::calibrate(const std::vector<std::string>& data_specs, const CalibrationOptions& options) {
+  SampleStream stream(data_specs, *model_);
+  calibrate_batches([&](SampleBatch& out) { return stream.next(out); }, stream.total_samples(),
                     options);
 }
 
 void QuantSim::calibrate(const HostTensor& samples, const CalibrationOptions& options) {
+  calibrate(single_input_batch(*model_, samples), options);
+}
+
+void QuantSim::calibrate(const SampleBatch& samples, const CalibrationOptions& options) {
   bool done = false;
   calibrate_batches(
-      [&](HostTensor& out) {
+      [&](SampleBatch& out) {
         if (done) return false;
         out = samples;
         done = true;
         return true;
       },
-      samples.dims.empty() ? 0 : samples.dims[0], options);
+      samples.rows(), options);
 }
 
-void QuantSim::calibrate_batches(const std::function<bool(HostTensor&)>& next, int64_t total,
+void QuantSim::calibrate_batches(const std::function<bool(SampleBatch&)>& next, int64_t total,
                                  const CalibrationOptions& options) {
   compute_param_encodings(options.observer);
-  OCTET_CHECK(model_->inputs.size() == 1, "calibration feeds one input; the model has ",
-              model_->inputs.size());
-  const TensorInfo& input = model_->tensor(model_->inputs[0]);
+  const std::vector<TensorId> inputs = fed_inputs(*model_);
+  OCTET_CHECK(!inputs.empty(), "calibration: the model has no inputs to feed");
 
   // The graph to run: parameters fake-quantized, every activation to observe an output.
   std::shared_ptr<Graph> annotated = std::make_shared<Graph>(*model_);
@@ -304,45 +311,53 @@ void QuantSim::calibrate_batches(const std::function<bool(HostTensor&)>& next, i
     watches.push_back({&q, index, make_observer(options.observer)});
   }
 
-  // Batches are cut to the model's batch size; a session per distinct batch size.
+  // Batches are cut to the model's batch size (the first input's, where it fixes one); a
+  // session per distinct set of input shapes.
   int64_t model_batch = options.batch_size;
-  if (input.shape.has_rank && input.shape.rank() > 0 && input.shape.dims[0].is_known())
-    model_batch = input.shape.dims[0].value;
+  const TensorInfo& first = model_->tensor(inputs[0]);
+  if (first.shape.has_rank && first.shape.rank() > 0 && first.shape.dims[0].is_known())
+    model_batch = first.shape.dims[0].value;
   OCTET_CHECK(model_batch > 0, "batch size must be positive");
-  std::map<int64_t, std::unique_ptr<Session>> sessions;
-  auto session_for = [&](const Dims& dims) -> Session& {
-    auto& s = sessions[dims[0]];
+  std::map<std::string, std::unique_ptr<Session>> sessions;
+  auto session_for = [&](const SampleBatch& b) -> Session& {
+    auto& s = sessions[b.shapes()];
     if (!s) {
       SessionOptions so;
       so.threads = options.threads;
-      so.input_shapes[input.name] = dims;
+      for (const HostTensor& t : b.inputs) so.input_shapes[t.name] = t.dims;
       s = std::make_unique<Session>(run_graph, so);
     }
     return *s;
   };
   int64_t done = 0;
-  HostTensor chunk;
+  SampleBatch chunk;
   while (next(chunk)) {
-    OCTET_CHECK(chunk.dtype == DType::kF32, "calibration data must be f32, got ",
-                dtype_name(chunk.dtype));
-    OCTET_CHECK(!chunk.dims.empty() && chunk.dims[0] > 0, "calibration data has no samples");
-    for (int64_t b = 0; b < chunk.dims[0]; b += model_batch) {
-      HostTensor x = slice_rows(chunk, b, std::min(chunk.dims[0], b + model_batch));
-      x.name = input.name;
-      std::vector<HostTensor> outs = session_for(x.dims).run({x});
+    OCTET_CHECK(chunk.rows() > 0, "calibration data has no samples");
+    for (int64_t b = 0; b < chunk.rows(); b += model_batch) {
+      const SampleBatch x = chunk.slice(b, std::min(chunk.rows(), b + model_batch));
+      std::vector<HostTensor> outs = session_for(x).run(x.inputs);
       for (Watch& w : watches) {
+        const HostTensor& t = outs[w.output];
+        if (t.dtype != DType::kF32) {  // typed only when the graph ran: nothing to quantize
+          if (w.quantizer->enabled)
+            notes_.push_back("no quantizer on '" + w.quantizer->tensor + "': it holds " +
+                             std::string(dtype_name(t.dtype)) + " values");
+          w.quantizer->enabled = false;
+          continue;
+        }
         try {
-          w.observer->observe(outs[w.output].values<float>());
+          w.observer->observe(t.values<float>());
         } catch (const Error& e) {
           fail("calibration, tensor '", w.quantizer->tensor, "': ", e.what());
         }
       }
-      done += x.dims[0];
+      done += x.rows();
       if (options.progress) options.progress(done, total);
     }
   }
   OCTET_CHECK(done > 0, "no calibration samples were read");
   for (Watch& w : watches) {
+    if (!w.quantizer->enabled) continue;
     const Range r = w.observer->compute(w.quantizer->bitwidth, is_symmetric_kind(w.quantizer->kind));
     TensorEncoding te;
     te.encodings.push_back(compute_encoding(r.min, r.max, w.quantizer->bitwidth, w.quantizer->kind));

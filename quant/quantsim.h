@@ -11,6 +11,7 @@
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
 #include "quant/encoding.h"
+#include "quant/data_stream.h"
 #include "quant/observers.h"
 #include "quant/quantsim_config.h"
 
@@ -73,11 +74,15 @@ class QuantSim {
 
   // Parameter encodings from the weights (skips frozen ones).
   void compute_param_encodings(const ObserverOptions& observer);
-  // Param encodings, then activation encodings from the data: `data` holds samples along
-  // axis 0 for the model's single input (a .npy file or folder, streamed file by file).
-  void calibrate(const std::string& data_path, const CalibrationOptions& options);
-  // Same, from samples already in memory (axis 0).
+  // Param encodings, then activation encodings from the data, streamed batch by batch: data
+  // specs as quant/data_stream.h reads them (a .npy, a .npz with an array per input, a folder,
+  // or NAME=FILE per input).
+  void calibrate(const std::string& data_spec, const CalibrationOptions& options);
+  void calibrate(const std::vector<std::string>& data_specs, const CalibrationOptions& options);
+  // Same, from samples already in memory (axis 0): one tensor for a one-input model, or a
+  // tensor per input.
   void calibrate(const HostTensor& samples, const CalibrationOptions& options);
+  void calibrate(const SampleBatch& samples, const CalibrationOptions& options);
 
   // A copy of model() whose tensors carry the encodings of enabled quantizers (QuantParams);
   // this is what a quantized .octet file stores.
@@ -85,7 +90,7 @@ class QuantSim {
 
  private:
   void place(const QuantsimConfig& config, const QuantSimOptions& options);
-  void calibrate_batches(const std::function<bool(HostTensor&)>& next, int64_t total,
+  void calibrate_batches(const std::function<bool(SampleBatch&)>& next, int64_t total,
                          const CalibrationOptions& options);
 
   std::shared_ptr<Graph> model_;

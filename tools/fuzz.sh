@@ -44,7 +44,7 @@ if [ -d ../shared/onnx-node-tests ]; then
   done
 fi
 "$build/octet" convert tests/data/opzoo.onnx -o "$generated/octet/opzoo.octet" >/dev/null
-cp tests/data/opzoo*.npy tests/data/mnist_test_labels.npy "$generated/npy/"
+cp tests/data/opzoo*.npy tests/data/mnist_test_labels.npy tests/data/npz/*.npz "$generated/npy/"
 cp tests/data/aimet/encodings/* "$generated/encodings/" 2>/dev/null || true
 cp quant/configs/*.json "$generated/quantsim_config/"
 cp tests/data/aimet/configs/* "$generated/quantsim_config/" 2>/dev/null || true

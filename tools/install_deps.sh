@@ -11,7 +11,7 @@
 set -euo pipefail
 build_packages=(build-essential cmake ninja-build ccache pkg-config git ca-certificates
                 libhwy-dev libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev
-                protobuf-compiler nlohmann-json3-dev)
+                protobuf-compiler nlohmann-json3-dev zlib1g-dev)
 test_packages=(doctest-dev xtensor-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
 # Tests and benchmarks only: nothing the library or the CLI needs.
 oracle_packages=()

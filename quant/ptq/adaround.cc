@@ -944,18 +944,20 @@ int64_t model_batch(const Graph& g, int64_t fallback) {
 
 AdaroundReport apply_adaround(QuantSim& sim, const std::string& data_path,
                               const AdaroundOptions& options) {
-  NpyBatchStream probe(data_path);
-  const int64_t total = probe.total_samples();
+  const int64_t total = SampleStream({data_path}, sim.model()).total_samples();
+  OCTET_CHECK(fed_inputs(sim.model()).size() == 1, "adaround feeds models with one input; this one has ",
+              fed_inputs(sim.model()).size());
   const int64_t mb = model_batch(sim.model(), options.batch_size);
   Source source = [&](const BatchFn& f) {
-    NpyBatchStream stream(data_path);
-    HostTensor chunk;
+    SampleStream stream({data_path}, sim.model());
+    SampleBatch chunk;
     int64_t done = 0;
     while (done < options.num_samples && stream.next(chunk)) {
-      OCTET_CHECK(chunk.dtype == DType::kF32, data_path, ": adaround data must be f32");
-      for (int64_t b = 0; b < chunk.dims[0] && done < options.num_samples; b += mb) {
-        const int64_t e = std::min({chunk.dims[0], b + mb, b + options.num_samples - done});
-        f(slice_rows(chunk, b, e));
+      const HostTensor& x = chunk.inputs[0];
+      OCTET_CHECK(x.dtype == DType::kF32, data_path, ": adaround data must be f32");
+      for (int64_t b = 0; b < x.dims[0] && done < options.num_samples; b += mb) {
+        const int64_t e = std::min({x.dims[0], b + mb, b + options.num_samples - done});
+        f(slice_rows(x, b, e));
         done += e - b;
       }
     }

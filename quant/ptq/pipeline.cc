@@ -34,29 +34,18 @@ std::string fmt(const char* f, double a) {
   return buf;
 }
 
-// The data, from a path (streamed) or in memory.
+// The data, from a data spec (streamed) or in memory.
 struct Data {
   const std::string* path = nullptr;
   const HostTensor* samples = nullptr;
+  const Graph* model = nullptr;  // what the spec's arrays are matched against
 
   HostTensor first(int64_t n) const {
     if (samples) return slice_rows(*samples, 0, std::min(n, samples->dims[0]));
-    NpyBatchStream stream(*path);
-    HostTensor out, chunk;
-    int64_t have = 0;
-    while (have < n && stream.next(chunk)) {
-      const int64_t take = std::min(n - have, chunk.dims[0]);
-      HostTensor part = slice_rows(chunk, 0, take);
-      if (have == 0) {
-        out = std::move(part);
-      } else {
-        out.bytes.insert(out.bytes.end(), part.bytes.begin(), part.bytes.end());
-        out.dims[0] += take;
-      }
-      have += take;
-    }
-    OCTET_CHECK(have > 0, *path, ": no samples");
-    return out;
+    SampleBatch b = load_samples({*path}, *model, n);
+    OCTET_CHECK(b.inputs.size() == 1, "the post-training steps feed models with one input; this one has ",
+                b.inputs.size(), " (calibration alone takes several)");
+    return std::move(b.inputs[0]);
   }
   void calibrate(QuantSim& sim, const CalibrationOptions& co) const {
     if (samples) sim.calibrate(*samples, co);
@@ -93,10 +82,13 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
   g->compact();
   g->topo_sort();
 
-  if (has(PtqStep::kRelu6)) {
+  // CLE includes the ReLU6 replacement, as AIMET's equalize_model does: a clipping activation
+  // between two layers blocks their scaling.
+  if (has(PtqStep::kRelu6) || has(PtqStep::kCle)) {
     PtqStepReport r{"relu6", {}, 0};
     const Relu6Report rr = replace_relu6_with_relu(*g);
-    r.lines.push_back(std::to_string(rr.changed.size()) + " ReLU6 replaced by ReLU");
+    r.lines.push_back(std::to_string(rr.changed.size()) + " ReLU6 replaced by ReLU" +
+                      (has(PtqStep::kRelu6) ? "" : " (part of cle)"));
     for (const std::string& n : rr.notes) r.lines.push_back(n);
     done(std::move(r));
   }
@@ -266,7 +258,8 @@ std::vector<PtqStep> parse_ptq_steps(const std::string& list) {
 PtqResult run_ptq(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
                   const std::vector<PtqStep>& steps, const std::string& data_path,
                   const PtqOptions& options) {
-  return run(std::move(model), config, steps, Data{&data_path, nullptr}, options);
+  const Data data{&data_path, nullptr, model.get()};
+  return run(std::move(model), config, steps, data, options);
 }
 
 PtqResult run_ptq(std::shared_ptr<const Graph> model, const QuantsimConfig& config,

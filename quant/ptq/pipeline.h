@@ -2,6 +2,7 @@
 // AIMET's recommended order whatever the order given:
 //   relu6 -> bn-reest -> fold-bn -> cle -> hbf -> (QuantSim) -> adaround -> bc-analytical / bc
 //   -> activation calibration
+// cle includes relu6, as AIMET's equalize_model does.
 // fold-bn (keeping the BN statistics) is done whenever a later step needs it (cle, hbf,
 // bc-analytical, and QuantSim folds anyway unless fold_batch_norms is off). "bc" and
 // "bc-analytical" together mean the hybrid (analytical where BN statistics exist, empirical

@@ -29,7 +29,9 @@ Relu6Report replace_relu6_with_relu(Graph& graph) {
       }
       if (!lo || !hi || *lo != 0.f || *hi != 6.f) continue;
       if (n.inputs.empty() || n.inputs[0] == kNoTensor) continue;
-      if (graph.tensor(n.inputs[0]).dtype != DType::kF32) continue;
+      // Exporters (tf2onnx) often record no type for intermediate tensors: unknown is float.
+      const DType t = graph.tensor(n.inputs[0]).dtype;
+      if (t != DType::kF32 && t != DType::kUndefined) continue;
       n.op_type = "Relu";
       n.inputs.resize(1);
       n.attrs = Attributes{};

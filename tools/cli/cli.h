@@ -67,6 +67,14 @@ inline const OptionSpec kModeOpt{"--mode", "", true, false};
 inline const OptionSpec kTargetOpt{"--target", "", true, false};
 inline const OptionSpec kEncodingsOpt{"--encodings", "", true, false};
 inline const OptionSpec kAllowPartialOpt{"--allow-partial-encodings", "", false, false};
+inline const OptionSpec kDataOpt{"--data", "", true, true};
+#define OCTET_CLI_DATA_HELP                                                                  \
+  "  --data FILE              the samples (axis 0): a .npy (one-input models), a .npz with one\n" \
+  "                           array per input (keys = input names), or a folder of either\n"     \
+  "                           (one batch per file); numeric data is converted for float inputs,\n" \
+  "                           integer inputs take integer data as it is\n"                       \
+  "  --data NAME=FILE         the samples of input NAME (a .npy or folder of them), repeated\n"  \
+  "                           for every input\n"
 #define OCTET_CLI_ENCODINGS_HELP                                                            \
   "  --encodings FILE         use the encodings of an AIMET encodings file (0.4.0 to 2.1.0,\n" \
   "                           or a flat AdaRound parameter file), keyed by the model's tensor\n" \
@@ -115,6 +123,10 @@ bool inputs_concrete(const Graph& graph, const std::map<std::string, Dims>& shap
 void check_shape_names(const Graph& graph, const std::map<std::string, Dims>& shapes);
 // Names of graph inputs whose shape still has unknown dims after `shapes`.
 std::vector<std::string> open_inputs(const Graph& graph, const std::map<std::string, Dims>& shapes);
+// The integer model's input shapes: --shape where given, the others' symbolic dimensions from
+// the first calibration batch of `data` (axis 0 from --model-batch, default 1), each printed.
+quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& model,
+                                               const std::vector<std::string>& data);
 // Random values for a tensor: floats uniform in [-1, 1], integers 0, bools false.
 HostTensor random_tensor(const std::string& name, DType dtype, const Dims& dims, uint32_t seed);
 // A file name made from a tensor name (no path separators or odd characters).

@@ -8,6 +8,7 @@
 #include "loaders/npy.h"
 #include "quant/autoquant.h"
 #include "quant/encodings_io.h"
+#include "quant/data_stream.h"
 #include "tools/cli/cli.h"
 
 namespace octet::cli {
@@ -29,8 +30,12 @@ const char* const kAutoquantUsage =
     "meets the target (the best one is written anyway).\n"
     "\n"
     "options:\n"
-    "  --data CALIB             calibration samples: a .npy file or a folder of them\n"
-    "  --eval-data X            evaluation samples (.npy file or folder)\n"
+    "  --data CALIB             calibration samples: a .npy (one-input models), a .npz with one\n"
+    "                           array per input (keys = input names), or a folder of either\n"
+    "  --eval-data X            evaluation samples (.npy, .npz or folder, as --data)\n"
+    "  --shape NAME=d0,d1,...   the integer model's input shape (batch first); without it,\n"
+    "                           symbolic dimensions come from the first calibration sample\n"
+    "  --model-batch N          the integer model's batch when the model's is symbolic (default 1)\n"
     "  --labels Y.npy           integer class labels of X (else: agreement with float)\n"
     "  --allowed-drop P         accepted score drop in points (default 1.0)\n"
     "  -o, --output OUT.octet   the chosen candidate's integer model\n"
@@ -105,7 +110,8 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
        {"--encodings", "", true, false}, {"--report", "", true, false}, kModeOpt, kTargetOpt,
        {"--config", "", true, false}, {"--param-bw", "", true, false}, {"--act-bw", "", true, false},
        {"--per-channel", "", false, false}, {"--candidates", "", true, false},
-       {"--adaround-iterations", "", true, false}, {"--batch", "-b", true, false}, kThreadsOpt},
+       {"--adaround-iterations", "", true, false}, {"--batch", "-b", true, false}, kThreadsOpt,
+       kShapeOpt, {"--model-batch", "", true, false}},
       1, 1);
   if (args.help()) {
     std::cout << kAutoquantUsage;
@@ -143,7 +149,7 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
   const std::string target = args.get("--target", "onnxruntime");
 
   std::shared_ptr<Graph> model = load_model(args.positional()[0]);
-  const HostTensor data = load_npy_dataset(args.get("--eval-data"));
+  const quant::SampleBatch data = quant::load_samples({args.get("--eval-data")}, *model);
   HostTensor labels;
   if (args.has("--labels")) labels = load_npy(args.get("--labels"));
   EvalOptions eo;
@@ -192,8 +198,9 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
               r.float_score, r.target_score, ao.allowed_drop,
               r.target_met ? "met" : "NOT met", r.candidates[r.best].name.c_str(),
               r.candidates[r.best].score);
+  const quant::IntegerModelShapes shapes = integer_model_shapes(args, r.sim->model(), {args.get("--data")});
   const LoweringReport lowering =
-      quant::save_integer_model(*r.sim->annotated_model(), target, 1, args.get("--output"));
+      quant::save_integer_model(*r.sim->annotated_model(), target, shapes, args.get("--output"));
   std::printf("wrote %s (integer model, %d integer nodes, %zu in float)\n",
               args.get("--output").c_str(), lowering.integer_nodes, lowering.float_nodes.size());
   if (args.has("--encodings")) {

@@ -127,10 +127,18 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (!t.shape.has_rank)
       throw UsageError("input '" + t.name + "' has unknown rank; give --shape " + t.name +
                        "=d0,d1,...");
+    // A symbolic batch runs as 1 (latency per inference); any other symbolic dimension (an
+    // image's height, a sequence length) has no default worth measuring.
     Dims dims;
-    for (const Dim& d : t.shape.dims) dims.push_back(d.is_known() ? d.value : 1);
+    for (size_t i = 0; i < t.shape.rank(); ++i) {
+      const Dim& d = t.shape.dims[i];
+      if (!d.is_known() && i > 0)
+        throw UsageError("input '" + t.name + "' " + t.shape.to_string() + " has a symbolic dimension " +
+                         std::to_string(i) + "; give the shape to measure: --shape " + t.name + "=d0,d1,...");
+      dims.push_back(d.is_known() ? d.value : 1);
+    }
     std::cerr << "octet bench: note: input '" << t.name << "' " << t.shape.to_string()
-              << " runs as " << dims_to_string(dims) << " (use --shape to choose)\n";
+              << " runs as " << dims_to_string(dims) << " (batch 1; use --shape to choose)\n";
     shapes[t.name] = dims;
   }
 

@@ -1,4 +1,4 @@
-// octet eval MODEL --data X.npy [--labels Y.npy] [--batch N] [--threads N] [--mode float]
+// octet eval MODEL --data X.npy|X.npz|NAME=X.npy... [--labels Y.npy] [--batch N] [--mode M]
 #include <cstdio>
 #include <iostream>
 
@@ -6,35 +6,39 @@
 #include "loaders/model_loader.h"
 #include "quant/fidelity.h"
 #include "loaders/npy.h"
+#include "quant/data_stream.h"
 #include "tools/cli/cli.h"
 
 namespace octet::cli {
 
 const char* const kEvalUsage =
-    "usage: octet eval MODEL --data X.npy [--labels Y.npy] [--batch N] [--threads N]\n"
-    "                  [--shape NAME=d0,...] [--mode float|qdq|exact|int] [--target PROFILE]\n"
+    "usage: octet eval MODEL --data DATA [--data NAME=FILE ...] [--labels Y.npy] [--batch N]\n"
+    "                  [--threads N] [--shape NAME=d0,...] [--mode float|qdq|exact|int]\n"
+    "                  [--target PROFILE]\n"
     "\n"
-    "Runs every sample of X.npy (first dimension = samples) through a one-input model,\n"
-    "in slices of the model's batch size (a symbolic batch dimension is fixed to --batch).\n"
-    "With labels (one integer class per sample) it prints top-1 and top-5 accuracy of the\n"
-    "first output; without, statistics of every output. Progress is shown on a terminal.\n"
+    "Runs every sample (first dimension = samples) through the model, in slices of the\n"
+    "model's batch size (a symbolic batch dimension is fixed to --batch). With labels (one\n"
+    "integer class per sample) it prints top-1 and top-5 accuracy of the first output;\n"
+    "without, statistics of every output. In qdq, exact or int mode every output is compared\n"
+    "with float. Progress is shown on a terminal.\n"
     "\n"
     "options:\n"
-    "  --data X.npy|DIR         the samples: one .npy, or a folder of .npy files joined along\n"
-    "                           axis 0 in name order (numeric dtypes are converted)\n"
+    OCTET_CLI_DATA_HELP
     "  --labels Y.npy           integer class labels, one per sample\n"
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
     "  --shape NAME=d0,d1,...   fix the input shape (batch first) instead\n"
     OCTET_CLI_MODE_HELP
-    "                           (on a model with encodings, quantized outputs are compared with\n"
-    "                           float: SQNR, cosine, max error, top-1 agreement)\n"
+    "                           (on a model with encodings, every output is compared with float:\n"
+    "                           SQNR, cosine, max error; top-1 agreement for class scores)\n"
     OCTET_CLI_ENCODINGS_HELP
     "  -h, --help               show this help\n";
 
 void print_eval_result(const EvalResult& r) {
-  std::printf("samples: %lld, batch %d, input %s\n", static_cast<long long>(r.samples), r.batch,
-              dims_to_string(r.input_dims).c_str());
+  std::printf("samples: %lld, batch %d, input", static_cast<long long>(r.samples), r.batch);
+  for (const auto& [name, dims] : r.inputs)
+    std::printf("%s %s", r.inputs.size() > 1 ? (" " + name).c_str() : "", dims_to_string(dims).c_str());
+  std::printf("\n");
   if (r.has_labels) {
     std::printf("top-1 accuracy: %.2f%% (%lld/%lld)\n", 100.0 * r.top1 / r.samples,
                 static_cast<long long>(r.top1), static_cast<long long>(r.samples));
@@ -61,7 +65,7 @@ void print_eval_result(const EvalResult& r) {
 
 int cmd_eval(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
-                          {{"--data", "", true, false}, {"--labels", "", true, false},
+                          {kDataOpt, {"--labels", "", true, false},
                            {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt, kTargetOpt,
                            kEncodingsOpt, kAllowPartialOpt},
                           1, 1);
@@ -70,7 +74,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     return 0;
   }
   const ExecutionMode mode = parse_mode(args.get("--mode", "float"));
-  if (!args.has("--data")) throw UsageError("missing --data X.npy");
+  if (!args.has("--data")) throw UsageError("missing --data");
   EvalOptions o;
   o.batch = args.get_int("--batch", 32, 1, 1 << 20);
   o.threads = args.get_int("--threads", 1, 0, 1024);
@@ -82,27 +86,35 @@ int cmd_eval(const std::vector<std::string>& argv) {
   std::shared_ptr<Graph> graph =
       apply_encodings_option(args, mode, load_model(args.positional()[0]));
   check_shape_names(*graph, o.shapes);
-  HostTensor data = load_npy_dataset(args.get("--data"));
+  const quant::SampleBatch data = quant::load_samples(args.all("--data"), *graph);
   HostTensor labels;
   if (args.has("--labels")) labels = load_npy(args.get("--labels"));
-  if (mode != ExecutionMode::kFloat) o.keep_scores = true;
+  if (mode != ExecutionMode::kFloat) o.keep_outputs = true;
   EvalResult r = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, o);
   std::printf("mode: %s\n", execution_mode_name(mode));
   print_eval_result(r);
   if (mode != ExecutionMode::kFloat && is_integer_graph(*graph)) {
     std::printf("(an integer model has no float weights: no comparison against float)\n");
   } else if (mode != ExecutionMode::kFloat) {
-    // Fidelity of output 0 against the float model on the same samples.
+    // Every output against the float model on the same samples.
     EvalOptions fo = o;
     fo.mode = ExecutionMode::kFloat;
     fo.progress = nullptr;
     EvalResult reference = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, fo);
-    const quant::Fidelity f = quant::compare_outputs(reference.scores, r.scores, r.classes);
-    std::printf("against float: SQNR %.2f dB, cosine %.6f, max |error| %.4g, top-1 agreement "
-                "%.2f%% (%lld/%lld)\n",
-                f.sqnr_db, f.cosine, f.max_abs_error,
-                f.rows ? 100.0 * static_cast<double>(f.top1_agree) / static_cast<double>(f.rows) : 0.0,
-                static_cast<long long>(f.top1_agree), static_cast<long long>(f.rows));
+    std::printf("against float:\n");
+    for (size_t k = 0; k < r.outputs.size() && k < reference.outputs.size(); ++k) {
+      const EvalResult::KeptOutput& got = r.outputs[k];
+      // Top-1 agreement only where a sample's output is one row of class scores.
+      const int64_t row = got.sample_dims.size() == 1 && got.sample_dims[0] >= 2 ? got.sample_dims[0] : 0;
+      const quant::Fidelity f = quant::compare_outputs(reference.outputs[k].values, got.values, row);
+      std::printf("  output %s %s: SQNR %.2f dB, cosine %.6f, max |error| %.4g", got.name.c_str(),
+                  dims_to_string(got.sample_dims).c_str(), f.sqnr_db, f.cosine, f.max_abs_error);
+      if (row)
+        std::printf(", top-1 agreement %.2f%% (%lld/%lld)",
+                    f.rows ? 100.0 * static_cast<double>(f.top1_agree) / static_cast<double>(f.rows) : 0.0,
+                    static_cast<long long>(f.top1_agree), static_cast<long long>(f.rows));
+      std::printf("\n");
+    }
     if (reference.has_labels)
       std::printf("float top-1 accuracy: %.2f%% (drop %.2f points)\n",
                   100.0 * static_cast<double>(reference.top1) / static_cast<double>(reference.samples),

@@ -1,6 +1,7 @@
 // octet info MODEL [--shape NAME=d0,...] [--threads N]
 #include <iomanip>
 #include <iostream>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -16,12 +17,12 @@ namespace octet::cli {
 
 const char* const kInfoUsage =
     "usage: octet info MODEL [--shape NAME=d0,d1,...] [--threads N] [--mode M] [--target P]\n"
-    "                  [--encodings FILE [--allow-partial-encodings]]\n"
+    "                  [--encodings FILE [--allow-partial-encodings]] [--kernels]\n"
     "\n"
     "Describes a model (.onnx or .octet): inputs and outputs with shapes, op counts,\n"
     "tensor and parameter counts, quantization encodings. When every input shape is\n"
-    "known (from the model or --shape), it also prepares a session and lists the kernel\n"
-    "chosen for each node and the planned peak arena bytes. In mode int / exact (the default\n"
+    "known (from the model or --shape), it also prepares a session and counts the kernels\n"
+    "chosen, by op (--kernels: for each node), and the planned peak arena bytes. In mode int / exact (the default\n"
     "for an integer model) it says which nodes run on integer kernels and which in float.\n"
     "\n"
     "options:\n"
@@ -32,6 +33,7 @@ const char* const kInfoUsage =
     "                           from (the file, or the default config's placement with no\n"
     "                           encoding yet); the session below then uses these encodings\n"
     "  --allow-partial-encodings  accept a file some of whose names the model lacks\n"
+    "  --kernels                list the kernel chosen for every node\n"
     "  -h, --help               show this help\n";
 
 namespace {
@@ -118,7 +120,8 @@ std::shared_ptr<Graph> print_encodings_in_effect(std::shared_ptr<Graph> model, c
 
 int cmd_info(const std::vector<std::string>& argv) {
   Args args = Args::parse(
-      argv, {kShapeOpt, kThreadsOpt, kModeOpt, kTargetOpt, kEncodingsOpt, kAllowPartialOpt}, 1, 1);
+      argv, {kShapeOpt, kThreadsOpt, kModeOpt, kTargetOpt, kEncodingsOpt, kAllowPartialOpt,
+             {"--kernels", "", false, false}}, 1, 1);
   if (args.help()) {
     std::cout << kInfoUsage;
     return 0;
@@ -207,10 +210,25 @@ int cmd_info(const std::vector<std::string>& argv) {
               << " nodes after optimization\n";
     for (const auto& [name, dims] : session.input_specs())
       std::cout << "  input " << name << " " << dims_to_string(dims) << "\n";
-    std::cout << "kernels:\n";
-    for (const KernelChoice& k : session.kernel_choices())
-      std::cout << "  " << std::left << std::setw(32) << k.node << " " << std::setw(22)
-                << k.op_type << std::right << " " << k.impl << "\n";
+    // A summary by op and kernel first (a real model has hundreds of nodes), then every node
+    // with --kernels.
+    std::map<std::pair<std::string, std::string>, int> by_kernel;
+    for (const KernelChoice& k : session.kernel_choices()) ++by_kernel[{k.op_type, k.impl}];
+    std::vector<std::pair<int, std::pair<std::string, std::string>>> order;
+    for (const auto& [key, count] : by_kernel) order.push_back({count, key});
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::cout << "kernels: " << session.kernel_choices().size() << " nodes, by op and kernel:\n";
+    for (const auto& [count, key] : order)
+      std::cout << "  " << std::setw(5) << count << "  " << std::left << std::setw(22) << key.first
+                << std::right << " " << key.second << "\n";
+    if (args.has("--kernels")) {
+      std::cout << "kernel of every node:\n";
+      for (const KernelChoice& k : session.kernel_choices())
+        std::cout << "  " << std::left << std::setw(32) << k.node << " " << std::setw(22) << k.op_type
+                  << std::right << " " << k.impl << "\n";
+    } else {
+      std::cout << "  (--kernels lists every node's)\n";
+    }
     std::cout << "peak arena: " << format_bytes(session.arena_bytes())
               << " (without buffer reuse: " << format_bytes(session.naive_bytes()) << ")\n";
   } catch (const Error& e) {

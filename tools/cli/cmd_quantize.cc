@@ -19,7 +19,8 @@
 namespace octet::cli {
 
 const char* const kQuantizeUsage =
-    "usage: octet quantize MODEL --data CALIB -o OUT.octet [--config CFG] [--param-bw N]\n"
+    "usage: octet quantize MODEL --data DATA [--data NAME=FILE ...] -o OUT.octet [--shape NAME=d0,...]\n"
+    "                      [--config CFG] [--param-bw N]\n"
     "                      [--act-bw N] [--per-channel] [--scheme tf|tf-enhanced|percentile|mse]\n"
     "                      [--batch N] [--threads N] [--no-fold-bn]\n"
     "                      [--encodings OUT.encodings [--encodings-version 0.6.1|1.0.0|2.0.0]]\n"
@@ -34,8 +35,11 @@ const char* const kQuantizeUsage =
     "with its encodings instead, for `octet eval FILE --mode qdq|exact|int`.\n"
     "\n"
     "options:\n"
-    "  --data CALIB             calibration samples: a .npy file or a folder of them (axis 0)\n"
+    OCTET_CLI_DATA_HELP
     "  -o, --output OUT.octet   the integer model (int8 / int4 weights, no float weights)\n"
+    "  --shape NAME=d0,d1,...   the integer model's input shape (batch first); without it,\n"
+    "                           symbolic dimensions are taken from the first calibration sample\n"
+    "                           (the batch from --model-batch) and printed\n"
     "  --target PROFILE         integer arithmetic: onnxruntime (default; u8, fp32 requant),\n"
     "                           xnnpack (s8, fp32), tflite (s8, fixed point), tflite-single-rounding,\n"
     "                           or a profile .json file\n"
@@ -95,7 +99,7 @@ std::string scheme_aimet_name(quant::RangeScheme s) {
 
 int cmd_quantize(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
-                          {{"--data", "", true, false}, {"--output", "-o", true, false},
+                          {kDataOpt, {"--output", "-o", true, false}, kShapeOpt,
                            {"--config", "", true, false}, {"--param-bw", "", true, false},
                            {"--act-bw", "", true, false}, {"--per-channel", "", false, false},
                            {"--per-tensor", "", false, false}, {"--scheme", "", true, false},
@@ -112,7 +116,10 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     std::cout << kQuantizeUsage;
     return 0;
   }
-  if (!args.has("--data")) throw UsageError("missing --data CALIB");
+  if (!args.has("--data")) throw UsageError("missing --data");
+  const std::vector<std::string> data = args.all("--data");
+  if (args.has("--ptq") && data.size() > 1)
+    throw UsageError("--ptq takes one --data (a .npy, .npz or folder): the post-training steps feed one input");
   if (!args.has("--output")) throw UsageError("missing -o OUT.octet");
   if (args.has("--per-channel") && args.has("--per-tensor"))
     throw UsageError("--per-channel and --per-tensor exclude each other");
@@ -188,10 +195,10 @@ int cmd_quantize(const std::vector<std::string>& argv) {
       for (const std::string& line : r.lines) std::printf("  %s\n", line.c_str());
       std::fflush(stdout);
     };
-    sim_holder = std::move(quant::run_ptq(model, config, steps, args.get("--data"), po).sim);
+    sim_holder = std::move(quant::run_ptq(model, config, steps, data[0], po).sim);
   } else {
     sim_holder = std::make_unique<quant::QuantSim>(model, config, qo);
-    sim_holder->calibrate(args.get("--data"), co);
+    sim_holder->calibrate(data, co);
   }
   quant::QuantSim& sim = *sim_holder;
   for (const std::string& w : quant::kernel_support_warnings(sim))
@@ -206,9 +213,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     save_octet(*sim.annotated_model(), args.get("--calibrated-out"));
     std::printf("wrote %s (float weights + encodings)\n", args.get("--calibrated-out").c_str());
   }
-  const LoweringReport lowering = quant::save_integer_model(
-      *sim.annotated_model(), args.get("--target", "onnxruntime"),
-      args.get_int("--model-batch", 1, 1, 1 << 20), out);
+  const quant::IntegerModelShapes shapes = integer_model_shapes(args, sim.model(), data);
+  const LoweringReport lowering =
+      quant::save_integer_model(*sim.annotated_model(), args.get("--target", "onnxruntime"), shapes, out);
   if (args.has("--encodings")) {
     quant::save_encodings(args.get("--encodings"),
                           quant::make_encodings_file(sim, scheme_aimet_name(co.observer.scheme)),

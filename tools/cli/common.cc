@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,8 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "engine/passes/qdq_annotate.h"
+#include "quant/data_stream.h"
 #include "tools/cli/cli.h"
 #include "quant/encodings_io.h"
 #include "quant/quantsim.h"
@@ -79,6 +82,28 @@ void check_shape_names(const Graph& graph, const std::map<std::string, Dims>& sh
     throw UsageError("--shape names '" + name + "', which is not an input of the model (inputs: " +
                      (names.empty() ? std::string("none") : names) + ")");
   }
+}
+
+quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& model,
+                                               const std::vector<std::string>& data) {
+  quant::IntegerModelShapes shapes;
+  shapes.batch = args.get_int("--model-batch", 1, 1, 1 << 20);
+  shapes.inputs = parse_shapes(args.all("--shape"));
+  check_shape_names(model, shapes.inputs);
+  if (open_inputs(model, shapes.inputs).empty()) return shapes;
+  quant::SampleStream stream(data, model);
+  quant::SampleBatch first;
+  OCTET_CHECK(stream.next(first), "no calibration samples to take the input shapes from");
+  for (const auto& [name, dims] : quant::input_shapes_from_samples(model, first, shapes.batch)) {
+    if (shapes.inputs.count(name)) continue;
+    const TensorInfo& t = model.tensor(model.require_tensor(name));
+    if (t.shape.has_rank && t.shape.is_concrete()) continue;
+    shapes.inputs[name] = dims;
+    std::printf("integer model input '%s' %s: %s (symbolic dimensions from the calibration data, the batch "
+                "from --model-batch; --shape %s=... to choose)\n",
+                name.c_str(), t.shape.to_string().c_str(), dims_to_string(dims).c_str(), name.c_str());
+  }
+  return shapes;
 }
 
 bool inputs_concrete(const Graph& graph, const std::map<std::string, Dims>& shapes) {
@@ -181,10 +206,18 @@ std::shared_ptr<Graph> apply_encodings_option(const Args& args, ExecutionMode mo
                                               std::shared_ptr<Graph> model) {
   if (args.has("--allow-partial-encodings") && !args.has("--encodings"))
     throw UsageError("--allow-partial-encodings needs --encodings");
-  if (!args.has("--encodings")) return model;
-  if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
-  return with_imported_encodings(std::move(model), args.get("--encodings"),
-                                 args.has("--allow-partial-encodings"));
+  if (args.has("--encodings")) {
+    if (mode == ExecutionMode::kFloat) throw UsageError("--encodings needs --mode qdq, exact or int");
+    model = with_imported_encodings(std::move(model), args.get("--encodings"),
+                                    args.has("--allow-partial-encodings"));
+  }
+  // qdq on a model with nothing to quantize would run float and report it as quantized.
+  const bool encodings = std::any_of(model->tensors.begin(), model->tensors.end(),
+                                     [](const TensorInfo& t) { return !t.quant.empty(); });
+  if (mode == ExecutionMode::kQdq && !encodings && !is_qdq_model(*model) && !is_integer_graph(*model))
+    fail("--mode qdq needs a model with encodings (`octet quantize --calibrated-out`, --encodings FILE, "
+         "or an ONNX QDQ model); this one has none");
+  return model;
 }
 
 }  // namespace octet::cli

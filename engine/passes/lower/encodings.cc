@@ -119,7 +119,10 @@ std::string Lowerer::why_no_enc(TensorId id) const {
     act_enc16(id, &why);
     return "'" + t.name + "': " + why;
   }
-  return "input or output is not an 8- or 16-bit per-tensor activation";
+  const std::string what = t.quant.empty() ? "has no encoding"
+                           : t.quant.scale.size() > 1 ? "has a per-channel encoding"
+                                                      : "has a " + std::to_string(t.quant.bitwidth) + "-bit encoding";
+  return "'" + t.name + "' " + what + ", not an 8- or 16-bit per-tensor activation";
 }
 
 QuantParams Lowerer::code_params(const ActEnc& e) const {

@@ -55,7 +55,9 @@ void Lowerer::lower_node(size_t index) {
     why = "no integer form of " + node.op_type;
   if (!done) {
     bool wide = false;
-    for (TensorId t : node.inputs) wide = wide || (t != kNoTensor && act_enc16(t));
+    // Activations only: a constant's 16-bit encoding (W16 weights) is a weight's width.
+    for (TensorId t : node.inputs)
+      wide = wide || (t != kNoTensor && !in_.tensor(t).is_constant() && act_enc16(t));
     for (TensorId t : node.outputs) wide = wide || act_enc16(t);
     if (wide && why.find("16-bit") == std::string::npos) why = "16-bit activations: " + why;
     fallback(node, why);

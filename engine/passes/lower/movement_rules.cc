@@ -69,7 +69,7 @@ bool Lowerer::lower_movement(const Node& node, std::string* why) {
 // output keeps the input's encoding; anything else with 16-bit codes runs in float.
 bool Lowerer::lower_movement16(const Node& node, std::string* why) {
   auto x = act_enc16(node.inputs[0]);
-  if (!x) return *why = "input is not an 8- or 16-bit per-tensor activation", false;
+  if (!x) return *why = why_no_enc(node.inputs[0]), false;
   const OpSchema* schema = find_op(node.op_type);
   if (!schema || !schema->moves_codes16()) return *why = "16-bit codes: no integer form of " + node.op_type, false;
   for (TensorId o : node.outputs) {

@@ -11,7 +11,9 @@
 #include <string>
 
 #include "loaders/npy.h"
+#include "loaders/onnx_writer.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/two_input_model.h"
 
 using namespace octet;
 namespace fs = std::filesystem;
@@ -356,4 +358,47 @@ TEST_CASE("octet command line: --max-memory, before or after the command") {
   r = cli.run("info " + model + " --shape input=1,1,28,28 --max-memory 64M");
   CHECK(r.code == 0);
   CHECK(contains(r.out, "peak arena"));
+}
+
+TEST_CASE("octet command line: a model with a float and an integer input and a symbolic width") {
+  Cli cli;
+  if (!cli.available()) {
+    MESSAGE("build/octet not found next to the test binary; skipping the CLI test");
+    return;
+  }
+  const std::string model = cli.path("two_inputs.onnx").string();
+  save_onnx(*octet::testing::two_input_model(DType::kI32, Dim::symbolic("width")), model);
+  const std::string npz = quote(octet::test::data_path("npz/two_inputs.npz"));
+  const std::string q = cli.path("q.octet").string();
+  // Calibrated from a .npz; the symbolic width is taken from the data and said.
+  Result r = cli.run("quantize " + quote(model) + " --data " + npz + " -o " + quote(q));
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "integer model input 'x' [batch,width]: [1,4] (symbolic dimensions from the calibration data"));
+  r = cli.run("info " + quote(q));
+  CHECK(r.code == 0);
+  // Evaluated with one file per input; every output compared with float.
+  save_npy(cli.path("x.npy").string(), HostTensor::from<float>("", {3, 4}, std::vector<float>(12, 0.25f)));
+  save_npy(cli.path("ids.npy").string(), HostTensor::from<int32_t>("", {3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  const std::string named = " --data x=" + quote(cli.path("x.npy").string()) + " --data ids=" +
+                            quote(cli.path("ids.npy").string());
+  r = cli.run("eval " + quote(q) + " --mode int" + named);
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "samples: 3, batch 1, input x [1,4] ids [1,3]"));
+  const std::string calibrated = cli.path("c.octet").string();
+  r = cli.run("quantize " + quote(model) + " --data " + npz + " -o " + quote(q) + " --shape x=2,4 --shape ids=2,3" +
+              " --calibrated-out " + quote(calibrated));
+  CHECK(r.code == 0);
+  CHECK(!contains(r.out, "integer model input"));
+  r = cli.run("eval " + quote(calibrated) + " --mode qdq --shape x=1,4 --shape ids=1,3" + named);
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "against float:\n  output z [4]: SQNR "));
+  // Mistakes named.
+  r = cli.run("eval " + quote(q) + " --data x=" + quote(cli.path("x.npy").string()));
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "--data gives no samples for input(s) ids"));
+  r = cli.run("bench " + quote(model) + " --runs 1");
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "input 'x' [batch,width] has a symbolic dimension 1; give the shape to measure"));
+  r = cli.run("bench " + quote(model) + " --runs 1 --warmup 0 --shape x=1,4 --shape ids=1,3");
+  CHECK(r.code == 0);
 }

@@ -20,6 +20,7 @@
 #include "kernels/qgemm16.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
+#include "quant/integer_model.h"
 #include "quant/quantsim.h"
 
 using namespace octet;
@@ -531,4 +532,22 @@ TEST_CASE("w8a16 profile: activation_type_16 is validated") {
   CHECK(load_target_profile("onnxruntime").activation_type_16 == DType::kU16);
   CHECK(load_target_profile("tflite").activation_type_16 == DType::kI16);
   CHECK(load_target_profile("xnnpack").activation_type_16 == DType::kUndefined);
+}
+
+TEST_CASE("w16a8: a fallback reason speaks of the 16-bit weights, not of 16-bit activations") {
+  quant::QuantSimOptions qo;
+  qo.param_bitwidth = 16;
+  qo.act_bitwidth = 8;
+  quant::QuantSim sim(load_model(data_path("mnist_resnet.onnx")), quant::QuantsimConfig::load_shipped("default_config"), qo);
+  quant::CalibrationOptions co;
+  co.batch_size = 20;
+  sim.calibrate(slice_rows(load_npy(data_path("mnist_calib_images.npy")), 0, 20), co);
+  const CompiledGraph c = quant::compile_integer_model(*sim.annotated_model(), "onnxruntime", 1);
+  bool weights = false;
+  for (const std::string& f : c.lowering->float_nodes) {
+    CAPTURE(f);
+    CHECK(f.find("16-bit activations") == std::string::npos);
+    weights = weights || f.find("weights have 16 bits") != std::string::npos;
+  }
+  CHECK(weights);
 }

@@ -7,7 +7,9 @@
 
 #include "quant/ptq/bn_fold_stats.h"
 #include "quant/ptq/cle.h"
+#include "quant/ptq/pipeline.h"
 #include "quant/ptq/relu6.h"
+#include "quant/quantsim_config.h"
 #include "tests/support/test_passes_builder.h"
 
 using namespace octet;
@@ -86,6 +88,63 @@ TEST_CASE("ptq: relu6 -> relu for opset 17 inputs and opset 9 attributes") {
   CHECK(replace_relu6_with_relu(*old.g).changed.size() == 1);
   CHECK(old.g->nodes[0].op_type == "Relu");
   CHECK(!old.g->nodes[0].attrs.has("max"));
+}
+
+// Issue 27, finding 4: tf2onnx writes ReLU6 as Clip(0,6) with min/max attributes (opset < 11)
+// and records no type for intermediate tensors; the relu6 step found none and CLE no set.
+TEST_CASE("ptq: tf2onnx's Clip(0,6) on untyped tensors is ReLU6 for the relu6 step and for CLE") {
+  for (int64_t opset : {8, 13}) {
+    CAPTURE(opset);
+    GraphBuilder b(opset);
+    TensorId x = b.input("x", {1, 3, 6, 6});
+    TensorId c1 = b.conv(x, 4, 3, 1, 1, 1, true, 1);
+    spread_channels(b, 0.05f, 4.f);
+    b.g->tensor(c1).dtype = DType::kUndefined;  // no value_info in the file
+    TensorId clipped;
+    if (opset < 11) {
+      Attributes a;
+      a.set("min", 0.f);
+      a.set("max", 6.f);
+      clipped = b.node("Clip", {c1}, b.dims(c1), a);
+    } else {
+      clipped = b.relu6(c1);
+    }
+    b.g->tensor(clipped).dtype = DType::kUndefined;
+    b.output(b.conv(clipped, 2, 3, 1, 1, 1, true, 2));
+    Graph copy = *b.g;
+    CHECK(replace_relu6_with_relu(copy).changed.size() == 1);
+    CHECK(test::count_ops(copy, "Relu") == 1);
+    const ClsReport r = cross_layer_scale(copy, nullptr, {});
+    CHECK(r.sets.size() == 1);
+    // Without the replacement the Clip blocks the pair: no set.
+    CHECK(cross_layer_scale(*b.g, nullptr, {}).sets.empty());
+  }
+}
+
+TEST_CASE("ptq: the cle step replaces ReLU6 first, as AIMET's equalize_model does") {
+  GraphBuilder b(8);
+  TensorId x = b.input("x", {2, 3, 6, 6});
+  TensorId c1 = b.conv(x, 4, 3, 1, 1, 1, true, 1);
+  spread_channels(b, 0.05f, 4.f);
+  Attributes a;
+  a.set("min", 0.f);
+  a.set("max", 6.f);
+  TensorId clipped = b.node("Clip", {c1}, b.dims(c1), a);
+  b.output(b.conv(clipped, 2, 3, 1, 1, 1, true, 2));
+  const HostTensor samples =
+      HostTensor::from<float>("x", {8, 3, 6, 6}, test::random_floats(8 * 3 * 36, 5, -1.f, 1.f));
+  PtqOptions po;
+  po.calibration.batch_size = 2;
+  const PtqResult r = run_ptq(std::make_shared<const Graph>(*b.g), QuantsimConfig::load_shipped("default_config"),
+                              {PtqStep::kCle}, samples, po);
+  REQUIRE(r.steps.size() >= 3);
+  CHECK(r.steps[0].step == "relu6");
+  CHECK(r.steps[0].lines[0] == "1 ReLU6 replaced by ReLU (part of cle)");
+  bool one_set = false;
+  for (const PtqStepReport& s : r.steps)
+    if (s.step == "cle")
+      for (const std::string& l : s.lines) one_set = one_set || l.rfind("1 sets", 0) == 0;
+  CHECK(one_set);
 }
 
 TEST_CASE("ptq: BN folding keeps the folded BN statistics") {
