@@ -11,8 +11,8 @@ std::map<std::string, Dims> input_shapes_from_samples(const Graph& model, const 
   for (const HostTensor& x : sample.inputs) {
     const TensorInfo& t = model.tensor(model.require_tensor(x.name));
     Dims dims = x.dims;
-    if (!dims.empty() && !(t.shape.has_rank && t.shape.rank() == dims.size() && t.shape.dims[0].is_known()))
-      dims[0] = batch;
+    const bool fixed = t.shape.has_rank && t.shape.rank() == dims.size() && t.shape.dims[0].is_known();
+    if (!dims.empty()) dims[0] = fixed ? t.shape.dims[0].value : batch;
     shapes[x.name] = dims;
   }
   return shapes;

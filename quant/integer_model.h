@@ -21,7 +21,8 @@ struct IntegerModelShapes {
 };
 
 // The shapes of the inputs `sample` feeds (quant/data_stream.h), each with its axis 0 set to
-// `batch` where the model leaves it symbolic: the symbolic dimensions fixed from the data.
+// the model's batch, or to `batch` where the model leaves it symbolic: the symbolic dimensions
+// fixed from the data.
 std::map<std::string, Dims> input_shapes_from_samples(const Graph& model, const SampleBatch& sample,
                                                       int64_t batch);
 

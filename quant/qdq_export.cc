@@ -1,5 +1,6 @@
-#include <set>
 #include "quant/qdq_export.h"
+
+#include <set>
 
 #include <algorithm>
 #include <cmath>
@@ -7,6 +8,7 @@
 
 #include "engine/buffer.h"
 #include "base/error.h"
+#include "loaders/onnx_opsets.h"
 
 namespace octet::quant {
 namespace {
@@ -60,7 +62,8 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
     OCTET_CHECK(g.tensor(id).dtype == DType::kF32 || g.tensor(id).dtype == DType::kUndefined,
                 "QDQ export: '", name, "' is quantized but not f32");
     const bool per_axis = qp.scale.size() > 1 || qp.axis >= 0;
-    min_opset = std::max<int64_t>(min_opset, b == 4 ? 21 : per_axis ? 13 : 10);
+    // int16/uint16 and int4/uint4 Q/DQ types came with QuantizeLinear-21, per-axis with -13.
+    min_opset = std::max<int64_t>(min_opset, b != 8 ? 21 : per_axis ? 13 : 10);
 
     const int32_t half = 1 << (b - 1);
     bool all_zero = true;
@@ -115,25 +118,26 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
     g.nodes.push_back(std::move(dqn));
   }
   for (TensorInfo& t : g.tensors) t.quant = QuantParams{};
-  if (g.opset < min_opset) {
-    // Raising the opset must not change what the model's own ops mean: refuse the ops whose
-    // attributes became inputs (or changed meaning) between the model's opset and the new one.
-    static const std::set<std::string> changed{"Squeeze", "Unsqueeze", "Split", "ReduceSum",
-                                               "ReduceMean", "ReduceMax", "ReduceMin", "Clip",
-                                               "Pad", "Slice", "Upsample", "Resize", "Softmax",
-                                               "LogSoftmax", "Dropout", "BatchNormalization"};
-    std::set<std::string> found;
-    for (const Node& n : g.nodes)
-      if (changed.count(n.op_type)) found.insert(n.op_type);
-    if (!found.empty()) {
-      std::string list;
-      for (const std::string& op : found) list += " " + op;
-      fail("QDQ export needs opset ", min_opset, " but the model is opset ", g.opset,
-           " and uses ops whose form changed since then:", list,
-           "; export the model from its framework at opset >= ", min_opset);
-    }
-  }
-  g.opset = std::max(g.opset, min_opset);
+  // The opset written must define every op the graph holds (a model may use an op newer than
+  // the opset it declares), and raising it must change no op's form (Clip's bounds became
+  // inputs at 11, ...).
+  std::set<std::string> ops;
+  for (const Node& n : g.nodes)
+    if (n.op_type.find("::") == std::string::npos && n.op_type.rfind("octet.", 0) != 0) ops.insert(n.op_type);
+  int64_t target = std::max(g.opset, min_opset);
+  for (const std::string& op : ops)
+    if (onnx_op_version(op, target) == 0) target = std::max(target, onnx_op_first_opset(op));
+  std::string changed;
+  for (const std::string& op : ops)
+    if (const int64_t at = onnx_op_form_change(op, g.opset, target))
+      changed += " " + op + " (changed at opset " + std::to_string(at) + ")";
+  if (!changed.empty())
+    fail("QDQ export needs opset ", target, " but the model is opset ", g.opset,
+         " and uses ops whose form changed since then:", changed,
+         "; export the model from its framework at opset >= ", target);
+  for (const std::string& op : ops)
+    OCTET_CHECK(onnx_op_version(op, target) != 0, "QDQ export: ONNX defines no op '", op, "' at opset ", target);
+  g.opset = target;
   g.topo_sort();
   return gp;
 }

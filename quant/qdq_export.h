@@ -7,8 +7,11 @@
 //     strict symmetric (zp = 2^(b-1) - 1, grid [-(2^(b-1)-1), 2^(b-1)-1]) is written with
 //     zero point 0 (the usual symmetric form) — see below;
 //   - per-channel encodings: per-axis scale/zero point with `axis` (opset >= 13);
-//   - 4-bit encodings: int4/uint4 (opset >= 21); bitwidths other than 4, 8, 16: error.
-// The exported opset is raised to at least 13 (21 with 4-bit), never lowered.
+//   - 16-bit and 4-bit encodings: int16/uint16, int4/uint4 (opset >= 21); bitwidths other than
+//     4, 8, 16: error.
+// The exported opset is raised to what the encodings need (10 per-tensor 8-bit, 13 per-axis,
+// 21 with 16-bit or 4-bit types) and to every op's first opset, never lowered; a raise that would
+// change an op's definition (Clip 6 -> 13, ...) is refused with the ops named.
 //
 // Equality with octet's qdq simulation (ExecutionMode::kQdq, kernels/fake_quant.h):
 // both compute round_half_even(x / scale) in float32, add the zero point, clamp, and

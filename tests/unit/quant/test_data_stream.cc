@@ -147,6 +147,10 @@ TEST_CASE("integer model: symbolic dimensions come from the data, or the lowerin
   shapes.inputs = input_shapes_from_samples(*model, first, 2);
   CHECK(shapes.inputs["x"] == Dims{2, 4});
   CHECK(shapes.inputs["ids"] == Dims{2, 3});
+  // A batch the model fixes (tf2onnx's [1,H,W,3]) stays, whatever the data's sample count.
+  auto fixed = two_input_model(DType::kI32, Dim::symbolic("width"));
+  for (TensorId id : fixed->inputs) fixed->tensor(id).shape.dims[0] = Dim::known(1);
+  CHECK(input_shapes_from_samples(*fixed, first, 2)["x"] == Dims{1, 4});
   const CompiledGraph c = compile_integer_model(*sim.annotated_model(), "onnxruntime", shapes);
   CHECK(c.graph.tensor(c.graph.inputs[0]).shape.concrete() == Dims{2, 4});
   shapes.inputs["nope"] = {1};

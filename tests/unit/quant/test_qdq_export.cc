@@ -11,6 +11,7 @@
 #include "quant/qdq_export.h"
 #include "quant/quantsim.h"
 #include "tests/support/op_test_util.h"
+#include "tests/support/test_passes_builder.h"
 #include "tests/support/test_paths.h"
 
 using namespace octet;
@@ -110,4 +111,35 @@ TEST_CASE("qdq export: zero-point types and refused bitwidths") {
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find(w->tensor) != std::string::npos);
   }
+}
+
+// Issue 27, finding 8: an opset-10 model using Round (defined from 11) was exported at opset 10,
+// which ONNX Runtime refuses; and an opset-8 Clip(0,6) (attributes) model was refused although
+// Clip keeps its form up to opset 10.
+TEST_CASE("qdq export: the opset written defines every op; a raise that changes an op's form is refused") {
+  auto calibrated = [](int64_t opset, bool clip, bool round, bool per_channel) {
+    test::GraphBuilder b(opset);
+    TensorId x = b.input("x", {2, 3, 6, 6});
+    TensorId y = b.conv(x, 4, 3, 1, 1, 1, true, 1);
+    Attributes a;
+    a.set("min", 0.f);
+    a.set("max", 6.f);
+    if (clip) y = b.node("Clip", {y}, b.dims(y), a);
+    if (round) y = b.unary("Round", y);
+    b.output(y);
+    QuantSimOptions qo;
+    qo.per_channel = per_channel;
+    QuantSim sim(std::make_shared<const Graph>(*b.g), QuantsimConfig::load_shipped("default_config"), qo);
+    sim.calibrate(HostTensor::from<float>("x", {2, 3, 6, 6}, test::random_floats(216, 3, -1.f, 1.f)), {});
+    return sim;
+  };
+  CHECK(qdq_graph(calibrated(8, true, false, false))->opset == 10);  // Clip-6 holds from 6 to 10
+  CHECK(qdq_graph(calibrated(10, false, true, false))->opset == 11);  // Round exists from 11
+  CHECK(qdq_graph(calibrated(13, false, true, true))->opset == 13);
+  CHECK_THROWS_WITH_AS(qdq_graph(calibrated(10, true, true, false)),
+                       doctest::Contains("Clip (changed at opset 11)"), Error);
+  CHECK_THROWS_WITH_AS(qdq_graph(calibrated(8, true, false, true)),
+                       doctest::Contains("needs opset 13 but the model is opset 8 and uses ops whose form "
+                                         "changed since then: Clip (changed at opset 11)"),
+                       Error);
 }
