@@ -127,6 +127,11 @@ std::vector<std::string> open_inputs(const Graph& graph, const std::map<std::str
 // the first calibration batch of `data` (axis 0 from --model-batch, default 1), each printed.
 quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& model,
                                                const std::vector<std::string>& data);
+// A user's metric: writes every output kept in `r` (EvalOptions::keep_outputs) to a new
+// folder as OUTPUT_NAME.npy (samples along axis 0), runs `command` through the shell with
+// "{outputs}" replaced by that folder, and returns the number on the last line it prints.
+// Errors name the command; the folder is removed afterwards.
+double run_metric_command(const std::string& command, const quant::EvalResult& r);
 // Random values for a tensor: floats uniform in [-1, 1], integers 0, bools false.
 HostTensor random_tensor(const std::string& name, DType dtype, const Dims& dims, uint32_t seed);
 // A file name made from a tensor name (no path separators or odd characters).

@@ -19,14 +19,15 @@ const char* const kAutoquantUsage =
     "                       [--report REPORT.json] [--mode int|exact|qdq] [--target PROFILE]\n"
     "                       [--config CFG] [--param-bw N] [--act-bw N] [--per-channel]\n"
     "                       [--candidates baseline,cle,bc,adaround] [--adaround-iterations N]\n"
-    "                       [--batch N] [--threads N]\n"
+    "                       [--batch N] [--threads N] [--metric-cmd CMD]\n"
     "\n"
     "Quantizes MODEL with the post-training techniques in AIMET's order — the baseline\n"
     "(BN folded), then cross-layer equalization with high-bias absorption, then bias\n"
     "correction, then AdaRound — evaluating each candidate until its score is within the\n"
     "allowed drop of the float model's, and writes the best one: the integer model (-o), its\n"
     "encodings and a report of every candidate. The score is top-1 accuracy on X with labels,\n"
-    "else top-1 agreement with the float model, in percent. Exit status 3 when no candidate\n"
+    "else top-1 agreement with the float model, in percent, or the number --metric-cmd prints\n"
+    "(detection mAP, mask IoU, ...). Exit status 3 when no candidate\n"
     "meets the target (the best one is written anyway).\n"
     "\n"
     "options:\n"
@@ -37,6 +38,10 @@ const char* const kAutoquantUsage =
     "                           symbolic dimensions come from the first calibration sample\n"
     "  --model-batch N          the integer model's batch when the model's is symbolic (default 1)\n"
     "  --labels Y.npy           integer class labels of X (else: agreement with float)\n"
+    "  --metric-cmd CMD         the score is what CMD prints on its last line, run on the\n"
+    "                           outputs: {outputs} in CMD becomes a folder holding OUTPUT.npy\n"
+    "                           per model output (samples along axis 0), e.g.\n"
+    "                           --metric-cmd 'python3 map.py {outputs}' (higher is better)\n"
     "  --allowed-drop P         accepted score drop in points (default 1.0)\n"
     "  -o, --output OUT.octet   the chosen candidate's integer model\n"
     "  --encodings FILE         its encodings (AIMET 1.0.0 JSON)\n"
@@ -111,7 +116,7 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
        {"--config", "", true, false}, {"--param-bw", "", true, false}, {"--act-bw", "", true, false},
        {"--per-channel", "", false, false}, {"--candidates", "", true, false},
        {"--adaround-iterations", "", true, false}, {"--batch", "-b", true, false}, kThreadsOpt,
-       kShapeOpt, {"--model-batch", "", true, false}},
+       kShapeOpt, {"--model-batch", "", true, false}, {"--metric-cmd", "", true, false}},
       1, 1);
   if (args.help()) {
     std::cout << kAutoquantUsage;
@@ -159,8 +164,12 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
   eo.keep_scores = !args.has("--labels");
   std::vector<float> float_scores;
   // Top-1 accuracy with labels; else top-1 agreement with the float model, in percent.
+  const std::string metric = args.get("--metric-cmd");
+  if (!metric.empty() && args.has("--labels")) throw UsageError("--metric-cmd and --labels exclude each other");
+  eo.keep_outputs = !metric.empty();
   quant::AutoQuantEval eval = [&](std::shared_ptr<const Graph> m, ExecutionMode mode) {
     eo.mode = mode;
+    if (!metric.empty()) return run_metric_command(metric, evaluate(m, data, nullptr, eo));
     EvalResult r = evaluate(m, data, args.has("--labels") ? &labels : nullptr, eo);
     if (r.has_labels) return 100.0 * double(r.top1) / double(r.samples);
     if (mode == ExecutionMode::kFloat) {

@@ -14,7 +14,7 @@ namespace octet::cli {
 const char* const kEvalUsage =
     "usage: octet eval MODEL --data DATA [--data NAME=FILE ...] [--labels Y.npy] [--batch N]\n"
     "                  [--threads N] [--shape NAME=d0,...] [--mode float|qdq|exact|int]\n"
-    "                  [--target PROFILE]\n"
+    "                  [--target PROFILE] [--metric-cmd CMD]\n"
     "\n"
     "Runs every sample (first dimension = samples) through the model, in slices of the\n"
     "model's batch size (a symbolic batch dimension is fixed to --batch). With labels (one\n"
@@ -32,6 +32,9 @@ const char* const kEvalUsage =
     "                           (on a model with encodings, every output is compared with float:\n"
     "                           SQNR, cosine, max error; top-1 agreement for class scores)\n"
     OCTET_CLI_ENCODINGS_HELP
+    "  --metric-cmd CMD         also print the number CMD prints on its last line, run on the\n"
+    "                           outputs: {outputs} becomes a folder holding OUTPUT.npy per output\n"
+    "                           (samples along axis 0); in qdq/exact/int mode also for float\n"
     "  -h, --help               show this help\n";
 
 void print_eval_result(const EvalResult& r) {
@@ -67,7 +70,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
                           {kDataOpt, {"--labels", "", true, false},
                            {"--batch", "-b", true, false}, kThreadsOpt, kShapeOpt, kModeOpt, kTargetOpt,
-                           kEncodingsOpt, kAllowPartialOpt},
+                           kEncodingsOpt, kAllowPartialOpt, {"--metric-cmd", "", true, false}},
                           1, 1);
   if (args.help()) {
     std::cout << kEvalUsage;
@@ -89,10 +92,12 @@ int cmd_eval(const std::vector<std::string>& argv) {
   const quant::SampleBatch data = quant::load_samples(args.all("--data"), *graph);
   HostTensor labels;
   if (args.has("--labels")) labels = load_npy(args.get("--labels"));
-  if (mode != ExecutionMode::kFloat) o.keep_outputs = true;
+  const std::string metric = args.get("--metric-cmd");
+  if (mode != ExecutionMode::kFloat || !metric.empty()) o.keep_outputs = true;
   EvalResult r = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, o);
   std::printf("mode: %s\n", execution_mode_name(mode));
   print_eval_result(r);
+  if (!metric.empty()) std::printf("metric (--metric-cmd): %.6g\n", run_metric_command(metric, r));
   if (mode != ExecutionMode::kFloat && is_integer_graph(*graph)) {
     std::printf("(an integer model has no float weights: no comparison against float)\n");
   } else if (mode != ExecutionMode::kFloat) {
@@ -101,6 +106,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     fo.mode = ExecutionMode::kFloat;
     fo.progress = nullptr;
     EvalResult reference = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, fo);
+    if (!metric.empty()) std::printf("float metric (--metric-cmd): %.6g\n", run_metric_command(metric, reference));
     std::printf("against float:\n");
     for (size_t k = 0; k < r.outputs.size() && k < reference.outputs.size(); ++k) {
       const EvalResult::KeptOutput& got = r.outputs[k];

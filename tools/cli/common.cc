@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "loaders/npy.h"
 #include "engine/passes/qdq_annotate.h"
 #include "quant/data_stream.h"
 #include "tools/cli/cli.h"
@@ -82,6 +84,48 @@ void check_shape_names(const Graph& graph, const std::map<std::string, Dims>& sh
     throw UsageError("--shape names '" + name + "', which is not an input of the model (inputs: " +
                      (names.empty() ? std::string("none") : names) + ")");
   }
+}
+
+double run_metric_command(const std::string& command, const EvalResult& r) {
+  OCTET_CHECK(command.find("{outputs}") != std::string::npos, "--metric-cmd '", command,
+              "' has no {outputs}: it would never see the outputs");
+  namespace fs = std::filesystem;
+  static int calls = 0;
+  const fs::path dir = fs::temp_directory_path() /
+                       ("octet_metric_" + std::to_string(::getpid()) + "_" + std::to_string(++calls));
+  fs::create_directories(dir);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{dir};
+  for (const EvalResult::KeptOutput& o : r.outputs) {
+    Dims dims{r.samples};
+    dims.insert(dims.end(), o.sample_dims.begin(), o.sample_dims.end());
+    save_npy((dir / (safe_file_name(o.name) + ".npy")).string(), HostTensor::from<float>(o.name, dims, o.values));
+  }
+  std::string cmd = command;
+  const std::string quoted = "'" + dir.string() + "'";  // a temp path: no quotes inside
+  for (size_t at; (at = cmd.find("{outputs}")) != std::string::npos;) cmd.replace(at, 9, quoted);
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  OCTET_CHECK(pipe, "--metric-cmd: cannot run '", command, "'");
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) {
+    text.append(buf, n);
+    if (text.size() > (1 << 20)) text.erase(0, text.size() - (1 << 16));  // the last lines matter
+  }
+  const int status = ::pclose(pipe);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) text.pop_back();
+  const std::string last = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  OCTET_CHECK(status == 0, "--metric-cmd '", command, "' failed (status ", status, "); its last line: ", last);
+  char* end = nullptr;
+  const double v = std::strtod(last.c_str(), &end);
+  OCTET_CHECK(!last.empty() && end && *end == '\0' && std::isfinite(v), "--metric-cmd '", command,
+              "': its last line must be a number, it is '", last.substr(0, 200), "'");
+  return v;
 }
 
 quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& model,

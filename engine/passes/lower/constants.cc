@@ -47,22 +47,44 @@ std::optional<Lowerer::Weights> Lowerer::weights(TensorId id, int channel_axis, 
   w.bits = q.bitwidth;
   w.codes.resize(size_t(total));
   w.scales.resize(size_t(N));
+  int64_t rescaled = 0;
   for (int64_t n = 0; n < N; ++n) {
     const size_t qi = q.scale.size() == 1 ? 0 : size_t(n);
     const auto range = weight_code_range(q, qi, q.bitwidth);
     if (!range) return *why = "weights' zero point is not symmetric", std::nullopt;
     const auto [lo, hi] = *range;
-    const float s = q.scale[qi];
+    // Element (n, k) of the [N][K] view: for channel_axis 0 the stored order already is
+    // [N][K]; for axis 1 of a [K, N] matrix it is v[k * N + n].
+    auto at = [&](int64_t k) { return channel_axis == 0 ? v[n * K + k] : v[k * N + n]; };
+    float s = q.scale[qi];
+    // The encoding's grid may reach a code the profile's weights exclude (AIMET's symmetric
+    // grid has -128; narrow int8 weights stop at -127). Clamping that code shifts the channel's
+    // every output; the channel's scale is widened instead so that its extreme codes fit.
+    const int32_t grid_lo = -q.zero_point[qi];
+    const int32_t grid_hi = (int32_t{1} << q.bitwidth) - 1 - (q.strict ? 1 : 0) - q.zero_point[qi];
+    float widen = 1.f;
+    for (int64_t k = 0; k < K; ++k) {
+      const float c = std::clamp(round_half_even(at(k) / s), float(grid_lo), float(grid_hi));
+      if (c < float(lo)) widen = std::max(widen, c / float(lo));
+      if (c > float(hi)) widen = std::max(widen, c / float(hi));
+    }
+    if (widen > 1.f) {
+      s *= widen;
+      ++rescaled;
+    }
     w.scales[size_t(n)] = s;
     for (int64_t k = 0; k < K; ++k) {
-      // Element (n, k) of the [N][K] view: for channel_axis 0 the stored order already is
-      // [N][K]; for axis 1 of a [K, N] matrix it is v[k * N + n].
-      const float x = channel_axis == 0 ? v[n * K + k] : v[k * N + n];
-      float c = round_half_even(x / s);
+      float c = round_half_even(at(k) / s);
       c = std::clamp(c, float(lo), float(hi));
       w.codes[size_t(n * K + k)] = int8_t(c);
     }
   }
+  if (rescaled && widened_.insert(t.name).second)
+    report_.notes.push_back("'" + t.name + "': " + std::to_string(rescaled) + " of " + std::to_string(N) +
+                            " output channels' scales widened to fit the profile's weight codes [" +
+                            std::to_string(prof_.weight_min(q.bitwidth)) + ", " +
+                            std::to_string(prof_.weight_max(q.bitwidth)) +
+                            "] (their encodings use a code outside it; qdq simulates that code)");
   return w;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -218,6 +219,7 @@ class Lowerer {
   std::vector<bool> consumed_;
   int32_t qmin_ = 0, qmax_ = 255;
   LoweringReport report_;
+  std::set<std::string> widened_;  // weights whose channel scales were widened (noted once)
 };
 
 }  // namespace octet::lowering

@@ -242,6 +242,18 @@ TEST_CASE("octet command line") {
     r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()));
     CHECK(r.code == 0);
     CHECK(contains(r.out, "output y: 40 values, min 0, max 1"));
+    // A user's metric: a command run on the outputs written as .npy, its last line the number.
+    r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()) +
+                " --metric-cmd 'echo scoring; ls {outputs}; stat -c %s {outputs}/y.npy'");
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "metric (--metric-cmd): 288\n"));  // 128-byte header + 10 x 4 floats
+    r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()) +
+                " --metric-cmd 'echo not a number {outputs}'");
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "its last line must be a number"));
+    r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()) + " --metric-cmd 'false {outputs}'");
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "failed (status"));
     save_npy(cli.path("few_labels.npy").string(), HostTensor::from<int64_t>("", {3}, {0, 1, 2}));
     r = cli.run("eval " + quote(model) + " --data " + quote(cli.path("data.npy").string()) +
                 " --labels " + quote(cli.path("few_labels.npy").string()));
