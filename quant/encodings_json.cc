@@ -189,6 +189,21 @@ class Reader {
     if (a.symmetric != b.symmetric) error(path, "is_symmetric differs from the first entry's");
   }
 
+  // AIMET's PyTorch export writes <prefix>_torch.encodings beside <prefix>.encodings: in every
+  // version (0.6.1 and 1.0.0 alike) its activation_encodings are keyed by module name, each an
+  // object of "input"/"output" index -> encoding.
+  void refuse_torch_module_layout(const json& sec, const std::string& key) const {
+    if (!sec.is_object()) return;
+    for (auto it = sec.begin(); it != sec.end(); ++it) {
+      const json& v = it.value();
+      if (v.is_object() && (v.contains("input") || v.contains("output")))
+        error(key + "[" + json_quote(it.key()) + "]",
+              "an object of \"input\"/\"output\" encodings keyed by PyTorch module name: "
+              "this is AIMET's <prefix>_torch.encodings file; use the <prefix>.encodings "
+              "file exported beside it, which is keyed by the ONNX model's tensor names");
+    }
+  }
+
   void parse_legacy_section(const json& sec, const std::string& key,
                             std::map<std::string, TensorEncoding>& out,
                             std::map<std::string, int>& floats) const {
@@ -196,6 +211,7 @@ class Reader {
       error(key, "expected an object keyed by tensor name (a list is the 1.0.0 layout: is the "
                  "\"version\" right?)");
     expect_object(sec, key);
+    refuse_torch_module_layout(sec, key);
     if (sec.size() > kMaxEncodingsTensors)
       error(key, detail::concat("more than ", kMaxEncodingsTensors, " tensors"));
     for (auto it = sec.begin(); it != sec.end(); ++it) {
@@ -203,10 +219,6 @@ class Reader {
       std::string tpath = key + "[" + json_quote(name) + "]";
       check_name(name, tpath);
       const json& list = it.value();
-      if (list.is_object() && (list.contains("input") || list.contains("output")))
-        error(tpath, "an object of \"input\"/\"output\" encodings keyed by PyTorch module name: "
-                     "this is AIMET's <prefix>_torch.encodings file; use the <prefix>.encodings "
-                     "file exported beside it, which is keyed by the ONNX model's tensor names");
       expect_array(list, tpath);
       if (list.empty()) error(tpath, "empty list of encodings");
       if (list.size() > kMaxEncodingsPerTensor)
@@ -253,6 +265,7 @@ class Reader {
                         std::map<std::string, TensorEncoding>& out,
                         std::map<std::string, int>& floats,
                         std::map<std::string, LpbqEncoding>* lpbq_out) const {
+    refuse_torch_module_layout(sec, key);
     if (sec.is_object())
       error(key, "expected a list of named encodings (an object keyed by tensor name is the "
                  "legacy 0.6.1 layout: is the \"version\" right?)");

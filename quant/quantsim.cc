@@ -193,7 +193,8 @@ void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& option
       if (!quantize) continue;
       add({.tensor = t.name, .role = QuantizerRole::kActivation, .op_type = n.op_type,
            .bitwidth = act_bw,
-           .kind = encoding_kind(ro.symmetric, ro.strict_symmetric, ro.unsigned_symmetric)});
+           .kind = encoding_kind(ro.symmetric, ro.strict_symmetric, ro.unsigned_symmetric),
+           .range_constraints = ro.encoding_constraints});
     }
   }
 }
@@ -358,7 +359,13 @@ void QuantSim::calibrate_batches(const std::function<bool(SampleBatch&)>& next, 
   OCTET_CHECK(done > 0, "no calibration samples were read");
   for (Watch& w : watches) {
     if (!w.quantizer->enabled) continue;
-    const Range r = w.observer->compute(w.quantizer->bitwidth, is_symmetric_kind(w.quantizer->kind));
+    Range r = w.observer->compute(w.quantizer->bitwidth, is_symmetric_kind(w.quantizer->kind));
+    if (const auto& c = w.quantizer->range_constraints) {
+      if (c->min) r.min = float(*c->min);
+      if (c->max) r.max = float(*c->max);
+      OCTET_CHECK(r.min < r.max, "calibration, tensor '", w.quantizer->tensor, "': the config fixes its range to [",
+                  r.min, ", ", r.max, "], which is empty");
+    }
     TensorEncoding te;
     te.encodings.push_back(compute_encoding(r.min, r.max, w.quantizer->bitwidth, w.quantizer->kind));
     w.quantizer->encoding = std::move(te);

@@ -31,6 +31,9 @@ struct Quantizer {
   int block_size = 0;   // > 0: per-block along `axis` (TensorEncoding's blocked layout)
   std::optional<TensorEncoding> encoding{};
   bool frozen = false;  // encoding fixed (set by hand, imported, AdaRound): calibration keeps it
+  // The config's fixed ends of an activation's range (encoding_constraints): calibration keeps
+  // them and measures the others.
+  std::optional<EncodingConstraints> range_constraints{};
   // The config's supported_kernels for op_type (its own list, else the defaults'); empty when
   // the config gives none. For mixed precision and kernel_support_warnings().
   std::vector<SupportedKernel> supported_kernels{};

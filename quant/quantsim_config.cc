@@ -200,10 +200,12 @@ class Reader {
     for (auto it = j.begin(); it != j.end(); ++it)
       if (it.key() != "min" && it.key() != "max")
         warn_at(child(path, it.key()), "ignored (AIMET's schema allows it and does not use it)");
-    require(j, path, "min");
-    require(j, path, "max");
-    EncodingConstraints c{finite_number(j, path, "min"), finite_number(j, path, "max")};
-    if (!(c.min < c.max)) fail_at(path, "expected min < max");
+    // Either end or both (AIMET's HTP v75 configs give Relu only "min": 0.0).
+    if (!j.contains("min") && !j.contains("max")) fail_at(path, "names neither 'min' nor 'max'");
+    EncodingConstraints c;
+    if (j.contains("min")) c.min = finite_number(j, path, "min");
+    if (j.contains("max")) c.max = finite_number(j, path, "max");
+    if (c.min && c.max && !(*c.min < *c.max)) fail_at(path, "expected min < max");
     return c;
   }
 
@@ -563,17 +565,12 @@ std::vector<std::string> QuantsimConfig::unapplied() const {
                   "]: aimet_onnx graph passes over decomposed patterns; octet does not run them "
                   "(quantizers inside such patterns stay where the op types put them)");
   }
-  std::string inputs, constraints;
-  for (const auto& [type, o] : d.op_type) {
+  std::string inputs;
+  for (const auto& [type, o] : d.op_type)
     if (o.is_input_quantized.value_or(false)) inputs += (inputs.empty() ? "" : ", ") + type;
-    if (o.encoding_constraints) constraints += (constraints.empty() ? "" : ", ") + type;
-  }
   if (!inputs.empty())
     out.push_back("op_type.<T>.is_input_quantized for " + inputs +
                   ": octet quantizes a tensor at its producer's output, not at a consumer's input");
-  if (!constraints.empty())
-    out.push_back("op_type.<T>.encoding_constraints for " + constraints +
-                  ": fixed output ranges are not applied; the range is calibrated");
   return out;
 }
 

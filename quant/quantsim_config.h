@@ -9,7 +9,7 @@
 //   params       {<param name>: {is_quantized,is_symmetric}}
 //   op_type      {<ONNX op type>: {is_input_quantized,is_output_quantized,is_symmetric,
 //                 per_channel_quantization, params{<name>:{...}}, supported_kernels[],
-//                 encoding_constraints{min,max}}}
+//                 encoding_constraints{min?,max?}}}
 //   supergroups  [{op_list: [>= 2 ONNX op types]}]
 //   supergroup_pass_list [<graph pass name>]   (optional; aimet_onnx graph passes)
 //   model_input  {is_input_quantized}
@@ -59,10 +59,11 @@ std::string describe_kernel(const SupportedKernel& k);
 bool kernels_support(const std::vector<SupportedKernel>& kernels, int act_bitwidth,
                      std::optional<int> param_bitwidth);
 
-// A fixed output range (`op_type.<T>.encoding_constraints`).
+// Fixed ends of an op's output range (`op_type.<T>.encoding_constraints`): the ends given are
+// kept, the others calibrated (AIMET's HTP configs pin Relu's min to 0, Tanh's to [-1, 1]).
 struct EncodingConstraints {
-  double min = 0.0;
-  double max = 0.0;
+  std::optional<double> min;
+  std::optional<double> max;
 };
 
 struct ParamFlags {

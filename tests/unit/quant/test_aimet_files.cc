@@ -90,7 +90,7 @@ double sqnr_db(const std::vector<float>& ref, const std::vector<float>& x) {
 
 TEST_CASE("aimet files: every collected quantsim config loads and places quantizers") {
   const std::vector<fs::path> configs = files_in("aimet/configs");
-  REQUIRE(configs.size() == 147);
+  REQUIRE(configs.size() == 149);
   size_t duplicate_warnings = 0, with_passes = 0, with_float_kernels = 0, op_only_kernels = 0;
   for (const fs::path& p : configs) {
     CAPTURE(p.filename().string());
@@ -341,6 +341,15 @@ TEST_CASE("aimet files: the layouts AIMET writes, on a real model") {
     CHECK(m.find("activation_encodings[\"avgpool\"]") != std::string::npos);
     CHECK(m.find("<prefix>_torch.encodings") != std::string::npos);
     CHECK(m.find("use the <prefix>.encodings") != std::string::npos);
+    // AIMET's 1.0.0 export writes the same module-keyed layout in its _torch.encodings
+    // (aimet_torch/_base/quantsim.py: "common to 0.6.1 and 1.0.0"): named for what it is too,
+    // not taken for a 0.6.1 file with the wrong version.
+    std::string torch1 = torch;
+    torch1.replace(torch1.find("0.6.1"), 5, "1.0.0");
+    const std::string m1 = error_of([&] { parse_encodings_json(torch1, "model_torch.encodings"); });
+    CHECK(m1.find("activation_encodings[\"avgpool\"]") != std::string::npos);
+    CHECK(m1.find("this is AIMET's <prefix>_torch.encodings file; use the <prefix>.encodings") != std::string::npos);
+    CHECK(m1.find("legacy 0.6.1 layout") == std::string::npos);
     // Module-path names in the ONNX layout (a renamed or hand-made file): the import says so.
     EncodingsFile f;
     f.activation_encodings["features.0.relu"] = exported.activation_encodings.begin()->second;
@@ -478,4 +487,45 @@ TEST_CASE("aimet files: per-block and LPBQ encodings run on the per-block kernel
     CHECK(sqnr_db(fl, run(g, ExecutionMode::kQdq)) > 10.0);
     CHECK(sqnr_db(fl, in) > 10.0);
   }
+}
+
+// Issue 28: AIMET's current HTP configs give Relu only {"min": 0.0}; octet refused them. A
+// constraint keeps the ends it names and calibrates the others (aimet_onnx quantsim_config.py:
+// set_fixed_encoding_range((min, None)), compute_encodings uses the observed max).
+TEST_CASE("aimet files: HTP v75's min-only Relu constraint loads; the ends a constraint names are kept") {
+  const fs::path path = latest_config("htp_quantsim_config_v75");
+  const QuantsimConfig v75 = QuantsimConfig::load(path);
+  const ResolvedOp relu = v75.resolve_op("Relu");
+  REQUIRE(relu.encoding_constraints.has_value());
+  CHECK(relu.encoding_constraints->min == 0.0);
+  CHECK_FALSE(relu.encoding_constraints->max.has_value());
+  // The same file with Relu's max fixed instead: the max is kept, the min calibrated.
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string relu_min = "\"Relu\":\n    {\n      \"encoding_constraints\":\n      {\n        \"min\": 0.0";
+  const size_t at = text.find(relu_min);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, relu_min.size(), "\"Relu\":\n    {\n      \"encoding_constraints\":\n      {\n        \"max\": 0.75");
+  const QuantsimConfig capped = QuantsimConfig::parse(text, "capped.json");
+  const HostTensor x = slice_rows(load_npy(data_path("mnist_calib_images.npy")), 0, 50);
+  CalibrationOptions co;
+  co.observer.scheme = RangeScheme::kTf;
+  const auto resnet = load_model(data_path("mnist_resnet.onnx"));  // 7 Relu (MobileNet's are Clip)
+  QuantSim a(resnet, v75), b(resnet, capped);
+  a.calibrate(x, co);
+  b.calibrate(x, co);
+  int relus = 0;
+  for (size_t i = 0; i < a.quantizers().size(); ++i) {
+    const Quantizer& qa = a.quantizers()[i];
+    if (qa.op_type != "Relu" || !qa.enabled || qa.role == QuantizerRole::kParam) continue;
+    ++relus;
+    REQUIRE(qa.encoding.has_value());
+    const Encoding& ea = qa.encoding->encodings[0];
+    const Encoding& eb = b.at(qa.tensor).encoding->encodings[0];
+    CAPTURE(qa.tensor);
+    CHECK(ea.min == 0.0);
+    CHECK(ea.max > 1.0);                            // calibrated: MNIST activations exceed 1
+    CHECK(std::abs(eb.max - 0.75) <= eb.scale);     // fixed, up to the grid's step
+  }
+  CHECK(relus > 0);
 }
