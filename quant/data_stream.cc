@@ -65,6 +65,17 @@ HostTensor conform(HostTensor data, const TensorInfo& t, const std::string& file
   const std::string what = file + ": the data for input '" + t.name + "'";
   OCTET_CHECK(!data.dims.empty() && data.dims[0] > 0, what, " has shape ", dims_to_string(data.dims),
               ": samples lie along axis 0 and there must be at least one");
+  if (t.shape.has_rank && data.dims.size() != t.shape.rank() && t.shape.rank() >= 1) {
+    // Another rank with the same values per sample (images [N,1,28,28] for an input [1,28,28]
+    // fed one sample at a time): the samples take the input's shape.
+    bool known = true;
+    Dims sample{data.dims[0]};
+    for (size_t i = 1; i < t.shape.rank(); ++i) {
+      known = known && t.shape.dims[i].is_known();
+      sample.push_back(t.shape.dims[i].value);
+    }
+    if (known && checked_numel(sample) == data.numel()) data.dims = sample;
+  }
   if (t.shape.has_rank) {
     OCTET_CHECK(data.dims.size() == t.shape.rank(), what, " has shape ", dims_to_string(data.dims),
                 "; the input is ", t.shape.to_string(), " (rank ", t.shape.rank(), ", samples along axis 0)");

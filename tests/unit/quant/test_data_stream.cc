@@ -49,6 +49,12 @@ TEST_CASE("data: a .npz feeds every input by name; NAME=FILE feeds one each; fol
   const SampleBatch named = load_samples({"ids=" + dir.file("ids.npy"), "x=" + dir.file("x.npy")}, *model);
   CHECK(named.inputs[0].bytes == whole.inputs[0].bytes);
   CHECK(named.inputs[1].bytes == whole.inputs[1].bytes);
+  // Samples of another rank but the input's size per sample take the input's shape.
+  HostTensor x4 = whole.inputs[0];
+  x4.dims = {3, 2, 2};
+  save_npy(dir.file("x4.npy"), x4);
+  const SampleBatch reshaped = load_samples({"ids=" + dir.file("ids.npy"), "x=" + dir.file("x4.npy")}, *model);
+  CHECK(reshaped.inputs[0].dims == Dims{3, 4});
   // A folder of .npz files: one batch each, joined in name order.
   fs::create_directories(dir.path / "batches");
   fs::copy_file(npz("two_inputs.npz"), dir.path / "batches" / "a.npz");
