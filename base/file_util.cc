@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 
 namespace octet {
@@ -122,11 +123,7 @@ std::string parent_directory(const std::string& path) {
 }
 
 void write_file_bytes(const std::string& path, const void* data, size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  OCTET_CHECK(out, path, ": cannot create (", std::strerror(errno), ")");
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  out.close();
-  OCTET_CHECK(out.good(), path, ": write failed");
+  write_file_atomically(path, data, size);
 }
 
 }  // namespace octet

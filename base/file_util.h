@@ -23,6 +23,7 @@ std::vector<std::byte> read_file_range_inside(const std::string& folder,
                                               const std::string& relative, uint64_t offset,
                                               uint64_t length, const std::string& what);
 std::string parent_directory(const std::string& path);
+// Writes a whole file through AtomicFile (base/atomic_file.h): all or nothing.
 void write_file_bytes(const std::string& path, const void* data, size_t size);
 
 }  // namespace octet

@@ -9,6 +9,8 @@
 
 #include "base/error.h"
 #include "loaders/octet_format.h"
+
+#include "base/atomic_file.h"
 #include "schemas/octet_generated.h"
 
 namespace octet {
@@ -238,24 +240,9 @@ void save_octet(const Graph& graph, const std::string& path) {
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }
-  // Write next to the target and rename, so a failed write never leaves a partial model.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    OCTET_CHECK(out, path, ": cannot create ", tmp);
-    emit(image, [&](const std::byte* p, uint64_t n) {
-      out.write(reinterpret_cast<const char*>(p), static_cast<std::streamsize>(n));
-    });
-    out.close();
-    if (!out.good()) {
-      std::remove(tmp.c_str());
-      fail(path, ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": cannot rename ", tmp, " to it");
-  }
+  AtomicFile out(path);  // all or nothing: a failed write never leaves a partial model
+  emit(image, [&](const std::byte* p, uint64_t n) { out.write(p, size_t(n)); });
+  out.commit();
 }
 
 }  // namespace octet

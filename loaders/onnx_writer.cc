@@ -3,12 +3,14 @@
 #include <onnx/onnx_pb.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 #include "base/file_util.h"
 
@@ -309,18 +311,45 @@ class ModelWriter {
 
 void write_external_file(const Graph& g, const std::string& path,
                          const std::vector<ExternalPiece>& pieces) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  OCTET_CHECK(out, path, ": cannot create (", std::strerror(errno), ")");
+  AtomicFile out(path);
   static const char zeros[kExternalAlignment] = {};
   uint64_t pos = 0;
   for (const ExternalPiece& p : pieces) {
-    out.write(zeros, static_cast<std::streamsize>(p.offset - pos));
-    out.write(reinterpret_cast<const char*>(g.tensor(p.tensor).data->data()),
-              static_cast<std::streamsize>(p.size));
+    out.write(zeros, size_t(p.offset - pos));
+    out.write(g.tensor(p.tensor).data->data(), size_t(p.size));
     pos = p.offset + p.size;
   }
-  out.close();
-  OCTET_CHECK(out.good(), path, ": write failed");
+  out.commit();
+}
+
+// FNV-1a over the external pieces: names the data file after its contents, so that a model
+// and its data file are replaced as a pair (a new model never reads an old file, nor an old
+// model a new one).
+uint64_t external_data_hash(const Graph& g, const std::vector<ExternalPiece>& pieces) {
+  uint64_t h = 1469598103934665603ull;
+  for (const ExternalPiece& p : pieces) {
+    const auto* b = reinterpret_cast<const unsigned char*>(g.tensor(p.tensor).data->data());
+    for (uint64_t i = 0; i < p.size; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    h = (h ^ p.offset) * 1099511628211ull;
+  }
+  return h;
+}
+
+// The data files earlier writes to `model` left (<model file>.<16 hex digits>.data), but `keep`.
+std::vector<std::filesystem::path> stale_data_files(const std::string& model, const std::string& keep) {
+  namespace fs = std::filesystem;
+  const std::string stem = fs::path(model).filename().string() + ".";
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(parent_directory(model), ec)) {
+    const std::string n = e.path().filename().string();
+    if (n == keep || n.size() != stem.size() + 16 + 5 || n.compare(0, stem.size(), stem) != 0 ||
+        n.compare(n.size() - 5, 5, ".data") != 0)
+      continue;
+    if (n.find_first_not_of("0123456789abcdef", stem.size()) == stem.size() + 16 && e.is_regular_file())
+      out.push_back(e.path());
+  }
+  return out;
 }
 
 }  // namespace
@@ -347,19 +376,36 @@ std::string serialize_onnx(const Graph& graph, const OnnxWriteOptions& options) 
 
 void save_onnx(const Graph& graph, const std::string& path, const OnnxWriteOptions& options) {
   OCTET_CHECK(!path.empty(), "save_onnx: empty path");
-  std::string data_name = std::filesystem::path(path).filename().string() + ".data";
-  std::string data_path = (std::filesystem::path(parent_directory(path)) / data_name).string();
   ModelWriter writer(graph, options);
   onnx::ModelProto m;
+  // The data file's name holds the hash of its contents: known only once the pieces are laid
+  // out, so the model is built twice when there is external data.
+  std::string data_name = std::filesystem::path(path).filename().string() + ".data";
   try {
     m = writer.build(data_name);
+    if (!writer.external().empty()) {
+      char hex[17];
+      std::snprintf(hex, sizeof hex, "%016llx",
+                    static_cast<unsigned long long>(external_data_hash(graph, writer.external())));
+      data_name = std::filesystem::path(path).filename().string() + "." + hex + ".data";
+      ModelWriter again(graph, options);
+      m = again.build(data_name);
+    }
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }
   std::string bytes;
   OCTET_CHECK(m.SerializeToString(&bytes), path, ": protobuf serialization failed");
-  if (!writer.external().empty()) write_external_file(graph, data_path, writer.external());
+  // Data first, under its own new name; then the model that names it. An interruption leaves
+  // the old pair intact (plus an unreferenced data file).
+  if (!writer.external().empty())
+    write_external_file(graph, (std::filesystem::path(parent_directory(path)) / data_name).string(),
+                        writer.external());
   write_file_bytes(path, bytes.data(), bytes.size());
+  for (const std::filesystem::path& stale : stale_data_files(path, data_name)) {
+    std::error_code ec;
+    std::filesystem::remove(stale, ec);
+  }
 }
 
 }  // namespace octet

@@ -670,11 +670,7 @@ void save_encodings(const std::string& path, const EncodingsFile& file, Encoding
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  OCTET_CHECK(out.good(), path, ": cannot open for writing");
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  out.close();
-  OCTET_CHECK(out.good(), path, ": write failed");
+  write_file_bytes(path, text.data(), text.size());
 }
 
 namespace encodings_detail {

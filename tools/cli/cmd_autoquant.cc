@@ -1,9 +1,10 @@
 // octet autoquant MODEL --data CALIB --eval-data X [--labels Y] [--allowed-drop P] -o OUT.octet
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include "base/error.h"
+#include "base/file_util.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
 #include "quant/autoquant.h"
@@ -75,8 +76,7 @@ std::string json_string(const std::string& s) {
 }
 
 void write_report(const std::string& path, const quant::AutoQuantResult& r) {
-  std::ofstream f(path);
-  OCTET_CHECK(f, path, ": cannot open for writing");
+  std::ostringstream f;
   f << "{\n  \"float_score\": " << r.float_score << ",\n  \"target_score\": " << r.target_score
     << ",\n  \"target_met\": " << (r.target_met ? "true" : "false")
     << ",\n  \"chosen\": " << json_string(r.candidates[r.best].name) << ",\n  \"candidates\": [\n";
@@ -91,7 +91,8 @@ void write_report(const std::string& path, const quant::AutoQuantResult& r) {
     f << "]}" << (i + 1 < r.candidates.size() ? "," : "") << "\n";
   }
   f << "  ]\n}\n";
-  OCTET_CHECK(f.good(), path, ": write failed");
+  const std::string text = f.str();
+  write_file_bytes(path, text.data(), text.size());
 }
 
 std::vector<std::string> split_list(const std::string& list) {

@@ -157,8 +157,16 @@ TEST_CASE("onnx writer: external data round-trips with 64-byte aligned offsets")
   opt.external_data = OnnxExternalData::kAlways;
   opt.external_threshold = 256;
   save_onnx(*original, out, opt);
-  REQUIRE(fs::exists(out + ".data"));
   onnx::ModelProto m = parse(out);
+  // The data file is named after its contents: model.onnx.<16 hex digits>.data.
+  std::string location;
+  for (const auto& t : m.graph().initializer())
+    for (const auto& e : t.external_data())
+      if (e.key() == "location") location = e.value();
+  REQUIRE(location.size() == std::string("model.onnx.").size() + 16 + 5);
+  CHECK(location.rfind("model.onnx.", 0) == 0);
+  const std::string data_file = (dir / location).string();
+  REQUIRE(fs::exists(data_file));
   int external = 0, inline_count = 0;
   uint64_t end = 0;
   for (const auto& t : m.graph().initializer()) {
@@ -170,7 +178,7 @@ TEST_CASE("onnx writer: external data round-trips with 64-byte aligned offsets")
     ++external;
     std::map<std::string, std::string> kv;
     for (const auto& e : t.external_data()) kv[e.key()] = e.value();
-    CHECK(kv["location"] == "model.onnx.data");
+    CHECK(kv["location"] == location);
     uint64_t offset = std::stoull(kv["offset"]), length = std::stoull(kv["length"]);
     CHECK(offset % 64 == 0);
     CHECK(length >= 256);
@@ -179,17 +187,44 @@ TEST_CASE("onnx writer: external data round-trips with 64-byte aligned offsets")
   }
   CHECK(external > 0);
   CHECK(inline_count > 0);
-  CHECK(fs::file_size(out + ".data") == end);
+  CHECK(fs::file_size(data_file) == end);
   auto reloaded = load_onnx(out);
   check_graphs_equal(*original, *reloaded);
   check_same_outputs(original, reloaded, model_input(*original, "mnist_mobilenet.onnx"));
+
+  SUBCASE("a model written over another gets a data file of its own; the old one goes") {
+    // Issue 29, finding 2: the .data file was rewritten in place before the .onnx: a failure in
+    // between left the old model reading the new weights, and it ran.
+    Graph changed = *original;
+    for (TensorInfo& t : changed.tensors)
+      if (t.is_constant() && t.dtype == DType::kF32 && checked_numel(t.shape.concrete()) >= 64) {
+        std::vector<float> v(reinterpret_cast<const float*>(t.data->data()),
+                             reinterpret_cast<const float*>(t.data->data()) + checked_numel(t.shape.concrete()));
+        for (float& x : v) x *= 0.5f;
+        t.data = Buffer::copy_of(v.data(), v.size() * 4);
+        break;
+      }
+    save_onnx(changed, out, opt);
+    std::string second;
+    const onnx::ModelProto m2 = parse(out);
+    for (const auto& t : m2.graph().initializer())
+      for (const auto& e : t.external_data())
+        if (e.key() == "location") second = e.value();
+    CHECK(second != location);
+    CHECK(fs::exists(dir / second));
+    CHECK_FALSE(fs::exists(data_file));  // the first write's data, no longer referenced
+    check_graphs_equal(changed, *load_onnx(out));
+  }
 
   SUBCASE("kAuto moves constants out only when the model would be too big") {
     std::string auto_out = (dir / "auto.onnx").string();
     OnnxWriteOptions a;
     a.max_model_bytes = 64 * 1024;  // smaller than the weights
     save_onnx(*original, auto_out, a);
-    CHECK(fs::exists(auto_out + ".data"));
+    bool external = false;
+    for (const auto& e : fs::directory_iterator(dir))
+      external = external || e.path().filename().string().rfind("auto.onnx.", 0) == 0;
+    CHECK(external);
     CHECK(fs::file_size(auto_out) <= a.max_model_bytes);
     check_graphs_equal(*original, *load_onnx(auto_out));
   }
