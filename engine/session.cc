@@ -131,6 +131,7 @@ int64_t first_non_finite(const std::byte* data, int64_t n) {
 std::vector<NodeProfile> Session::node_profile() const {
   std::vector<NodeProfile> out;
   if (!options_.profile) return out;
+  std::lock_guard<std::mutex> lock(run_mutex_);
   for (size_t n = 0; n < graph_.nodes.size(); ++n)
     out.push_back({graph_.nodes[n].name, graph_.nodes[n].op_type,
                    std::string(kernels_[n]->impl_name()), node_threads_[n],
@@ -139,11 +140,14 @@ std::vector<NodeProfile> Session::node_profile() const {
 }
 
 void Session::reset_profile() {
+  std::lock_guard<std::mutex> lock(run_mutex_);
   node_seconds_.assign(node_seconds_.size(), 0.0);
   profiled_runs_ = 0;
 }
 
 std::vector<HostTensor> Session::run(const std::vector<HostTensor>& inputs) {
+  // The arena, the kernels' scratch and the profile belong to one inference at a time.
+  std::lock_guard<std::mutex> lock(run_mutex_);
   if (!arena_) allocate_arena();
   std::vector<char> fed(graph_.tensors.size(), 0);
   for (const HostTensor& in : inputs) {

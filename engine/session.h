@@ -1,9 +1,11 @@
 // A Session prepares a model for given input shapes (kernels chosen, weights packed,
 // memory planned) and runs it. Sessions share the loaded model read-only, so several
-// may run one model concurrently; one Session runs one inference at a time.
+// may run one model concurrently. One Session runs one inference at a time: run() called from
+// several threads takes turns (one activation arena); a Session per thread runs in parallel.
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +51,7 @@ class Session {
   // Inputs by name (every non-constant graph input exactly once, with the prepared
   // dtype and shape); returns the graph outputs in graph order. The activation arena is
   // allocated by the first run: preparing a session (e.g. `octet info`) allocates none.
+  // Thread-safe: concurrent calls run one after the other.
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs);
 
   const Graph& prepared_graph() const { return graph_; }
@@ -83,6 +86,7 @@ class Session {
   size_t arena_bytes_ = 0;
   size_t naive_bytes_ = 0;
   std::optional<LoweringReport> lowering_;
+  mutable std::mutex run_mutex_;  // run(), and the profile it accumulates
 };
 
 }  // namespace octet
