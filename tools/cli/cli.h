@@ -132,6 +132,16 @@ quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& mo
 // "{outputs}" replaced by that folder, and returns the number on the last line it prints.
 // Errors name the command; the folder is removed afterwards.
 double run_metric_command(const std::string& command, const quant::EvalResult& r);
+// The files one command reads and writes, each with the option that names it ("-o", "--data").
+// UsageError when an output names an input (or lies inside an input folder) or another output:
+// a command never writes over what it reads, nor two outputs over one another. Paths are
+// compared resolved (links, "..", the working folder); --data NAME=FILE counts as FILE.
+struct NamedPath {
+  std::string option, path;
+};
+void check_output_paths(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs);
+// --data specs as input paths (NAME=FILE gives FILE).
+std::vector<NamedPath> data_paths(const std::string& option, const std::vector<std::string>& specs);
 // Random values for a tensor: floats uniform in [-1, 1], integers 0, bools false.
 HostTensor random_tensor(const std::string& name, DType dtype, const Dims& dims, uint32_t seed);
 // A file name made from a tensor name (no path separators or odd characters).

@@ -154,6 +154,15 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
   ao.ptq.adaround.num_iterations = args.get_int("--adaround-iterations", 0, 0, 1 << 24);
   const std::string target = args.get("--target", "onnxruntime");
 
+  {
+    std::vector<NamedPath> inputs = data_paths("--data", {args.get("--data")});
+    inputs.push_back({"MODEL", args.positional()[0]});
+    inputs.push_back({"--eval-data", args.get("--eval-data")});
+    inputs.push_back({"--labels", args.get("--labels")});
+    check_output_paths(inputs, {{"-o", args.get("--output")},
+                                {"--encodings", args.get("--encodings")},
+                                {"--report", args.get("--report")}});
+  }
   std::shared_ptr<Graph> model = load_model(args.positional()[0]);
   const quant::SampleBatch data = quant::load_samples({args.get("--eval-data")}, *model);
   HostTensor labels;

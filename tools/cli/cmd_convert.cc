@@ -52,6 +52,7 @@ int cmd_convert(const std::vector<std::string>& argv) {
   if (!args.has("--output")) throw UsageError("missing -o OUTPUT");
   const std::string in = args.positional()[0];
   const std::string out = args.get("--output");
+  check_output_paths({{"MODEL", in}}, {{"-o", out}});
   if (out.empty()) throw UsageError("-o needs a file name");
   const bool to_onnx = ends_with_onnx(out);
   if (args.has("--external-data") && !to_onnx)

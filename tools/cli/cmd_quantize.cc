@@ -162,6 +162,17 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   }
   const std::string in = args.positional()[0];
   const std::string out = args.get("--output");
+  {
+    std::vector<NamedPath> inputs = data_paths("--data", data);
+    inputs.push_back({"MODEL", in});
+    if (args.get("--config", "").find('/') != std::string::npos || args.get("--config", "").find(".json") != std::string::npos)
+      inputs.push_back({"--config", args.get("--config")});
+    check_output_paths(inputs, {{"-o", out},
+                                {"--calibrated-out", args.get("--calibrated-out")},
+                                {"--encodings", args.get("--encodings")},
+                                {"--export-onnx", args.get("--export-onnx")},
+                                {"--export-qdq", args.get("--export-qdq")}});
+  }
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Graph> model = load_model(in);
   const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));

@@ -141,14 +141,25 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::vector<HostTensor> outputs = session.run(inputs);
 
   std::string dir = args.get("--output");
-  if (!dir.empty()) std::filesystem::create_directories(dir);
+  // Every output's file, checked before any is written: none over an input, none over another
+  // (names a/b and a_b map to one file name).
+  std::vector<NamedPath> written;
+  if (!dir.empty()) {
+    std::vector<NamedPath> read{{"MODEL", path}};
+    for (const InputFile& f : files) read.push_back({"--input", f.file});
+    if (args.has("--encodings")) read.push_back({"--encodings", args.get("--encodings")});
+    for (const HostTensor& out : outputs)
+      written.push_back({"-o (output '" + out.name + "')",
+                         (std::filesystem::path(dir) / (safe_file_name(out.name) + ".npy")).string()});
+    check_output_paths(read, written);
+    std::filesystem::create_directories(dir);
+  }
   std::cout << "outputs:\n";
-  for (const HostTensor& out : outputs) {
-    print_summary(out);
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    print_summary(outputs[k]);
     if (!dir.empty()) {
-      std::string file = (std::filesystem::path(dir) / (safe_file_name(out.name) + ".npy")).string();
-      save_npy(file, out);
-      std::cout << "    -> " << file << "\n";
+      save_npy(written[k].path, outputs[k]);
+      std::cout << "    -> " << written[k].path << "\n";
     }
   }
   return 0;

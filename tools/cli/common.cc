@@ -86,6 +86,52 @@ void check_shape_names(const Graph& graph, const std::map<std::string, Dims>& sh
   }
 }
 
+namespace {
+std::filesystem::path resolved(const std::string& p) {
+  std::error_code ec;
+  std::filesystem::path r = std::filesystem::weakly_canonical(std::filesystem::absolute(p, ec), ec);
+  return ec ? std::filesystem::absolute(p) : r;
+}
+bool inside(const std::filesystem::path& p, const std::filesystem::path& folder) {
+  auto f = folder.begin(), q = p.begin();
+  for (; f != folder.end() && q != p.end(); ++f, ++q)
+    if (*f != *q) return false;
+  return f == folder.end();
+}
+}  // namespace
+
+std::vector<NamedPath> data_paths(const std::string& option, const std::vector<std::string>& specs) {
+  std::vector<NamedPath> out;
+  for (const std::string& s : specs) {
+    std::error_code ec;
+    const size_t eq = s.find('=');
+    out.push_back({option, std::filesystem::exists(s, ec) || eq == std::string::npos ? s : s.substr(eq + 1)});
+  }
+  return out;
+}
+
+void check_output_paths(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs) {
+  std::vector<std::pair<const NamedPath*, std::filesystem::path>> seen;
+  for (const NamedPath& in : inputs)
+    if (!in.path.empty()) seen.push_back({&in, resolved(in.path)});
+  const size_t input_count = seen.size();
+  for (const NamedPath& out : outputs) {
+    if (out.path.empty()) continue;
+    const std::filesystem::path r = resolved(out.path);
+    for (size_t i = 0; i < seen.size(); ++i) {
+      const bool is_input = i < input_count;
+      std::error_code ec;
+      const bool same = r == seen[i].second ||
+                        (is_input && std::filesystem::is_directory(seen[i].second, ec) && inside(r, seen[i].second));
+      if (same)
+        throw UsageError(out.option + " " + out.path + " names " + (is_input ? "an input" : "another output") +
+                         " of this command (" + seen[i].first->option + " " + seen[i].first->path +
+                         "): it would be overwritten");
+    }
+    seen.push_back({&out, r});
+  }
+}
+
 double run_metric_command(const std::string& command, const EvalResult& r) {
   OCTET_CHECK(command.find("{outputs}") != std::string::npos, "--metric-cmd '", command,
               "' has no {outputs}: it would never see the outputs");

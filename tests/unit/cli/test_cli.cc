@@ -414,3 +414,54 @@ TEST_CASE("octet command line: a model with a float and an integer input and a s
   r = cli.run("bench " + quote(model) + " --runs 1 --warmup 0 --shape x=1,4 --shape ids=1,3");
   CHECK(r.code == 0);
 }
+
+// Issue 29, findings 4 and 5: outputs over inputs or over each other were written, exit 0.
+TEST_CASE("octet command line: no output over an input or another output") {
+  Cli cli;
+  if (!cli.available()) {
+    MESSAGE("build/octet not found next to the test binary; skipping the CLI test");
+    return;
+  }
+  const std::string data = octet::test::data_dir();
+  const std::string model = data + "/mnist_resnet.onnx";
+  const std::string calib = cli.path("calib.npy").string();
+  fs::copy_file(data + "/mnist_calib_images.npy", calib);
+  const auto before = fs::file_size(calib);
+  Result r = cli.run("quantize " + quote(model) + " --data " + quote(calib) + " -o " + quote(calib));
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "-o " + calib + " names an input of this command (--data " + calib + ")"));
+  CHECK(fs::file_size(calib) == before);
+  const std::string q = cli.path("q.octet").string();
+  r = cli.run("quantize " + quote(model) + " --data " + quote(calib) + " -o " + quote(q) + " --calibrated-out " +
+              quote(cli.path(".").string() + "/q.octet"));
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "names another output of this command (-o " + q + ")"));
+  CHECK_FALSE(fs::exists(q));
+  r = cli.run("convert " + quote(model) + " -o " + quote(model));
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "names an input"));
+  // Two output names that map to one file name.
+  Graph g;
+  g.opset = 17;
+  TensorInfo x;
+  x.name = "x";
+  x.dtype = DType::kF32;
+  x.shape = Shape::of({1, 4});
+  g.inputs = {g.add_tensor(x)};
+  for (const char* name : {"a/b", "a_b"}) {
+    TensorInfo y;
+    y.name = name;
+    y.dtype = DType::kF32;
+    const TensorId id = g.add_tensor(y);
+    g.outputs.push_back(id);
+    g.nodes.push_back(Node{std::string("copy_") + name, "Identity", {g.inputs[0]}, {id}, {}});
+  }
+  const std::string two = cli.path("two.onnx").string();
+  save_onnx(g, two);
+  save_npy(cli.path("x.npy").string(), HostTensor::from<float>("", {1, 4}, {1, 2, 3, 4}));
+  r = cli.run("run " + quote(two) + " --input x=" + quote(cli.path("x.npy").string()) + " -o " +
+              quote(cli.path("out").string()));
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "names another output of this command (-o (output 'a/b')"));
+  CHECK_FALSE(fs::exists(cli.path("out")));
+}
