@@ -76,10 +76,15 @@ MemoryPlan plan_memory(const Graph& graph, const std::vector<bool>& aliases_inpu
                    [&](TensorId a, TensorId b) { return life[a].bytes > life[b].bytes; });
   MemoryPlan plan;
   plan.offset.assign(count, -1);
-  // The placed buffers live at each step (step s at index s + 1: graph inputs live from -1):
-  // finding those that overlap a lifetime costs the sum of its steps' lists, not a scan of
-  // everything placed (which made planning quadratic in the graph's length).
+  // Finding the placed buffers whose lifetimes overlap a new one: short-lived buffers are
+  // listed at each step they live (step s at index s + 1: graph inputs live from -1), so a scan
+  // costs the sum of the new lifetime's lists, not everything placed (which made planning
+  // quadratic in the graph's length); long-lived ones (graph outputs live to the end) are kept
+  // in one list and checked directly, as listing them per step made planning cubic in the
+  // number of tensors live at once (10,000 graph outputs: minutes).
+  constexpr int kShortLife = 64;
   std::vector<std::vector<TensorId>> placed_at(static_cast<size_t>(end) + 2);
+  std::vector<TensorId> long_lived;
   std::vector<size_t> seen_stamp(count, 0);
   size_t stamp = 0;
   std::vector<std::pair<size_t, size_t>> busy;
@@ -88,12 +93,15 @@ MemoryPlan plan_memory(const Graph& graph, const std::vector<bool>& aliases_inpu
     plan.naive_bytes = checked_add(plan.naive_bytes, me.bytes);
     busy.clear();
     ++stamp;
+    auto consider = [&](TensorId p) {
+      if (seen_stamp[size_t(p)] == stamp) return;
+      seen_stamp[size_t(p)] = stamp;
+      busy.emplace_back(static_cast<size_t>(plan.offset[p]), life[p].bytes);
+    };
     for (int s = me.first; s <= me.last; ++s)
-      for (TensorId p : placed_at[size_t(s + 1)])
-        if (seen_stamp[size_t(p)] != stamp) {
-          seen_stamp[size_t(p)] = stamp;
-          busy.emplace_back(static_cast<size_t>(plan.offset[p]), life[p].bytes);
-        }
+      for (TensorId p : placed_at[size_t(s + 1)]) consider(p);
+    for (TensorId p : long_lived)
+      if (life[p].first <= me.last && me.first <= life[p].last) consider(p);
     std::sort(busy.begin(), busy.end());
     size_t offset = 0;
     for (auto [start, size] : busy) {
@@ -102,7 +110,11 @@ MemoryPlan plan_memory(const Graph& graph, const std::vector<bool>& aliases_inpu
     }
     plan.offset[t] = static_cast<int64_t>(offset);
     plan.arena_bytes = std::max(plan.arena_bytes, checked_add(offset, me.bytes));
-    for (int s = me.first; s <= me.last; ++s) placed_at[size_t(s + 1)].push_back(t);
+    if (me.last - me.first < kShortLife) {
+      for (int s = me.first; s <= me.last; ++s) placed_at[size_t(s + 1)].push_back(t);
+    } else {
+      long_lived.push_back(t);
+    }
   }
   for (size_t t = 0; t < count; ++t) {
     TensorId r = find_root(static_cast<TensorId>(t));

@@ -142,6 +142,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     } catch (const std::exception&) {
       throw UsageError("--percentile needs a number");
     }
+    if (!(co.observer.percentile >= 50 && co.observer.percentile <= 100))  // NaN fails too
+      throw UsageError("--percentile must be in [50, 100], got " + args.get("--percentile"));
   }
   co.batch_size = args.get_int("--batch", 32, 1, 1 << 20);
   co.threads = args.get_int("--threads", 1, 0, 1024);
