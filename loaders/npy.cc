@@ -158,7 +158,7 @@ class NpyHeaderParser {
 
 }  // namespace
 
-HostTensor parse_npy(const void* data, size_t size, const std::string& source) {
+NpyInfo parse_npy_header(const void* data, size_t size, const std::string& source) {
   const auto* p = static_cast<const unsigned char*>(data);
   OCTET_CHECK(size >= 10 && std::memcmp(p, kMagic, 6) == 0, source, ": not a .npy file");
   const int major = p[6];
@@ -190,17 +190,34 @@ HostTensor parse_npy(const void* data, size_t size, const std::string& source) {
   OCTET_CHECK(dtype != DType::kUndefined, source, ": .npy dtype '", descr,
               "' is not supported (little-endian numeric types only)");
   OCTET_CHECK(!h.fortran_order, source, ": Fortran-ordered arrays are not supported");
-  const Dims& dims = h.shape;
+  NpyInfo info{dtype, h.shape, offset, 0};
+  info.data_bytes = dtype_storage_bytes(dtype, checked_numel(info.dims));
+  return info;
+}
+
+HostTensor parse_npy(const void* data, size_t size, const std::string& source) {
+  const NpyInfo info = parse_npy_header(data, size, source);
+  const auto* p = static_cast<const unsigned char*>(data);
+  OCTET_CHECK(size - info.data_offset == info.data_bytes, source, ": data has ", size - info.data_offset,
+              " bytes, shape ", dims_to_string(info.dims), " of ", dtype_name(info.dtype), " needs ",
+              info.data_bytes);
   HostTensor t;
-  t.dtype = dtype;
-  t.dims = dims;
-  int64_t count = checked_numel(dims);
-  size_t bytes = dtype_storage_bytes(dtype, count);
-  OCTET_CHECK(size - offset == bytes, source, ": data has ", size - offset, " bytes, shape ",
-              dims_to_string(dims), " of ", dtype_name(dtype), " needs ", bytes);
-  t.bytes.resize(bytes);
-  if (bytes) std::memcpy(t.bytes.data(), p + offset, bytes);
+  t.dtype = info.dtype;
+  t.dims = info.dims;
+  t.bytes.resize(info.data_bytes);
+  if (info.data_bytes) std::memcpy(t.bytes.data(), p + info.data_offset, info.data_bytes);
   return t;
+}
+
+NpyInfo read_npy_info(const std::string& path) {
+  const std::vector<std::byte> head = read_file_head(path, kMaxHeaderBytes + 12);
+  NpyInfo info = parse_npy_header(head.data(), head.size(), path);
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  OCTET_CHECK(!ec && size - info.data_offset == info.data_bytes, path, ": data has ",
+              ec ? 0 : size - info.data_offset, " bytes, shape ", dims_to_string(info.dims), " of ",
+              dtype_name(info.dtype), " needs ", info.data_bytes);
+  return info;
 }
 
 HostTensor load_npy(const std::string& path) {

@@ -60,39 +60,58 @@ std::pair<double, double> integer_range(DType t) {
   }
 }
 
-// `data` as the input `t` takes it: its type, its rank, its known dimensions beyond axis 0.
-HostTensor conform(HostTensor data, const TensorInfo& t, const std::string& file) {
-  const std::string what = file + ": the data for input '" + t.name + "'";
-  OCTET_CHECK(!data.dims.empty() && data.dims[0] > 0, what, " has shape ", dims_to_string(data.dims),
+std::string data_for(const std::string& file, const TensorInfo& t) {
+  return file + ": the data for input '" + t.name + "'";
+}
+
+// The shape samples of `dims` take for the input `t` (its rank and known dimensions beyond
+// axis 0), or an error naming `file`.
+Dims conform_dims(Dims dims, const TensorInfo& t, const std::string& file) {
+  const std::string what = data_for(file, t);
+  OCTET_CHECK(!dims.empty() && dims[0] > 0, what, " has shape ", dims_to_string(dims),
               ": samples lie along axis 0 and there must be at least one");
-  if (t.shape.has_rank && data.dims.size() != t.shape.rank() && t.shape.rank() >= 1) {
+  if (t.shape.has_rank && dims.size() != t.shape.rank() && t.shape.rank() >= 1) {
     // Another rank with the same values per sample (images [N,1,28,28] for an input [1,28,28]
     // fed one sample at a time): the samples take the input's shape.
     bool known = true;
-    Dims sample{data.dims[0]};
+    Dims sample{dims[0]};
     for (size_t i = 1; i < t.shape.rank(); ++i) {
       known = known && t.shape.dims[i].is_known();
       sample.push_back(t.shape.dims[i].value);
     }
-    if (known && checked_numel(sample) == data.numel()) data.dims = sample;
+    if (known && checked_numel(sample) == checked_numel(dims)) dims = sample;
   }
   if (t.shape.has_rank) {
-    OCTET_CHECK(data.dims.size() == t.shape.rank(), what, " has shape ", dims_to_string(data.dims),
+    OCTET_CHECK(dims.size() == t.shape.rank(), what, " has shape ", dims_to_string(dims),
                 "; the input is ", t.shape.to_string(), " (rank ", t.shape.rank(), ", samples along axis 0)");
-    for (size_t i = 1; i < data.dims.size(); ++i)
-      OCTET_CHECK(!t.shape.dims[i].is_known() || t.shape.dims[i].value == data.dims[i], what,
-                  " has shape ", dims_to_string(data.dims), "; the input is ", t.shape.to_string(),
+    for (size_t i = 1; i < dims.size(); ++i)
+      OCTET_CHECK(!t.shape.dims[i].is_known() || t.shape.dims[i].value == dims[i], what,
+                  " has shape ", dims_to_string(dims), "; the input is ", t.shape.to_string(),
                   " (dimension ", i, " differs)");
   }
-  if (t.dtype == DType::kUndefined || data.dtype == t.dtype) return data;
-  OCTET_CHECK(dtype_size(data.dtype) > 0 && (dtype_is_float(data.dtype) || dtype_is_integer(data.dtype)),
-              what, " is ", dtype_name(data.dtype), ", not numbers the input's ", dtype_name(t.dtype), " can take");
-  if (dtype_is_float(t.dtype)) return convert_dtype(data, t.dtype);
+  return dims;
+}
+
+// Whether data of type `d` can feed the input `t` (values are checked when read).
+void check_dtype(DType d, const TensorInfo& t, const std::string& file) {
+  const std::string what = data_for(file, t);
+  if (t.dtype == DType::kUndefined || d == t.dtype) return;
+  OCTET_CHECK(dtype_size(d) > 0 && (dtype_is_float(d) || dtype_is_integer(d)),
+              what, " is ", dtype_name(d), ", not numbers the input's ", dtype_name(t.dtype), " can take");
+  if (dtype_is_float(t.dtype)) return;
   OCTET_CHECK(dtype_is_integer(t.dtype) && dtype_size(t.dtype) > 0, "input '", t.name, "' has type ",
               dtype_name(t.dtype), ", which data cannot feed");
-  OCTET_CHECK(!dtype_is_float(data.dtype), what, " is ", dtype_name(data.dtype), "; the input is ",
-              dtype_name(t.dtype), ": save integer data (e.g. array.astype(np.", dtype_name(t.dtype) == "i32" ? "int32" : "int64",
-              "))");
+  OCTET_CHECK(!dtype_is_float(d), what, " is ", dtype_name(d), "; the input is ", dtype_name(t.dtype),
+              ": save integer data (e.g. array.astype(np.", dtype_name(t.dtype) == "i32" ? "int32" : "int64", "))");
+}
+
+// `data` as the input `t` takes it: its type, its rank, its known dimensions beyond axis 0.
+HostTensor conform(HostTensor data, const TensorInfo& t, const std::string& file) {
+  const std::string what = data_for(file, t);
+  data.dims = conform_dims(data.dims, t, file);
+  check_dtype(data.dtype, t, file);
+  if (t.dtype == DType::kUndefined || data.dtype == t.dtype) return data;
+  if (dtype_is_float(t.dtype)) return convert_dtype(data, t.dtype);
   const auto [lo, hi] = integer_range(t.dtype);
   const int64_t n = data.numel();
   for (int64_t i = 0; i < n; ++i) {
@@ -182,8 +201,28 @@ SampleStream::SampleStream(const std::vector<std::string>& specs, const Graph& m
     OCTET_CHECK(missing.empty(), "--data gives no samples for input(s) ", missing, " (give NAME=FILE for each)");
   }
   count_ = sources_[0].files.size();
-  // Every batch read once up front: checked before any work starts, and the total known.
-  for (size_t i = 0; i < count_; ++i) total_ += read(i).rows();
+  // Every batch checked before any work starts, and the total known: .npy files from their
+  // headers (their data is read when streamed), a .npz read whole.
+  for (size_t i = 0; i < count_; ++i) total_ += sources_[0].input.empty() ? read(i).rows() : check_headers(i);
+}
+
+int64_t SampleStream::check_headers(size_t index) const {
+  int64_t rows = -1;
+  const Source* first = nullptr;
+  for (const Source& s : sources_) {
+    const std::string& file = s.files[index];
+    const NpyInfo info = read_npy_info(file);
+    const TensorInfo& t = model_->tensor(model_->require_tensor(s.input));
+    const Dims dims = conform_dims(info.dims, t, file);
+    check_dtype(info.dtype, t, file);
+    if (!first) {
+      first = &s;
+      rows = dims[0];
+    }
+    OCTET_CHECK(dims[0] == rows, file, ": ", dims[0], " samples for input '", s.input, "' but ", rows,
+                " for '", first->input, "' (", first->files[index], ")");
+  }
+  return rows;
 }
 
 SampleBatch SampleStream::read(size_t index) const {

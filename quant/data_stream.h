@@ -45,6 +45,7 @@ class SampleStream {
     std::vector<std::string> files;  // read in this order
   };
   SampleBatch read(size_t index) const;
+  int64_t check_headers(size_t index) const;  // .npy sources: samples in batch `index`
 
   std::vector<Source> sources_;
   std::vector<TensorId> inputs_;
