@@ -23,6 +23,7 @@ int32_t round_code(float acc, DType t) {
 
 void qresize_reference(const QResizeParams& p, const void* x, void* y) {
   const ResizeParams& g = p.geo;
+  if (checked_numel(g.out) == 0) return;  // no source tables are built for an empty output
   const size_t r = g.in.size();
   std::vector<int64_t> stride(r, 1);
   for (size_t a = r - 1; a-- > 0;) stride[a] = stride[a + 1] * g.in[a + 1];
@@ -75,6 +76,7 @@ namespace {
 template <typename T>
 void qresize_typed(const QResizeParams& p, const T* x, T* y, int threads) {
   const ResizeParams& g = p.geo;
+  if (checked_numel(g.out) == 0) return;  // no source tables are built for an empty output
   // Trailing axes that are plain copies form contiguous blocks of `inner` codes.
   size_t rr = g.in.size();
   int64_t inner = 1;

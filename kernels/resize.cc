@@ -16,6 +16,7 @@ bool ResizeAxis::identity(int64_t in) const {
 }
 
 void resize_reference(const ResizeParams& p, const float* x, float* y) {
+  if (checked_numel(p.out) == 0) return;  // no source tables are built for an empty output
   const size_t r = p.in.size();
   std::vector<int64_t> stride(r, 1);
   for (size_t a = r - 1; a-- > 0;) stride[a] = stride[a + 1] * p.in[a + 1];
@@ -50,6 +51,7 @@ void resize_reference(const ResizeParams& p, const float* x, float* y) {
 }
 
 void resize_f32(const ResizeParams& p, const float* x, float* y, int threads) {
+  if (checked_numel(p.out) == 0) return;  // no source tables are built for an empty output
   // Trailing axes that are plain copies form contiguous blocks of `inner` values.
   size_t rr = p.in.size();
   int64_t inner = 1;

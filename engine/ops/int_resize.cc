@@ -31,7 +31,7 @@ void infer_qresize(InferContext& ctx) {
     return ctx.has_input(i) ? &ctx.input(i) : nullptr;
   };
   // Resize's inputs and attributes at the graph's opset (X, scales before opset 11).
-  const ResizeSpec spec = resize_spec(n, ctx.opset(), ctx.input_dims(0), input);
+  const ResizeSpec spec = resize_spec(n, ctx.opset(), ctx.input_dims(0), input, /*with_tables=*/false);
   ctx.set_output(0, ctx.input_dtype(0), spec.out);
 }
 

@@ -71,7 +71,8 @@ int64_t nearest(const std::string& mode, double x, bool downsample) {
 
 }  // namespace
 
-ResizeSpec resize_spec(const Node& n, int64_t opset, const Dims& actual, const InputFn& input) {
+ResizeSpec resize_spec(const Node& n, int64_t opset, const Dims& actual, const InputFn& input,
+                       bool with_tables) {
   const bool upsample = n.op_type == "Upsample";
   const bool v11 = !upsample && opset >= 11;
   const bool nhwc = n.attrs.get_string("_layout", "NCHW") == "NHWC";
@@ -179,10 +180,10 @@ coord_ok:
   for (size_t a = 0; a < r; ++a)
     if (out[a] < 0 || (in[a] == 0 && out[a] > 0))
       node_fail(n, "cannot resize dimension ", a, " from ", in[a], " to ", out[a]);
-  checked_numel(out);
+  const bool build = with_tables && checked_numel(out) > 0;
 
   std::vector<ResizeAxis> tables(r);
-  for (size_t a = 0; a < r; ++a) {
+  for (size_t a = 0; a < r && build; ++a) {
     ResizeAxis& t = tables[a];
     const int64_t o = out[a], len = in[a];
     t.i0.resize(o);
@@ -238,7 +239,8 @@ void infer_resize(InferContext& ctx) {
     if (!ctx.has_input(i)) return nullptr;
     return &ctx.input(i);
   };
-  ctx.set_output(0, DType::kF32, resize_spec(ctx.node(), ctx.opset(), ctx.input_dims(0), input).out);
+  ctx.set_output(0, DType::kF32,
+                 resize_spec(ctx.node(), ctx.opset(), ctx.input_dims(0), input, /*with_tables=*/false).out);
 }
 
 class ResizeKernel final : public Kernel {

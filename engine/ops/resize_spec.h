@@ -17,7 +17,11 @@ struct ResizeSpec {
 };
 
 // Validates the attributes and the constant scales / sizes / roi inputs; `actual` is the
-// input's dims in its actual layout (NHWC with `_layout`). Throws naming the node.
-ResizeSpec resize_spec(const Node& n, int64_t opset, const Dims& actual, const ResizeInputFn& input);
+// input's dims in its actual layout (NHWC with `_layout`). Throws naming the node. The source
+// tables (one entry per output index of each axis) are built only `with_tables` (prepare, once
+// the output's size has passed the memory plan; shape inference needs the dims alone) and
+// only for an output that has elements: a huge axis beside an empty one sizes nothing.
+ResizeSpec resize_spec(const Node& n, int64_t opset, const Dims& actual, const ResizeInputFn& input,
+                       bool with_tables = true);
 
 }  // namespace octet

@@ -441,6 +441,23 @@ TEST_CASE("hostile 8: constant folding over the memory limit fails before alloca
   CHECK_THROWS_WITH_AS(Session(load(m), o), doctest::Contains("memory limit"), Error);
 }
 
+// Issue 29, finding 7: Resize's shape inference built a table entry per output index of each
+// axis: an axis of 2^29 beside an empty one took gigabytes for an output of no elements.
+TEST_CASE("hostile 8: Resize to a huge axis beside an empty one builds no tables") {
+  onnx::ModelProto m = base_model();
+  add_input(m, "x", {1, 1, 2, 2});
+  auto* sizes = add_init(m, "sizes", onnx::TensorProto_DataType_INT64, {4});
+  for (int64_t v : {int64_t{1}, int64_t{1}, int64_t{1} << 29, int64_t{0}}) sizes->add_int64_data(v);
+  add_node(m, "Resize", {"x", "", "", "sizes"}, "y");
+  m.mutable_graph()->add_output()->set_name("y");
+  SessionOptions o;
+  o.max_memory_bytes = size_t(64) << 20;
+  Session s(load(m), o);
+  const auto out = s.run({HostTensor::from<float>("x", {1, 1, 2, 2}, {1, 2, 3, 4})});
+  CHECK(out[0].dims == Dims{1, 1, int64_t{1} << 29, 0});
+  CHECK(out[0].bytes.empty());
+}
+
 // ---- 9. messages name the file and the field ----------------------------------------------
 
 TEST_CASE("hostile 9: a 25-digit external-data offset and a 1e400 in an encodings file") {
