@@ -66,6 +66,7 @@ void index_map_copy_reference(const void* src, void* dst, size_t elem_size,
 void index_map_copy(const void* src, void* dst, size_t elem_size, const IndexMapCopy& m,
                     const void* fill, int threads) {
   const size_t r = m.dst_dims.size();
+  if (r > 0 && checked_numel(m.dst_dims) == 0) return;  // no maps are built for an empty output
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
   if (r == 0) {

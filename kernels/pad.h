@@ -11,7 +11,8 @@ struct IndexMapCopy {
   std::vector<int64_t> src_dims;
   std::vector<int64_t> dst_dims;
   // maps[d][o] = source index along dim d of destination index o, or -1: the element
-  // takes the fill value. maps.size() == rank, maps[d].size() == dst_dims[d].
+  // takes the fill value. maps.size() == rank, maps[d].size() == dst_dims[d]; no maps (empty
+  // vectors) for a destination with no elements, which the copies leave alone.
   std::vector<std::vector<int64_t>> maps;
 };
 

@@ -129,8 +129,12 @@ std::unique_ptr<Kernel> prepare_pad(const PrepareContext& ctx) {
   PadPlan p = plan_pad(ic);
   const Dims in = ctx.input_dims(0);
   const int64_t rank = static_cast<int64_t>(in.size());
+  // Maps sized by each output axis: none for an output with no elements (a huge axis beside
+  // an empty one would otherwise take gigabytes for nothing).
+  const bool empty = checked_numel(p.maps.dst_dims) == 0;
   for (int64_t d = 0; d < rank; ++d)
-    p.maps.maps.push_back(kernels::pad_index_map(in[d], p.begin[d], p.end[d], p.mode));
+    p.maps.maps.push_back(empty ? std::vector<int64_t>{}
+                                : kernels::pad_index_map(in[d], p.begin[d], p.end[d], p.mode));
   const DType dt = ctx.input(0).dtype;
   return std::make_unique<IndexMapKernel>(std::move(p.maps), dtype_size(dt), fill_bytes(p.value, dt),
                                           p.value_input, ctx.reference, ctx.threads, "pad_runs");
@@ -165,9 +169,10 @@ void infer_tile(InferContext& ctx) {
 std::unique_ptr<Kernel> prepare_tile(const PrepareContext& ctx) {
   InferContext ic(ctx.graph, ctx.node, {});
   kernels::IndexMapCopy m = plan_tile(ic);
+  const bool empty = checked_numel(m.dst_dims) == 0;  // no maps for no elements (as Pad)
   for (size_t d = 0; d < m.dst_dims.size(); ++d) {
-    std::vector<int64_t> map(m.dst_dims[d]);
-    for (int64_t o = 0; o < m.dst_dims[d]; ++o) map[o] = o % m.src_dims[d];
+    std::vector<int64_t> map(empty ? 0 : m.dst_dims[d]);
+    for (int64_t o = 0; o < int64_t(map.size()); ++o) map[o] = o % m.src_dims[d];
     m.maps.push_back(std::move(map));
   }
   const DType dt = ctx.input(0).dtype;

@@ -458,6 +458,31 @@ TEST_CASE("hostile 8: Resize to a huge axis beside an empty one builds no tables
   CHECK(out[0].bytes.empty());
 }
 
+// Tile's and Pad's prepare built an index map per output axis: 16 GB for an axis of 2^31
+// beside an empty one (found by fuzz_run_model seeded with output-size bombs).
+TEST_CASE("hostile 8: Tile and Pad to a huge axis beside an empty one build no maps") {
+  for (const char* op : {"Tile", "Pad"}) {
+    CAPTURE(std::string(op));
+    onnx::ModelProto m = base_model();
+    add_input(m, "x", {1, 2});
+    auto* arg = add_init(m, "arg", onnx::TensorProto_DataType_INT64, {std::string(op) == "Tile" ? 2 : 4});
+    if (std::string(op) == "Tile") {
+      arg->add_int64_data(int64_t{1} << 31);  // 2^31 rows of
+      arg->add_int64_data(0);                 // no columns
+    } else {
+      for (int64_t v : {int64_t{1} << 30, int64_t{0}, int64_t{0}, int64_t{-2}}) arg->add_int64_data(v);
+    }
+    add_node(m, op, {"x", "arg"}, "y");
+    m.mutable_graph()->add_output()->set_name("y");
+    SessionOptions o;
+    o.max_memory_bytes = size_t(64) << 20;
+    Session s(load(m), o);
+    const auto out = s.run({HostTensor::from<float>("x", {1, 2}, {1, 2})});
+    CHECK(out[0].dims[1] == 0);
+    CHECK(out[0].bytes.empty());
+  }
+}
+
 // ---- 9. messages name the file and the field ----------------------------------------------
 
 TEST_CASE("hostile 9: a 25-digit external-data offset and a 1e400 in an encodings file") {
