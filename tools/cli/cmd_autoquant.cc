@@ -9,6 +9,7 @@
 #include "loaders/npy.h"
 #include "quant/autoquant.h"
 #include "quant/encodings_io.h"
+#include "quant/fidelity.h"
 #include "quant/data_stream.h"
 #include "tools/cli/cli.h"
 
@@ -27,8 +28,9 @@ const char* const kAutoquantUsage =
     "correction, then AdaRound — evaluating each candidate until its score is within the\n"
     "allowed drop of the float model's, and writes the best one: the integer model (-o), its\n"
     "encodings and a report of every candidate. The score is top-1 accuracy on X with labels,\n"
-    "else top-1 agreement with the float model, in percent, or the number --metric-cmd prints\n"
-    "(detection mAP, mask IoU, ...). Exit status 3 when no candidate\n"
+    "else agreement with the float model in percent (top-1 agreement where the first output\n"
+    "is rows of class scores, else the mean cosine similarity of every output), or the number\n"
+    "--metric-cmd prints (detection mAP, mask IoU, ...). Exit status 3 when no candidate\n"
     "meets the target (the best one is written anyway).\n"
     "\n"
     "options:\n"
@@ -38,7 +40,7 @@ const char* const kAutoquantUsage =
     "  --shape NAME=d0,d1,...   the integer model's input shape (batch first); without it,\n"
     "                           symbolic dimensions come from the first calibration sample\n"
     "  --model-batch N          the integer model's batch when the model's is symbolic (default 1)\n"
-    "  --labels Y.npy           integer class labels of X (else: agreement with float)\n"
+    "  --labels Y.npy           integer class labels of X (else: agreement with float, above)\n"
     "  --metric-cmd CMD         the score is what CMD prints on its last line, run on the\n"
     "                           outputs: {outputs} in CMD becomes a folder holding OUTPUT.npy\n"
     "                           per model output (samples along axis 0), e.g.\n"
@@ -171,32 +173,33 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
   eo.batch = batch;
   eo.threads = threads;
   eo.target = target;
-  eo.keep_scores = !args.has("--labels");
-  std::vector<float> float_scores;
-  // Top-1 accuracy with labels; else top-1 agreement with the float model, in percent.
+  // Top-1 accuracy with labels; a user's metric; else agreement with the float model, in
+  // percent: top-1 agreement where the first output is rows of class scores, otherwise the mean
+  // cosine similarity of every output with float's (a detector's boxes, a mask).
   const std::string metric = args.get("--metric-cmd");
   if (!metric.empty() && args.has("--labels")) throw UsageError("--metric-cmd and --labels exclude each other");
-  eo.keep_outputs = !metric.empty();
+  eo.keep_outputs = !args.has("--labels");
+  std::vector<EvalResult::KeptOutput> float_outputs;
   quant::AutoQuantEval eval = [&](std::shared_ptr<const Graph> m, ExecutionMode mode) {
     eo.mode = mode;
     if (!metric.empty()) return run_metric_command(metric, evaluate(m, data, nullptr, eo));
     EvalResult r = evaluate(m, data, args.has("--labels") ? &labels : nullptr, eo);
     if (r.has_labels) return 100.0 * double(r.top1) / double(r.samples);
     if (mode == ExecutionMode::kFloat) {
-      float_scores = r.scores;
+      float_outputs = std::move(r.outputs);
       return 100.0;
     }
-    int64_t agree = 0;
-    for (int64_t s = 0; s < r.samples; ++s) {
-      auto argmax = [&](const std::vector<float>& v) {
-        int64_t best = 0;
-        for (int64_t c = 1; c < r.classes; ++c)
-          if (v[size_t(s * r.classes + c)] > v[size_t(s * r.classes + best)]) best = c;
-        return best;
-      };
-      agree += argmax(r.scores) == argmax(float_scores);
+    OCTET_CHECK(r.outputs.size() == float_outputs.size() && !r.outputs.empty(),
+                "autoquant: the candidate's outputs differ from the float model's");
+    const EvalResult::KeptOutput& first = r.outputs[0];
+    if (first.sample_dims.size() == 1 && first.sample_dims[0] >= 2) {
+      const quant::Fidelity f = quant::compare_outputs(float_outputs[0].values, first.values, first.sample_dims[0]);
+      return f.rows ? 100.0 * double(f.top1_agree) / double(f.rows) : 0.0;
     }
-    return 100.0 * double(agree) / double(r.samples);
+    double cosine = 0;
+    for (size_t k = 0; k < r.outputs.size(); ++k)
+      cosine += quant::compare_outputs(float_outputs[k].values, r.outputs[k].values, 0).cosine;
+    return 100.0 * cosine / double(r.outputs.size());
   };
   ao.on_candidate = [](const quant::AutoQuantCandidate& c) {
     std::printf("candidate %-9s score %.2f%s (%.1f s)\n", c.name.c_str(), c.score,
