@@ -10,7 +10,8 @@
 # OpenMP threads wait passively (OMP_WAIT_POLICY=passive unless set): with more threads than cores,
 # spinning waiters take the cores from the other processes (the release suite: 113 s spinning,
 # 74 s passive, 106 s in one process, on 2 cores).
-# Environment: OCTET_TEST_JOBS (default nproc).
+# Environment: OCTET_TEST_JOBS (default nproc); OCTET_TEST_TIMES_SEED: a committed times file that
+# orders the cases when OCTET_TEST_TIMES has none yet (a new machine, a cleared cache).
 set -euo pipefail
 if [ $# -lt 1 ] || [ ! -x "$1" ]; then
   echo "usage: $0 PROGRAM [DOCTEST_ARG...]  (PROGRAM: a doctest test program)" >&2
@@ -27,6 +28,10 @@ if ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then
 fi
 times_file=${OCTET_TEST_TIMES:-$program.times}
 mkdir -p "$(dirname "$times_file")"
+order_file=$times_file
+if [ ! -f "$times_file" ] && [ -n "${OCTET_TEST_TIMES_SEED:-}" ] && [ -f "$OCTET_TEST_TIMES_SEED" ]; then
+  order_file=$OCTET_TEST_TIMES_SEED
+fi
 
 listing=$("$program" --list-test-cases "${doctest_args[@]}")
 count=$(sed -n 's/.*unskipped test cases passing the current filters: *\([0-9][0-9]*\).*/\1/p' <<<"$listing")
@@ -53,14 +58,14 @@ run_case() {
 
 # Slowest first by the last run's times; a case without one (new) counts as slow.
 order=$(for i in "${!names[@]}"; do printf '%s\t%s\n' "$((i + 1))" "${names[$i]}"; done |
-  awk -F'\t' -v times="$times_file" '
+  awk -F'\t' -v times="$order_file" '
     BEGIN { while ((getline line < times) > 0) { split(line, f, "\t"); t[f[2]] = f[1] } }
     { print (($2 in t) ? t[$2] : 1e9) "\t" $1 }' |
   sort -t$'\t' -k1,1 -g -r | cut -f2)
 
 start=$SECONDS
 echo "parallel_tests: $count test cases of $(basename "$program"), one per process, $jobs at a time" \
-     "($([ -f "$times_file" ] && echo "slowest first by $times_file" || echo "in file order: no times yet"))"
+     "($([ -f "$order_file" ] && echo "slowest first by $order_file" || echo "in file order: no times yet"))"
 for index in $order; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
   run_case "$index" &
