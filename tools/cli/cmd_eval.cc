@@ -1,4 +1,6 @@
 // octet eval MODEL --data X.npy|X.npz|NAME=X.npy... [--labels Y.npy] [--batch N] [--mode M]
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -119,6 +121,14 @@ int cmd_eval(const std::vector<std::string>& argv) {
         std::printf(", top-1 agreement %.2f%% (%lld/%lld)",
                     f.rows ? 100.0 * static_cast<double>(f.top1_agree) / static_cast<double>(f.rows) : 0.0,
                     static_cast<long long>(f.top1_agree), static_cast<long long>(f.rows));
+      // NaN or infinity makes the figures above meaningless: say so rather than print "nan".
+      auto non_finite = [](const std::vector<float>& v) {
+        return std::count_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); });
+      };
+      const auto bad = non_finite(got.values), bad_float = non_finite(reference.outputs[k].values);
+      if (bad || bad_float)
+        std::printf("; NOT comparable: %lld NaN/infinite values in the %s output, %lld in float's",
+                    static_cast<long long>(bad), execution_mode_name(mode), static_cast<long long>(bad_float));
       std::printf("\n");
     }
     if (reference.has_labels)
