@@ -164,9 +164,10 @@ void tile(const QGemmTile& t, int64_t m0, int64_t p0) {
   static_assert(MR >= 1 && MR <= 12 && NP >= 1 && NP <= 2);
   const int64_t col = p0 * 16;
   OCTET_ROWS(OCTET_DECL, _)
-  const uint8_t* a = t.a + m0 * t.lda;
+  // Indirect rows (implicit im2col) have no A (t.a is null): row m's k-group g is at
+  // rows[m] + koff[g].
+  const uint8_t* a = IND ? nullptr : t.a + m0 * t.lda;
   const int64_t lda = t.lda;
-  // Indirect rows (implicit im2col): row m's k-group g at rows[m] + koff[g].
   OCTET_ROWS(OCTET_PTR, _)
   const int8_t* b = static_cast<const int8_t*>(t.b) + p0 * t.panel_bytes;
   const int8_t* bn = b + (NP > 1 ? t.panel_bytes : 0);
