@@ -16,7 +16,7 @@ std::vector<PtqStep> autoquant_candidate_steps(const std::string& name) {
 }
 
 AutoQuantResult run_autoquant(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
-                              const std::string& data_path, const AutoQuantEval& eval,
+                              const std::vector<std::string>& data_specs, const AutoQuantEval& eval,
                               const AutoQuantOptions& options) {
   OCTET_CHECK(model, "AutoQuant needs a model");
   OCTET_CHECK(eval, "AutoQuant needs an evaluation callback");
@@ -36,7 +36,7 @@ AutoQuantResult run_autoquant(std::shared_ptr<const Graph> model, const Quantsim
     for (PtqStep s : steps) c.steps.push_back(ptq_step_name(s));
     PtqOptions po = options.ptq;
     po.on_step = nullptr;
-    PtqResult ptq = run_ptq(model, config, steps, data_path, po);
+    PtqResult ptq = run_ptq(model, config, steps, data_specs, po);
     for (const PtqStepReport& r : ptq.steps) {
       c.report.push_back(r.step + ":");
       for (const std::string& line : r.lines) c.report.push_back("  " + line);

@@ -52,9 +52,9 @@ struct AutoQuantResult {
   std::unique_ptr<QuantSim> sim;    // the best candidate's, calibrated
 };
 
-// `data_path`: calibration samples (.npy file or folder).
+// `data_specs`: calibration data (quant/data_stream.h's specs, feeding every model input).
 AutoQuantResult run_autoquant(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
-                              const std::string& data_path, const AutoQuantEval& eval,
+                              const std::vector<std::string>& data_specs, const AutoQuantEval& eval,
                               const AutoQuantOptions& options = {});
 
 // The PTQ steps of a candidate name; throws naming an unknown one.

@@ -12,6 +12,7 @@
 #include "engine/prepare_graph.h"
 #include "engine/session.h"
 #include "loaders/npy.h"
+#include "quant/batch_runner.h"
 #include "quant/data_stream.h"
 
 namespace octet::quant {
@@ -312,31 +313,13 @@ void QuantSim::calibrate_batches(const std::function<bool(SampleBatch&)>& next, 
     watches.push_back({&q, index, make_observer(options.observer)});
   }
 
-  // Batches are cut to the model's batch size (the first input's, where it fixes one); a
-  // session per distinct set of input shapes.
-  int64_t model_batch = options.batch_size;
-  const TensorInfo& first = model_->tensor(inputs[0]);
-  if (first.shape.has_rank && first.shape.rank() > 0 && first.shape.dims[0].is_known())
-    model_batch = first.shape.dims[0].value;
-  OCTET_CHECK(model_batch > 0, "batch size must be positive");
-  std::map<std::string, std::unique_ptr<Session>> sessions;
-  auto session_for = [&](const SampleBatch& b) -> Session& {
-    auto& s = sessions[b.shapes()];
-    if (!s) {
-      SessionOptions so;
-      so.threads = options.threads;
-      for (const HostTensor& t : b.inputs) so.input_shapes[t.name] = t.dims;
-      s = std::make_unique<Session>(run_graph, so);
-    }
-    return *s;
-  };
+  // Batches are cut to the model's batch size (the first input's, where it fixes one).
+  BatchRunner runner(run_graph, options.threads, options.batch_size);
   int64_t done = 0;
   SampleBatch chunk;
   while (next(chunk)) {
     OCTET_CHECK(chunk.rows() > 0, "calibration data has no samples");
-    for (int64_t b = 0; b < chunk.rows(); b += model_batch) {
-      const SampleBatch x = chunk.slice(b, std::min(chunk.rows(), b + model_batch));
-      std::vector<HostTensor> outs = session_for(x).run(x.inputs);
+    runner.for_each(chunk, 0, [&](const SampleBatch& x, std::vector<HostTensor>& outs) {
       for (Watch& w : watches) {
         const HostTensor& t = outs[w.output];
         if (t.dtype != DType::kF32) {  // typed only when the graph ran: nothing to quantize
@@ -354,7 +337,7 @@ void QuantSim::calibrate_batches(const std::function<bool(SampleBatch&)>& next, 
       }
       done += x.rows();
       if (options.progress) options.progress(done, total);
-    }
+    });
   }
   OCTET_CHECK(done > 0, "no calibration samples were read");
   for (Watch& w : watches) {

@@ -22,6 +22,7 @@
 #include "engine/session.h"
 #include "kernels/gemm.h"
 #include "loaders/npy.h"
+#include "quant/batch_runner.h"
 #include "quant/data_stream.h"
 #include "quant/quantize.h"
 #include "simd/adaround_f32.h"
@@ -680,7 +681,7 @@ std::vector<float> from_matrix(const LayerSpec& L, const std::vector<float>& m) 
   return w;
 }
 
-using BatchFn = std::function<void(const HostTensor&)>;
+using BatchFn = std::function<void(const SampleBatch&)>;
 using Source = std::function<void(const BatchFn&)>;
 
 // Caches rows of one layer: X from the simulated model's input of the layer, targets from the
@@ -773,36 +774,18 @@ const Node* find_node(const Graph& g, const std::string& name) {
   return nullptr;
 }
 
-// Runs `graph` (outputs set) over the source, one Session per batch size.
-class Runner {
- public:
-  Runner(std::shared_ptr<const Graph> g, int threads) : g_(std::move(g)), threads_(threads) {}
-  HostTensor run(const HostTensor& batch) {
-    const TensorInfo& in = g_->tensor(g_->inputs[0]);
-    auto& s = sessions_[batch.dims[0]];
-    if (!s) {
-      SessionOptions so;
-      so.threads = threads_;
-      so.input_shapes[in.name] = batch.dims;
-      s = std::make_unique<Session>(g_, so);
-    }
-    HostTensor x = batch;
-    x.name = in.name;
-    return std::move(s->run({x})[0]);
-  }
-
- private:
-  std::shared_ptr<const Graph> g_;
-  int threads_;
-  std::map<int64_t, std::unique_ptr<Session>> sessions_;
-};
+// The tensor a batch feeds to model input `name`.
+const HostTensor& batch_input(const SampleBatch& batch, const std::string& name) {
+  for (const HostTensor& t : batch.inputs)
+    if (t.name == name) return t;
+  fail("adaround: the data feeds no input '", name, "' (", batch.shapes(), ")");
+}
 
 AdaroundReport run_adaround(QuantSim& sim, const Source& source, int64_t total_samples,
                             const AdaroundOptions& options) {
   const auto t0 = Clock::now();
   AdaroundReport report;
   Graph& g = sim.mutable_model();
-  OCTET_CHECK(g.inputs.size() == 1, "adaround feeds one input; the model has ", g.inputs.size());
   // Param encodings where missing (frozen ones stay).
   bool missing = false;
   for (const Quantizer& q : sim.quantizers())
@@ -867,11 +850,12 @@ AdaroundReport run_adaround(QuantSim& sim, const Source& source, int64_t total_s
     OCTET_CHECK(qn, "adaround: node '", L.node, "' vanished");
     const TensorId in_id = qn->inputs[0];
     const bool input_is_model_input = qg->is_graph_input(in_id);
+    const std::string input_name = qg->tensor(in_id).name;
     qg->outputs = {in_id};
     auto fg = std::make_shared<Graph>(*float_model);
     const Node* fnode = find_node(*fg, L.node);
     fg->outputs = {fnode->outputs[0]};
-    Runner qrun(qg, options.threads), frun(fg, options.threads);
+    BatchRunner qrun(qg, options.threads, options.batch_size), frun(fg, options.threads, options.batch_size);
 
     const int64_t Kt = L.K * L.groups;  // columns of X: C * kh * kw (Conv) or K (matrix)
     const int64_t bytes_per_row = (Kt + L.N) * static_cast<int64_t>(sizeof(float));
@@ -882,10 +866,10 @@ AdaroundReport run_adaround(QuantSim& sim, const Source& source, int64_t total_s
                   std::mt19937(options.seed * 7919u + static_cast<uint32_t>(li)), {}, {}};
     col.cache.x.reserve(static_cast<size_t>(max_rows * Kt));
     col.cache.y.reserve(static_cast<size_t>(max_rows * L.N));
-    source([&](const HostTensor& batch) {
+    source([&](const SampleBatch& batch) {
       if (col.cache.rows >= max_rows) return;
-      const HostTensor xin = input_is_model_input ? batch : qrun.run(batch);
-      col.add(xin, frun.run(batch));
+      const HostTensor xin = input_is_model_input ? batch_input(batch, input_name) : qrun.run(batch)[0];
+      col.add(xin, frun.run(batch)[0]);
     });
     OCTET_CHECK(col.cache.rows > 0, "adaround: no rows cached for '", L.node, "'");
     rec.collect_seconds = since(tc);
@@ -934,30 +918,20 @@ AdaroundReport run_adaround(QuantSim& sim, const Source& source, int64_t total_s
   return report;
 }
 
-int64_t model_batch(const Graph& g, int64_t fallback) {
-  const TensorInfo& in = g.tensor(g.inputs.at(0));
-  if (in.shape.has_rank && in.shape.rank() > 0 && in.shape.dims[0].is_known()) return in.shape.dims[0].value;
-  return std::max<int64_t>(1, fallback);
-}
-
 }  // namespace
 
-AdaroundReport apply_adaround(QuantSim& sim, const std::string& data_path,
+AdaroundReport apply_adaround(QuantSim& sim, const std::vector<std::string>& data_specs,
                               const AdaroundOptions& options) {
-  const int64_t total = SampleStream({data_path}, sim.model()).total_samples();
-  OCTET_CHECK(fed_inputs(sim.model()).size() == 1, "adaround feeds models with one input; this one has ",
-              fed_inputs(sim.model()).size());
-  const int64_t mb = model_batch(sim.model(), options.batch_size);
+  const int64_t total = SampleStream(data_specs, sim.model()).total_samples();
+  const int64_t mb = model_batch_size(sim.model(), options.batch_size);
   Source source = [&](const BatchFn& f) {
-    SampleStream stream({data_path}, sim.model());
+    SampleStream stream(data_specs, sim.model());
     SampleBatch chunk;
     int64_t done = 0;
     while (done < options.num_samples && stream.next(chunk)) {
-      const HostTensor& x = chunk.inputs[0];
-      OCTET_CHECK(x.dtype == DType::kF32, data_path, ": adaround data must be f32");
-      for (int64_t b = 0; b < x.dims[0] && done < options.num_samples; b += mb) {
-        const int64_t e = std::min({x.dims[0], b + mb, b + options.num_samples - done});
-        f(slice_rows(x, b, e));
+      for (int64_t b = 0; b < chunk.rows() && done < options.num_samples; b += mb) {
+        const int64_t e = std::min({chunk.rows(), b + mb, b + options.num_samples - done});
+        f(chunk.slice(b, e));
         done += e - b;
       }
     }
@@ -965,16 +939,15 @@ AdaroundReport apply_adaround(QuantSim& sim, const std::string& data_path,
   return run_adaround(sim, source, total, options);
 }
 
-AdaroundReport apply_adaround(QuantSim& sim, const HostTensor& samples,
+AdaroundReport apply_adaround(QuantSim& sim, const SampleBatch& samples,
                               const AdaroundOptions& options) {
-  OCTET_CHECK(samples.dtype == DType::kF32 && !samples.dims.empty() && samples.dims[0] > 0,
-              "adaround needs f32 samples along axis 0");
-  const int64_t mb = model_batch(sim.model(), options.batch_size);
-  const int64_t total = std::min(samples.dims[0], options.num_samples);
+  OCTET_CHECK(samples.rows() > 0, "adaround needs samples along axis 0");
+  const int64_t mb = model_batch_size(sim.model(), options.batch_size);
+  const int64_t total = std::min(samples.rows(), options.num_samples);
   Source source = [&](const BatchFn& f) {
-    for (int64_t b = 0; b < total; b += mb) f(slice_rows(samples, b, std::min(total, b + mb)));
+    for (int64_t b = 0; b < total; b += mb) f(samples.slice(b, std::min(total, b + mb)));
   };
-  return run_adaround(sim, source, samples.dims[0], options);
+  return run_adaround(sim, source, samples.rows(), options);
 }
 
 }  // namespace octet::quant

@@ -95,11 +95,12 @@ struct AdaroundOptions {
 };
 
 // Runs AdaRound on every eligible layer of sim (param encodings are computed first where
-// missing; frozen ones are used as they are). `data_path`: a .npy file or folder of samples of
-// the model's single input (streamed file by file, once per layer).
-AdaroundReport apply_adaround(QuantSim& sim, const std::string& data_path,
+// missing; frozen ones are used as they are). `data_specs`: the data specs of
+// quant/data_stream.h, streamed file by file, once per layer.
+AdaroundReport apply_adaround(QuantSim& sim, const std::vector<std::string>& data_specs,
                               const AdaroundOptions& options = {});
-AdaroundReport apply_adaround(QuantSim& sim, const HostTensor& samples,
+// Same with samples in memory, feeding every model input.
+AdaroundReport apply_adaround(QuantSim& sim, const SampleBatch& samples,
                               const AdaroundOptions& options = {});
 
 // The optimisation of one layer on matrices (exposed for tests and benchmarks).

@@ -13,6 +13,7 @@
 #include "engine/session.h"
 #include "engine/passes/pass_util.h"
 #include "loaders/npy.h"
+#include "quant/batch_runner.h"
 #include "quant/quantize.h"
 
 namespace octet::quant {
@@ -60,12 +61,9 @@ Node& node_named(Graph& g, const std::string& name) {
 // (the probed tensors are read before their own output quantizer: pre-activation, unquantized).
 std::vector<std::vector<double>> layer_means(const Graph& g, bool quantized,
                                              const std::vector<Layer>& layers,
-                                             const HostTensor& samples, int64_t batch_size,
+                                             const SampleBatch& samples, int64_t batch_size,
                                              int threads) {
-  OCTET_CHECK(g.inputs.size() == 1, "bias correction feeds one input; the model has ",
-              g.inputs.size());
-  OCTET_CHECK(samples.dtype == DType::kF32 && !samples.dims.empty() && samples.dims[0] > 0,
-              "bias correction needs f32 samples along axis 0");
+  OCTET_CHECK(samples.rows() > 0, "bias correction needs samples along axis 0");
   auto run_graph = std::make_shared<Graph>(g);
   std::vector<TensorId> probes;
   for (const Layer& l : layers) probes.push_back(node_named(*run_graph, l.node).outputs[0]);
@@ -81,26 +79,11 @@ std::vector<std::vector<double>> layer_means(const Graph& g, bool quantized,
         }
     run_graph->outputs = probes;
   }
-  const TensorInfo& input = run_graph->tensor(run_graph->inputs[0]);
-  int64_t model_batch = batch_size;
-  if (input.shape.has_rank && input.shape.rank() > 0 && input.shape.dims[0].is_known())
-    model_batch = input.shape.dims[0].value;
-  OCTET_CHECK(model_batch > 0, "batch size must be positive");
-  std::map<int64_t, std::unique_ptr<Session>> sessions;
   std::vector<std::vector<double>> sums(layers.size());
   std::vector<int64_t> counts(layers.size(), 0);
   for (size_t i = 0; i < layers.size(); ++i) sums[i].assign(static_cast<size_t>(layers[i].channels), 0.0);
-  for (int64_t b = 0; b < samples.dims[0]; b += model_batch) {
-    HostTensor x = slice_rows(samples, b, std::min(samples.dims[0], b + model_batch));
-    x.name = input.name;
-    auto& s = sessions[x.dims[0]];
-    if (!s) {
-      SessionOptions so;
-      so.threads = threads;
-      so.input_shapes[input.name] = x.dims;
-      s = std::make_unique<Session>(run_graph, so);
-    }
-    const std::vector<HostTensor> outs = s->run({x});
+  BatchRunner runner(run_graph, threads, batch_size);
+  runner.for_each(samples, 0, [&](const SampleBatch&, std::vector<HostTensor>& outs) {
     for (size_t i = 0; i < layers.size(); ++i) {
       const HostTensor& y = outs[i];
       const int64_t c = layers[i].channels;
@@ -118,7 +101,7 @@ std::vector<std::vector<double>> layer_means(const Graph& g, bool quantized,
         }
       counts[i] += y.dims[0] * inner;
     }
-  }
+  });
   for (size_t i = 0; i < layers.size(); ++i)
     for (double& m : sums[i]) m /= static_cast<double>(counts[i]);
   return sums;
@@ -207,7 +190,7 @@ std::string apply_correction(Graph& g, const Layer& layer, const std::vector<dou
 }  // namespace
 
 std::vector<double> measure_output_shift(const Graph& reference, const QuantSim& sim,
-                                         const HostTensor& samples, std::vector<std::string>* names,
+                                         const SampleBatch& samples, std::vector<std::string>* names,
                                          int64_t batch_size, int threads) {
   const std::vector<Layer> layers = find_layers(sim.model());
   const auto fp = layer_means(reference, false, layers, samples, batch_size, threads);
@@ -221,10 +204,10 @@ std::vector<double> measure_output_shift(const Graph& reference, const QuantSim&
   return shifts;
 }
 
-BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const HostTensor& samples,
+BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const SampleBatch& samples,
                                             const BiasCorrectionOptions& options) {
   BiasCorrectionReport report;
-  report.samples = samples.dims.empty() ? 0 : samples.dims[0];
+  report.samples = samples.rows();
   for (const Quantizer& q : sim.quantizers())
     OCTET_CHECK(!q.enabled || q.encoding, "bias correction: quantizer on '", q.tensor,
                 "' has no encoding (calibrate first)");
@@ -440,7 +423,7 @@ BiasCorrectionReport correct_bias_analytical(QuantSim& sim, const BnStatsMap& st
 }
 
 BiasCorrectionReport correct_bias_hybrid(QuantSim& sim, const BnStatsMap& stats,
-                                         const HostTensor& samples,
+                                         const SampleBatch& samples,
                                          const BiasCorrectionOptions& options) {
   const auto reference = std::make_shared<const Graph>(sim.model());
   BiasCorrectionReport a = correct_bias_analytical(sim, stats);

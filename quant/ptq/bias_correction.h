@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/host_tensor.h"
+#include "quant/data_stream.h"
 #include "quant/ptq/bn_fold_stats.h"
 #include "quant/quantsim.h"
 
@@ -60,9 +61,9 @@ struct BiasCorrectionReport {
 };
 
 // Corrects the biases in sim's model in place (new constant buffers; the old ones are never
-// written). `sim` must have encodings (calibrate it first); `samples` holds the model's single
-// input along axis 0.
-BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const HostTensor& samples,
+// written). `sim` must have encodings (calibrate it first); `samples` feeds every model input,
+// samples along axis 0.
+BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const SampleBatch& samples,
                                             const BiasCorrectionOptions& options = {});
 
 // Per-channel mean |E[float] - E[quant]| of every Conv/Gemm's pre-activation output, with
@@ -70,7 +71,7 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const HostTensor& sam
 // model; `node` names the layers to measure (empty: all Conv/Gemm). Returns one value per layer,
 // in the order of the `layers` names returned through `names`.
 std::vector<double> measure_output_shift(const Graph& reference, const QuantSim& sim,
-                                         const HostTensor& samples,
+                                         const SampleBatch& samples,
                                          std::vector<std::string>* names = nullptr,
                                          int64_t batch_size = 50, int threads = 1);
 
@@ -82,7 +83,7 @@ BiasCorrectionReport correct_bias_analytical(QuantSim& sim, const BnStatsMap& st
 
 // Hybrid: analytical where BN statistics exist, then empirical (from `samples`) on the rest.
 BiasCorrectionReport correct_bias_hybrid(QuantSim& sim, const BnStatsMap& stats,
-                                         const HostTensor& samples,
+                                         const SampleBatch& samples,
                                          const BiasCorrectionOptions& options = {});
 
 // Mean of a normal(mu, sigma) clipped to [lo, hi] (lo / hi may be infinite); sigma = 0 gives

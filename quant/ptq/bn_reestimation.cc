@@ -10,6 +10,7 @@
 #include "engine/passes/passes.h"
 #include "engine/session.h"
 #include "loaders/npy.h"
+#include "quant/batch_runner.h"
 
 namespace octet::quant {
 namespace {
@@ -23,14 +24,11 @@ Node* node_named(Graph& g, const std::string& name) {
 }  // namespace
 
 BnReestimationReport reestimate_batch_norms(Graph& graph, const QuantsimConfig& config,
-                                            const HostTensor& samples,
+                                            const SampleBatch& samples,
                                             const BnReestimationOptions& options) {
   BnReestimationReport report;
-  OCTET_CHECK(samples.dtype == DType::kF32 && !samples.dims.empty() && samples.dims[0] > 0,
-              "BN re-estimation needs f32 samples along axis 0");
-  OCTET_CHECK(graph.inputs.size() == 1, "BN re-estimation feeds one input; the model has ",
-              graph.inputs.size());
-  const int64_t total = std::min(samples.dims[0], options.num_samples);
+  OCTET_CHECK(samples.rows() > 0, "BN re-estimation needs samples along axis 0");
+  const int64_t total = std::min(samples.rows(), options.num_samples);
   report.samples = total;
 
   // Weight encodings on the unfolded model; the run graph fake-quantizes weights only.
@@ -49,13 +47,6 @@ BnReestimationReport reestimate_batch_norms(Graph& graph, const QuantsimConfig& 
     if (n.op_type == "BatchNormalization" && n.inputs.size() >= 5 && !n.name.empty()) bns.push_back(n.name);
   if (bns.empty()) report.notes.push_back("no BatchNormalization nodes");
 
-  const TensorInfo& input = run->tensor(run->inputs[0]);
-  int64_t model_batch = options.batch_size;
-  if (input.shape.has_rank && input.shape.rank() > 0 && input.shape.dims[0].is_known())
-    model_batch = input.shape.dims[0].value;
-  OCTET_CHECK(model_batch > 0, "batch size must be positive");
-  const std::string input_name = input.name;
-
   passes::Namer run_names(*run), names(graph);
   for (const std::string& bn_name : bns) {
     Node* bn = node_named(*run, bn_name);
@@ -73,20 +64,11 @@ BnReestimationReport reestimate_batch_norms(Graph& graph, const QuantsimConfig& 
     const int64_t c = static_cast<int64_t>(old_mean->size());
     auto g = std::make_shared<Graph>(*run);
     g->outputs = {bn->inputs[0]};
-    std::map<int64_t, std::unique_ptr<Session>> sessions;
     std::vector<double> sum(static_cast<size_t>(c), 0.0), sq(static_cast<size_t>(c), 0.0);
     int64_t count = 0;
-    for (int64_t b = 0; b < total; b += model_batch) {
-      HostTensor x = slice_rows(samples, b, std::min(total, b + model_batch));
-      x.name = input_name;
-      auto& s = sessions[x.dims[0]];
-      if (!s) {
-        SessionOptions so;
-        so.threads = options.threads;
-        so.input_shapes[input_name] = x.dims;
-        s = std::make_unique<Session>(g, so);
-      }
-      const HostTensor y = std::move(s->run({x})[0]);
+    BatchRunner runner(g, options.threads, options.batch_size);
+    runner.for_each(samples, total, [&](const SampleBatch&, std::vector<HostTensor>& outs) {
+      const HostTensor& y = outs[0];
       OCTET_CHECK(y.dims.size() >= 2 && y.dims[1] == c, "BN re-estimation: input of '", bn_name,
                   "' does not have ", c, " channels on axis 1");
       int64_t inner = 1;
@@ -101,7 +83,7 @@ BnReestimationReport reestimate_batch_norms(Graph& graph, const QuantsimConfig& 
           sq[static_cast<size_t>(ch)] += s2;
         }
       count += y.dims[0] * inner;
-    }
+    });
     BnReestimationLayer rec;
     rec.bn = bn_name;
     rec.channels = c;

@@ -11,6 +11,7 @@
 
 #include "engine/graph.h"
 #include "engine/host_tensor.h"
+#include "quant/data_stream.h"
 #include "quant/quantsim.h"
 
 namespace octet::quant {
@@ -38,9 +39,9 @@ struct BnReestimationReport {
 };
 
 // Rewrites the running mean / var inputs of every BatchNormalization of `graph` (new
-// constants). `samples`: the model's single input along axis 0.
+// constants). `samples` feeds every model input, samples along axis 0.
 BnReestimationReport reestimate_batch_norms(Graph& graph, const QuantsimConfig& config,
-                                            const HostTensor& samples,
+                                            const SampleBatch& samples,
                                             const BnReestimationOptions& options = {});
 
 }  // namespace octet::quant

@@ -34,25 +34,22 @@ std::string fmt(const char* f, double a) {
   return buf;
 }
 
-// The data, from a data spec (streamed) or in memory.
+// The data, from data specs (streamed) or in memory.
 struct Data {
-  const std::string* path = nullptr;
-  const HostTensor* samples = nullptr;
-  const Graph* model = nullptr;  // what the spec's arrays are matched against
+  const std::vector<std::string>* specs = nullptr;
+  const SampleBatch* samples = nullptr;
+  const Graph* model = nullptr;  // what the specs' arrays are matched against
 
-  HostTensor first(int64_t n) const {
-    if (samples) return slice_rows(*samples, 0, std::min(n, samples->dims[0]));
-    SampleBatch b = load_samples({*path}, *model, n);
-    OCTET_CHECK(b.inputs.size() == 1, "the post-training steps feed models with one input; this one has ",
-                b.inputs.size(), " (calibration alone takes several)");
-    return std::move(b.inputs[0]);
+  SampleBatch first(int64_t n) const {
+    if (samples) return samples->slice(0, std::min(n, samples->rows()));
+    return load_samples(*specs, *model, n);
   }
   void calibrate(QuantSim& sim, const CalibrationOptions& co) const {
     if (samples) sim.calibrate(*samples, co);
-    else sim.calibrate(*path, co);
+    else sim.calibrate(*specs, co);
   }
   AdaroundReport adaround(QuantSim& sim, const AdaroundOptions& ao) const {
-    return samples ? apply_adaround(sim, *samples, ao) : apply_adaround(sim, *path, ao);
+    return samples ? apply_adaround(sim, *samples, ao) : apply_adaround(sim, *specs, ao);
   }
 };
 
@@ -70,9 +67,9 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
     if (options.on_step) options.on_step(result.steps.back());
     t = Clock::now();
   };
-  HostTensor small;  // samples for BC / BN re-estimation, loaded once
-  auto small_data = [&]() -> const HostTensor& {
-    if (small.dims.empty()) small = data.first(options.bc_samples);
+  SampleBatch small;  // samples for BC / BN re-estimation, loaded once
+  auto small_data = [&]() -> const SampleBatch& {
+    if (small.inputs.empty()) small = data.first(options.bc_samples);
     return small;
   };
 
@@ -214,7 +211,7 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
     }
     // The shifts are measured on the samples the corrections were estimated from: "after" is
     // near zero by construction and says nothing of unseen data (evaluate the result for that).
-    if (bc) r.lines.push_back("shifts measured on the " + std::to_string(small_data().dims[0]) +
+    if (bc) r.lines.push_back("shifts measured on the " + std::to_string(small_data().rows()) +
                               " samples the corrections were estimated from (in-sample)");
     r.lines.push_back(std::to_string(result.bias_correction.layers_corrected) + " of " +
                       std::to_string(result.bias_correction.layers.size()) + " layers corrected");
@@ -260,14 +257,14 @@ std::vector<PtqStep> parse_ptq_steps(const std::string& list) {
 }
 
 PtqResult run_ptq(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
-                  const std::vector<PtqStep>& steps, const std::string& data_path,
+                  const std::vector<PtqStep>& steps, const std::vector<std::string>& data_specs,
                   const PtqOptions& options) {
-  const Data data{&data_path, nullptr, model.get()};
+  const Data data{&data_specs, nullptr, model.get()};
   return run(std::move(model), config, steps, data, options);
 }
 
 PtqResult run_ptq(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
-                  const std::vector<PtqStep>& steps, const HostTensor& samples,
+                  const std::vector<PtqStep>& steps, const SampleBatch& samples,
                   const PtqOptions& options) {
   return run(std::move(model), config, steps, Data{nullptr, &samples}, options);
 }

@@ -58,14 +58,15 @@ struct PtqResult {
   BnReestimationReport bn_reestimation;
 };
 
-// `data_path`: calibration samples (.npy file or folder), streamed for calibration and
-// AdaRound; bias correction and BN re-estimation load the first `bc_samples`.
+// `data_specs`: calibration data (quant/data_stream.h's specs, feeding every model input),
+// streamed for calibration and AdaRound; bias correction and BN re-estimation load the first
+// `bc_samples`.
 PtqResult run_ptq(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
-                  const std::vector<PtqStep>& steps, const std::string& data_path,
+                  const std::vector<PtqStep>& steps, const std::vector<std::string>& data_specs,
                   const PtqOptions& options = {});
 // Same with samples in memory.
 PtqResult run_ptq(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
-                  const std::vector<PtqStep>& steps, const HostTensor& samples,
+                  const std::vector<PtqStep>& steps, const SampleBatch& samples,
                   const PtqOptions& options = {});
 
 }  // namespace octet::quant

@@ -7,6 +7,7 @@
 
 #include "engine/session.h"
 #include "loaders/npy.h"
+#include "quant/data_stream.h"
 #include "tests/support/test_paths.h"
 
 namespace octet::ptq_test {
@@ -26,6 +27,14 @@ inline const HostTensor& test_labels() {
 inline const HostTensor& calib_images() {
   static const HostTensor images = load_npy(data_path("mnist_calib_images.npy"));
   return images;
+}
+
+// The first `n` calibration images (all when n <= 0), feeding the MNIST fixtures' input.
+inline quant::SampleBatch mnist_calib(int64_t n = 0) {
+  const HostTensor& images = calib_images();
+  HostTensor x = slice_rows(images, 0, n > 0 ? std::min(n, images.dims[0]) : images.dims[0]);
+  x.name = "input";
+  return quant::SampleBatch{{x}};
 }
 
 // Top-1 accuracy in percent on the 1000 MNIST test images (qdq mode: float when the model

@@ -16,7 +16,8 @@
 namespace octet::cli {
 
 const char* const kAutoquantUsage =
-    "usage: octet autoquant MODEL --data CALIB --eval-data X.npy [--labels Y.npy]\n"
+    "usage: octet autoquant MODEL --data CALIB [--data NAME=FILE ...] --eval-data X.npy\n"
+    "                       [--eval-data NAME=FILE ...] [--labels Y.npy]\n"
     "                       [--allowed-drop P] -o OUT.octet [--encodings OUT.encodings]\n"
     "                       [--report REPORT.json] [--mode int|exact|qdq] [--target PROFILE]\n"
     "                       [--config CFG] [--param-bw N] [--act-bw N] [--per-channel]\n"
@@ -35,8 +36,10 @@ const char* const kAutoquantUsage =
     "\n"
     "options:\n"
     "  --data CALIB             calibration samples: a .npy (one-input models), a .npz with one\n"
-    "                           array per input (keys = input names), or a folder of either\n"
-    "  --eval-data X            evaluation samples (.npy, .npz or folder, as --data)\n"
+    "                           array per input (keys = input names), or a folder of either;\n"
+    "                           --data NAME=FILE, repeated, feeds one input each\n"
+    "  --eval-data X            evaluation samples (.npy, .npz or folder, or NAME=FILE\n"
+    "                           repeated, as --data)\n"
     "  --shape NAME=d0,d1,...   the integer model's input shape (batch first); without it,\n"
     "                           symbolic dimensions come from the first calibration sample\n"
     "  --model-batch N          the integer model's batch when the model's is symbolic (default 1)\n"
@@ -113,7 +116,7 @@ std::vector<std::string> split_list(const std::string& list) {
 int cmd_autoquant(const std::vector<std::string>& argv) {
   Args args = Args::parse(
       argv,
-      {{"--data", "", true, false}, {"--eval-data", "", true, false}, {"--labels", "", true, false},
+      {kDataOpt, {"--eval-data", "", true, true}, {"--labels", "", true, false},
        {"--allowed-drop", "", true, false}, {"--output", "-o", true, false},
        {"--encodings", "", true, false}, {"--report", "", true, false}, kModeOpt, kTargetOpt,
        {"--config", "", true, false}, {"--param-bw", "", true, false}, {"--act-bw", "", true, false},
@@ -157,16 +160,16 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
   const std::string target = args.get("--target", "onnxruntime");
 
   {
-    std::vector<NamedPath> inputs = data_paths("--data", {args.get("--data")});
+    std::vector<NamedPath> inputs = data_paths("--data", args.all("--data"));
+    for (const NamedPath& p : data_paths("--eval-data", args.all("--eval-data"))) inputs.push_back(p);
     inputs.push_back({"MODEL", args.positional()[0]});
-    inputs.push_back({"--eval-data", args.get("--eval-data")});
     inputs.push_back({"--labels", args.get("--labels")});
     check_output_paths(inputs, {{"-o", args.get("--output")},
                                 {"--encodings", args.get("--encodings")},
                                 {"--report", args.get("--report")}});
   }
   std::shared_ptr<Graph> model = load_model(args.positional()[0]);
-  const quant::SampleBatch data = quant::load_samples({args.get("--eval-data")}, *model);
+  const quant::SampleBatch data = quant::load_samples(args.all("--eval-data"), *model);
   HostTensor labels;
   if (args.has("--labels")) labels = load_npy(args.get("--labels"));
   EvalOptions eo;
@@ -215,12 +218,12 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
           ? quant::QuantsimConfig::load_shipped(args.get("--config", "default_config"))
           : quant::QuantsimConfig::load(args.get("--config", "default_config"));
   quant::AutoQuantResult r =
-      quant::run_autoquant(model, config, args.get("--data"), eval, ao);
+      quant::run_autoquant(model, config, args.all("--data"), eval, ao);
   std::printf("float score %.2f, target %.2f (allowed drop %.2f): %s; chosen: %s (%.2f)\n",
               r.float_score, r.target_score, ao.allowed_drop,
               r.target_met ? "met" : "NOT met", r.candidates[r.best].name.c_str(),
               r.candidates[r.best].score);
-  const quant::IntegerModelShapes shapes = integer_model_shapes(args, r.sim->model(), {args.get("--data")});
+  const quant::IntegerModelShapes shapes = integer_model_shapes(args, r.sim->model(), args.all("--data"));
   const LoweringReport lowering =
       quant::save_integer_model(*r.sim->annotated_model(), target, shapes, args.get("--output"));
   std::printf("wrote %s (integer model, %d integer nodes, %zu in float)\n",

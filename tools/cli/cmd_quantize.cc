@@ -118,8 +118,6 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   }
   if (!args.has("--data")) throw UsageError("missing --data");
   const std::vector<std::string> data = args.all("--data");
-  if (args.has("--ptq") && data.size() > 1)
-    throw UsageError("--ptq takes one --data (a .npy, .npz or folder): the post-training steps feed one input");
   if (!args.has("--output")) throw UsageError("missing -o OUT.octet");
   if (args.has("--per-channel") && args.has("--per-tensor"))
     throw UsageError("--per-channel and --per-tensor exclude each other");
@@ -208,7 +206,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
       for (const std::string& line : r.lines) std::printf("  %s\n", line.c_str());
       std::fflush(stdout);
     };
-    sim_holder = std::move(quant::run_ptq(model, config, steps, data[0], po).sim);
+    sim_holder = std::move(quant::run_ptq(model, config, steps, data, po).sim);
   } else {
     sim_holder = std::make_unique<quant::QuantSim>(model, config, qo);
     sim_holder->calibrate(data, co);

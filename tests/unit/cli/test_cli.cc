@@ -396,6 +396,16 @@ TEST_CASE("octet command line: a model with a float and an integer input and a s
   r = cli.run("eval " + quote(q) + " --mode int" + named);
   CHECK(r.code == 0);
   CHECK(contains(r.out, "samples: 3, batch 1, input x [1,4] ids [1,3]"));
+  // The post-training steps and AutoQuant feed every input too.
+  r = cli.run("quantize " + quote(model) + named + " --ptq bc -o " + quote(cli.path("bc.octet").string()));
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "ptq bc"));
+  const std::string eval_named = " --eval-data x=" + quote(cli.path("x.npy").string()) + " --eval-data ids=" +
+                                 quote(cli.path("ids.npy").string());
+  r = cli.run("autoquant " + quote(model) + named + eval_named + " --candidates baseline,bc -o " +
+              quote(cli.path("aq.octet").string()));
+  CHECK((r.code == 0 || r.code == 3));
+  CHECK(contains(r.out, "candidate baseline"));
   const std::string calibrated = cli.path("c.octet").string();
   r = cli.run("quantize " + quote(model) + " --data " + npz + " -o " + quote(q) + " --shape x=2,4 --shape ids=2,3" +
               " --calibrated-out " + quote(calibrated));
@@ -465,3 +475,4 @@ TEST_CASE("octet command line: no output over an input or another output") {
   CHECK(contains(r.err, "names another output of this command (-o (output 'a/b')"));
   CHECK_FALSE(fs::exists(cli.path("out")));
 }
+

@@ -54,7 +54,7 @@ TEST_CASE("autoquant: stops at the first candidate that meets the target") {
   o.on_candidate = [&](const AutoQuantCandidate& c) { seen.push_back(c.name); };
   auto model = load_model(data_path("mnist_resnet.onnx"));
   AutoQuantResult r = run_autoquant(model, QuantsimConfig::load_shipped("default_config"),
-                                    data_path("mnist_calib_images.npy"), top1, o);
+                                    {data_path("mnist_calib_images.npy")}, top1, o);
   CHECK(r.target_met);
   CHECK(seen == std::vector<std::string>{"baseline"});
   REQUIRE(r.sim);
@@ -67,7 +67,7 @@ TEST_CASE("autoquant: stops at the first candidate that meets the target") {
   seen.clear();
   r = run_autoquant(load_model(data_path("mnist_resnet.onnx")),
                     QuantsimConfig::load_shipped("default_config"),
-                    data_path("mnist_calib_images.npy"),
+                    {data_path("mnist_calib_images.npy")},
                     [&](std::shared_ptr<const Graph> m, ExecutionMode mode) {
                       return mode == ExecutionMode::kFloat ? 101.0 : top1(m, mode);
                     },

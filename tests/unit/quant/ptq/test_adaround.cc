@@ -122,7 +122,7 @@ void mnist_case(const std::string& file, double max_gap) {
   ao.num_iterations = mnist_iterations();
   ao.threads = 1;  // the shared 2-core test machine: parallel regions stall under load
   ao.batch_size = 50;
-  const AdaroundReport rep = apply_adaround(ada, calib_images(), ao);
+  const AdaroundReport rep = apply_adaround(ada, mnist_calib(), ao);
   ada.calibrate(calib_images(), co);
   const double acc_ada = accuracy(ada.annotated_model());
 
@@ -228,7 +228,7 @@ TEST_CASE("ptq: adaround with quantized activations (option) and skip list") {
   qo.param_bitwidth = 4;
   qo.per_channel = true;
   QuantSim sim(load_model(data_path("mnist_resnet.onnx")), QuantsimConfig::load_shipped("default_config"), qo);
-  const HostTensor calib = slice_rows(calib_images(), 0, 50);
+  const quant::SampleBatch calib = mnist_calib(50);
   CalibrationOptions co;
   co.batch_size = 50;
   AdaroundOptions ao;
@@ -258,7 +258,7 @@ TEST_CASE("ptq: adaround per-tensor 8-bit weights") {
   ao.num_iterations = 300;
   ao.max_rows = 2048;
   ao.batch_size = 50;
-  const AdaroundReport rep = apply_adaround(sim, slice_rows(calib_images(), 0, 100), ao);
+  const AdaroundReport rep = apply_adaround(sim, mnist_calib(100), ao);
   double before = 0, after = 0;
   for (const AdaroundLayerReport& l : rep.layers) {
     CHECK(!l.per_channel);

@@ -57,8 +57,8 @@ TEST_CASE("bias correction: biased 4-bit weight rounding, mean output shift shri
   qo.param_bitwidth = 4;
   qo.act_bitwidth = 8;
   QuantSim sim(biased_model(), QuantsimConfig::load_shipped("default_config"), qo);
-  const HostTensor calib = uniform_samples("x", {256, 2, 6, 6}, 1);
-  const HostTensor held_out = uniform_samples("x", {256, 2, 6, 6}, 2);
+  const quant::SampleBatch calib{{uniform_samples("x", {256, 2, 6, 6}, 1)}};
+  const quant::SampleBatch held_out{{uniform_samples("x", {256, 2, 6, 6}, 2)}};
   CalibrationOptions co;
   sim.calibrate(calib, co);
   const Graph float_model = sim.model();
@@ -92,7 +92,7 @@ TEST_CASE("bias correction: a shared bias is not written through") {
   QuantSimOptions qo;
   qo.param_bitwidth = 4;
   QuantSim sim(biased_model(), QuantsimConfig::load_shipped("default_config"), qo);
-  const HostTensor calib = uniform_samples("x", {64, 2, 6, 6}, 3);
+  const quant::SampleBatch calib{{uniform_samples("x", {64, 2, 6, 6}, 3)}};
   sim.calibrate(calib, {});
   const Graph& g = sim.model();
   const TensorId b = g.nodes.back().op_type == "Conv" ? g.nodes.back().input(2) : kNoTensor;
@@ -144,7 +144,8 @@ TEST_CASE("bias correction: MNIST MobileNet W4A8 per-channel, 100 images") {
   qo.per_channel = true;
   QuantSim sim(load_model(bc_data_path("mnist_mobilenet.onnx")),
                QuantsimConfig::load_shipped("default_config"), qo);
-  HostTensor calib = slice_rows(load_npy(bc_data_path("mnist_calib_images.npy")), 0, 100);
+  const SampleBatch calib =
+      single_input_batch(sim.model(), slice_rows(load_npy(bc_data_path("mnist_calib_images.npy")), 0, 100));
   CalibrationOptions co;
   co.observer.scheme = RangeScheme::kTfEnhanced;
   co.batch_size = 50;

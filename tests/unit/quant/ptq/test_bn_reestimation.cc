@@ -36,7 +36,7 @@ TEST_CASE("ptq: BN re-estimation moves the statistics to the quantized model's")
   BnReestimationOptions o;
   o.sim.param_bitwidth = 4;
   Graph g = *b.g;
-  const BnReestimationReport r = reestimate_batch_norms(g, QuantsimConfig::load_shipped("default_config"), samples, o);
+  const BnReestimationReport r = reestimate_batch_norms(g, QuantsimConfig::load_shipped("default_config"), quant::SampleBatch{{samples}}, o);
   REQUIRE(r.layers.size() == 1);
   const BnReestimationLayer& l = r.layers[0];
   // Expected: mean / unbiased var of the fake-quantized conv output. Weights on the 4-bit grid
@@ -70,7 +70,7 @@ TEST_CASE("ptq: BN re-estimation moves the statistics to the quantized model's")
 TEST_CASE("ptq: BN re-estimation on MNIST MobileNet W4A8 per-channel") {
   using namespace octet::ptq_test;
   const QuantsimConfig config = QuantsimConfig::load_shipped("default_config");
-  const HostTensor calib = slice_rows(calib_images(), 0, 100);
+  const quant::SampleBatch calib = mnist_calib(100);
   PtqOptions po;
   po.sim.param_bitwidth = 4;
   po.sim.per_channel = true;

@@ -136,7 +136,7 @@ TEST_CASE("ptq: the cle step replaces ReLU6 first, as AIMET's equalize_model doe
   PtqOptions po;
   po.calibration.batch_size = 2;
   const PtqResult r = run_ptq(std::make_shared<const Graph>(*b.g), QuantsimConfig::load_shipped("default_config"),
-                              {PtqStep::kCle}, samples, po);
+                              {PtqStep::kCle}, SampleBatch{{samples}}, po);
   REQUIRE(r.steps.size() >= 3);
   CHECK(r.steps[0].step == "relu6");
   CHECK(r.steps[0].lines[0] == "1 ReLU6 replaced by ReLU (part of cle)");

@@ -26,7 +26,7 @@ TEST_CASE("ptq: CLE model W8A8 per-tensor: collapse, CLE, HBA, BC") {
   po.calibration.batch_size = 50;
   po.calibration.threads = 2;
   po.bc_samples = 200;
-  const HostTensor& calib = calib_images();
+  const quant::SampleBatch calib = mnist_calib();
 
   QuantSim fp(model, config, po.sim);
   const double acc_float = accuracy(fp.model_ptr());

@@ -64,7 +64,7 @@ TEST_CASE("ptq: analytical bias correction reduces the output shift of BN-backed
   po.sim = w4a8pc();
   po.calibration.batch_size = 50;
   po.calibration.threads = 2;
-  const HostTensor calib = slice_rows(calib_images(), 0, 100);
+  const quant::SampleBatch calib = mnist_calib(100);
   PtqResult base = run_ptq(g, config, parse_ptq_steps("fold-bn"), calib, po);
   const Graph reference = base.sim->model();
   std::vector<std::string> names;
@@ -100,7 +100,7 @@ TEST_CASE("ptq: analytical bias correction reduces the output shift of BN-backed
 
 TEST_CASE("ptq: pipeline cle,hbf,bc / hybrid / no BN statistics") {
   const QuantsimConfig config = QuantsimConfig::load_shipped("default_config");
-  const HostTensor calib = slice_rows(calib_images(), 0, 50);
+  const quant::SampleBatch calib = mnist_calib(50);
   PtqOptions po;
   po.sim.param_bitwidth = 8;
   po.sim.per_channel = false;
