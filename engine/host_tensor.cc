@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "base/error.h"
+#include "kernels/cast.h"
 
 namespace octet {
 
@@ -39,6 +40,11 @@ double element_as_double(const HostTensor& t, int64_t i) {
   switch (t.dtype) {
     case DType::kF32: return read_as<float>(t, i);
     case DType::kF64: return read_as<double>(t, i);
+    case DType::kF16: {
+      uint16_t h;
+      std::memcpy(&h, t.bytes.data() + i * sizeof h, sizeof h);
+      return kernels::half_to_float(h);
+    }
     case DType::kI8: return read_as<int8_t>(t, i);
     case DType::kU8: return read_as<uint8_t>(t, i);
     case DType::kI16: return read_as<int16_t>(t, i);
@@ -68,6 +74,11 @@ HostTensor convert_dtype(const HostTensor& t, DType to) {
     switch (to) {
       case DType::kF32: write_as<float>(out, i, v); break;
       case DType::kF64: write_as<double>(out, i, v); break;
+      case DType::kF16: {
+        const uint16_t h = kernels::float_to_half(static_cast<float>(v));
+        std::memcpy(out.bytes.data() + i * sizeof h, &h, sizeof h);
+        break;
+      }
       case DType::kI8: write_as<int8_t>(out, i, v); break;
       case DType::kU8: write_as<uint8_t>(out, i, v); break;
       case DType::kI16: write_as<int16_t>(out, i, v); break;

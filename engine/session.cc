@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <new>
 
 #include "engine/compile.h"
 #include "engine/memory_limit.h"
@@ -50,7 +51,11 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
     node_threads_.push_back(threads_for_node(graph_, node, options_.threads));
     PrepareContext pc{graph_, node, node_threads_.back(), options_.reference_kernels,
                       options_.mode};
-    kernels_.push_back(schema->prepare(pc));
+    try {
+      kernels_.push_back(schema->prepare(pc));
+    } catch (const std::bad_alloc&) {
+      fail("out of memory preparing node '", node.name, "' (", node.op_type, ")");
+    }
   }
 
   refs_.resize(graph_.tensors.size());
@@ -65,7 +70,13 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
 }
 
 void Session::allocate_arena() {
-  arena_storage_.resize(arena_bytes_ + MemoryPlan::kAlignment);
+  try {
+    arena_storage_.resize(arena_bytes_ + MemoryPlan::kAlignment);
+  } catch (const std::bad_alloc&) {
+    fail("out of memory allocating ", format_byte_size(arena_bytes_),
+         " for the session's tensors (within its memory limit of ",
+         format_byte_size(memory_limit_of(options_)), ", but more than the process could get)");
+  }
   auto base = reinterpret_cast<uintptr_t>(arena_storage_.data());
   arena_ = arena_storage_.data() + ((MemoryPlan::kAlignment - base % MemoryPlan::kAlignment) %
                                     MemoryPlan::kAlignment);

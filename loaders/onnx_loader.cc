@@ -358,15 +358,30 @@ class OnnxGraphBuilder {
   std::set<TensorId> produced_;
 };
 
-onnx::ModelProto parse_model(const void* data, size_t size, const std::string& source) {
-  OCTET_CHECK(size <= kMaxModelBytes, source, ": ", size, " bytes is more than protobuf can read");
-  onnx::ModelProto model;
+// Messages nested deeper than this (sub-graphs in attributes in nodes in graphs...) are refused:
+// protobuf parses them recursively.
+constexpr int kMaxNesting = 64;
+
+bool parse_nested(onnx::ModelProto& model, const void* data, size_t size, int nesting) {
   google::protobuf::io::CodedInputStream stream(static_cast<const uint8_t*>(data),
                                                 static_cast<int>(size));
   stream.SetTotalBytesLimit(static_cast<int>(std::min<size_t>(size + 1, INT32_MAX)));
-  stream.SetRecursionLimit(64);
-  OCTET_CHECK(model.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage(), source,
-              ": not a valid ONNX model (protobuf parse failed)");
+  stream.SetRecursionLimit(nesting);
+  return model.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
+}
+
+onnx::ModelProto parse_model(const void* data, size_t size, const std::string& source) {
+  OCTET_CHECK(size <= kMaxModelBytes, source, ": ", size, " bytes is more than protobuf can read");
+  onnx::ModelProto model;
+  if (!parse_nested(model, data, size, kMaxNesting)) {
+    // Protobuf says only that parsing failed; a second try with a deeper limit tells a model
+    // nested too deeply from a damaged one.
+    onnx::ModelProto deeper;
+    OCTET_CHECK(!parse_nested(deeper, data, size, 16 * kMaxNesting), source,
+                ": its messages nest more than ", kMaxNesting,
+                " levels deep (sub-graphs within sub-graphs), more than octet reads");
+    fail(source, ": not a valid ONNX model (protobuf parse failed)");
+  }
   OCTET_CHECK(model.has_graph(), source, ": the ONNX model has no graph");
   return model;
 }

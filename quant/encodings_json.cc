@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/file_util.h"
+#include "engine/memory_limit.h"
 #include "quant/encodings_json_detail.h"
 
 namespace octet::quant {
@@ -674,16 +675,29 @@ void save_encodings(const std::string& path, const EncodingsFile& file, Encoding
 }
 
 namespace encodings_detail {
-json parse_json_text(const std::string& text, const std::string& source) {
+json parse_json_text(const std::string& text, const std::string& source, size_t max_dom_bytes) {
   json root;
   try {
-    // The callback bounds the nesting depth (the shapes read here need at most 4 levels).
-    json::parser_callback_t depth_limit = [&](int depth, json::parse_event_t, json&) {
+    // The callback bounds the nesting depth (the shapes read here need at most 4 levels) and the
+    // document's memory: a value costs a json (16 bytes), an object member a map node and its
+    // key (~96 bytes), a container its own allocation (~48 bytes).
+    size_t dom_bytes = 0;
+    json::parser_callback_t limits = [&](int depth, json::parse_event_t event, json&) {
       if (depth > kMaxJsonDepth)
         fail(source, ": JSON nested deeper than ", kMaxJsonDepth, " levels");
+      switch (event) {
+        case json::parse_event_t::value: dom_bytes += 16; break;
+        case json::parse_event_t::key: dom_bytes += 96; break;
+        case json::parse_event_t::object_start:
+        case json::parse_event_t::array_start: dom_bytes += 48; break;
+        default: break;
+      }
+      if (dom_bytes > max_dom_bytes)
+        fail(source, ": the JSON document would take more than ", format_byte_size(max_dom_bytes),
+             " in memory once parsed (", text.size(), " bytes of text)");
       return true;
     };
-    root = json::parse(text, depth_limit);
+    root = json::parse(text, limits);
   } catch (const json::exception& e) {  // parse errors, and numbers like 1e400 (out_of_range)
     std::string m = e.what();
     if (m.rfind("[json.exception.", 0) == 0) m = m.substr(m.find(']') + 2);

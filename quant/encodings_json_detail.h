@@ -70,8 +70,14 @@ inline Encoding grid_encoding(int bitwidth, bool symmetric, double scale, int of
   return e;
 }
 
-// Parses with a nesting bound; errors name `source`.
-json parse_json_text(const std::string& text, const std::string& source);
+// The most memory the parsed document (nlohmann's DOM) may take, by the estimate below: a file
+// within kMaxEncodingsFileBytes of tiny objects would otherwise take gigabytes.
+inline constexpr size_t kMaxJsonDomBytes = size_t{2} << 30;
+
+// Parses with a nesting bound and a bound on the parsed document's size (`max_dom_bytes`,
+// estimated while parsing from the counts of values, keys and containers); errors name `source`.
+json parse_json_text(const std::string& text, const std::string& source,
+                     size_t max_dom_bytes = kMaxJsonDomBytes);
 
 // 2.0.0 / 2.1.0 (encodings_json_v2.cc).
 EncodingsFile parse_v2(const json& root, const std::string& version, const std::string& source);

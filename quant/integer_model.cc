@@ -1,6 +1,7 @@
 #include "quant/integer_model.h"
 
 #include "base/error.h"
+#include "engine/session.h"
 #include "loaders/octet_format.h"
 
 namespace octet::quant {
@@ -51,6 +52,17 @@ CompiledGraph compile_integer_model(const Graph& calibrated, const std::string& 
 LoweringReport save_integer_model(const Graph& calibrated, const std::string& target,
                                   const IntegerModelShapes& shapes, const std::string& path) {
   CompiledGraph c = compile_integer_model(calibrated, target, shapes);
+  // Every kernel prepared once before anything is written: a model that lowers but cannot run
+  // (a requantization scale outside what the kernels take, say) is refused here, not by the
+  // first `run` of the file.
+  try {
+    SessionOptions so;
+    so.mode = ExecutionMode::kInt;
+    so.target = target;
+    Session check(std::make_shared<const Graph>(c.graph), so);
+  } catch (const Error& e) {
+    fail("integer model: the lowered model does not run, nothing written to ", path, ": ", e.what());
+  }
   save_octet(c.graph, path);
   return *c.lowering;
 }

@@ -120,8 +120,10 @@ class Cli {
   bool available() const { return !bin_.empty(); }
   fs::path path(const std::string& name) const { return dir_ / name; }
 
-  Result run(const std::string& args) const {
-    std::string cmd = quote(bin_.string()) + " " + args + " >" + quote(path("out.txt").string()) +
+  // `limit_kb` > 0: the command runs with its address space limited to that (ulimit -v).
+  Result run(const std::string& args, long limit_kb = 0) const {
+    std::string cmd = (limit_kb > 0 ? "ulimit -v " + std::to_string(limit_kb) + " && " : std::string()) +
+                      quote(bin_.string()) + " " + args + " >" + quote(path("out.txt").string()) +
                       " 2>" + quote(path("err.txt").string()) + " </dev/null";
     int status = std::system(cmd.c_str());
     Result r;
@@ -476,3 +478,46 @@ TEST_CASE("octet command line: no output over an input or another output") {
   CHECK_FALSE(fs::exists(cli.path("out")));
 }
 
+// Issue 29, finding 9: "out of memory" named nothing.
+TEST_CASE("octet command line: running out of memory says what could not be allocated") {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  MESSAGE("AddressSanitizer reserves more address space than the limit this test sets; skipping");
+  return;
+#endif
+#endif
+  Cli cli;
+  if (!cli.available()) {
+    MESSAGE("build/octet not found next to the test binary; skipping the CLI test");
+    return;
+  }
+  // A 1 GiB tensor (Expand of one value) from a file of a few hundred bytes.
+  Graph g;
+  g.opset = 17;
+  TensorInfo x;
+  x.name = "x";
+  x.dtype = DType::kF32;
+  x.shape = Shape::of({1});
+  g.inputs = {g.add_tensor(x)};
+  const int64_t n = int64_t{1} << 28;
+  const TensorId shape = g.add_constant("shape", DType::kI64, {1},
+                                        Buffer::copy_of(reinterpret_cast<const std::byte*>(&n), sizeof n));
+  TensorInfo big;
+  big.name = "big";
+  big.dtype = DType::kF32;
+  const TensorId big_id = g.add_tensor(big);
+  g.nodes.push_back(Node{"expand", "Expand", {g.inputs[0], shape}, {big_id}, {}});
+  TensorInfo y;
+  y.name = "y";
+  y.dtype = DType::kF32;
+  const TensorId y_id = g.add_tensor(y);
+  Attributes keep;
+  keep.set("keepdims", int64_t{0});
+  g.nodes.push_back(Node{"sum", "ReduceSum", {big_id}, {y_id}, keep});
+  g.outputs = {y_id};
+  const std::string model = cli.path("big.onnx").string();
+  save_onnx(g, model);
+  const Result r = cli.run("bench " + quote(model) + " --runs 1 --warmup 0 --threads 1 --max-memory 4G", 768 * 1024);
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "out of memory allocating 1.00 GiB for the session's tensors (within its memory limit of 4.00 GiB"));
+}

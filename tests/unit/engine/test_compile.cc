@@ -101,3 +101,16 @@ TEST_CASE("convert_dtype: integers saturate, NaN becomes 0") {
   CHECK(element_as_double(u8, 5) == 41.0);
   CHECK_THROWS_AS(element_as_double(HostTensor{"s", DType::kI4, {2}, {std::byte{0}}}, 0), Error);
 }
+
+// Issue 29, finding 9: an f16 .npy was "converted" for a float input, then refused.
+TEST_CASE("convert_dtype: f16 values convert both ways") {
+  const HostTensor f = HostTensor::from<float>("x", {4}, {1.5f, -2.25f, 65504.f, 1e6f});
+  const HostTensor h = convert_dtype(f, DType::kF16);
+  CHECK(h.bytes.size() == 8);
+  const HostTensor back = convert_dtype(h, DType::kF32);
+  CHECK(back.values<float>()[0] == 1.5f);
+  CHECK(back.values<float>()[1] == -2.25f);
+  CHECK(back.values<float>()[2] == 65504.f);
+  CHECK(std::isinf(back.values<float>()[3]));  // beyond f16's range
+  CHECK(element_as_double(h, 1) == -2.25);
+}

@@ -22,6 +22,7 @@
 #include "loaders/octet_format.h"
 #include "loaders/onnx_loader.h"
 #include "quant/encodings_json.h"
+#include "quant/encodings_json_detail.h"
 
 using namespace octet;
 namespace fs = std::filesystem;
@@ -503,4 +504,45 @@ TEST_CASE("hostile 9: a 25-digit external-data offset and a 1e400 in an encoding
   CHECK(j.find("big.encodings") != std::string::npos);
   CHECK(j.find("[json.exception") == std::string::npos);
   CHECK(j.find("number overflow") != std::string::npos);
+}
+
+// Issue 29, finding 9: protobuf's nesting limit gave only "protobuf parse failed".
+TEST_CASE("hostile 9: sub-graphs nested past the limit are named as such; damage stays a parse failure") {
+  auto nested_model = [](int depth) {
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.add_opset_import()->set_version(17);
+    onnx::GraphProto* g = m.mutable_graph();
+    for (int i = 0; i < depth; ++i) {
+      onnx::NodeProto* n = g->add_node();
+      n->set_op_type("If");
+      onnx::AttributeProto* a = n->add_attribute();
+      a->set_name("then_branch");
+      a->set_type(onnx::AttributeProto::GRAPH);
+      g = a->mutable_g();
+    }
+    return m.SerializeAsString();
+  };
+  const std::string deep = nested_model(30);  // 3 messages per level: 90 deep
+  CHECK_THROWS_WITH_AS(load_onnx_bytes(deep.data(), deep.size(), "deep.onnx", "."),
+                       "deep.onnx: its messages nest more than 64 levels deep (sub-graphs within "
+                       "sub-graphs), more than octet reads",
+                       Error);
+  std::string damaged = nested_model(2);
+  damaged[damaged.size() / 2] = '\xff';
+  damaged += "\xff\xff";
+  CHECK_THROWS_WITH_AS(load_onnx_bytes(damaged.data(), damaged.size(), "damaged.onnx", "."),
+                       doctest::Contains("damaged.onnx: not a valid ONNX model (protobuf parse failed)"), Error);
+}
+
+// Issue 29, finding 8: a 249 MB encodings file of tiny objects became a 6 GB JSON document.
+TEST_CASE("hostile 8: a JSON document is bounded by the memory it would take once parsed") {
+  std::string text = "{\"version\": \"1.0.0\", \"activation_encodings\": [";
+  for (int i = 0; i < 1000; ++i) text += std::string(i ? "," : "") + "{\"a\":1}";
+  text += "]}";
+  CHECK_THROWS_WITH_AS(quant::encodings_detail::parse_json_text(text, "tiny.encodings", 64 * 1024),
+                       doctest::Contains("tiny.encodings: the JSON document would take more than 64.00 KiB in "
+                                         "memory once parsed"),
+                       Error);
+  CHECK_NOTHROW(quant::encodings_detail::parse_json_text(text, "tiny.encodings", 1024 * 1024));
 }
