@@ -66,9 +66,10 @@ void print_main_usage(std::ostream& out) {
     name.resize(10, ' ');
     out << "  " << name << c.summary << "\n";
   }
-  out << "\nEvery command also takes --max-memory SIZE (e.g. 512M, 4G): the most memory a model's\n"
-         "tensors may take; a larger plan fails before anything is allocated (default: the\n"
-         "machine's physical memory).\n"
+  out << "\nEvery command also takes --max-memory SIZE (e.g. 512M, 4G): the most memory a session's\n"
+         "tensors (its arena) may take; a larger plan fails before anything is allocated (default:\n"
+         "the machine's physical memory). Weights, inputs and the outputs copied out of a run come\n"
+         "on top; files are bounded by their own checks before they are read whole.\n"
          "\nRun 'octet <command> --help' for the options of a command.\n"
          "Exit status: 0 success, 1 runtime error, 2 bad command line.\n";
 }
