@@ -156,7 +156,8 @@ PassReport annotate_qdq_encodings(Graph& g) {
       const TensorId fc = passes::add_f32_constant(g, names, g.tensor(out).name, dims, f);
       QdqParams p = *dq;
       p.axis = axis;
-      if (ct.dtype != DType::kI32) g.tensor(fc).quant = to_quant(p);
+      // `ct` may dangle here: adding the constant can move the graph's tensors.
+      if (code_type != DType::kI32) g.tensor(fc).quant = to_quant(p);
       g.replace_uses(out, fc);
       report.changed++;
       continue;
