@@ -244,8 +244,17 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const SampleBatch& sa
       qm = layer_means(*sim.annotated_model(), true, {layers[i]}, samples, bs, th)[0];
     rec.shift_before = mean_abs_diff(fp[i], qm);
     std::vector<double> delta(qm.size());
-    for (size_t c = 0; c < qm.size(); ++c) delta[c] = qm[c] - fp[i][c];
-    const std::string why = apply_correction(sim.mutable_model(), layers[i], delta, rec);
+    size_t non_finite = 0;
+    for (size_t c = 0; c < qm.size(); ++c) {
+      delta[c] = qm[c] - fp[i][c];
+      non_finite += !std::isfinite(delta[c]);
+    }
+    // A NaN or infinity in a mean (a quantized denominator reaching 0 upstream, say) corrects
+    // nothing: the layer is left as it is and the reason said.
+    const std::string why =
+        non_finite ? std::to_string(non_finite) + " of " + std::to_string(delta.size()) +
+                         " channel means are NaN or infinite in the float or the quantized model on these samples"
+                   : apply_correction(sim.mutable_model(), layers[i], delta, rec);
     if (!why.empty()) {
       rec.skipped = true;
       rec.reason = why;

@@ -106,6 +106,30 @@ TEST_CASE("bias correction: a shared bias is not written through") {
   for (int i = 0; i < 3; ++i) CHECK(old->as<float>()[i] == old_values[static_cast<size_t>(i)]);
 }
 
+// Found on DTLN stage 2: a NaN in the quantized model's layer means was applied as a correction
+// ("2 of 2 layers corrected"), and the calibration after it failed on the NaN.
+TEST_CASE("bias correction: a layer whose means hold NaN is left uncorrected, with the reason") {
+  QuantSimOptions qo;
+  qo.param_bitwidth = 4;
+  QuantSim sim(biased_model(), QuantsimConfig::load_shipped("default_config"), qo);
+  sim.calibrate(quant::SampleBatch{{uniform_samples("x", {64, 2, 6, 6}, 3)}}, {});
+  HostTensor x = uniform_samples("x", {64, 2, 6, 6}, 4);
+  x.values<float>()[7] = std::nanf("");
+  BiasCorrectionOptions bo;
+  bo.recalibrate = false;
+  const BiasCorrectionReport rep = correct_bias_empirical(sim, quant::SampleBatch{{x}}, bo);
+  REQUIRE(rep.layers.size() == 2);
+  // Conv A sees the NaN; the Relu after it turns NaN into 0, so Conv B's means stay finite.
+  CHECK(rep.layers[0].skipped);
+  CHECK(rep.layers[0].reason.find("4 of 4 channel means are NaN or infinite") != std::string::npos);
+  CHECK(rep.layers_corrected == 1);
+  for (const Node& n : sim.model().nodes)
+    if (n.op_type == "Conv" && n.inputs.size() > 2) {
+      const TensorInfo& b = sim.model().tensor(n.inputs[2]);
+      for (int64_t i = 0; i < checked_numel(b.shape.concrete()); ++i) CHECK(std::isfinite(b.data->as<float>()[i]));
+    }
+}
+
 namespace {
 
 double bc_accuracy(std::shared_ptr<const Graph> model) {
