@@ -3,9 +3,13 @@
 #   tools/fuzz.sh [SECONDS] [TARGET...]       e.g. tools/fuzz.sh 600 fuzz_npy fuzz_run_model
 # Seeds: tests/fuzz/corpus/<kind> (committed: small hand-made files and every input that ever
 # crashed), the project's own data files of that kind, and ONNX's conformance models from
-# ../shared/onnx-node-tests when present. New coverage goes to build-fuzz/fuzz/<target>/corpus;
+# ../shared/onnx-node-tests when present. New coverage goes to the kept corpus (below);
 # a crash leaves build-fuzz/fuzz/<target>/crash-* and makes the script fail. Copy a crash into
 # tests/fuzz/corpus/<kind>/ once it is fixed, so it stays a regression test.
+# The grown corpus of each target is kept outside the build tree, beside the compiler cache
+# ($(octet_cache_root)/fuzz-corpus/<target>, OCTET_FUZZ_CORPUS=DIR for another folder): every
+# run, CI's in a new clone included, starts from what the earlier runs on the machine found.
+# Units worth keeping for every machine go to tests/fuzz/corpus/<kind> (tools/fuzz_keep.sh).
 # Per target it prints the executions, the corpus size and the crashes.
 # Environment: OCTET_FUZZ_JOBS (build parallelism, default nproc), OCTET_FUZZ_SKIP_BUILD=1,
 # OCTET_FUZZ_RUNS=N (stop each target after N executions; SECONDS stays the cap), e.g. the
@@ -21,9 +25,9 @@ all_targets=(fuzz_onnx_loader fuzz_octet_loader fuzz_npy fuzz_encodings fuzz_qua
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 build=build-fuzz
+source tools/build_env.sh
 if [ "${OCTET_FUZZ_SKIP_BUILD:-0}" != 1 ]; then
   bash tools/install_deps.sh --tests --sanitizers
-  source tools/build_env.sh
   octet_configure "$build" "${octet_sanitizer_cmake_args[@]}" -DOCTET_FUZZ=ON
   OCTET_BUILD_JOBS=${OCTET_FUZZ_JOBS:-$(nproc)} octet_build "$build" octet_fuzzers octet_fuzz_seeds octet_cli
 fi
@@ -32,6 +36,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-/usr/bin/llvm-symbolizer-14}
 
 work=$build/fuzz
+corpora=${OCTET_FUZZ_CORPUS:-$(octet_cache_root)/fuzz-corpus}
 generated=$work/generated-seeds-$$  # one per run: two runs may fuzz different targets at once
 trap 'rm -rf "$generated"' EXIT
 mkdir -p "$generated/onnx" "$generated/octet" "$generated/npy" "$generated/encodings" \
@@ -76,19 +81,27 @@ fuzz_one() {
   local t=$1 kind dir rc execs units crashes
   kind=$(kind_of "$t")
   dir=$work/$t
-  mkdir -p "$dir/corpus" tests/fuzz/corpus/"$kind"
+  mkdir -p "$dir" "$corpora/$t" tests/fuzz/corpus/"$kind"
   rm -f "$dir/result"
   local dict=()
   case $kind in encodings | quantsim_config | target_profile) dict=(-dict=tests/fuzz/json.dict) ;; esac
+  # A kept corpus past 2,000 units is minimized first (libFuzzer's merge keeps the units that
+  # add coverage), so that loading it stays a small part of a short run.
+  if [ "$(find "$corpora/$t" -type f | wc -l)" -gt 2000 ]; then
+    rm -rf "$corpora/$t.min" && mkdir -p "$corpora/$t.min"
+    "$build/tests/fuzz/$t" -merge=1 -max_len="$(max_len_of "$t")" -timeout="${OCTET_FUZZ_TIMEOUT:-30}" \
+      -rss_limit_mb=3072 -malloc_limit_mb=1024 "$corpora/$t.min" "$corpora/$t" >"$dir/merge.txt" 2>&1 &&
+      rm -rf "$corpora/$t" && mv "$corpora/$t.min" "$corpora/$t"
+  fi
   set +e
-  "$build/tests/fuzz/$t" "$dir/corpus" tests/fuzz/corpus/"$kind" "$generated/$kind" \
+  "$build/tests/fuzz/$t" "$corpora/$t" tests/fuzz/corpus/"$kind" "$generated/$kind" \
     "${dict[@]}" ${OCTET_FUZZ_RUNS:+-runs="$OCTET_FUZZ_RUNS"} -max_total_time="$seconds" -max_len="$(max_len_of "$t")" -timeout="${OCTET_FUZZ_TIMEOUT:-30}" \
     -rss_limit_mb=3072 -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$dir/" \
     >"$dir/log.txt" 2>&1
   rc=$?
   set -e
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log.txt" | grep -o '[0-9]*$' || echo "?")
-  units=$(find "$dir/corpus" -type f | wc -l)
+  units=$(find "$corpora/$t" -type f | wc -l)
   crashes=$(find "$dir" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
     -o -name 'oom-*' \) | wc -l)
   printf '%s\n%-22s %12s execs  %6s corpus units  %3s artifacts  exit %s\n' "$rc" "$t" "$execs" "$units" "$crashes" "$rc" >"$dir/result"
