@@ -31,6 +31,10 @@ struct CompileOptions {
   // prepare) may take; a larger plan fails at prepare, naming its size, before allocating.
   // 0: default_memory_limit() (physical memory, or the CLI's --max-memory).
   size_t max_memory_bytes = 0;
+  // The most operations one run may take (engine/operation_count.h's estimate); a larger
+  // graph fails at prepare, naming its count. 0: default_operation_limit() (none, or the CLI's
+  // --max-ops).
+  double max_operations = 0;
 };
 
 struct CompiledGraph {

@@ -143,6 +143,9 @@ struct OpSchema {
   EncodingClass encoding = EncodingClass::kOwn;
   ParamSlots params{};
   ScalarFn (*scalar_fn)(const Graph&, const Node&) = nullptr;
+  // Operations one run of the node takes (engine/operation_count.h); null: the generic
+  // estimate there (weights from `params`, windows from `kernel_shape`, else elements moved).
+  double (*operations)(const Graph&, const Node&) = nullptr;
 
   bool preserves_encoding() const { return encoding != EncodingClass::kOwn; }
   bool moves_codes16() const {

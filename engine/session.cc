@@ -10,6 +10,7 @@
 #include "engine/compile.h"
 #include "engine/memory_limit.h"
 #include "engine/memory_planner.h"
+#include "engine/operation_count.h"
 #include "engine/thread_budget.h"
 
 namespace octet {
@@ -24,6 +25,12 @@ Session::Session(std::shared_ptr<const Graph> model, SessionOptions options)
   const bool integer_mode =
       options_.mode == ExecutionMode::kInt || options_.mode == ExecutionMode::kExact;
   const size_t memory_limit = memory_limit_of(options_);
+  operations_ = estimate_operations(graph_);
+  const double operation_limit =
+      options_.max_operations > 0 ? options_.max_operations : default_operation_limit();
+  OCTET_CHECK(operation_limit <= 0 || operations_ <= operation_limit, "the session needs about ",
+              format_operation_count(operations_), " per run, more than the limit of ",
+              format_operation_count(operation_limit), " (SessionOptions::max_operations, --max-ops)");
 
   must_be_finite_.assign(graph_.tensors.size(), false);
   if (integer_mode)

@@ -56,6 +56,8 @@ class Session {
 
   const Graph& prepared_graph() const { return graph_; }
   size_t arena_bytes() const { return arena_bytes_; }
+  // Operations one run takes, as engine/operation_count.h estimates them.
+  double operations() const { return operations_; }
   size_t naive_bytes() const { return naive_bytes_; }
   std::vector<KernelChoice> kernel_choices() const;
   // Per-node times accumulated by run() when SessionOptions::profile is set (else empty);
@@ -84,6 +86,7 @@ class Session {
   std::byte* arena_ = nullptr;
   std::vector<int64_t> arena_offsets_;  // per tensor id, from the memory plan
   size_t arena_bytes_ = 0;
+  double operations_ = 0;
   size_t naive_bytes_ = 0;
   std::optional<LoweringReport> lowering_;
   mutable std::mutex run_mutex_;  // run(), and the profile it accumulates

@@ -516,15 +516,27 @@ std::unique_ptr<Kernel> prepare_qlinear(const PrepareContext& ctx) {
   return std::make_unique<QLinearIntKernel>(std::move(s), ctx.threads, ctx.reference);
 }
 
+// Multiply-adds: output elements x weight codes per output channel (axis 0 of the weights).
+double q_operations(const Graph& g, const Node& n) {
+  const TensorInfo& y = g.tensor(n.outputs[0]);
+  const TensorInfo& w = g.tensor(n.inputs[1]);
+  if (!y.shape.is_concrete() || !w.shape.is_concrete() || w.shape.rank() == 0) return 0;
+  const Dims wd = w.shape.concrete();
+  double out = 1, per_channel = 1;
+  for (int64_t d : y.shape.concrete()) out *= double(d);
+  for (size_t i = 1; i < wd.size(); ++i) per_channel *= double(wd[i]);
+  return out * per_channel;
+}
+
 }  // namespace
 
 void register_nn_quantized_ops(OpRegistry& r) {
   r.add({.name = "octet.QConv", .min_inputs = 2, .max_inputs = 3,
-         .infer = infer_qconv, .prepare = prepare_qconv});
+         .infer = infer_qconv, .prepare = prepare_qconv, .operations = q_operations});
   r.add({.name = "octet.QGemm", .min_inputs = 2, .max_inputs = 3,
-         .infer = infer_qlinear, .prepare = prepare_qlinear});
+         .infer = infer_qlinear, .prepare = prepare_qlinear, .operations = q_operations});
   r.add({.name = "octet.QMatMul", .min_inputs = 2, .max_inputs = 3,
-         .infer = infer_qlinear, .prepare = prepare_qlinear});
+         .infer = infer_qlinear, .prepare = prepare_qlinear, .operations = q_operations});
 }
 
 }  // namespace octet

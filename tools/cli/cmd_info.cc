@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "engine/op.h"
+#include "engine/operation_count.h"
 #include "engine/prepare_graph.h"
 #include "loaders/model_loader.h"
 #include "quant/quantsim.h"
@@ -231,6 +232,8 @@ int cmd_info(const std::vector<std::string>& argv) {
     }
     std::cout << "peak arena: " << format_bytes(session.arena_bytes())
               << " (without buffer reuse: " << format_bytes(session.naive_bytes()) << ")\n";
+    std::cout << "work per run: about " << format_operation_count(session.operations())
+              << " (multiply-adds, window steps and elements moved; --max-ops bounds it)\n";
   } catch (const Error& e) {
     std::cout << "session: cannot be prepared:\n  " << e.what() << "\n";
     // With --shape the user asked for a session: their shapes (or the ops) failed.

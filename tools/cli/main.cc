@@ -1,6 +1,7 @@
 // The `octet` command: dispatches to one subcommand and maps errors to exit codes
 // (0 ok, 1 runtime error, 2 bad command line).
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <new>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "base/error.h"
 #include "engine/memory_limit.h"
+#include "engine/operation_count.h"
 #include "engine/shipped_data.h"
 #include "tools/cli/cli.h"
 
@@ -33,29 +35,39 @@ const std::vector<Command>& commands() {
 
 namespace {
 
-// --max-memory applies to every session a command builds, its own and those of the
-// quantization algorithms, so it is taken out here and set as the process's default.
-void take_max_memory_option(std::vector<std::string>& args) {
+// --max-memory and --max-ops apply to every session a command builds, its own and those of
+// the quantization algorithms, so they are taken out here and set as the process's defaults.
+void take_limit_option(std::vector<std::string>& args, const std::string& option,
+                       const std::function<void(const std::string&)>& set) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--") break;
     std::string value;
-    if (args[i] == "--max-memory") {
-      if (i + 1 >= args.size()) throw UsageError("option --max-memory needs a value");
+    if (args[i] == option) {
+      if (i + 1 >= args.size()) throw UsageError("option " + option + " needs a value");
       value = args[i + 1];
       args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
-    } else if (args[i].rfind("--max-memory=", 0) == 0) {
-      value = args[i].substr(13);
+    } else if (args[i].rfind(option + "=", 0) == 0) {
+      value = args[i].substr(option.size() + 1);
       args.erase(args.begin() + long(i));
     } else {
       continue;
     }
     try {
-      octet::set_default_memory_limit(octet::parse_byte_size(value));
+      set(value);
     } catch (const octet::Error& e) {
-      throw UsageError(std::string("--max-memory: ") + e.what());
+      throw UsageError(option + ": " + e.what());
     }
     --i;
   }
+}
+
+void take_limit_options(std::vector<std::string>& args) {
+  take_limit_option(args, "--max-memory", [](const std::string& v) {
+    octet::set_default_memory_limit(octet::parse_byte_size(v));
+  });
+  take_limit_option(args, "--max-ops", [](const std::string& v) {
+    octet::set_default_operation_limit(octet::parse_operation_count(v));
+  });
 }
 
 void print_main_usage(std::ostream& out) {
@@ -70,6 +82,9 @@ void print_main_usage(std::ostream& out) {
          "tensors (its arena) may take; a larger plan fails before anything is allocated (default:\n"
          "the machine's physical memory). Weights, inputs and the outputs copied out of a run come\n"
          "on top; files are bounded by their own checks before they are read whole.\n"
+         "And --max-ops COUNT (e.g. 5e9, 500M, 2G): the most operations one run may take (as\n"
+         "'octet info' estimates them: multiply-adds, window steps, elements moved); a larger\n"
+         "model fails before it runs (default: no limit).\n"
          "\nRun 'octet <command> --help' for the options of a command.\n"
          "Exit status: 0 success, 1 runtime error, 2 bad command line.\n";
 }
@@ -81,7 +96,7 @@ int main(int argc, char** argv) {
   using namespace octet::cli;
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   try {
-    take_max_memory_option(args);  // before or after the command's name
+    take_limit_options(args);  // before or after the command's name
   } catch (const UsageError& e) {
     std::cerr << "octet: " << e.what() << "\n";
     return 2;

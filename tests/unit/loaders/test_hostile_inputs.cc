@@ -16,6 +16,7 @@
 #include "base/dtype.h"
 #include "base/error.h"
 #include "engine/memory_limit.h"
+#include "engine/operation_count.h"
 #include "engine/session.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
@@ -545,4 +546,44 @@ TEST_CASE("hostile 8: a JSON document is bounded by the memory it would take onc
                                          "memory once parsed"),
                        Error);
   CHECK_NOTHROW(quant::encodings_detail::parse_json_text(text, "tiny.encodings", 1024 * 1024));
+}
+
+// Issue 29, finding 7: a 120-byte MaxPool model kept `bench` busy for minutes; nothing said the
+// work a model needs, nothing bounded it.
+TEST_CASE("hostile 7: the work of a run is estimated and bounded like memory") {
+  auto g = std::make_shared<Graph>();
+  g->opset = 17;
+  TensorInfo x;
+  x.name = "x";
+  x.dtype = DType::kF32;
+  x.shape = Shape::of({1, 1, 64, 64});
+  g->inputs = {g->add_tensor(x)};
+  TensorInfo y;
+  y.name = "y";
+  y.dtype = DType::kF32;
+  const TensorId yid = g->add_tensor(y);
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{64, 64});
+  a.set("pads", std::vector<int64_t>{63, 63, 63, 63});
+  g->nodes.push_back(Node{"pool", "MaxPool", {g->inputs[0]}, {yid}, a});
+  g->outputs = {yid};
+  // 127 x 127 outputs, each a 64 x 64 window (and the layout's transposes around it).
+  Session s(g, SessionOptions{});
+  CHECK(s.operations() >= 127.0 * 127.0 * 4096.0);
+  CHECK(s.operations() <= 1.01 * 127.0 * 127.0 * 4096.0);
+  SessionOptions limited;
+  limited.max_operations = 1e6;
+  CHECK_THROWS_WITH_AS(Session(g, limited),
+                       doctest::Contains("the session needs about 66.1"), Error);
+  CHECK_THROWS_WITH_AS(Session(g, limited),
+                       doctest::Contains(" M operations per run, more than the limit of 1.00 M operations "
+                                         "(SessionOptions::max_operations, --max-ops)"),
+                       Error);
+  // The process default (the CLI's --max-ops) applies where the options set none.
+  set_default_operation_limit(1e6);
+  CHECK_THROWS_AS(Session(g, SessionOptions{}), Error);
+  set_default_operation_limit(0);
+  CHECK_NOTHROW(Session(g, SessionOptions{}));
+  CHECK(parse_operation_count("2G") == 2e9);
+  CHECK_THROWS_AS(parse_operation_count("-5"), Error);
 }
