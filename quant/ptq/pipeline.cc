@@ -172,7 +172,9 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
       r.lines.push_back(l.node + " (" + l.op_type + (l.activation.empty() ? "" : "+" + l.activation) +
                         ", " + std::to_string(l.k) + "x" + std::to_string(l.n) +
                         (l.groups > 1 ? " g" + std::to_string(l.groups) : "") + ", " +
-                        std::to_string(l.rows) + " rows): MSE " + fmt("%.4g", l.mse_nearest) + " -> " +
+                        std::to_string(l.rows) + " rows, " +
+                        fmt("%.1f", double(l.rows) * double(l.k * l.groups + l.n) * 4.0 / (1 << 20)) +
+                        " MiB): MSE " + fmt("%.4g", l.mse_nearest) + " -> " +
                         fmt("%.4g", l.mse_adaround) + ", " + fmt("%.1f", 100 * l.changed_fraction) +
                         "% flipped, " + std::to_string(l.iterations) + " it in " +
                         fmt("%.2f", l.optimize_seconds) + " s (" + fmt("%.0f", l.iterations_per_second) +
@@ -180,7 +182,9 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
     }
     r.lines.push_back(std::to_string(result.adaround.layers_rounded) + " layers rounded in " +
                       fmt("%.1f", result.adaround.seconds) + " s, peak RSS " +
-                      fmt("%.0f", result.adaround.peak_rss_kb / 1024.0) + " MiB");
+                      fmt("%.0f", result.adaround.peak_rss_kb / 1024.0) + " MiB (it holds one layer's rows at a " +
+                      "time, at most " + fmt("%.0f", double(options.adaround.max_cache_bytes) / (1 << 20)) +
+                      " MiB, beside the forward passes' sessions)");
     done(std::move(r));
   }
   const bool bc = has(PtqStep::kBc), bca = has(PtqStep::kBcAnalytical);
