@@ -2,6 +2,7 @@
 //   s = gamma / sqrt(var + eps), W' = W * s (per output channel), b' = (b - mean) * s + beta.
 #include <cmath>
 
+#include "base/error.h"
 #include "engine/passes/pass_util.h"
 #include "engine/passes/passes.h"
 
@@ -120,6 +121,11 @@ PassReport fold_batch_norms(Graph& graph) {
     for (size_t c = 0; c < channels; ++c) {
       s[c] = (*gamma)[c] / std::sqrt((*var)[c] + eps);
       shift[c] = (*beta)[c] - (*mean)[c] * s[c];
+      // Said against the statistics in the model, not the folded weights they would poison.
+      OCTET_CHECK(std::isfinite(s[c]) && std::isfinite(shift[c]), "BatchNormalization '", bn.name,
+                  "', channel ", c, ": gamma ", (*gamma)[c], ", beta ", (*beta)[c], ", mean ", (*mean)[c],
+                  ", var ", (*var)[c], ", epsilon ", eps, " give no finite scale gamma / sqrt(var + epsilon)",
+                  " and shift: the model's statistics are invalid");
     }
     std::vector<float> w = *constant_f32(graph, p.inputs[1]);
     const Dims wd = graph.tensor(p.inputs[1]).shape.concrete();

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "base/error.h"
 #include "engine/passes/passes.h"
 #include "tests/support/test_passes_builder.h"
 
@@ -229,4 +230,21 @@ TEST_CASE("passes: BN folding into Gemm gives the same outputs (numeric)") {
     }
     test::compare_optimized(b.g, 2);
   }
+}
+
+// Issue 29, finding 9: a negative variance was folded into NaN weights and reported against them.
+TEST_CASE("passes: BN statistics that give no finite scale are named, not folded into NaN") {
+  GraphBuilder b;
+  TensorId x = b.input("x", {1, 2, 4, 4});
+  TensorId c = b.conv(x, 3, 1, 1, 0, 1, true, 2);
+  b.output(b.batch_norm(c, 20));
+  Node& bn = b.g->nodes[1];
+  const Dims cd{3};
+  bn.inputs[4] = b.constant("bad_var", cd, {0.5f, -2.f, 1.f});
+  CHECK_THROWS_WITH_AS(fold_batch_norms(*b.g),
+                       doctest::Contains("', channel 1: gamma "), Error);
+  CHECK_THROWS_WITH_AS(fold_batch_norms(*b.g),
+                       doctest::Contains(", var -2, epsilon 0.001 give no finite scale gamma / sqrt(var + epsilon) "
+                                         "and shift: the model's statistics are invalid"),
+                       Error);
 }
