@@ -41,6 +41,28 @@ BufferPtr zero_point_bytes(DType t, const std::vector<int32_t>& zp) {
   }
 }
 
+// A strict-symmetric grid is [-(2^(b-1) - 1), 2^(b-1) - 1]: the simulation clamps a value
+// beyond it to the end code, ONNX's QuantizeLinear saturates to the type's -2^(b-1). A constant
+// is written clamped to its grid's ends (a new buffer), so that both give the end code.
+void clamp_to_strict_grid(TensorInfo& t, const QuantParams& qp) {
+  const Dims dims = t.shape.concrete();
+  const int64_t n = checked_numel(dims);
+  std::vector<float> v(t.data->as<float>(), t.data->as<float>() + n);
+  int64_t inner = 1;
+  if (qp.scale.size() > 1)
+    for (size_t d = size_t(qp.axis) + 1; d < dims.size(); ++d) inner *= dims[d];
+  const float top = float((1 << (qp.bitwidth - 1)) - 1);
+  bool changed = false;
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t c = qp.scale.size() > 1 ? size_t((i / inner) % int64_t(qp.scale.size())) : 0;
+    const float hi = top * qp.scale[c];
+    const float x = std::clamp(v[size_t(i)], -hi, hi);
+    changed |= x != v[size_t(i)];
+    v[size_t(i)] = x;
+  }
+  if (changed) t.data = Buffer::copy_of(reinterpret_cast<const std::byte*>(v.data()), v.size() * sizeof(float));
+}
+
 }  // namespace
 
 std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
@@ -80,6 +102,8 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
                   "QDQ export: '", name, "': zero point out of the ", b, "-bit range");
     for (float s : qp.scale)
       OCTET_CHECK(s > 0.f && std::isfinite(s), "QDQ export: '", name, "': scale must be positive");
+
+    if (qp.strict && is_signed && g.tensor(id).is_constant()) clamp_to_strict_grid(g.tensor(id), qp);
 
     const Dims pdims = per_axis ? Dims{static_cast<int64_t>(qp.scale.size())} : Dims{};
     const TensorId scale = add_const(g, name + "/scale", DType::kF32, pdims, buffer_of(qp.scale));

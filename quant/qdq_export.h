@@ -22,7 +22,9 @@
 // Strict symmetric is the one grid narrower than its dtype (2^b - 1 levels): ONNX saturates
 // to [-2^(b-1), 2^(b-1) - 1], so an x with x / scale < -(2^(b-1) - 1) - 0.5 dequantizes to
 // -2^(b-1) * scale where the simulation gives -(2^(b-1) - 1) * scale (one step apart); every
-// other x matches. Strict-symmetric weights never hit this (their scale comes from max |w|).
+// other x matches. Constants (weights) are written clamped to their strict grid, so they match
+// exactly (a weight can lie beyond the grid: after BN folding, or with a range scheme that
+// clips); a strict-symmetric activation can still be one step apart there.
 #pragma once
 #include <memory>
 #include <string>

@@ -25,10 +25,10 @@ std::vector<float> run_model(std::shared_ptr<const Graph> model, ExecutionMode m
   return test::run_first_output(std::move(model), mode, x, 2);
 }
 
-QuantSim make_sim(const std::string& file, bool per_channel) {
+QuantSim make_sim(const std::string& file, bool per_channel, const std::string& config = "default_config") {
   QuantSimOptions qo;
   qo.per_channel = per_channel;
-  QuantSim sim(load_model(data_path(file)), QuantsimConfig::load_shipped("default_config"), qo);
+  QuantSim sim(load_model(data_path(file)), QuantsimConfig::load_shipped(config), qo);
   static const HostTensor calib = slice_rows(load_npy(data_path("mnist_calib_images.npy")), 0, 100);
   CalibrationOptions co;
   co.batch_size = 50;
@@ -77,6 +77,28 @@ TEST_CASE("qdq export: MNIST ResNet/MobileNet W8A8 exports equal the qdq simulat
       CHECK(differ == 0);
     }
   }
+}
+
+// Strict-symmetric weights ([-127, 127]) beyond their grid: the simulation clamps them to -127,
+// ONNX's int8 QuantizeLinear saturates to -128. Found on the MNIST ResNet stem after BN folding
+// (w / s = -128.28 under ONNX Runtime's u8s8 config).
+TEST_CASE("qdq export: strict-symmetric weights beyond their grid export as the simulation clamps them") {
+  static const HostTensor images = slice_rows(load_npy_dataset(data_path("mnist_test")), 0, 200);
+  QuantSim sim = make_sim("mnist_resnet.onnx", true, "ort_u8s8_per_channel");
+  bool strict = false;
+  for (const Quantizer& z : sim.quantizers())
+    if (z.role == QuantizerRole::kParam && z.encoding) strict |= z.encoding->encodings[0].strict_symmetric;
+  REQUIRE(strict);
+  const std::string path = temp_file("strict.onnx");
+  export_qdq_onnx(sim, path);
+  auto loaded = load_model(path);
+  std::filesystem::remove(path);
+  const std::vector<float> sim_out = run_model(sim.annotated_model(), ExecutionMode::kQdq, images);
+  const std::vector<float> qdq_out = run_model(loaded, ExecutionMode::kFloat, images);
+  REQUIRE(sim_out.size() == qdq_out.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < sim_out.size(); ++i) differ += std::memcmp(&sim_out[i], &qdq_out[i], sizeof(float)) != 0;
+  CHECK(differ == 0);
 }
 
 TEST_CASE("qdq export: zero-point types and refused bitwidths") {
