@@ -23,8 +23,7 @@ class BatchRunner {
   // `graph` with the outputs the caller wants; `default_batch` where the model's is symbolic.
   BatchRunner(std::shared_ptr<const Graph> graph, int threads, int64_t default_batch);
 
-  int64_t model_batch() const { return model_batch_; }
-  // One run on `batch` as it is (its rows at most model_batch()).
+  // One run on `batch` as it is (its rows at most the model's batch).
   std::vector<HostTensor> run(const SampleBatch& batch);
   // Every model batch of the first `limit` rows of `samples` (all when limit <= 0), in order:
   // `visit(batch, outputs)`.

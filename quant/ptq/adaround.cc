@@ -874,6 +874,7 @@ AdaroundReport run_adaround(QuantSim& sim, const Source& source, int64_t total_s
     OCTET_CHECK(col.cache.rows > 0, "adaround: no rows cached for '", L.node, "'");
     rec.collect_seconds = since(tc);
     rec.rows = col.cache.rows;
+    rec.cache_bytes = col.cache.rows * bytes_per_row;
 
     // Optimise.
     AdaroundProblem p;

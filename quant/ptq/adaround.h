@@ -55,6 +55,7 @@ struct AdaroundLayerReport {
   int bitwidth = 0;
   bool per_channel = false;
   int64_t rows = 0;           // cached rows (im2col patches / matrix rows)
+  int64_t cache_bytes = 0;    // what those rows (inputs and targets) take
   int64_t k = 0, n = 0;       // weight matrix K (per group) x N (output channels)
   int64_t groups = 1;
   std::string activation;     // "", "Relu", "Clip"

@@ -173,7 +173,7 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
                         ", " + std::to_string(l.k) + "x" + std::to_string(l.n) +
                         (l.groups > 1 ? " g" + std::to_string(l.groups) : "") + ", " +
                         std::to_string(l.rows) + " rows, " +
-                        fmt("%.1f", double(l.rows) * double(l.k * l.groups + l.n) * 4.0 / (1 << 20)) +
+                        fmt("%.1f", double(l.cache_bytes) / (1 << 20)) +
                         " MiB): MSE " + fmt("%.4g", l.mse_nearest) + " -> " +
                         fmt("%.4g", l.mse_adaround) + ", " + fmt("%.1f", 100 * l.changed_fraction) +
                         "% flipped, " + std::to_string(l.iterations) + " it in " +

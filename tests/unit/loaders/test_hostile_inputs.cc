@@ -24,6 +24,7 @@
 #include "loaders/onnx_loader.h"
 #include "quant/encodings_json.h"
 #include "quant/encodings_json_detail.h"
+#include "tests/support/test_passes_builder.h"
 
 using namespace octet;
 namespace fs = std::filesystem;
@@ -551,22 +552,12 @@ TEST_CASE("hostile 8: a JSON document is bounded by the memory it would take onc
 // Issue 29, finding 7: a 120-byte MaxPool model kept `bench` busy for minutes; nothing said the
 // work a model needs, nothing bounded it.
 TEST_CASE("hostile 7: the work of a run is estimated and bounded like memory") {
-  auto g = std::make_shared<Graph>();
-  g->opset = 17;
-  TensorInfo x;
-  x.name = "x";
-  x.dtype = DType::kF32;
-  x.shape = Shape::of({1, 1, 64, 64});
-  g->inputs = {g->add_tensor(x)};
-  TensorInfo y;
-  y.name = "y";
-  y.dtype = DType::kF32;
-  const TensorId yid = g->add_tensor(y);
+  test::GraphBuilder b;
   Attributes a;
   a.set("kernel_shape", std::vector<int64_t>{64, 64});
   a.set("pads", std::vector<int64_t>{63, 63, 63, 63});
-  g->nodes.push_back(Node{"pool", "MaxPool", {g->inputs[0]}, {yid}, a});
-  g->outputs = {yid};
+  b.output(b.node("MaxPool", {b.input("x", {1, 1, 64, 64})}, {1, 1, 127, 127}, a));
+  const std::shared_ptr<Graph> g = b.g;
   // 127 x 127 outputs, each a 64 x 64 window (and the layout's transposes around it).
   Session s(g, SessionOptions{});
   CHECK(s.operations() >= 127.0 * 127.0 * 4096.0);

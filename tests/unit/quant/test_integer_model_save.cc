@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "quant/integer_model.h"
+#include "tests/support/test_passes_builder.h"
 
 using namespace octet;
 namespace fs = std::filesystem;
@@ -16,36 +17,22 @@ namespace {
 // x [1, 2, 4, 4] -> 1x1 Conv -> y with 8-bit encodings: input and weight scale 1, output scale
 // `y_scale` (the requantization scale is 1 / y_scale).
 std::shared_ptr<Graph> calibrated_conv(float y_scale) {
-  auto g = std::make_shared<Graph>();
-  g->opset = 17;
+  test::GraphBuilder b;
+  const TensorId x = b.input("x", {1, 2, 4, 4});
+  const TensorId w = b.constant("w", {2, 2, 1, 1}, {1.f, -1.f, 2.f, 1.f});
+  const TensorId y = b.node("Conv", {x, w}, {1, 2, 4, 4}, {}, "y");
+  b.output(y);
   QuantParams act;
   act.scale = {1.f};
   act.zero_point = {128};
   act.bitwidth = 8;
-  TensorInfo x;
-  x.name = "x";
-  x.dtype = DType::kF32;
-  x.shape = Shape::of({1, 2, 4, 4});
-  x.quant = act;
-  g->inputs.push_back(g->add_tensor(x));
-  const std::vector<float> w{1.f, -1.f, 2.f, 1.f};
-  const TensorId wid = g->add_constant("w", DType::kF32, {2, 2, 1, 1},
-                                       Buffer::copy_of(reinterpret_cast<const std::byte*>(w.data()), 16));
-  QuantParams wq;
-  wq.scale = {1.f};
-  wq.zero_point = {128};
-  wq.bitwidth = 8;
+  b.g->tensor(x).quant = act;
+  b.g->tensor(y).quant = act;
+  b.g->tensor(y).quant.scale = {y_scale};
+  QuantParams wq = act;
   wq.symmetric = true;
-  g->tensor(wid).quant = wq;
-  TensorInfo y;
-  y.name = "y";
-  y.dtype = DType::kF32;
-  y.quant = act;
-  y.quant.scale = {y_scale};
-  const TensorId yid = g->add_tensor(y);
-  g->outputs.push_back(yid);
-  g->nodes.push_back(Node{"conv", "Conv", {g->inputs[0], wid}, {yid}, {}});
-  return g;
+  b.g->tensor(w).quant = wq;
+  return b.g;
 }
 
 }  // namespace
@@ -67,7 +54,7 @@ TEST_CASE("integer model: a model the kernels would refuse is not written") {
   }
   CAPTURE(message);
   CHECK(message.find("integer model: the lowered model does not run, nothing written to " + path +
-                     ": octet.QConv node 'conv': requantization scale 1000 is outside") != std::string::npos);
+                     ": octet.QConv node 'Conv_0': requantization scale 1000 is outside") != std::string::npos);
   CHECK_FALSE(fs::exists(path));
   fs::remove_all(dir);
 }
