@@ -12,6 +12,7 @@ namespace octet {
 namespace {
 
 using passes::add_transpose;
+using passes::Namer;
 using passes::compose_perms;
 using passes::inverse_perm;
 using passes::is_identity_perm;
@@ -330,6 +331,81 @@ int dedupe_transposes(Graph& g) {
   return changed;
 }
 
+// The 2-D form of a 1-D node's spatial attributes: a leading unit (or zero) dimension.
+void add_unit_spatial_dim(Attributes& a) {
+  for (const char* key : {"kernel_shape", "strides", "dilations", "output_shape"})
+    if (a.has(key)) {
+      std::vector<int64_t> v = a.get_ints(key);
+      v.insert(v.begin(), 1);
+      a.set(key, v);
+    }
+  if (a.has("output_padding")) {
+    std::vector<int64_t> v = a.get_ints("output_padding");
+    v.insert(v.begin(), 0);
+    a.set("output_padding", v);
+  }
+  if (a.has("pads")) {
+    const std::vector<int64_t> p = a.get_ints("pads");  // [begin, end]
+    if (p.size() == 2) a.set("pads", std::vector<int64_t>{0, p[0], 0, p[1]});
+  }
+}
+
+TensorId add_reshape(Graph& g, Namer& names, TensorId input, const Dims& dims,
+                     const std::string& node_name, TensorId output = kNoTensor) {
+  const std::vector<int64_t> shape(dims.begin(), dims.end());
+  const TensorId shape_id = passes::new_tensor(g, names, node_name + "_shape", DType::kI64);
+  g.tensor(shape_id).shape = Shape::of({int64_t(shape.size())});
+  g.tensor(shape_id).data = Buffer::copy_of(shape.data(), shape.size() * sizeof(int64_t));
+  if (output == kNoTensor) output = passes::new_tensor(g, names, node_name, g.tensor(input).dtype);
+  g.tensor(output).dtype = g.tensor(input).dtype;
+  g.tensor(output).shape = Shape::of(dims);
+  Node n;
+  n.name = names.node(node_name);
+  n.op_type = "Reshape";
+  n.inputs = {input, shape_id};
+  n.outputs = {output};
+  g.nodes.push_back(std::move(n));
+  return output;
+}
+
+// A 1-D node of the NHWC island ([N, C, L]: Conv1d, pools, BatchNorm1d) runs as its 2-D form
+// channels-last over [N, 1, L, C]: a Transpose to [N, L, C] (cancelled by the optimizer
+// against the transpose a channels-last exporter writes before it) and a free Reshape. The
+// weight gets its unit dimension as a new constant sharing the data; a weight that is not
+// constant leaves the node as it is (false).
+bool run_1d_channels_last(Graph& g, Namer& names, size_t k) {
+  const int weight_slot = param_slots(g.nodes[k].op_type).weight;
+  TensorId w4 = kNoTensor;
+  if (weight_slot >= 0 && g.nodes[k].has_input(size_t(weight_slot))) {
+    const TensorInfo& w = g.tensor(g.nodes[k].inputs[size_t(weight_slot)]);
+    if (!w.is_constant() || !w.shape.is_concrete() || w.shape.rank() != 3) return false;
+    Dims d = w.shape.concrete();
+    d.insert(d.begin() + 2, 1);
+    w4 = g.add_constant(names.tensor(w.name + "_2d"), w.dtype, d, w.data);
+    g.tensor(w4).quant = g.tensor(g.nodes[k].inputs[size_t(weight_slot)]).quant;
+  }
+  const std::string name = g.nodes[k].name;
+  const TensorId x = g.nodes[k].inputs[0];
+  const TensorId y = g.nodes[k].outputs[0];
+  const Dims xd = g.tensor(x).shape.concrete(), yd = g.tensor(y).shape.concrete();
+  const std::vector<int64_t> swap{0, 2, 1};
+  const TensorId x_nwc = add_transpose(g, names, x, swap, name + "/to_nwc");
+  const TensorId x_nhwc = add_reshape(g, names, x_nwc, {xd[0], 1, xd[2], xd[1]}, name + "/to_nhwc");
+  const TensorId y_nhwc = passes::new_tensor(g, names, g.tensor(y).name + "_nhwc", g.tensor(y).dtype);
+  g.tensor(y_nhwc).shape = Shape::of({yd[0], 1, yd[2], yd[1]});
+  const TensorId y_nwc = add_reshape(g, names, y_nhwc, {yd[0], yd[2], yd[1]}, name + "/to_nwc_out");
+  add_transpose(g, names, y_nwc, swap, name + "/to_ncw", y);
+  for (TensorId t : {x_nwc, x_nhwc}) copy_layout_free_quant(g, x, t);
+  for (TensorId t : {y_nhwc, y_nwc}) copy_layout_free_quant(g, y, t);
+  Node& n = g.nodes[k];
+  n.inputs[0] = x_nhwc;
+  if (w4 != kNoTensor) n.inputs[size_t(weight_slot)] = w4;
+  n.outputs[0] = y_nhwc;
+  add_unit_spatial_dim(n.attrs);
+  n.attrs.set("_layout", std::string("NHWC"));
+  return true;
+}
+
 }  // namespace
 
 PassReport convert_to_channels_last(Graph& graph) {
@@ -346,8 +422,9 @@ PassReport convert_to_channels_last(Graph& graph) {
         continue;
       const TensorInfo& x = graph.tensor(n.inputs[0]);
       const TensorInfo& y = graph.tensor(n.outputs[0]);
-      if (!x.shape.is_concrete() || x.shape.rank() != 4 || !y.shape.is_concrete() ||
-          y.shape.rank() != 4 || x.is_constant())
+      const size_t rank = x.shape.is_concrete() ? x.shape.rank() : 0;
+      if ((rank != 3 && rank != 4) || !y.shape.is_concrete() || y.shape.rank() != rank ||
+          x.is_constant())
         continue;
       bool extra_used = false;  // MaxPool's Indices, training BatchNormalization's stats
       for (size_t o = 1; o < n.outputs.size(); ++o)
@@ -357,6 +434,10 @@ PassReport convert_to_channels_last(Graph& graph) {
         continue;
       }
       n.outputs.resize(1);
+      if (rank == 3) {
+        if (run_1d_channels_last(graph, names, k)) report.changed++;
+        continue;
+      }
     }
     const std::string name = graph.nodes[k].name;
     const TensorId x = graph.nodes[k].inputs[0];

@@ -60,6 +60,21 @@ struct GraphBuilder {
     int64_t oh = (xd[2] + 2 * pad - k) / s + 1, ow = (xd[3] + 2 * pad - k) / s + 1;
     return node("Conv", ins, {xd[0], cout, oh, ow}, a);
   }
+  // 1-D convolution over [N, C, L]: kernel k, symmetric padding `pad`, stride s, dilation d.
+  TensorId conv1d(TensorId x, int64_t cout, int64_t k, int64_t s, int64_t pad, int64_t group,
+                  bool bias, uint32_t seed, int64_t d = 1) {
+    Dims xd = dims(x);
+    TensorId w = random("w" + std::to_string(seed), {cout, xd[1] / group, k}, seed);
+    std::vector<TensorId> ins{x, w};
+    if (bias) ins.push_back(random("b" + std::to_string(seed), {cout}, seed + 1000));
+    Attributes a;
+    a.set("kernel_shape", std::vector<int64_t>{k});
+    a.set("strides", std::vector<int64_t>{s});
+    a.set("pads", std::vector<int64_t>{pad, pad});
+    a.set("dilations", std::vector<int64_t>{d});
+    a.set("group", group);
+    return node("Conv", ins, {xd[0], cout, (xd[2] + 2 * pad - d * (k - 1) - 1) / s + 1}, a);
+  }
   TensorId batch_norm(TensorId x, uint32_t seed) {
     int64_t c = dims(x)[1];
     std::string s = std::to_string(seed);

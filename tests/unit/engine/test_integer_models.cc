@@ -2,6 +2,7 @@
 // networks (1 and 2 threads), and accuracy against float.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "quant/qdq_export.h"
 #include "quant/quantsim.h"
 #include "tests/support/mnist_eval_util.h"
+#include "tests/support/test_passes_builder.h"
 
 using namespace octet;
 using namespace octet::quant;
@@ -223,4 +225,55 @@ TEST_CASE("integer models: per-block int4 weights (Gemm on the blockwise kernel)
           << e.percent() << "%");
   CHECK(bit_equal(i.logits, e.logits));
   CHECK(std::abs(i.percent() - q.percent()) <= 0.5);
+}
+
+TEST_CASE("integer models: 1-D convolutions and pools run on the integer kernels, int == exact") {
+  // As tf2onnx writes a Conv1D: NWC data between Transposes (DTLN's encoder and decoder).
+  test::GraphBuilder b(13);
+  Attributes swap;
+  swap.set("perm", std::vector<int64_t>{0, 2, 1});
+  TensorId x = b.input("x", {1, 16, 8});
+  TensorId ncw = b.node("Transpose", {x}, {1, 8, 16}, swap);
+  TensorId c1 = b.unary("Relu", b.conv1d(ncw, 12, 3, 1, 1, 1, true, 1));
+  TensorId c2 = b.conv1d(c1, 12, 3, 2, 2, 3, true, 2, 2);
+  Attributes mp;
+  mp.set("kernel_shape", std::vector<int64_t>{2});
+  mp.set("strides", std::vector<int64_t>{2});
+  TensorId m = b.node("MaxPool", {c2}, {1, 12, 4}, mp);
+  TensorId c3 = b.conv1d(m, 8, 1, 1, 0, 1, true, 3);
+  b.output(b.node("Transpose", {c3}, {1, 4, 8}, swap, "y"));
+
+  std::vector<float> calib = test::random_floats(8 * 16 * 8, 7, -2.f, 2.f);
+  QuantSim sim(b.g, QuantsimConfig::load_shipped("default_config"));
+  CalibrationOptions co;
+  co.batch_size = 2;
+  sim.calibrate(HostTensor::from<float>("x", {8, 16, 8}, calib), co);
+  const HostTensor feed = HostTensor::from<float>("x", {1, 16, 8}, test::random_floats(16 * 8, 9, -2.f, 2.f));
+  SessionOptions io, eo;
+  io.mode = ExecutionMode::kInt;
+  eo.mode = ExecutionMode::kExact;
+  io.threads = 2;
+  Session si(sim.annotated_model(), io), se(sim.annotated_model(), eo);
+  const LoweringReport& r = *si.lowering_report();
+  for (const std::string& f : r.float_nodes) CHECK_MESSAGE(f.find("(Conv)") == std::string::npos, f);
+  for (const std::string& f : r.float_nodes) CHECK_MESSAGE(f.find("(MaxPool)") == std::string::npos, f);
+  int qconv = 0;
+  for (const Node& n : si.prepared_graph().nodes) qconv += n.op_type == "octet.QConv";
+  CHECK(qconv == 3);
+  SessionOptions qo;
+  qo.mode = ExecutionMode::kQdq;
+  Session sq(sim.annotated_model(), qo);
+  const std::vector<HostTensor> want = sq.run({feed}), a = si.run({feed}), e = se.run({feed});
+  REQUIRE(a[0].bytes.size() == e[0].bytes.size());
+  CHECK(std::memcmp(a[0].bytes.data(), e[0].bytes.data(), a[0].bytes.size()) == 0);
+  const auto fy = want[0].values<float>();
+  const auto iy = a[0].values<float>();
+  REQUIRE(fy.size() == iy.size());
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < fy.size(); ++i) {
+    err += (fy[i] - iy[i]) * double(fy[i] - iy[i]);
+    ref += fy[i] * double(fy[i]);
+  }
+  MESSAGE("int against qdq: " << 10 * std::log10(ref / err) << " dB");
+  CHECK(10 * std::log10(ref / err) > 30.0);  // the integer kernels follow the simulation
 }

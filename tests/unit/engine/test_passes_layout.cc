@@ -343,3 +343,68 @@ TEST_CASE("passes: residual from the graph input joins the NHWC island") {
   CHECK(b.g->tensor(b.g->outputs[0]).name == "y");
   CHECK(dims_of(*b.g, b.g->outputs[0]) == Dims{1, 4, 6, 6});
 }
+
+namespace {
+
+// Conv1d as a channels-last exporter writes it (tf2onnx: NWC data, a Transpose before and after),
+// then a strided grouped dilated Conv1d, BatchNorm1d, MaxPool1d.
+std::shared_ptr<Graph> conv1d_chain(GraphBuilder& b) {
+  Attributes swap;
+  swap.set("perm", std::vector<int64_t>{0, 2, 1});
+  TensorId x = b.input("x", {2, 12, 6});  // N, L, C
+  TensorId ncw = b.node("Transpose", {x}, {2, 6, 12}, swap);
+  TensorId c1 = b.unary("Relu", b.conv1d(ncw, 8, 3, 1, 1, 1, true, 1));
+  TensorId c2 = b.batch_norm(b.conv1d(c1, 8, 3, 2, 2, 2, false, 2, 2), 30);
+  Attributes mp;
+  mp.set("kernel_shape", std::vector<int64_t>{2});
+  mp.set("strides", std::vector<int64_t>{2});
+  TensorId m = b.node("MaxPool", {c2}, {2, 8, 3}, mp);
+  b.output(b.node("Transpose", {m}, {2, 3, 8}, swap, "y"));
+  return b.g;
+}
+
+}  // namespace
+
+TEST_CASE("passes: a 1-D Conv runs as its 2-D form channels-last, the exporter's transposes cancelled") {
+  GraphBuilder b;
+  TensorId x = b.input("x", {1, 4, 10});
+  TensorId y = b.conv1d(x, 5, 3, 1, 1, 1, true, 1);
+  b.output(y);
+  PassReport r = convert_to_channels_last(*b.g);
+  CHECK(r.changed == 1);
+  const Node* conv = nullptr;
+  for (const Node& n : b.g->nodes)
+    if (n.op_type == "Conv") conv = &n;
+  REQUIRE(conv);
+  CHECK(conv->attrs.get_string("_layout", "") == "NHWC");
+  CHECK(dims_of(*b.g, conv->inputs[0]) == Dims{1, 1, 10, 4});
+  CHECK(dims_of(*b.g, conv->inputs[1]) == Dims{5, 4, 1, 3});
+  CHECK(dims_of(*b.g, conv->outputs[0]) == Dims{1, 1, 10, 5});
+  CHECK(conv->attrs.get_ints("kernel_shape") == std::vector<int64_t>{1, 3});
+  CHECK(conv->attrs.get_ints("pads") == std::vector<int64_t>{0, 1, 0, 1});
+  CHECK(conv->attrs.get_ints("strides") == std::vector<int64_t>{1, 1});
+  CHECK(dims_of(*b.g, y) == Dims{1, 5, 10});  // the graph's output keeps its name and shape
+
+  GraphBuilder c;
+  auto g = conv1d_chain(c);
+  optimize(*g);
+  CHECK(test::count_ops(*g, "Transpose") == 0);
+  CHECK(test::count_ops(*g, "BatchNormalization") == 0);
+  for (const Node& n : g->nodes)
+    if (n.op_type == "Conv" || n.op_type == "MaxPool") CHECK(n.attrs.get_string("_layout", "") == "NHWC");
+}
+
+TEST_CASE("passes: 1-D Conv, BatchNorm and MaxPool channels-last give the same outputs (numeric)") {
+  GraphBuilder b;
+  auto g = conv1d_chain(b);
+  if (std::string m = skip_reason(*g); !m.empty()) {
+    MESSAGE("skipped: ops not registered:" << m);
+    return;
+  }
+  Graph opt;
+  test::compare_optimized(g, 21, 1e-4f, 1e-4f, &opt);
+  CHECK(test::count_ops(opt, "Transpose") == 0);
+  int nhwc = 0;
+  for (const Node& n : opt.nodes) nhwc += n.attrs.get_string("_layout", "") == "NHWC";
+  CHECK(nhwc == 3);
+}
