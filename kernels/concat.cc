@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "kernels/parallel.h"
+
 namespace octet::kernels {
 namespace {
 
@@ -21,14 +23,14 @@ void move_parts(unsigned char* whole, const std::vector<unsigned char*>& parts,
   std::vector<int64_t> offset(np);
   for (size_t k = 0, acc = 0; k < np; acc += p.part_bytes[k], ++k) offset[k] = acc;
   const int nt = p.outer > 1 && p.outer * row >= kParallelBytes ? threads : 1;
-#pragma omp parallel for if (nt > 1) num_threads(nt) schedule(static)
-  for (int64_t o = 0; o < p.outer; ++o)
+  parallel_for(p.outer, nt, [&](int64_t o, int) {
     for (size_t k = 0; k < np; ++k) {
       const int64_t b = p.part_bytes[k];
       if (b == 0 || !parts[k]) continue;
       if (to_whole) std::memcpy(whole + o * row + offset[k], parts[k] + o * b, b);
       else std::memcpy(parts[k] + o * b, whole + o * row + offset[k], b);
     }
+  });
 }
 
 }  // namespace

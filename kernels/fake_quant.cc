@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/parallel.h"
 #include "simd/quantize.h"
 
 namespace octet::kernels {
@@ -40,18 +41,16 @@ void fake_quant_f32(const FakeQuantParams& p, const float* x, float* y, int64_t 
   if (!per_channel) {
     const int64_t chunk = std::max<int64_t>(min_work, (count + use_threads - 1) / use_threads);
     const int64_t chunks = (count + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(use_threads)
-    for (int64_t k = 0; k < chunks; ++k) {
+    parallel_for(chunks, use_threads, [&](int64_t k, int) {
       const int64_t begin = k * chunk, n = std::min(chunk, count - begin);
       fake_quant_run(x + begin, y + begin, n, p.scale[0], p.offset[0], p.qmin, p.qmax);
-    }
+    });
     return;
   }
-#pragma omp parallel for num_threads(use_threads)
-  for (int64_t r = 0; r < runs; ++r) {
+  parallel_for(runs, use_threads, [&](int64_t r, int) {
     const size_t c = static_cast<size_t>(r % p.channels);
     fake_quant_run(x + r * run, y + r * run, run, p.scale[c], p.offset[c], p.qmin, p.qmax);
-  }
+  });
 }
 
 }  // namespace octet::kernels

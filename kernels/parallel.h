@@ -21,6 +21,20 @@ void parallel_for(int64_t n, int threads, Body&& body) {
   for (int64_t i = 0; i < n; ++i) body(i, omp_get_thread_num());
 }
 
+// body() on each of `threads` threads of a parallel region, or once in the caller with one
+// thread. Worksharing inside (`#pragma omp for`) binds to the region, or runs the whole loop
+// in the caller when there is none (an orphaned construct), so per-thread scratch declared in
+// the body before it works either way.
+template <typename Body>
+void parallel_region(int threads, Body&& body) {
+  if (threads <= 1) {
+    body();
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  body();
+}
+
 // Tasks of a rows x cols GEMM: balanced row blocks of at most 192 rows, as many as a multiple
 // of the thread count; with too few rows for that, blocks of whole `panel`-column panels
 // instead. Task t covers rows [(t / col_blocks) * rows_per, ...) and columns

@@ -80,8 +80,7 @@ void qconv2d_blockwise_reference(const ConvParams& p, const QConvBlockwiseQuant&
   const auto* xb = static_cast<const uint8_t*>(x);
   auto* yb = static_cast<uint8_t*>(y);
   const int64_t rows = p.N * p.OH;
-#pragma omp parallel num_threads(std::max(1, threads))
-  {
+  parallel_region(std::max(1, threads), [&] {
     std::vector<int32_t> xr(static_cast<size_t>(K), 0);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
@@ -116,7 +115,7 @@ void qconv2d_blockwise_reference(const ConvParams& p, const QConvBlockwiseQuant&
           }
         }
     }
-  }
+  });
 }
 
 struct QConvBlockwiseNhwc::Impl {

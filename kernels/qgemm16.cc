@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "kernels/parallel.h"
 #include "simd/qgemm16_kernels.h"
 
 namespace octet::kernels {
@@ -260,8 +261,7 @@ void QConv16Nhwc::run(const void* x, void* y) {
   const int16_t pad = int16_t(im.q.x_zero_point - shift);
   const int32_t offset = shift - im.q.x_zero_point;
   const size_t xs = dtype_size(im.q.x_type), ys = dtype_size(im.q.out_type);
-#pragma omp parallel num_threads(im.threads)
-  {
+  parallel_region(im.threads, [&] {
     std::vector<int16_t> col(size_t(rb * im.Kgp));
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < blocks; ++blk) {
@@ -295,7 +295,7 @@ void QConv16Nhwc::run(const void* x, void* y) {
                     static_cast<uint8_t*>(y) + (r0 * p.M + g * im.Mg) * int64_t(ys), p.M);
       }
     }
-  }
+  });
 }
 
 }  // namespace octet::kernels

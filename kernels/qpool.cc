@@ -186,12 +186,11 @@ void qavgpool_typed(const QAvgPoolParams& p, const TX* x, void* y, int threads) 
   const PoolParams& g = p.geo;
   if (p.nhwc) {
     const int64_t total = g.batch * g.out[0] * g.out[1];
-#pragma omp parallel num_threads(threads)
-    {
+    parallel_region(threads, [&] {
       std::vector<int32_t> acc(size_t(g.channels));
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < total; ++t) pixel_nhwc(p, x, y, t, acc.data());
-    }
+    });
     return;
   }
   const int64_t planes = g.batch * g.channels, in_plane = product(g.in),

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/dims.h"
+#include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 #include "simd/round_half_even.h"
 
@@ -93,8 +94,7 @@ void qresize_typed(const QResizeParams& p, const T* x, T* y, int threads) {
   const ResizeAxis& row_axis = g.axes[last];
   const int64_t out_row = g.out[last];
   const T ev = T(p.extrapolation_code);
-#pragma omp parallel num_threads(threads)
-  {
+  parallel_region(threads, [&] {
     std::vector<int64_t> base;
     std::vector<float> weight;
     std::vector<float> acc(static_cast<size_t>(inner));
@@ -158,7 +158,7 @@ void qresize_typed(const QResizeParams& p, const T* x, T* y, int threads) {
         for (int64_t c = 0; c < inner; ++c) yb[c] = T(round_code(ac[c], p.type));
       }
     }
-  }
+  });
 }
 
 }  // namespace

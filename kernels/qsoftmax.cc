@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/parallel.h"
 #include "kernels/qcodes.h"
 #include "simd/quantize.h"
 
@@ -72,8 +73,7 @@ std::vector<float> qsoftmax_exp_table(const QSoftmaxParams& p) {
 void qsoftmax(const QSoftmaxParams& p, const std::vector<float>& table, const void* x, void* y,
               int threads) {
   const int64_t rows = p.outer * p.inner;
-#pragma omp parallel num_threads(threads)
-  {
+  parallel_region(threads, [&] {
     std::vector<float> e(size_t(p.n));
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
@@ -81,7 +81,7 @@ void qsoftmax(const QSoftmaxParams& p, const std::vector<float>& table, const vo
       if (table.empty()) row_expf(p, x, y, base, p.inner, e.data());
       else row_table(p, table.data(), x, y, base, p.inner, e.data());
     }
-  }
+  });
 }
 
 }  // namespace octet::kernels

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/dims.h"
+#include "kernels/parallel.h"
 
 namespace octet::kernels {
 
@@ -68,8 +69,7 @@ void resize_f32(const ResizeParams& p, const float* x, float* y, int threads) {
   const ResizeAxis& row_axis = p.axes[last];
   const int64_t out_row = p.out[last];
   const float ev = p.extrapolation_value;
-#pragma omp parallel num_threads(threads)
-  {
+  parallel_region(threads, [&] {
     std::vector<int64_t> base;
     std::vector<float> weight;
     std::vector<int64_t> o(last);
@@ -126,7 +126,7 @@ void resize_f32(const ResizeParams& p, const float* x, float* y, int threads) {
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace octet::kernels

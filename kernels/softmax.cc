@@ -43,8 +43,7 @@ void softmax_f32(const float* x, float* y, int64_t outer, int64_t n, int64_t inn
   }
   // Strided axis: work on whole rows of `inner` values at a time.
   const size_t w = static_cast<size_t>(inner);
-#pragma omp parallel num_threads(threads)
-  {
+  parallel_region(threads, [&] {
     std::vector<float> m(w), s(w);
 #pragma omp for schedule(static)
     for (int64_t o = 0; o < outer; ++o) {
@@ -66,7 +65,7 @@ void softmax_f32(const float* x, float* y, int64_t outer, int64_t n, int64_t inn
         for (int64_t k = 0; k < n; ++k) simd::mul(yb + k * inner, s.data(), yb + k * inner, w);
       }
     }
-  }
+  });
 }
 
 }  // namespace octet::kernels
