@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "kernels/parallel.h"
+#include "simd/cpu_isa.h"
+#include "simd/lookup.h"
 
 namespace octet::kernels {
 
@@ -24,10 +26,20 @@ void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t
   auto* out = static_cast<uint8_t*>(y);
   constexpr int64_t kBlock = 65536;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
+  const bool vbmi = qlookup_vectorized();
   parallel_for(blocks, (blocks > 1) ? threads : 1, [&](int64_t blk, int) {
-    const int64_t e = std::min(n, (blk + 1) * kBlock);
-    for (int64_t i = blk * kBlock; i < e; ++i) out[i] = t[in[i]];
+    const int64_t b = blk * kBlock, e = std::min(n, b + kBlock);
+    if (vbmi) {
+      simd::lookup_bytes_vbmi(t, in + b, out + b, e - b);
+      return;
+    }
+    for (int64_t i = b; i < e; ++i) out[i] = t[in[i]];
   });
+}
+
+bool qlookup_vectorized() {
+  return simd::cpu_isa_cap() >= simd::CpuIsa::kAvx512Vnni &&
+         simd::cpu_isa_detected() >= simd::CpuIsa::kAvx512Vnni && simd::cpu_has_avx512_vbmi();
 }
 
 }  // namespace octet::kernels

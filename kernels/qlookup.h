@@ -9,5 +9,8 @@ namespace octet::kernels {
 
 void qlookup_reference(const void* x, DType x_type, const uint8_t* table, void* y, int64_t n);
 void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t n, int threads);
+// Whether qlookup runs 64 bytes a step here (AVX-512 VBMI, allowed by OCTET_MAX_CPU_ISA), or
+// one byte a step.
+bool qlookup_vectorized();
 
 }  // namespace octet::kernels

@@ -163,7 +163,7 @@ class QLookupKernel final : public Kernel {
     else kernels::qlookup(in[0].data, x_type_, table_, out[0].data, in[0].numel(), threads_);
   }
   std::string_view impl_name() const override {
-    return reference_ ? "qlookup_reference" : "qlookup_omp";
+    return reference_ ? "qlookup_reference" : kernels::qlookup_vectorized() ? "qlookup_vbmi" : "qlookup_scalar";
   }
 
  private:

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "engine/op.h"
+#include "kernels/qlookup.h"
 #include "tests/support/op_test_util.h"
 
 using namespace octet;
@@ -347,6 +348,24 @@ TEST_CASE("int ops: Requantize and QLookup optimized == reference over random ca
   c.inputs = {random_q("x", {200000}, rng)};
   c.output = out_q(DType::kI8, 0.3f, -4);
   check_opt_vs_ref(c);
+}
+
+TEST_CASE("int ops: the QLookup kernel equals its reference at every tail length and block edge") {
+  MESSAGE("qlookup path here: " << std::string(kernels::qlookup_vectorized() ? "AVX-512 VBMI" : "scalar"));
+  std::mt19937 rng(5);
+  const std::vector<uint8_t> table = random_bytes(256, rng);
+  std::vector<int64_t> sizes;
+  for (int64_t n = 0; n <= 200; ++n) sizes.push_back(n);
+  for (int64_t n : {65535, 65536, 65537, 3 * 65536 + 63}) sizes.push_back(n);
+  for (DType type : {DType::kU8, DType::kI8})
+    for (int64_t n : sizes) {
+      const std::vector<uint8_t> x = random_bytes(size_t(n) + 1, rng);  // + 1: never empty
+      std::vector<uint8_t> want(size_t(n) + 1, 0xAB), got(size_t(n) + 1, 0xAB);
+      kernels::qlookup_reference(x.data(), type, table.data(), want.data(), n);
+      kernels::qlookup(x.data(), type, table.data(), got.data(), n, 2);
+      CAPTURE(n);
+      REQUIRE(got == want);  // the byte after the last one untouched too
+    }
 }
 
 TEST_CASE("int ops: Requantize and QLookup hand-computed values") {
