@@ -9,6 +9,7 @@
 #include "quant/fidelity.h"
 #include "loaders/npy.h"
 #include "quant/data_stream.h"
+#include "quant/non_finite_origin.h"
 #include "tools/cli/cli.h"
 
 namespace octet::cli {
@@ -110,6 +111,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     EvalResult reference = evaluate(graph, data, args.has("--labels") ? &labels : nullptr, fo);
     if (!metric.empty()) std::printf("float metric (--metric-cmd): %.6g\n", run_metric_command(metric, reference));
     std::printf("against float:\n");
+    bool trace_float = false, trace_mode = false;
     for (size_t k = 0; k < r.outputs.size() && k < reference.outputs.size(); ++k) {
       const EvalResult::KeptOutput& got = r.outputs[k];
       // Top-1 agreement only where a sample's output is one row of class scores.
@@ -130,6 +132,16 @@ int cmd_eval(const std::vector<std::string>& argv) {
         std::printf("; NOT comparable: %lld NaN/infinite values in the %s output, %lld in float's",
                     static_cast<long long>(bad), execution_mode_name(mode), static_cast<long long>(bad_float));
       std::printf("\n");
+      if (bad_float) trace_float = true;
+      else if (bad) trace_mode = true;
+    }
+    // Where the first NaN / infinity came from: float's own, else the simulation's (qdq).
+    const ExecutionMode trace = trace_float ? ExecutionMode::kFloat : mode;
+    if ((trace_float || trace_mode) && (trace == ExecutionMode::kFloat || trace == ExecutionMode::kQdq)) {
+      const auto origin = quant::find_non_finite_origin(graph, data, trace, o.threads);
+      if (origin)
+        std::printf("first non-finite value (%s): %s\n", execution_mode_name(trace),
+                    quant::describe(*origin).c_str());
     }
     if (reference.has_labels)
       std::printf("float top-1 accuracy: %.2f%% (drop %.2f points)\n",
