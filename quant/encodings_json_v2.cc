@@ -338,69 +338,76 @@ ojson write_v2(const EncodingsFile& file) {
   ojson list = ojson::array();
   OCTET_CHECK(file.lpbq_param_encodings.empty(),
               "LPBQ encodings are written in the 1.0.0 format only");
-  for (const auto* section : {&file.activation_encodings, &file.param_encodings})
-    for (const auto& [name, te] : *section) {
-      const std::string label = "encodings[" + json_quote(name) + "]";
-      OCTET_CHECK(!name.empty(), "encodings: empty tensor name");
-      // One list, one entry per name: a legacy file may name a tensor in both sections.
-      OCTET_CHECK(section == &file.activation_encodings || !file.activation_encodings.count(name),
-                  label, ": the tensor has both an activation and a parameter encoding; 2.0.0 ",
-                  "holds one encoding per name (write 0.6.1 or 1.0.0)");
-      OCTET_CHECK(!te.encodings.empty(), label, ": no encodings");
-      const Encoding& first = te.encodings.front();
-      const int bw = first.bitwidth;
-      OCTET_CHECK(bw >= kMinBitwidth && bw <= kMaxFileBitwidth, label, ": bitwidth ", bw,
-                  " is outside [", kMinBitwidth, ", ", kMaxFileBitwidth, "]");
-      OCTET_CHECK(is_v2_bitwidth(bw), label, ": bitwidth ", bw,
-                  " has no output_dtype in the 2.0.0 format (int/uint 2, 4, 8, 16 or 32); "
-                  "write 0.6.1 or 1.0.0");
-      const bool is_signed = first.symmetric;
-      const int64_t qmin = is_signed ? -(int64_t{1} << (bw - 1)) : 0;
-      std::vector<double> scales;
-      std::vector<int64_t> zps;
-      bool any_zp = false;
-      for (size_t i = 0; i < te.encodings.size(); ++i) {
-        const Encoding& e = te.encodings[i];
-        const std::string at = detail::concat(label, "[", i, "]");
-        OCTET_CHECK(e.bitwidth == bw && e.symmetric == is_signed, at,
-                    ": bitwidth/is_symmetric differ from the first encoding's");
-        if (auto p = scale_problem(e.scale); !p.empty()) fail(at, ": ", p);
-        if (auto p = offset_problem(e.bitwidth, e.offset); !p.empty()) fail(at, ": ", p);
-        scales.push_back(e.scale);
-        zps.push_back(qmin - int64_t{e.offset});
-        any_zp = any_zp || zps.back() != 0;
-      }
-      ojson o = ojson::object();
-      o["name"] = name;
-      o["output_dtype"] = std::string(is_signed ? "int" : "uint") + std::to_string(bw);
-      std::vector<int64_t> shape;
-      if (te.block_size > 0) {
-        const auto s = file.shapes.find(name);
-        OCTET_CHECK(s != file.shapes.end(), label,
-                    ": per-block encodings need the tensor's shape to be written in 2.0.0");
-        OCTET_CHECK(te.axis >= 0 && size_t(te.axis) < s->second.size(), label, ": block axis ",
-                    te.axis, " is outside the tensor's rank");
-        shape = s->second;
-        shape[size_t(te.axis)] = (shape[size_t(te.axis)] + te.block_size - 1) / te.block_size;
-        int64_t n = checked_numel(shape);
-        OCTET_CHECK(n == int64_t(scales.size()), label, ": ", scales.size(),
-                    " encodings for a blocked grid of ", n);
-      } else if (te.axis >= 0) {
-        shape = {int64_t(scales.size())};
-      } else {
-        OCTET_CHECK(scales.size() == 1, label, ": per-tensor (axis -1) with ", scales.size(),
-                    " encodings");
-      }
-      size_t k = 0;
-      o["y_scale"] = nested_json(scales, shape, 0, k);
-      if (any_zp) {
-        k = 0;
-        o["y_zero_point"] = nested_json(zps, shape, 0, k);
-      }
-      if (te.axis >= 0) o["axis"] = te.axis;
-      if (te.block_size > 0) o["block_size"] = te.block_size;
-      list.push_back(std::move(o));
+  // One list, one entry per name, in name order: the format has no sections, so a file read
+  // back (everything in activation_encodings) writes the same list again.
+  std::map<std::string, const TensorEncoding*> by_name;
+  for (const auto& [name, te] : file.activation_encodings) by_name[name] = &te;
+  for (const auto& [name, te] : file.param_encodings) {
+    // A legacy file may name a tensor in both sections.
+    OCTET_CHECK(!file.activation_encodings.count(name), "encodings[", json_quote(name),
+                "]: the tensor has both an activation and a parameter encoding; 2.0.0 ",
+                "holds one encoding per name (write 0.6.1 or 1.0.0)");
+    by_name[name] = &te;
+  }
+  for (const auto& [name, te_ptr] : by_name) {
+    const TensorEncoding& te = *te_ptr;
+    const std::string label = "encodings[" + json_quote(name) + "]";
+    OCTET_CHECK(!name.empty(), "encodings: empty tensor name");
+    OCTET_CHECK(!te.encodings.empty(), label, ": no encodings");
+    const Encoding& first = te.encodings.front();
+    const int bw = first.bitwidth;
+    OCTET_CHECK(bw >= kMinBitwidth && bw <= kMaxFileBitwidth, label, ": bitwidth ", bw,
+                " is outside [", kMinBitwidth, ", ", kMaxFileBitwidth, "]");
+    OCTET_CHECK(is_v2_bitwidth(bw), label, ": bitwidth ", bw,
+                " has no output_dtype in the 2.0.0 format (int/uint 2, 4, 8, 16 or 32); "
+                "write 0.6.1 or 1.0.0");
+    const bool is_signed = first.symmetric;
+    const int64_t qmin = is_signed ? -(int64_t{1} << (bw - 1)) : 0;
+    std::vector<double> scales;
+    std::vector<int64_t> zps;
+    bool any_zp = false;
+    for (size_t i = 0; i < te.encodings.size(); ++i) {
+      const Encoding& e = te.encodings[i];
+      const std::string at = detail::concat(label, "[", i, "]");
+      OCTET_CHECK(e.bitwidth == bw && e.symmetric == is_signed, at,
+                  ": bitwidth/is_symmetric differ from the first encoding's");
+      if (auto p = scale_problem(e.scale); !p.empty()) fail(at, ": ", p);
+      if (auto p = offset_problem(e.bitwidth, e.offset); !p.empty()) fail(at, ": ", p);
+      scales.push_back(e.scale);
+      zps.push_back(qmin - int64_t{e.offset});
+      any_zp = any_zp || zps.back() != 0;
     }
+    ojson o = ojson::object();
+    o["name"] = name;
+    o["output_dtype"] = std::string(is_signed ? "int" : "uint") + std::to_string(bw);
+    std::vector<int64_t> shape;
+    if (te.block_size > 0) {
+      const auto s = file.shapes.find(name);
+      OCTET_CHECK(s != file.shapes.end(), label,
+                  ": per-block encodings need the tensor's shape to be written in 2.0.0");
+      OCTET_CHECK(te.axis >= 0 && size_t(te.axis) < s->second.size(), label, ": block axis ",
+                  te.axis, " is outside the tensor's rank");
+      shape = s->second;
+      shape[size_t(te.axis)] = (shape[size_t(te.axis)] + te.block_size - 1) / te.block_size;
+      int64_t n = checked_numel(shape);
+      OCTET_CHECK(n == int64_t(scales.size()), label, ": ", scales.size(),
+                  " encodings for a blocked grid of ", n);
+    } else if (te.axis >= 0) {
+      shape = {int64_t(scales.size())};
+    } else {
+      OCTET_CHECK(scales.size() == 1, label, ": per-tensor (axis -1) with ", scales.size(),
+                  " encodings");
+    }
+    size_t k = 0;
+    o["y_scale"] = nested_json(scales, shape, 0, k);
+    if (any_zp) {
+      k = 0;
+      o["y_zero_point"] = nested_json(zps, shape, 0, k);
+    }
+    if (te.axis >= 0) o["axis"] = te.axis;
+    if (te.block_size > 0) o["block_size"] = te.block_size;
+    list.push_back(std::move(o));
+  }
   root["encodings"] = std::move(list);
   return root;
 }

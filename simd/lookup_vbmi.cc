@@ -27,3 +27,5 @@ void lookup_bytes_vbmi(const uint8_t* table, const uint8_t* x, uint8_t* y, int64
 }
 
 }  // namespace octet::simd
+
+OCTET_ISA_TARGET_END
