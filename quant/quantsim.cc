@@ -81,6 +81,30 @@ QuantSim::QuantSim(std::shared_ptr<const Graph> model, const QuantsimConfig& con
   model_->compact();
   model_->topo_sort();
   place(config, options);
+  apply_tensor_choices(options);
+}
+
+void QuantSim::apply_tensor_choices(const QuantSimOptions& options) {
+  auto quantizers_of = [&](const std::string& name, const char* what) {
+    std::vector<Quantizer*> found;
+    for (Quantizer& q : quantizers_)
+      if (q.tensor == name) found.push_back(&q);
+    if (found.empty()) {
+      OCTET_CHECK(model_->find_tensor(name), what, ": the model has no tensor '", name, "'");
+      fail(what, ": tensor '", name, "' has no quantizer (the config leaves it float, or it is ",
+           "inside a supergroup such as Conv+Relu, quantized only at its end)");
+    }
+    return found;
+  };
+  for (const auto& [name, bits] : options.tensor_bitwidths) {
+    OCTET_CHECK(bits >= kMinBitwidth && bits <= 32, "bitwidth of '", name, "': ", bits,
+                " is outside [", kMinBitwidth, ", 32]");
+    OCTET_CHECK(!options.float_tensors.count(name), "tensor '", name,
+                "' is given a bitwidth and left float");
+    for (Quantizer* q : quantizers_of(name, "tensor bitwidth")) q->bitwidth = bits;
+  }
+  for (const std::string& name : options.float_tensors)
+    for (Quantizer* q : quantizers_of(name, "float tensor")) q->enabled = false;
 }
 
 void QuantSim::place(const QuantsimConfig& config, const QuantSimOptions& options) {

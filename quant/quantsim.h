@@ -3,8 +3,10 @@
 // data, and the model annotated for `qdq` execution and export.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,11 @@ struct QuantSimOptions {
   // > 0: Conv / Gemm / MatMul weights get one encoding per output channel and block of this
   // many indices along the reduction axis (input channels); their ranges are min/max.
   int block_size = 0;
+  // Per-tensor choices applied after placement (AIMET's qc_quantize_op_dict[name] edits): the
+  // bitwidth of a tensor's quantizer, or no quantizer at all (the tensor stays float). A name
+  // that has no quantizer is an error naming it.
+  std::map<std::string, int> tensor_bitwidths;
+  std::set<std::string> float_tensors;
 };
 
 struct CalibrationOptions {
@@ -93,6 +100,7 @@ class QuantSim {
 
  private:
   void place(const QuantsimConfig& config, const QuantSimOptions& options);
+  void apply_tensor_choices(const QuantSimOptions& options);
   void calibrate_batches(const std::function<bool(SampleBatch&)>& next, int64_t total,
                          const CalibrationOptions& options);
 

@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 all_targets=(fuzz_onnx_loader fuzz_octet_loader fuzz_npy fuzz_encodings fuzz_quantsim_config
-             fuzz_target_profile fuzz_run_model fuzz_lower_model fuzz_write_read)
+             fuzz_target_profile fuzz_run_model fuzz_lower_model fuzz_write_read
+             fuzz_concurrent_runs)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 build=build-fuzz
@@ -57,7 +58,8 @@ cp quant/profiles/*.json "$generated/target_profile/"
 
 kind_of() {
   case $1 in
-    fuzz_onnx_loader | fuzz_run_model | fuzz_lower_model | fuzz_write_read) echo onnx ;;
+    fuzz_onnx_loader | fuzz_run_model | fuzz_lower_model | fuzz_write_read | fuzz_concurrent_runs)
+      echo onnx ;;
     fuzz_octet_loader) echo octet ;;
     fuzz_npy) echo npy ;;
     fuzz_encodings) echo encodings ;;
@@ -68,7 +70,7 @@ kind_of() {
 }
 max_len_of() {
   case $1 in
-    fuzz_run_model | fuzz_lower_model | fuzz_write_read) echo 16384 ;;
+    fuzz_run_model | fuzz_lower_model | fuzz_write_read | fuzz_concurrent_runs) echo 16384 ;;
     fuzz_onnx_loader | fuzz_octet_loader) echo 262144 ;;
     fuzz_npy) echo 65536 ;;  # the committed 26 KB header reproducer
     *) echo 16384 ;;  # JSON: larger inputs add little coverage and slow every execution

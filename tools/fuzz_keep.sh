@@ -17,7 +17,8 @@ binary=build-fuzz/tests/fuzz/$target
 [ -x "$binary" ] || { echo "fuzz_keep: $binary not built (tools/fuzz.sh builds it)" >&2; exit 1; }
 [ -d "$corpus" ] || { echo "fuzz_keep: no kept corpus for $target in $corpus (run tools/fuzz.sh first)" >&2; exit 1; }
 case $target in
-  fuzz_onnx_loader | fuzz_run_model | fuzz_lower_model | fuzz_write_read) kind=onnx ;;
+  fuzz_onnx_loader | fuzz_run_model | fuzz_lower_model | fuzz_write_read | fuzz_concurrent_runs)
+    kind=onnx ;;
   fuzz_octet_loader) kind=octet ;;
   fuzz_npy) kind=npy ;;
   fuzz_encodings) kind=encodings ;;

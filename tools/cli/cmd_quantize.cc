@@ -26,6 +26,7 @@ const char* const kQuantizeUsage =
     "                      [--encodings OUT.encodings [--encodings-version 0.6.1|1.0.0|2.0.0]]\n"
     "                      [--export-onnx OUT.onnx] [--export-qdq OUT.onnx]\n"
     "                      [--ptq STEPS [--adaround-iterations N] [--ptq-samples N]]\n"
+    "                      [--bits TENSOR=N ...] [--float TENSOR ...]\n"
     "\n"
     "Places quantizers on MODEL as the AIMET quantsim config says (weights, activations,\n"
     "supergroups such as Conv+Relu quantized only at the end), computes their encodings from\n"
@@ -55,6 +56,9 @@ const char* const kQuantizeUsage =
     "  --block-size B           per-block weight encodings: one per output channel and block of\n"
     "                           B input channels (Conv / Gemm / MatMul; e.g. 32, 64, 128 for\n"
     "                           W4 models; encodings files then need --encodings-version 1.0.0)\n"
+    "  --bits TENSOR=N          this tensor's quantizer at N bits (2..16), e.g. a detector's\n"
+    "                           output that holds pixels and scores; repeatable\n"
+    "  --float TENSOR           no quantizer on this tensor (it stays float); repeatable\n"
     "  --scheme S               range scheme: tf (min/max), tf-enhanced (default), percentile, mse\n"
     "  --percentile P           percentile for --scheme percentile (default 99.99)\n"
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
@@ -110,7 +114,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--target", "", true, false}, {"--model-batch", "", true, false},
                            {"--calibrated-out", "", true, false}, {"--block-size", "", true, false},
                            {"--ptq", "", true, false}, {"--adaround-iterations", "", true, false},
-                           {"--ptq-samples", "", true, false}},
+                           {"--ptq-samples", "", true, false}, {"--bits", "", true, true},
+                           {"--float", "", true, true}},
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -128,6 +133,16 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   if (args.has("--per-tensor")) qo.per_channel = false;
   qo.fold_batch_norms = !args.has("--no-fold-bn");
   qo.block_size = args.get_int("--block-size", 0, 0, 1 << 16);
+  for (const std::string& spec : args.all("--bits")) {
+    const size_t eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--bits needs TENSOR=BITS, got '" + spec + "'");
+    const std::string bits = spec.substr(eq + 1);
+    if (bits.empty() || bits.find_first_not_of("0123456789") != std::string::npos || bits.size() > 2 ||
+        std::stoi(bits) < 2 || std::stoi(bits) > 16)
+      throw UsageError("--bits " + spec + ": BITS must be 2..16");
+    qo.tensor_bitwidths[spec.substr(0, eq)] = std::stoi(bits);
+  }
+  for (const std::string& name : args.all("--float")) qo.float_tensors.insert(name);
   quant::CalibrationOptions co;
   try {
     co.observer.scheme = quant::parse_range_scheme(args.get("--scheme", "tf-enhanced"));
@@ -247,6 +262,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
               *qo.param_bitwidth, *qo.act_bitwidth,
               args.has("--per-channel") ? "per-channel" : args.has("--per-tensor") ? "per-tensor" : "config granularity",
               quant::range_scheme_name(co.observer.scheme));
+  for (const auto& [name, bits] : qo.tensor_bitwidths)
+    std::printf("  --bits: '%s' at %d bits\n", name.c_str(), bits);
+  for (const std::string& name : qo.float_tensors) std::printf("  --float: '%s' has no quantizer\n", name.c_str());
   std::printf("integer model (target %s): %d integer nodes, %zu in float\n",
               args.get("--target", "onnxruntime").c_str(), lowering.integer_nodes,
               lowering.float_nodes.size());

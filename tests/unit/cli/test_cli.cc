@@ -341,6 +341,26 @@ TEST_CASE("octet command line") {
     CHECK(contains(r.err, "needs a quantized model"));
   }
 
+  SUBCASE("quantize takes a bitwidth per tensor and leaves named tensors float") {
+    const std::string data = octet::test::data_dir();
+    const std::string base = "quantize " + quote(data + "/mnist_resnet.onnx") + " --data " +
+                             quote(data + "/mnist_calib_images.npy") + " -o " + quote(cli.path("b.octet").string());
+    Result r = cli.run(base + " --bits logits=16 --float input");
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "quantizers: 10 parameter, 14 activation"));  // 15 without --float
+    CHECK(contains(r.out, "--bits: 'logits' at 16 bits"));
+    CHECK(contains(r.out, "--float: 'input' has no quantizer"));
+    CHECK(contains(r.out, "float: /stem/stem.0/Conv (Conv): 'input_t' has no encoding"));
+    r = cli.run(base + " --bits nosuch=16");
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "the model has no tensor 'nosuch'"));
+    r = cli.run(base + " --bits logits=1");
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "BITS must be 2..16"));
+    r = cli.run(base + " --bits logits");
+    CHECK(r.code == 2);
+  }
+
   SUBCASE("convert fails cleanly or writes a loadable file") {
     const std::string out = cli.path("m.octet").string();
     Result r = cli.run("convert " + quote(model) + " -o " + quote(out));

@@ -101,6 +101,43 @@ TEST_CASE("quantsim: placement follows the default config on the MobileNet fixtu
   CHECK(sim.find(g.tensor(g.outputs[0]).name) != nullptr);
 }
 
+TEST_CASE("quantsim: a tensor's bitwidth is chosen, or it is left float; unknown names are errors") {
+  auto model = load_model(data_path("mnist_mobilenet.onnx"));
+  QuantSim plain(model, QuantsimConfig::load_shipped("default_config"));
+  const Graph& g = plain.model();
+  const std::string out = g.tensor(g.outputs[0]).name, in = g.tensor(g.inputs[0]).name;
+  std::string weight;
+  for (const Quantizer& q : plain.quantizers())
+    if (q.role == QuantizerRole::kParam && weight.empty()) weight = q.tensor;
+  QuantSimOptions o;
+  o.tensor_bitwidths[out] = 16;
+  o.tensor_bitwidths[weight] = 4;
+  o.float_tensors.insert(in);
+  QuantSim sim(model, QuantsimConfig::load_shipped("default_config"), o);
+  CHECK(sim.at(out).bitwidth == 16);
+  CHECK(sim.at(weight).bitwidth == 4);
+  CHECK_FALSE(sim.at(in).enabled);
+  int changed = 0;  // nothing else differs from the plain placement
+  for (size_t k = 0; k < sim.quantizers().size(); ++k) {
+    const Quantizer &a = sim.quantizers()[k], &b = plain.quantizers()[k];
+    changed += a.bitwidth != b.bitwidth || a.enabled != b.enabled;
+  }
+  CHECK(changed == 3);
+
+  QuantSimOptions unknown;
+  unknown.tensor_bitwidths["no_such_tensor"] = 16;
+  CHECK_THROWS_WITH_AS(QuantSim(model, QuantsimConfig::load_shipped("default_config"), unknown),
+                       doctest::Contains("the model has no tensor 'no_such_tensor'"), Error);
+  std::string interior;  // a Conv output inside Conv+Clip: no quantizer of its own
+  for (const Node& n : g.nodes)
+    if (n.op_type == "Conv" && !plain.find(g.tensor(n.outputs[0]).name)) interior = g.tensor(n.outputs[0]).name;
+  REQUIRE_FALSE(interior.empty());
+  QuantSimOptions inside;
+  inside.float_tensors.insert(interior);
+  CHECK_THROWS_WITH_AS(QuantSim(model, QuantsimConfig::load_shipped("default_config"), inside),
+                       doctest::Contains("has no quantizer"), Error);
+}
+
 TEST_CASE("quantsim: FP32 sanity — no quantizer, or 16-bit ones, reproduce float") {
   for (std::string file : {"mnist_mobilenet.onnx", "mnist_resnet.onnx"}) {
     CAPTURE(file);
