@@ -65,6 +65,8 @@ std::optional<NonFiniteOrigin> find_non_finite_origin(std::shared_ptr<const Grap
   SessionOptions so;
   so.optimize = false;  // keep every tensor as the model names it
   so.threads = threads;
+  if (data.rows() > 0)  // one sample at a time
+    for (const HostTensor& t : data.slice(0, 1).inputs) so.input_shapes[t.name] = t.dims;
   Session session(g, so);
   for (int64_t s = 0; s < data.rows(); ++s) {
     const SampleBatch one = data.slice(s, s + 1);

@@ -102,6 +102,7 @@ int cmd_eval(const std::vector<std::string>& args);
 int cmd_demo(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_autoquant(const std::vector<std::string>& args);
+int cmd_analyze(const std::vector<std::string>& args);
 
 extern const char* const kConvertUsage;
 extern const char* const kInfoUsage;
@@ -111,6 +112,7 @@ extern const char* const kEvalUsage;
 extern const char* const kDemoUsage;
 extern const char* const kQuantizeUsage;
 extern const char* const kAutoquantUsage;
+extern const char* const kAnalyzeUsage;
 
 // ---- helpers -------------------------------------------------------------------
 std::string format_bytes(size_t bytes);
@@ -127,6 +129,14 @@ std::vector<std::string> open_inputs(const Graph& graph, const std::map<std::str
 // the first calibration batch of `data` (axis 0 from --model-batch, default 1), each printed.
 quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& model,
                                                const std::vector<std::string>& data);
+// The quantsim options quantize and analyze share (--config, --param-bw, --act-bw,
+// --per-channel/--per-tensor, --block-size, --scheme, --percentile, --no-fold-bn, --bits,
+// --float), added to `specs`; parse_quantsim_options reads all but --config.
+std::vector<OptionSpec> with_quantsim_options(std::vector<OptionSpec> specs);
+void parse_quantsim_options(const Args& args, quant::QuantSimOptions& qo,
+                            quant::CalibrationOptions& co);
+// --config: a shipped quantsim config by name (default_config, ...) or a JSON file.
+quant::QuantsimConfig load_config(const std::string& spec);
 // A user's metric: writes every output kept in `r` (EvalOptions::keep_outputs) to a new
 // folder as OUTPUT_NAME.npy (samples along axis 0), runs `command` through the shell with
 // "{outputs}" replaced by that folder, and returns the number on the last line it prints.

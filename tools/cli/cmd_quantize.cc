@@ -82,12 +82,6 @@ const char* const kQuantizeUsage =
 
 namespace {
 
-quant::QuantsimConfig load_config(const std::string& spec) {
-  if (spec.find('/') == std::string::npos && spec.find(".json") == std::string::npos)
-    return quant::QuantsimConfig::load_shipped(spec);
-  return quant::QuantsimConfig::load(spec);
-}
-
 // AIMET's QuantScheme names, as encodings files record them.
 std::string scheme_aimet_name(quant::RangeScheme s) {
   switch (s) {
@@ -103,19 +97,15 @@ std::string scheme_aimet_name(quant::RangeScheme s) {
 
 int cmd_quantize(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
+                          with_quantsim_options(
                           {kDataOpt, {"--output", "-o", true, false}, kShapeOpt,
-                           {"--config", "", true, false}, {"--param-bw", "", true, false},
-                           {"--act-bw", "", true, false}, {"--per-channel", "", false, false},
-                           {"--per-tensor", "", false, false}, {"--scheme", "", true, false},
-                           {"--percentile", "", true, false}, {"--batch", "-b", true, false},
-                           kThreadsOpt, {"--no-fold-bn", "", false, false},
+                           {"--batch", "-b", true, false}, kThreadsOpt,
                            {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
                            {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false},
                            {"--target", "", true, false}, {"--model-batch", "", true, false},
-                           {"--calibrated-out", "", true, false}, {"--block-size", "", true, false},
+                           {"--calibrated-out", "", true, false},
                            {"--ptq", "", true, false}, {"--adaround-iterations", "", true, false},
-                           {"--ptq-samples", "", true, false}, {"--bits", "", true, true},
-                           {"--float", "", true, true}},
+                           {"--ptq-samples", "", true, false}}),
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -124,40 +114,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   if (!args.has("--data")) throw UsageError("missing --data");
   const std::vector<std::string> data = args.all("--data");
   if (!args.has("--output")) throw UsageError("missing -o OUT.octet");
-  if (args.has("--per-channel") && args.has("--per-tensor"))
-    throw UsageError("--per-channel and --per-tensor exclude each other");
   quant::QuantSimOptions qo;
-  qo.param_bitwidth = args.get_int("--param-bw", 8, 2, 16);
-  qo.act_bitwidth = args.get_int("--act-bw", 8, 2, 16);
-  if (args.has("--per-channel")) qo.per_channel = true;
-  if (args.has("--per-tensor")) qo.per_channel = false;
-  qo.fold_batch_norms = !args.has("--no-fold-bn");
-  qo.block_size = args.get_int("--block-size", 0, 0, 1 << 16);
-  for (const std::string& spec : args.all("--bits")) {
-    const size_t eq = spec.rfind('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError("--bits needs TENSOR=BITS, got '" + spec + "'");
-    const std::string bits = spec.substr(eq + 1);
-    if (bits.empty() || bits.find_first_not_of("0123456789") != std::string::npos || bits.size() > 2 ||
-        std::stoi(bits) < 2 || std::stoi(bits) > 16)
-      throw UsageError("--bits " + spec + ": BITS must be 2..16");
-    qo.tensor_bitwidths[spec.substr(0, eq)] = std::stoi(bits);
-  }
-  for (const std::string& name : args.all("--float")) qo.float_tensors.insert(name);
   quant::CalibrationOptions co;
-  try {
-    co.observer.scheme = quant::parse_range_scheme(args.get("--scheme", "tf-enhanced"));
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
-  if (args.has("--percentile")) {
-    try {
-      co.observer.percentile = std::stod(args.get("--percentile"));
-    } catch (const std::exception&) {
-      throw UsageError("--percentile needs a number");
-    }
-    if (!(co.observer.percentile >= 50 && co.observer.percentile <= 100))  // NaN fails too
-      throw UsageError("--percentile must be in [50, 100], got " + args.get("--percentile"));
-  }
+  parse_quantsim_options(args, qo, co);
   co.batch_size = args.get_int("--batch", 32, 1, 1 << 20);
   co.threads = args.get_int("--threads", 1, 0, 1024);
   const bool tty = stderr_is_terminal();

@@ -310,4 +310,58 @@ std::shared_ptr<Graph> apply_encodings_option(const Args& args, ExecutionMode mo
   return model;
 }
 
+quant::QuantsimConfig load_config(const std::string& spec) {
+  if (spec.find('/') == std::string::npos && spec.find(".json") == std::string::npos)
+    return quant::QuantsimConfig::load_shipped(spec);
+  return quant::QuantsimConfig::load(spec);
+}
+
+std::vector<OptionSpec> with_quantsim_options(std::vector<OptionSpec> specs) {
+  for (OptionSpec o : std::vector<OptionSpec>{
+           {"--config", "", true, false}, {"--param-bw", "", true, false},
+           {"--act-bw", "", true, false}, {"--per-channel", "", false, false},
+           {"--per-tensor", "", false, false}, {"--block-size", "", true, false},
+           {"--scheme", "", true, false}, {"--percentile", "", true, false},
+           {"--no-fold-bn", "", false, false}, {"--bits", "", true, true},
+           {"--float", "", true, true}})
+    specs.push_back(std::move(o));
+  return specs;
+}
+
+void parse_quantsim_options(const Args& args, quant::QuantSimOptions& qo,
+                            quant::CalibrationOptions& co) {
+  if (args.has("--per-channel") && args.has("--per-tensor"))
+    throw UsageError("--per-channel and --per-tensor exclude each other");
+  qo.param_bitwidth = args.get_int("--param-bw", 8, 2, 16);
+  qo.act_bitwidth = args.get_int("--act-bw", 8, 2, 16);
+  if (args.has("--per-channel")) qo.per_channel = true;
+  if (args.has("--per-tensor")) qo.per_channel = false;
+  qo.fold_batch_norms = !args.has("--no-fold-bn");
+  qo.block_size = args.get_int("--block-size", 0, 0, 1 << 16);
+  for (const std::string& spec : args.all("--bits")) {
+    const size_t eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--bits needs TENSOR=BITS, got '" + spec + "'");
+    const std::string bits = spec.substr(eq + 1);
+    if (bits.empty() || bits.find_first_not_of("0123456789") != std::string::npos || bits.size() > 2 ||
+        std::stoi(bits) < 2 || std::stoi(bits) > 16)
+      throw UsageError("--bits " + spec + ": BITS must be 2..16");
+    qo.tensor_bitwidths[spec.substr(0, eq)] = std::stoi(bits);
+  }
+  for (const std::string& name : args.all("--float")) qo.float_tensors.insert(name);
+  try {
+    co.observer.scheme = quant::parse_range_scheme(args.get("--scheme", "tf-enhanced"));
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  if (args.has("--percentile")) {
+    try {
+      co.observer.percentile = std::stod(args.get("--percentile"));
+    } catch (const std::exception&) {
+      throw UsageError("--percentile needs a number");
+    }
+    if (!(co.observer.percentile >= 50 && co.observer.percentile <= 100))  // NaN fails too
+      throw UsageError("--percentile must be in [50, 100], got " + args.get("--percentile"));
+  }
+}
+
 }  // namespace octet::cli

@@ -28,6 +28,8 @@ const std::vector<Command>& commands() {
        kQuantizeUsage, cmd_quantize},
       {"autoquant", "apply PTQ techniques in AIMET's order until an accuracy target is met",
        kAutoquantUsage, cmd_autoquant},
+      {"analyze", "find the quantizers that cost accuracy: per-layer sweeps, MSE, ranges",
+       kAnalyzeUsage, cmd_analyze},
       {"demo", "the whole path on the bundled MNIST model", kDemoUsage, cmd_demo},
   };
   return table;

@@ -361,6 +361,27 @@ TEST_CASE("octet command line") {
     CHECK(r.code == 2);
   }
 
+  SUBCASE("analyze writes AIMET's analysis files and ranks the layers") {
+    const std::string data = octet::test::data_dir();
+    HostTensor images = load_npy(data + "/mnist_calib_images.npy");
+    images.dims[0] = 8;
+    images.bytes.resize(8 * 28 * 28 * sizeof(float));
+    save_npy(cli.path("few.npy").string(), images);
+    const std::string dir = cli.path("analysis").string();
+    Result r = cli.run("analyze " + quote(data + "/mnist_resnet.onnx") + " --data " +
+                       quote(cli.path("few.npy").string()) + " -o " + quote(dir) + " --param-bw 4");
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "score: mean output SQNR against float (dB), 8 samples (the calibration data"));
+    CHECK(contains(r.out, "FP32 sanity         100 (every quantizer disabled)"));
+    CHECK(contains(r.out, "1. /"));
+    for (const char* f : {"sensitivity.json", "per_layer_quant_enabled.json", "per_layer_quant_disabled.json",
+                          "per_layer_mse_loss.json", "min_max_ranges/activations.json", "min_max_ranges/weights.json"})
+      CHECK(fs::exists(fs::path(dir) / f));
+    r = cli.run("analyze " + quote(data + "/mnist_resnet.onnx") + " --data " +
+                quote(cli.path("few.npy").string()) + " -o " + quote(dir) + " --mode float");
+    CHECK(r.code == 2);
+  }
+
   SUBCASE("convert fails cleanly or writes a loadable file") {
     const std::string out = cli.path("m.octet").string();
     Result r = cli.run("convert " + quote(model) + " -o " + quote(out));

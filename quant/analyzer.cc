@@ -1,0 +1,256 @@
+#include "quant/analyzer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "engine/passes/passes.h"
+#include "engine/session.h"
+#include "quant/fidelity.h"
+
+namespace octet::quant {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double default_score(const EvalResult& run, const EvalResult& float_run) {
+  if (run.has_labels)
+    return run.samples ? 100.0 * double(run.top1) / double(run.samples) : 0.0;
+  double sum = 0;
+  for (size_t k = 0; k < run.outputs.size() && k < float_run.outputs.size(); ++k) {
+    const Fidelity f = compare_outputs(float_run.outputs[k].values, run.outputs[k].values, 0);
+    sum += std::isnan(f.sqnr_db) ? -kMaxSqnrDb : std::min(f.sqnr_db, kMaxSqnrDb);
+  }
+  return run.outputs.empty() ? 0.0 : sum / double(run.outputs.size());
+}
+
+// Every node with a quantizer on one of its inputs, outputs or parameters, and those quantizers.
+struct Layer {
+  size_t node;
+  std::vector<size_t> quantizers;
+};
+
+std::vector<Layer> layers_of(const QuantSim& sim) {
+  const Graph& g = sim.model();
+  std::unordered_map<std::string, std::vector<size_t>> by_tensor;
+  for (size_t q = 0; q < sim.quantizers().size(); ++q)
+    if (sim.quantizers()[q].enabled) by_tensor[sim.quantizers()[q].tensor].push_back(q);
+  std::vector<Layer> layers;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    std::set<size_t> qs;
+    for (const auto* list : {&g.nodes[n].inputs, &g.nodes[n].outputs})
+      for (TensorId t : *list)
+        if (t != kNoTensor)
+          if (auto it = by_tensor.find(g.tensor(t).name); it != by_tensor.end())
+            qs.insert(it->second.begin(), it->second.end());
+    if (!qs.empty()) layers.push_back({n, {qs.begin(), qs.end()}});
+  }
+  return layers;
+}
+
+// Mean squared error of each node's first float output, all quantized (qdq) against float, over
+// the first samples of the data; a node whose output has a quantizer is compared after it.
+std::vector<double> output_mse(const QuantSim& sim, const std::vector<Layer>& layers,
+                               const SampleBatch& data, int threads) {
+  const int64_t samples = std::min<int64_t>(data.rows(), 16);
+  std::vector<double> mse(layers.size(), 0.0);
+  std::vector<std::unordered_map<std::string, std::vector<float>>> seen(2);
+  for (int pass = 0; pass < 2; ++pass) {  // 0: float, 1: qdq
+    auto g = std::make_shared<Graph>(*sim.annotated_model());
+    if (pass == 1) insert_fake_quantization(*g);
+    // The tensor a consumer reads for each named tensor: its fake quantizer's output, if any.
+    std::unordered_map<std::string, TensorId> read_as;
+    for (const Node& n : g->nodes)
+      if (n.op_type == "octet.QuantizeDequantize") read_as[g->tensor(n.inputs[0]).name] = n.outputs[0];
+    for (TensorInfo& t : g->tensors) t.quant = QuantParams{};
+    std::vector<std::string> names;
+    for (const Layer& l : layers) {
+      const Node& n = sim.model().nodes[l.node];
+      if (n.outputs.empty() || n.outputs[0] == kNoTensor) continue;
+      const std::string name = sim.model().tensor(n.outputs[0]).name;
+      auto id = g->find_tensor(name);
+      if (!id || g->tensor(*id).dtype != DType::kF32) continue;
+      const TensorId shown = read_as.count(name) ? read_as[name] : *id;
+      if (std::find(g->outputs.begin(), g->outputs.end(), shown) == g->outputs.end())
+        g->outputs.push_back(shown);
+      names.push_back(name);
+    }
+    SessionOptions so;
+    so.optimize = false;
+    so.threads = threads;
+    if (data.rows() > 0)  // one sample at a time
+      for (const HostTensor& t : data.slice(0, 1).inputs) so.input_shapes[t.name] = t.dims;
+    Session session(g, so);
+    for (int64_t s = 0; s < samples; ++s) {
+      const std::vector<HostTensor> out = session.run(data.slice(s, s + 1).inputs);
+      std::unordered_map<TensorId, const HostTensor*> by_id;
+      for (size_t k = 0; k < out.size(); ++k) by_id[g->outputs[k]] = &out[k];
+      for (const std::string& name : names) {
+        const TensorId id = read_as.count(name) ? read_as[name] : *g->find_tensor(name);
+        const auto v = by_id.at(id)->values<float>();
+        std::vector<float>& dst = seen[size_t(pass)][name];
+        dst.insert(dst.end(), v.begin(), v.end());
+      }
+    }
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Node& n = sim.model().nodes[layers[i].node];
+    if (n.outputs.empty() || n.outputs[0] == kNoTensor) continue;
+    const std::string name = sim.model().tensor(n.outputs[0]).name;
+    auto a = seen[0].find(name), b = seen[1].find(name);
+    if (a == seen[0].end() || b == seen[1].end() || a->second.size() != b->second.size()) continue;
+    double sum = 0;
+    for (size_t k = 0; k < a->second.size(); ++k) {
+      const double d = double(a->second[k]) - double(b->second[k]);
+      sum += d * d;
+    }
+    mse[i] = a->second.empty() ? 0.0 : sum / double(a->second.size());
+  }
+  return mse;
+}
+
+}  // namespace
+
+AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTensor* labels,
+                       const AnalyzerOptions& options) {
+  const auto start = Clock::now();
+  for (const Quantizer& q : sim.quantizers())
+    OCTET_CHECK(!q.enabled || q.encoding, "analyze needs a calibrated QuantSim: the quantizer on '",
+                q.tensor, "' has no encoding");
+  OCTET_CHECK(options.eval.mode != ExecutionMode::kFloat, "analyze scores quantized runs: mode ",
+              "qdq, int or exact, not float");
+  std::vector<char> enabled;
+  for (const Quantizer& q : sim.quantizers()) enabled.push_back(q.enabled);
+  auto restore = [&] {
+    for (size_t q = 0; q < enabled.size(); ++q) sim.quantizers()[q].enabled = enabled[q];
+  };
+  const auto score_fn = options.score ? options.score : default_score;
+  AnalysisReport report;
+  report.score_name = !options.score_name.empty() ? options.score_name
+                      : labels                     ? "top-1 accuracy (%)"
+                                                   : "mean output SQNR against float (dB)";
+  const std::vector<Layer> layers = layers_of(sim);
+  const size_t total = 5 + 2 * layers.size();
+  size_t done = 0;
+
+  EvalOptions fo = options.eval;
+  fo.mode = ExecutionMode::kFloat;
+  fo.keep_outputs = true;
+  fo.progress = nullptr;
+  const auto float_start = Clock::now();
+  const EvalResult float_run = evaluate(sim.model_ptr(), eval_data, labels, fo);
+  report.float_eval_seconds = std::chrono::duration<double>(Clock::now() - float_start).count();
+  report.float_score = score_fn(float_run, float_run);
+
+  // The score with the quantizers `on` says are enabled (of those enabled to begin with).
+  auto score_with = [&](const std::string& sweep, const std::function<bool(size_t)>& on) {
+    if (options.progress) options.progress(sweep, done, total);
+    for (size_t q = 0; q < enabled.size(); ++q) sim.quantizers()[q].enabled = enabled[q] && on(q);
+    EvalOptions eo = options.eval;
+    eo.keep_outputs = true;
+    eo.progress = nullptr;
+    const EvalResult r = evaluate(sim.annotated_model(), eval_data, labels, eo);
+    done++;
+    report.evaluations++;
+    return score_fn(r, float_run);
+  };
+  try {
+    auto is_param = [&](size_t q) { return sim.quantizers()[q].role == QuantizerRole::kParam; };
+    report.fp32_sanity = score_with("FP32 sanity", [](size_t) { return false; });
+    report.weights_only = score_with("weights only", is_param);
+    report.activations_only = score_with("activations only", [&](size_t q) { return !is_param(q); });
+    report.all_quantized = score_with("all quantized", [](size_t) { return true; });
+    for (const Layer& l : layers) {
+      LayerSensitivity s;
+      s.node = sim.model().nodes[l.node].name;
+      s.op_type = sim.model().nodes[l.node].op_type;
+      for (size_t q : l.quantizers) s.quantizers.push_back(sim.quantizers()[q].tensor);
+      auto mine = [&](size_t q) { return std::binary_search(l.quantizers.begin(), l.quantizers.end(), q); };
+      s.only_this = score_with("per-layer enabled: " + s.node, mine);
+      s.all_but_this = score_with("per-layer disabled: " + s.node, [&](size_t q) { return !mine(q); });
+      report.layers.push_back(std::move(s));
+    }
+    restore();
+    if (options.progress) options.progress("per-layer MSE", done, total);
+    const std::vector<double> mse = output_mse(sim, layers, eval_data, options.eval.threads);
+    for (size_t i = 0; i < layers.size(); ++i) report.layers[i].output_mse = mse[i];
+    done++;
+  } catch (...) {
+    restore();
+    throw;
+  }
+  for (const Quantizer& q : sim.quantizers()) {
+    if (!q.enabled || !q.encoding) continue;
+    QuantizerRange r{q.tensor, q.role == QuantizerRole::kParam, {}, {}};
+    for (const Encoding& e : q.encoding->encodings) {
+      r.min.push_back(e.min);
+      r.max.push_back(e.max);
+    }
+    report.ranges.push_back(std::move(r));
+  }
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+std::vector<size_t> sensitivity_order(const AnalysisReport& report) {
+  std::vector<size_t> order(report.layers.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const LayerSensitivity &x = report.layers[a], &y = report.layers[b];
+    if (x.only_this != y.only_this) return x.only_this < y.only_this;
+    return x.all_but_this > y.all_but_this;
+  });
+  return order;
+}
+
+void write_analysis(const AnalysisReport& report, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / "min_max_ranges", ec);
+  OCTET_CHECK(!ec, "cannot create the folder '", dir, "/min_max_ranges': ", ec.message());
+  auto write = [&](const std::string& name, const nlohmann::ordered_json& j) {
+    const std::string text = j.dump(2) + "\n";
+    write_file_atomically((fs::path(dir) / name).string(), text.data(), text.size());
+  };
+  nlohmann::ordered_json enabled, disabled, mse, acts, weights;
+  for (const LayerSensitivity& l : report.layers) {
+    enabled[l.node] = l.only_this;
+    disabled[l.node] = l.all_but_this;
+    mse[l.node] = l.output_mse;
+  }
+  for (const QuantizerRange& r : report.ranges)
+    (r.param ? weights : acts)[r.tensor] = {{"min", r.min}, {"max", r.max}};
+  write("per_layer_quant_enabled.json", enabled);
+  write("per_layer_quant_disabled.json", disabled);
+  write("per_layer_mse_loss.json", mse);
+  write("min_max_ranges/activations.json", acts);
+  write("min_max_ranges/weights.json", weights);
+  nlohmann::ordered_json s;
+  s["score"] = report.score_name;
+  s["float"] = report.float_score;
+  s["fp32_sanity"] = report.fp32_sanity;
+  s["weights_only"] = report.weights_only;
+  s["activations_only"] = report.activations_only;
+  s["all_quantized"] = report.all_quantized;
+  s["evaluations"] = report.evaluations;
+  s["seconds"] = report.seconds;
+  s["float_evaluation_seconds"] = report.float_eval_seconds;
+  nlohmann::ordered_json ranked = nlohmann::ordered_json::array();
+  for (size_t i : sensitivity_order(report)) {
+    const LayerSensitivity& l = report.layers[i];
+    ranked.push_back({{"layer", l.node}, {"op_type", l.op_type}, {"only_this_quantized", l.only_this},
+                      {"all_but_this_quantized", l.all_but_this}, {"output_mse", l.output_mse},
+                      {"quantizers", l.quantizers}});
+  }
+  s["layers_most_sensitive_first"] = ranked;
+  write("sensitivity.json", s);
+}
+
+}  // namespace octet::quant

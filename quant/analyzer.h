@@ -1,0 +1,74 @@
+// QuantAnalyzer (AIMET's analyze()): which quantizers cost accuracy, from one calibrated
+// QuantSim, scored on evaluation data. Every sweep toggles quantizers of the same calibration
+// (no recalibration): FP32 sanity, weights only, activations only, per layer "only this layer
+// quantized" and "all but this layer", per-layer output MSE, and every encoding's range.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "quant/evaluate.h"
+#include "quant/quantsim.h"
+
+namespace octet::quant {
+
+struct AnalyzerOptions {
+  // How each configuration runs: mode qdq (default here) or int / exact with a target; batch,
+  // threads, shapes as for evaluate().
+  EvalOptions eval = [] {
+    EvalOptions o;
+    o.mode = ExecutionMode::kQdq;
+    return o;
+  }();
+  // The score of a run (higher is better) given float's run on the same data; empty: top-1
+  // accuracy in % with labels, else the mean over outputs of the SQNR against float in dB
+  // (capped at kMaxSqnrDb, which also stands for "equal").
+  std::function<double(const EvalResult& run, const EvalResult& float_run)> score;
+  std::string score_name;  // what `score` measures, for the report
+  // Called before each evaluation: the sweep ("per-layer enabled", ...), done and total.
+  std::function<void(const std::string& sweep, size_t done, size_t total)> progress;
+};
+
+inline constexpr double kMaxSqnrDb = 100.0;
+
+struct LayerSensitivity {
+  std::string node, op_type;
+  std::vector<std::string> quantizers;  // tensors of its inputs', outputs' and parameters' quantizers
+  double only_this = 0;     // score with only this layer's quantizers enabled
+  double all_but_this = 0;  // score with every quantizer enabled but this layer's
+  double output_mse = 0;    // mean squared error of its first output, all quantized vs float
+};
+
+struct QuantizerRange {
+  std::string tensor;
+  bool param = false;
+  std::vector<double> min, max;  // one per encoding (per channel / block)
+};
+
+struct AnalysisReport {
+  std::string score_name;
+  double float_score = 0, fp32_sanity = 0, weights_only = 0, activations_only = 0,
+         all_quantized = 0;
+  std::vector<LayerSensitivity> layers;  // in graph order; sensitivity_order() ranks them
+  std::vector<QuantizerRange> ranges;
+  int64_t evaluations = 0;
+  double seconds = 0, float_eval_seconds = 0;
+};
+
+// `sim` must be calibrated (every enabled quantizer has an encoding); its quantizers' enabled
+// flags are restored before returning. `labels` may be null.
+AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTensor* labels,
+                       const AnalyzerOptions& options);
+
+// Indices of report.layers, most sensitive first: the largest drop from float with only the
+// layer quantized, then the largest gain from leaving it float.
+std::vector<size_t> sensitivity_order(const AnalysisReport& report);
+
+// AIMET's files in DIR (created): per_layer_quant_enabled.json, per_layer_quant_disabled.json,
+// per_layer_mse_loss.json ({layer: value}), min_max_ranges/activations.json and weights.json
+// ({tensor: {"min": [...], "max": [...]}}), and sensitivity.json (the summary and the layers
+// ranked most sensitive first). Written atomically, one file at a time.
+void write_analysis(const AnalysisReport& report, const std::string& dir);
+
+}  // namespace octet::quant

@@ -1,0 +1,129 @@
+// octet analyze MODEL --data CALIB [--eval-data X] [--labels Y] -o DIR [quantsim options]
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "base/error.h"
+#include "loaders/model_loader.h"
+#include "loaders/npy.h"
+#include "quant/analyzer.h"
+#include "quant/data_stream.h"
+#include "tools/cli/cli.h"
+
+namespace octet::cli {
+
+const char* const kAnalyzeUsage =
+    "usage: octet analyze MODEL --data DATA [--data NAME=FILE ...] -o DIR\n"
+    "                     [--eval-data X [--eval-data NAME=FILE ...]] [--labels Y.npy]\n"
+    "                     [--metric-cmd CMD] [--mode qdq|int|exact] [--target PROFILE]\n"
+    "                     [quantize's quantsim options] [--batch N] [--threads N]\n"
+    "\n"
+    "AIMET's QuantAnalyzer: places quantizers on MODEL (BN folded), calibrates once on DATA,\n"
+    "then scores, on the evaluation samples, float; every quantizer disabled (FP32 sanity);\n"
+    "weights only; activations only; all quantized; and per layer (a node with a quantizer on\n"
+    "an input, output or parameter) with only its quantizers enabled and with all but its\n"
+    "quantizers enabled; plus each layer's output MSE against float and every encoding's\n"
+    "range. The score: top-1 accuracy with --labels, the number --metric-cmd prints, else the\n"
+    "mean output SQNR against float (dB). Writes AIMET's per_layer_quant_enabled.json,\n"
+    "per_layer_quant_disabled.json, per_layer_mse_loss.json, min_max_ranges/{activations,\n"
+    "weights}.json and sensitivity.json (layers ranked most sensitive first) to DIR.\n"
+    "\n"
+    "options:\n"
+    OCTET_CLI_DATA_HELP
+    "  -o, --output DIR         the folder the analysis files go to (created)\n"
+    "  --eval-data X            evaluation samples (as --data; default: the calibration data)\n"
+    "  --labels Y.npy           integer class labels of the evaluation samples\n"
+    "  --metric-cmd CMD         the score is the number CMD prints on its last line, run on\n"
+    "                           {outputs} (OUTPUT_NAME.npy each), higher is better\n"
+    "  --mode M                 how each configuration runs: qdq (default, fake quantization),\n"
+    "                           int (integer kernels) or exact\n"
+    "  --target PROFILE         the integer arithmetic for int/exact (default onnxruntime)\n"
+    "  --config, --param-bw, --act-bw, --per-channel, --per-tensor, --block-size, --scheme,\n"
+    "  --percentile, --no-fold-bn, --bits, --float   as for `octet quantize`\n"
+    "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
+    "  -t, --threads N          threads (default 1; 0 = all cores)\n"
+    "  -h, --help               show this help\n";
+
+int cmd_analyze(const std::vector<std::string>& argv) {
+  Args args = Args::parse(argv,
+                          with_quantsim_options({kDataOpt, {"--output", "-o", true, false},
+                                                 {"--eval-data", "", true, true},
+                                                 {"--labels", "", true, false},
+                                                 {"--metric-cmd", "", true, false}, kModeOpt,
+                                                 kTargetOpt, {"--batch", "-b", true, false},
+                                                 kThreadsOpt}),
+                          1, 1);
+  if (args.help()) {
+    std::cout << kAnalyzeUsage;
+    return 0;
+  }
+  if (!args.has("--data")) throw UsageError("missing --data");
+  if (!args.has("--output")) throw UsageError("missing -o DIR");
+  quant::QuantSimOptions qo;
+  quant::CalibrationOptions co;
+  parse_quantsim_options(args, qo, co);
+  co.batch_size = args.get_int("--batch", 32, 1, 1 << 20);
+  co.threads = args.get_int("--threads", 1, 0, 1024);
+  quant::AnalyzerOptions ao;
+  ao.eval.mode = parse_mode(args.get("--mode", "qdq"));
+  if (ao.eval.mode == ExecutionMode::kFloat) throw UsageError("--mode: analyze scores qdq, int or exact");
+  ao.eval.target = args.get("--target", "onnxruntime");
+  ao.eval.batch = co.batch_size;
+  ao.eval.threads = co.threads;
+  const std::vector<std::string> data = args.all("--data");
+  const std::vector<std::string> eval_specs = args.has("--eval-data") ? args.all("--eval-data") : data;
+  {
+    std::vector<NamedPath> inputs = data_paths("--data", data);
+    for (const NamedPath& p : data_paths("--eval-data", args.all("--eval-data"))) inputs.push_back(p);
+    inputs.push_back({"MODEL", args.positional()[0]});
+    if (args.has("--labels")) inputs.push_back({"--labels", args.get("--labels")});
+    check_output_paths(inputs, {{"-o", args.get("--output")}});
+  }
+  const std::string metric = args.get("--metric-cmd");
+  if (!metric.empty()) {
+    ao.score = [&metric](const quant::EvalResult& r, const quant::EvalResult&) {
+      return run_metric_command(metric, r);
+    };
+    ao.score_name = "--metric-cmd";
+  }
+  const bool tty = stderr_is_terminal();
+  ao.progress = [tty](const std::string& sweep, size_t done, size_t total) {
+    if (tty) std::fprintf(stderr, "\ranalyze %zu/%zu: %-60.60s", done + 1, total, sweep.c_str());
+    if (tty && done + 1 == total) std::fprintf(stderr, "\n");
+  };
+
+  std::shared_ptr<Graph> model = load_model(args.positional()[0]);
+  const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));
+  quant::QuantSim sim(model, config, qo);
+  sim.calibrate(data, co);
+  const quant::SampleBatch eval_data = quant::load_samples(eval_specs, sim.model());
+  HostTensor labels;
+  if (args.has("--labels")) labels = load_npy(args.get("--labels"));
+  const quant::AnalysisReport r =
+      quant::analyze(sim, eval_data, args.has("--labels") ? &labels : nullptr, ao);
+  quant::write_analysis(r, args.get("--output"));
+
+  std::printf("score: %s, %lld samples%s\n", r.score_name.c_str(),
+              static_cast<long long>(eval_data.rows()),
+              args.has("--eval-data") ? "" : " (the calibration data: give --eval-data for others)");
+  std::printf("  float               %.4g\n  FP32 sanity         %.4g (every quantizer disabled)\n"
+              "  weights only        %.4g\n  activations only    %.4g\n  all quantized       %.4g\n",
+              r.float_score, r.fp32_sanity, r.weights_only, r.activations_only, r.all_quantized);
+  std::printf("layers, most sensitive first (score with only this layer quantized / with all but "
+              "this layer):\n");
+  const std::vector<size_t> order = quant::sensitivity_order(r);
+  for (size_t k = 0; k < order.size() && k < 10; ++k) {
+    const quant::LayerSensitivity& l = r.layers[order[k]];
+    std::printf("  %2zu. %-40s %-12s %10.4g %10.4g   output MSE %.3g\n", k + 1, l.node.c_str(),
+                l.op_type.c_str(), l.only_this, l.all_but_this, l.output_mse);
+  }
+  if (order.size() > 10) std::printf("  ... %zu more in sensitivity.json\n", order.size() - 10);
+  std::printf("%lld evaluations in %.2f s (one float evaluation: %.3f s)\n",
+              static_cast<long long>(r.evaluations), r.seconds, r.float_eval_seconds);
+  std::printf("wrote %s/{sensitivity.json, per_layer_quant_enabled.json, "
+              "per_layer_quant_disabled.json, per_layer_mse_loss.json, min_max_ranges/}\n",
+              args.get("--output").c_str());
+  return 0;
+}
+
+}  // namespace octet::cli
