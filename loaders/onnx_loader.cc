@@ -305,6 +305,7 @@ class OnnxGraphBuilder {
   void add_node(const onnx::NodeProto& n, int index) {
     std::string name = n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
     std::string where = source_ + ": node '" + name + "' (" + n.op_type() + ")";
+    OCTET_CHECK(!n.op_type().empty(), where, ": the node has no op_type");
     bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
     if (default_domain && n.op_type() == "Constant") {
       add_constant_node(n, where);

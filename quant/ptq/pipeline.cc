@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include "base/error.h"
@@ -11,6 +12,8 @@
 #include "engine/prepare_graph.h"
 #include "loaders/npy.h"
 #include "quant/data_stream.h"
+#include "quant/evaluate.h"
+#include "quant/fidelity.h"
 #include "quant/ptq/bn_fold_stats.h"
 #include "quant/ptq/relu6.h"
 
@@ -87,6 +90,25 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
     r.lines.push_back(std::to_string(rr.changed.size()) + " ReLU6 replaced by ReLU" +
                       (has(PtqStep::kRelu6) ? "" : " (part of cle)"));
     for (const std::string& n : rr.notes) r.lines.push_back(n);
+    if (!rr.changed.empty()) {
+      // ReLU passes what ReLU6 clipped: say how far that moves the float model, which every
+      // later figure (CLE's included) is measured against.
+      const SampleBatch few = small_data().slice(0, std::min<int64_t>(small_data().rows(), 32));
+      EvalOptions eo;
+      eo.keep_outputs = true;
+      eo.threads = options.calibration.threads;
+      eo.batch = int(options.calibration.batch_size);
+      const EvalResult before = evaluate(model, few, nullptr, eo), after = evaluate(g, few, nullptr, eo);
+      double worst = std::numeric_limits<double>::infinity();
+      for (size_t k = 0; k < before.outputs.size() && k < after.outputs.size(); ++k)
+        worst = std::min(worst, compare_outputs(before.outputs[k].values, after.outputs[k].values, 0).sqnr_db);
+      r.lines.push_back("the float model's outputs without the clipping: SQNR " + fmt("%.1f", worst) +
+                        " dB against the original (lowest over outputs, " +
+                        std::to_string(few.rows()) + " samples)");
+      if (worst < 30)
+        r.lines.push_back("warning: this model relies on ReLU6's clipping; the float model the "
+                          "later steps and figures start from is no longer the original");
+    }
     done(std::move(r));
   }
   if (has(PtqStep::kBnReest)) {

@@ -227,3 +227,14 @@ TEST_CASE("onnx loader survives corrupt files") {
       .write(reinterpret_cast<const char*>(good.data()), static_cast<std::streamsize>(good.size() / 2));
   CHECK_THROWS_AS(load_onnx(path), Error);
 }
+
+TEST_CASE("onnx loader: a node without an op_type is refused, naming it") {
+  // Found by fuzz_write_read: such a node loaded, and the .octet written from it did not read back.
+  const std::vector<std::byte> good = sample_onnx();
+  onnx::ModelProto m;
+  REQUIRE(m.ParseFromArray(good.data(), int(good.size())));
+  m.mutable_graph()->mutable_node(2)->clear_op_type();  // "mul"
+  const std::string bytes = m.SerializeAsString();
+  CHECK_THROWS_WITH_AS(load_onnx_bytes(bytes.data(), bytes.size(), "no_op.onnx", "."),
+                       doctest::Contains("no_op.onnx: node 'mul' (): the node has no op_type"), Error);
+}

@@ -140,6 +140,21 @@ TEST_CASE("ptq: the cle step replaces ReLU6 first, as AIMET's equalize_model doe
   REQUIRE(r.steps.size() >= 3);
   CHECK(r.steps[0].step == "relu6");
   CHECK(r.steps[0].lines[0] == "1 ReLU6 replaced by ReLU (part of cle)");
+  auto line = [](const PtqStepReport& s, const std::string& prefix) -> std::string {
+    for (const std::string& l : s.lines)
+      if (l.rfind(prefix, 0) == 0) return l;
+    return "";
+  };
+  const std::string measured = "the float model's outputs without the clipping: SQNR ";
+  const std::string warning = "warning: this model relies on ReLU6's clipping";
+  MESSAGE(line(r.steps[0], measured));
+  CHECK(!line(r.steps[0], measured).empty());
+  // Inputs 20x larger: the first conv's outputs pass 6, ReLU no longer equals ReLU6.
+  const HostTensor loud = HostTensor::from<float>("x", {8, 3, 6, 6}, test::random_floats(8 * 3 * 36, 5, -20.f, 20.f));
+  const PtqResult clipped_run = run_ptq(std::make_shared<const Graph>(*b.g), QuantsimConfig::load_shipped("default_config"),
+                                        {PtqStep::kCle}, SampleBatch{{loud}}, po);
+  MESSAGE(line(clipped_run.steps[0], measured));
+  CHECK(!line(clipped_run.steps[0], warning).empty());
   bool one_set = false;
   for (const PtqStepReport& s : r.steps)
     if (s.step == "cle")
