@@ -340,6 +340,7 @@ class OnnxGraphBuilder {
       produced_.insert(node.outputs.back());
     }
     for (const auto& a : n.attribute()) {
+      OCTET_CHECK(!a.name().empty(), where, ": an attribute has no name");
       if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
         continue;  // control flow: the op itself is reported as unsupported
       if (a.type() == onnx::AttributeProto::TENSOR) {

@@ -228,7 +228,7 @@ TEST_CASE("onnx loader survives corrupt files") {
   CHECK_THROWS_AS(load_onnx(path), Error);
 }
 
-TEST_CASE("onnx loader: a node without an op_type is refused, naming it") {
+TEST_CASE("onnx loader: a node without an op_type, or an attribute without a name, is refused") {
   // Found by fuzz_write_read: such a node loaded, and the .octet written from it did not read back.
   const std::vector<std::byte> good = sample_onnx();
   onnx::ModelProto m;
@@ -237,4 +237,9 @@ TEST_CASE("onnx loader: a node without an op_type is refused, naming it") {
   const std::string bytes = m.SerializeAsString();
   CHECK_THROWS_WITH_AS(load_onnx_bytes(bytes.data(), bytes.size(), "no_op.onnx", "."),
                        doctest::Contains("no_op.onnx: node 'mul' (): the node has no op_type"), Error);
+  REQUIRE(m.ParseFromArray(good.data(), int(good.size())));
+  m.mutable_graph()->mutable_node(4)->mutable_attribute(0)->clear_name();  // LeakyRelu's alpha
+  const std::string unnamed = m.SerializeAsString();
+  CHECK_THROWS_WITH_AS(load_onnx_bytes(unnamed.data(), unnamed.size(), "no_name.onnx", "."),
+                       doctest::Contains("no_name.onnx: node 'clip' (LeakyRelu): an attribute has no name"), Error);
 }
