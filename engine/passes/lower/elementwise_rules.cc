@@ -81,6 +81,7 @@ bool Lowerer::lower_resize(const Node& node, std::string* why) {
   if (!registered("octet.QResize")) return *why = "octet.QResize is not available", false;
   auto x = act_enc(node.inputs[0]);
   if (!x) return *why = "input is not an 8-bit per-tensor activation", false;
+  if (wider_than_8_bits(node.outputs[0])) return *why = "8-bit input, 16-bit output", false;
   Node n;
   n.name = node.name;
   n.op_type = "octet.QResize";

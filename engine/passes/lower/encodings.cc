@@ -106,6 +106,12 @@ std::optional<ActEnc> Lowerer::act_enc16(TensorId id, std::string* why) const {
 }
 
 // 8-bit (act_enc) or 16-bit encoding: what QuantizeLinear / DequantizeLinear can carry.
+bool Lowerer::wider_than_8_bits(TensorId id) const {
+  if (!in_.tensor(id).quant.empty() && !act_enc(id) && act_enc16(id)) return true;
+  auto it = own_.find(id);
+  return it != own_.end() && !to_enc(it->second) && to_enc16(it->second);
+}
+
 std::optional<ActEnc> Lowerer::any_enc(TensorId id) const {
   if (auto e = act_enc(id)) return e;
   return act_enc16(id);

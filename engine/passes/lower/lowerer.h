@@ -117,6 +117,9 @@ class Lowerer {
   std::optional<ActEnc> to_enc16(const QuantParams& q, std::string* why = nullptr) const;
   // The 16-bit encoding of a float tensor, or nullopt.
   std::optional<ActEnc> act_enc16(TensorId id, std::string* why = nullptr) const;
+  // True when the model gives `id` a 16-bit encoding of its own (a tensor set to 16 bits after
+  // 8-bit ones): the 8-bit rules, whose outputs take their input's codes, must not produce it.
+  bool wider_than_8_bits(TensorId id) const;
   // 8-bit (act_enc) or 16-bit encoding: what QuantizeLinear / DequantizeLinear can carry.
   std::optional<ActEnc> any_enc(TensorId id) const;
   // Why a Conv / Gemm / MatMul tensor has no integer encoding.

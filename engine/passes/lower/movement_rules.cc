@@ -38,6 +38,8 @@ TensorId Lowerer::coded_source(TensorId coded) const {
 bool Lowerer::lower_movement(const Node& node, std::string* why) {
   auto x = act_enc(node.inputs[0]);
   if (!x) return lower_movement16(node, why);
+  for (TensorId o : node.outputs)
+    if (wider_than_8_bits(o)) return *why = "8-bit input, 16-bit output", false;
   Node n;
   n.name = node.name;
   n.op_type = node.op_type;
@@ -97,6 +99,7 @@ bool Lowerer::lower_concat(const Node& node, std::string* why) {
     if (!e) return *why = "an input is not an 8-bit per-tensor activation", false;
     encs.push_back(*e);
   }
+  if (wider_than_8_bits(node.outputs[0])) return *why = "8-bit inputs, 16-bit output", false;
   auto y = act_enc(node.outputs[0]);
   const ActEnc out = y ? *y : encs[0];
   Node n;

@@ -277,3 +277,40 @@ TEST_CASE("integer models: 1-D convolutions and pools run on the integer kernels
   MESSAGE("int against qdq: " << 10 * std::log10(ref / err) << " dB");
   CHECK(10 * std::log10(ref / err) > 30.0);  // the integer kernels follow the simulation
 }
+
+TEST_CASE("integer models: a 16-bit tensor after 8-bit ones lowers (the joining op in float), int == exact") {
+  // A detector's output set to 16 bits (quantize --bits output=16) behind 8-bit branches: the
+  // 8-bit Concat rule gave it 8-bit codes under its 16-bit encoding, and preparing failed.
+  test::GraphBuilder b(13);
+  TensorId x = b.input("x", {1, 4});
+  TensorId a = b.unary("Relu", x);
+  TensorId s = b.unary("Sigmoid", x);
+  Attributes axis;
+  axis.set("axis", int64_t{1});
+  TensorId y = b.node("Concat", {a, s}, {1, 8}, axis, "y");
+  b.output(b.node("Reshape", {y, b.g->add_constant("shape", DType::kI64, {2}, [] {
+                              const int64_t d[2] = {2, 4};
+                              return Buffer::copy_of(d, sizeof d);
+                            }())}, {2, 4}, {}, "z"));
+  QuantSimOptions qo;
+  qo.tensor_bitwidths["y"] = 16;
+  QuantSim sim(b.g, QuantsimConfig::load_shipped("default_config"), qo);
+  CalibrationOptions co;
+  co.batch_size = 1;
+  sim.calibrate(HostTensor::from<float>("x", {4, 4}, test::random_floats(16, 3, -3.f, 3.f)), co);
+  SessionOptions io, eo;
+  io.mode = ExecutionMode::kInt;
+  eo.mode = ExecutionMode::kExact;
+  Session si(sim.annotated_model(), io), se(sim.annotated_model(), eo);
+  bool concat_in_float = false;
+  for (const std::string& f : si.lowering_report()->float_nodes)
+    concat_in_float = concat_in_float || f.find("(Concat): 8-bit inputs, 16-bit output") != std::string::npos;
+  CHECK(concat_in_float);
+  const HostTensor feed = HostTensor::from<float>("x", {1, 4}, {-1.f, 0.5f, 2.f, 2.9f});
+  const std::vector<HostTensor> i = si.run({feed}), e = se.run({feed});
+  REQUIRE(i[0].bytes.size() == e[0].bytes.size());
+  CHECK(std::memcmp(i[0].bytes.data(), e[0].bytes.data(), i[0].bytes.size()) == 0);
+  const auto z = i[0].values<float>();
+  CHECK(std::abs(z[0] - 0.f) < 0.05f);                        // Relu(-1)
+  CHECK(std::abs(z[7] - 1.f / (1.f + std::exp(-2.9f))) < 0.05f);  // Sigmoid(2.9), x clipped a little
+}
