@@ -31,11 +31,11 @@ void finish(benchmark::State& st) {
 void bm_qlookup(benchmark::State& st, bool reference) {
   const std::vector<uint8_t> table = random_bytes(256, 1), x = random_bytes(kElements, 2);
   std::vector<uint8_t> y(kElements);
-  st.SetLabel(reference ? "scalar reference"
-                        : octet::kernels::qlookup_vectorized() ? "AVX-512 VBMI" : "scalar");
+  const bool vectorized = octet::kernels::qlookup_vectorized();
+  st.SetLabel(reference ? "scalar reference" : vectorized ? "AVX-512 VBMI" : "scalar");
   for (auto _ : st) {
     if (reference) octet::kernels::qlookup_reference(x.data(), octet::DType::kI8, table.data(), y.data(), kElements);
-    else octet::kernels::qlookup(x.data(), octet::DType::kI8, table.data(), y.data(), kElements, 1);
+    else octet::kernels::qlookup(x.data(), octet::DType::kI8, table.data(), y.data(), kElements, 1, vectorized);
     benchmark::DoNotOptimize(y.data());
   }
   finish(st);

@@ -17,7 +17,8 @@ void qlookup_reference(const void* x, DType x_type, const uint8_t* table, void* 
   }
 }
 
-void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t n, int threads) {
+void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t n, int threads,
+             bool vectorized) {
   // i8 codes + 128 is the byte with its top bit flipped: one table rotated by 128 serves both.
   uint8_t t[256];
   const int rot = x_type == DType::kU8 ? 0 : 128;
@@ -26,10 +27,9 @@ void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t
   auto* out = static_cast<uint8_t*>(y);
   constexpr int64_t kBlock = 65536;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  const bool vbmi = qlookup_vectorized();
   parallel_for(blocks, (blocks > 1) ? threads : 1, [&](int64_t blk, int) {
     const int64_t b = blk * kBlock, e = std::min(n, b + kBlock);
-    if (vbmi) {
+    if (vectorized) {
       simd::lookup_bytes_vbmi(t, in + b, out + b, e - b);
       return;
     }

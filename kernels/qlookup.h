@@ -8,9 +8,10 @@
 namespace octet::kernels {
 
 void qlookup_reference(const void* x, DType x_type, const uint8_t* table, void* y, int64_t n);
-void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t n, int threads);
-// Whether qlookup runs 64 bytes a step here (AVX-512 VBMI, allowed by OCTET_MAX_CPU_ISA), or
-// one byte a step.
+// Whether this CPU may run the lookup 64 bytes a step (AVX-512 VBMI, allowed by
+// OCTET_MAX_CPU_ISA); kernels ask once, when prepared, and pass it to qlookup.
 bool qlookup_vectorized();
+void qlookup(const void* x, DType x_type, const uint8_t* table, void* y, int64_t n, int threads,
+             bool vectorized);
 
 }  // namespace octet::kernels

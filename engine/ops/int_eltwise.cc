@@ -155,21 +155,23 @@ void infer_qlookup(InferContext& ctx) {
 class QLookupKernel final : public Kernel {
  public:
   QLookupKernel(DType x_type, const std::byte* table, bool reference, int threads)
-      : x_type_(x_type), reference_(reference), threads_(threads) {
+      : x_type_(x_type), reference_(reference), vectorized_(kernels::qlookup_vectorized()),
+        threads_(threads) {
     std::memcpy(table_, table, 256);
   }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
     if (reference_) kernels::qlookup_reference(in[0].data, x_type_, table_, out[0].data, in[0].numel());
-    else kernels::qlookup(in[0].data, x_type_, table_, out[0].data, in[0].numel(), threads_);
+    else kernels::qlookup(in[0].data, x_type_, table_, out[0].data, in[0].numel(), threads_, vectorized_);
   }
   std::string_view impl_name() const override {
-    return reference_ ? "qlookup_reference" : kernels::qlookup_vectorized() ? "qlookup_vbmi" : "qlookup_scalar";
+    return reference_ ? "qlookup_reference" : vectorized_ ? "qlookup_vbmi" : "qlookup_scalar";
   }
 
  private:
   DType x_type_;
   uint8_t table_[256];
   bool reference_;
+  bool vectorized_;
   int threads_;
 };
 

@@ -131,7 +131,8 @@ quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& mo
                                                const std::vector<std::string>& data);
 // The quantsim options quantize and analyze share (--config, --param-bw, --act-bw,
 // --per-channel/--per-tensor, --block-size, --scheme, --percentile, --no-fold-bn, --bits,
-// --float), added to `specs`; parse_quantsim_options reads all but --config.
+// --float), added to `specs`; parse_quantsim_options reads all but --config, and the
+// calibration's --batch and --threads (which the command lists itself) and progress.
 std::vector<OptionSpec> with_quantsim_options(std::vector<OptionSpec> specs);
 void parse_quantsim_options(const Args& args, quant::QuantSimOptions& qo,
                             quant::CalibrationOptions& co);

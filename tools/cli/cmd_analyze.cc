@@ -62,8 +62,6 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   quant::QuantSimOptions qo;
   quant::CalibrationOptions co;
   parse_quantsim_options(args, qo, co);
-  co.batch_size = args.get_int("--batch", 32, 1, 1 << 20);
-  co.threads = args.get_int("--threads", 1, 0, 1024);
   quant::AnalyzerOptions ao;
   ao.eval.mode = parse_mode(args.get("--mode", "qdq"));
   if (ao.eval.mode == ExecutionMode::kFloat) throw UsageError("--mode: analyze scores qdq, int or exact");

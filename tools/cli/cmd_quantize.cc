@@ -117,15 +117,6 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   quant::QuantSimOptions qo;
   quant::CalibrationOptions co;
   parse_quantsim_options(args, qo, co);
-  co.batch_size = args.get_int("--batch", 32, 1, 1 << 20);
-  co.threads = args.get_int("--threads", 1, 0, 1024);
-  const bool tty = stderr_is_terminal();
-  co.progress = [tty](int64_t done, int64_t total) {
-    if (!tty) return;
-    std::fprintf(stderr, "\rcalibrating: %lld/%lld samples", static_cast<long long>(done),
-                 static_cast<long long>(total));
-    if (done >= total) std::fprintf(stderr, "\n");
-  };
 
   quant::EncodingsVersion version = quant::EncodingsVersion::kV0_6_1;
   const std::string version_name = args.get("--encodings-version", "0.6.1");

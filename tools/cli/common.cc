@@ -330,6 +330,15 @@ std::vector<OptionSpec> with_quantsim_options(std::vector<OptionSpec> specs) {
 
 void parse_quantsim_options(const Args& args, quant::QuantSimOptions& qo,
                             quant::CalibrationOptions& co) {
+  co.batch_size = args.get_int("--batch", 32, 1, 1 << 20);
+  co.threads = args.get_int("--threads", 1, 0, 1024);
+  const bool tty = stderr_is_terminal();
+  co.progress = [tty](int64_t done, int64_t total) {
+    if (!tty) return;
+    std::fprintf(stderr, "\rcalibrating: %lld/%lld samples", static_cast<long long>(done),
+                 static_cast<long long>(total));
+    if (done >= total) std::fprintf(stderr, "\n");
+  };
   if (args.has("--per-channel") && args.has("--per-tensor"))
     throw UsageError("--per-channel and --per-tensor exclude each other");
   qo.param_bitwidth = args.get_int("--param-bw", 8, 2, 16);
