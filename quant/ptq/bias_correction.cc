@@ -187,6 +187,16 @@ std::string apply_correction(Graph& g, const Layer& layer, const std::vector<dou
   return "";
 }
 
+// The sim's model with the encodings that bias correction measures under (see
+// BiasCorrectionOptions::measure_with_activation_quantizers).
+std::shared_ptr<Graph> measured_model(const QuantSim& sim, bool with_activation_quantizers) {
+  auto g = sim.annotated_model();
+  if (with_activation_quantizers) return g;
+  for (const Quantizer& q : sim.quantizers())
+    if (q.role == QuantizerRole::kActivation) g->tensor(g->require_tensor(q.tensor)).quant = QuantParams{};
+  return g;
+}
+
 }  // namespace
 
 std::vector<double> measure_output_shift(const Graph& reference, const QuantSim& sim,
@@ -216,7 +226,7 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const SampleBatch& sa
   const int64_t bs = options.batch_size;
   const int th = options.threads;
   const auto fp = layer_means(reference, false, layers, samples, bs, th);
-  const auto q0 = layer_means(*sim.annotated_model(), true, layers, samples, bs, th);
+  const auto q0 = layer_means(*measured_model(sim, options.measure_with_activation_quantizers), true, layers, samples, bs, th);
 
   bool bias_quantized = false;
   for (const Quantizer& q : sim.quantizers())
@@ -241,7 +251,7 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const SampleBatch& sa
     // Upstream layers corrected: measure this one in the current sim (the first needs no rerun).
     std::vector<double> qm = q0[i];
     if (report.layers_corrected > 0)
-      qm = layer_means(*sim.annotated_model(), true, {layers[i]}, samples, bs, th)[0];
+      qm = layer_means(*measured_model(sim, options.measure_with_activation_quantizers), true, {layers[i]}, samples, bs, th)[0];
     rec.shift_before = mean_abs_diff(fp[i], qm);
     std::vector<double> delta(qm.size());
     size_t non_finite = 0;
@@ -269,7 +279,7 @@ BiasCorrectionReport correct_bias_empirical(QuantSim& sim, const SampleBatch& sa
     CalibrationOptions co = options.calibration;
     sim.calibrate(samples, co);
   }
-  const auto q1 = layer_means(*sim.annotated_model(), true, layers, samples, bs, th);
+  const auto q1 = layer_means(*measured_model(sim, options.measure_with_activation_quantizers), true, layers, samples, bs, th);
   for (size_t i = 0; i < layers.size(); ++i)
     report.layers[i].shift_after = mean_abs_diff(fp[i], q1[i]);
   return report;

@@ -238,7 +238,10 @@ PtqResult run(std::shared_ptr<const Graph> model, const QuantsimConfig& config,
     // The shifts are measured on the samples the corrections were estimated from: "after" is
     // near zero by construction and says nothing of unseen data (evaluate the result for that).
     if (bc) r.lines.push_back("shifts measured on the " + std::to_string(small_data().rows()) +
-                              " samples the corrections were estimated from (in-sample)");
+                              " samples the corrections were estimated from (in-sample), with " +
+                              (bo.measure_with_activation_quantizers
+                                   ? "every quantizer on"
+                                   : "the weights and model inputs quantized, activations in float (as AIMET)"));
     r.lines.push_back(std::to_string(result.bias_correction.layers_corrected) + " of " +
                       std::to_string(result.bias_correction.layers.size()) + " layers corrected");
     done(std::move(r));

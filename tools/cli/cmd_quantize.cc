@@ -1,5 +1,6 @@
 // octet quantize MODEL --data CALIB [--config CFG] [--param-bw N] [--act-bw N]
 //                [--per-channel] [--scheme S] -o OUT.octet [--encodings OUT.encodings]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -78,6 +79,8 @@ const char* const kQuantizeUsage =
     "  --adaround-iterations N  AdaRound iterations per layer (default: AIMET's, 10000, or\n"
     "                           15000 below 8 bits)\n"
     "  --ptq-samples N          samples for bias correction / BN re-estimation (default 500)\n"
+    "  --bc-with-activations    bc measures the quantized means with the activation quantizers\n"
+    "                           on too (default: off, as AIMET: weights and inputs quantized)\n"
     "  -h, --help               show this help\n";
 
 namespace {
@@ -105,13 +108,16 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--target", "", true, false}, {"--model-batch", "", true, false},
                            {"--calibrated-out", "", true, false},
                            {"--ptq", "", true, false}, {"--adaround-iterations", "", true, false},
-                           {"--ptq-samples", "", true, false}}),
+                           {"--ptq-samples", "", true, false},
+                           {"--bc-with-activations", "", false, false}}),
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
     return 0;
   }
   if (!args.has("--data")) throw UsageError("missing --data");
+  if (args.has("--bc-with-activations") && !args.has("--ptq"))
+    throw UsageError("--bc-with-activations needs bc in --ptq");
   const std::vector<std::string> data = args.all("--data");
   if (!args.has("--output")) throw UsageError("missing -o OUT.octet");
   quant::QuantSimOptions qo;
@@ -166,6 +172,10 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                                 std::to_string(l.optimize_seconds) + " s").c_str());
     };
     po.bc_samples = args.get_int("--ptq-samples", 500, 1, 1 << 24);
+    po.bias_correction.measure_with_activation_quantizers = args.has("--bc-with-activations");
+    if (args.has("--bc-with-activations") &&
+        std::find(steps.begin(), steps.end(), quant::PtqStep::kBc) == steps.end())
+      throw UsageError("--bc-with-activations needs bc in --ptq");
     po.on_step = [](const quant::PtqStepReport& r) {
       std::printf("ptq %s (%.2f s):\n", r.step.c_str(), r.seconds);
       for (const std::string& line : r.lines) std::printf("  %s\n", line.c_str());

@@ -443,6 +443,15 @@ TEST_CASE("octet command line: a model with a float and an integer input and a s
   r = cli.run("quantize " + quote(model) + named + " --ptq bc -o " + quote(cli.path("bc.octet").string()));
   CHECK(r.code == 0);
   CHECK(contains(r.out, "ptq bc"));
+  CHECK(contains(r.out, "with the weights and model inputs quantized, activations in float (as AIMET)"));
+  r = cli.run("quantize " + quote(model) + named + " --ptq bc --bc-with-activations -o " +
+              quote(cli.path("bc.octet").string()));
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "with every quantizer on"));
+  r = cli.run("quantize " + quote(model) + named + " --ptq cle --bc-with-activations -o " +
+              quote(cli.path("bc.octet").string()));
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "--bc-with-activations needs bc in --ptq"));
   const std::string eval_named = " --eval-data x=" + quote(cli.path("x.npy").string()) + " --eval-data ids=" +
                                  quote(cli.path("ids.npy").string());
   r = cli.run("autoquant " + quote(model) + named + eval_named + " --candidates baseline,bc -o " +
