@@ -137,7 +137,7 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
                       : labels                     ? "top-1 accuracy (%)"
                                                    : "mean output SQNR against float (dB)";
   const std::vector<Layer> layers = layers_of(sim);
-  const size_t total = 5 + 2 * layers.size();
+  const size_t total = 6 + 2 * layers.size();
   size_t done = 0;
 
   EvalOptions fo = options.eval;
@@ -195,6 +195,14 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
     }
     report.ranges.push_back(std::move(r));
   }
+  report.weight_ranges = weight_channel_ranges(sim.model());
+  if (options.before_ptq) {
+    report.weight_ranges_before_ptq = weight_channel_ranges(*options.before_ptq);
+    report.ptq_steps = options.ptq_steps;
+  }
+  if (options.progress) options.progress("histograms", done, total);
+  report.histograms = value_histograms(sim, eval_data, options.eval.threads, options.histogram_samples);
+  done++;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;
 }
@@ -232,6 +240,26 @@ void write_analysis(const AnalysisReport& report, const std::string& dir) {
   write("per_layer_mse_loss.json", mse);
   write("min_max_ranges/activations.json", acts);
   write("min_max_ranges/weights.json", weights);
+  auto ranges_json = [](const LayerWeightRanges& r) {
+    return nlohmann::ordered_json{{"weight", r.weight}, {"min", r.min}, {"max", r.max}, {"mean", r.mean},
+                                  {"relative_range", r.relative_range}, {"outlier_channels", r.outliers}};
+  };
+  nlohmann::ordered_json wr = nlohmann::ordered_json::array();
+  for (const LayerWeightRanges& r : report.weight_ranges) {
+    nlohmann::ordered_json j{{"layer", r.node}, {"op_type", r.op_type}};
+    j.update(ranges_json(r));
+    for (const LayerWeightRanges& b : report.weight_ranges_before_ptq)
+      if (b.node == r.node) j["before_" + report.ptq_steps] = ranges_json(b);
+    wr.push_back(std::move(j));
+  }
+  write("weight_ranges.json", wr);
+  nlohmann::ordered_json hs = nlohmann::ordered_json::array();
+  for (const ValueHistogram& h : report.histograms)
+    hs.push_back({{"tensor", h.tensor}, {"param", h.param}, {"lo", h.lo}, {"hi", h.hi},
+                  {"counts", h.counts}, {"values", h.values}, {"observed_min", h.observed_min},
+                  {"observed_max", h.observed_max}, {"encoding_min", h.encoding_min},
+                  {"encoding_max", h.encoding_max}});
+  write("histograms.json", hs);
   nlohmann::ordered_json s;
   s["score"] = report.score_name;
   s["float"] = report.float_score;

@@ -10,6 +10,8 @@
 
 #include "quant/evaluate.h"
 #include "quant/quantsim.h"
+#include "quant/value_histograms.h"
+#include "quant/weight_ranges.h"
 
 namespace octet::quant {
 
@@ -28,6 +30,11 @@ struct AnalyzerOptions {
   std::string score_name;  // what `score` measures, for the report
   // Called before each evaluation: the sweep ("per-layer enabled", ...), done and total.
   std::function<void(const std::string& sweep, size_t done, size_t total)> progress;
+  // The model before post-training steps changed its weights (BN folded, no CLE, ...): its
+  // per-channel weight ranges are reported beside the analysed model's. Null: none.
+  std::shared_ptr<const Graph> before_ptq;
+  std::string ptq_steps;  // what changed it, for the report ("cle", ...)
+  int64_t histogram_samples = 8;  // evaluation rows the activation histograms are taken over
 };
 
 inline constexpr double kMaxSqnrDb = 100.0;
@@ -52,6 +59,10 @@ struct AnalysisReport {
          all_quantized = 0;
   std::vector<LayerSensitivity> layers;  // in graph order; sensitivity_order() ranks them
   std::vector<QuantizerRange> ranges;
+  std::vector<LayerWeightRanges> weight_ranges;             // of the analysed model
+  std::vector<LayerWeightRanges> weight_ranges_before_ptq;  // of options.before_ptq, if given
+  std::string ptq_steps;
+  std::vector<ValueHistogram> histograms;
   int64_t evaluations = 0;
   double seconds = 0, float_eval_seconds = 0;
 };
@@ -68,7 +79,8 @@ std::vector<size_t> sensitivity_order(const AnalysisReport& report);
 // AIMET's files in DIR (created): per_layer_quant_enabled.json, per_layer_quant_disabled.json,
 // per_layer_mse_loss.json ({layer: value}), min_max_ranges/activations.json and weights.json
 // ({tensor: {"min": [...], "max": [...]}}), and sensitivity.json (the summary and the layers
-// ranked most sensitive first). Written atomically, one file at a time.
+// ranked most sensitive first), weight_ranges.json (per layer and output channel, outliers
+// flagged, before the PTQ steps too) and histograms.json. Written atomically, one file at a time.
 void write_analysis(const AnalysisReport& report, const std::string& dir);
 
 }  // namespace octet::quant

@@ -136,6 +136,16 @@ quant::IntegerModelShapes integer_model_shapes(const Args& args, const Graph& mo
 std::vector<OptionSpec> with_quantsim_options(std::vector<OptionSpec> specs);
 void parse_quantsim_options(const Args& args, quant::QuantSimOptions& qo,
                             quant::CalibrationOptions& co);
+// The post-training options quantize and analyze share (--ptq STEPS, --adaround-iterations,
+// --ptq-samples, --bc-with-activations), added to `specs`.
+std::vector<OptionSpec> with_ptq_options(std::vector<OptionSpec> specs);
+// The QuantSim calibrated on `data`: after the --ptq steps (each step's report printed) when
+// given, else by one calibration. Usage errors for a PTQ option without the step it tunes.
+std::unique_ptr<quant::QuantSim> calibrated_quantsim(const Args& args, std::shared_ptr<const Graph> model,
+                                                     const quant::QuantsimConfig& config,
+                                                     const quant::QuantSimOptions& qo,
+                                                     const quant::CalibrationOptions& co,
+                                                     const std::vector<std::string>& data);
 // --config: a shipped quantsim config by name (default_config, ...) or a JSON file.
 quant::QuantsimConfig load_config(const std::string& spec);
 // A user's metric: writes every output kept in `r` (EvalOptions::keep_outputs) to a new

@@ -1,5 +1,6 @@
 // octet analyze MODEL --data CALIB [--eval-data X] [--labels Y] -o DIR [quantsim options]
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -16,17 +17,19 @@ const char* const kAnalyzeUsage =
     "usage: octet analyze MODEL --data DATA [--data NAME=FILE ...] -o DIR\n"
     "                     [--eval-data X [--eval-data NAME=FILE ...]] [--labels Y.npy]\n"
     "                     [--metric-cmd CMD] [--mode qdq|int|exact] [--target PROFILE]\n"
-    "                     [quantize's quantsim options] [--batch N] [--threads N]\n"
+    "                     [quantize's quantsim options] [--ptq STEPS] [--batch N] [--threads N]\n"
     "\n"
     "AIMET's QuantAnalyzer: places quantizers on MODEL (BN folded), calibrates once on DATA,\n"
     "then scores, on the evaluation samples, float; every quantizer disabled (FP32 sanity);\n"
     "weights only; activations only; all quantized; and per layer (a node with a quantizer on\n"
     "an input, output or parameter) with only its quantizers enabled and with all but its\n"
     "quantizers enabled; plus each layer's output MSE against float and every encoding's\n"
-    "range. The score: top-1 accuracy with --labels, the number --metric-cmd prints, else the\n"
+    "range, every layer's per-channel weight ranges (outlier channels flagged) and histograms\n"
+    "of what each quantizer sees. The score: top-1 accuracy with --labels, the number --metric-cmd prints, else the\n"
     "mean output SQNR against float (dB). Writes AIMET's per_layer_quant_enabled.json,\n"
     "per_layer_quant_disabled.json, per_layer_mse_loss.json, min_max_ranges/{activations,\n"
-    "weights}.json and sensitivity.json (layers ranked most sensitive first) to DIR.\n"
+    "weights}.json, sensitivity.json (layers ranked most sensitive first), weight_ranges.json\n"
+    "and histograms.json to DIR.\n"
     "\n"
     "options:\n"
     OCTET_CLI_DATA_HELP
@@ -40,18 +43,21 @@ const char* const kAnalyzeUsage =
     "  --target PROFILE         the integer arithmetic for int/exact (default onnxruntime)\n"
     "  --config, --param-bw, --act-bw, --per-channel, --per-tensor, --block-size, --scheme,\n"
     "  --percentile, --no-fold-bn, --bits, --float   as for `octet quantize`\n"
+    "  --ptq STEPS              post-training steps before the analysis, as for `octet quantize`\n"
+    "                           (--adaround-iterations, --ptq-samples, --bc-with-activations\n"
+    "                           too); the weight ranges are reported before and after them\n"
     "  -b, --batch N            batch size when the model's batch is symbolic (default 32)\n"
     "  -t, --threads N          threads (default 1; 0 = all cores)\n"
     "  -h, --help               show this help\n";
 
 int cmd_analyze(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
-                          with_quantsim_options({kDataOpt, {"--output", "-o", true, false},
+                          with_ptq_options(with_quantsim_options({kDataOpt, {"--output", "-o", true, false},
                                                  {"--eval-data", "", true, true},
                                                  {"--labels", "", true, false},
                                                  {"--metric-cmd", "", true, false}, kModeOpt,
                                                  kTargetOpt, {"--batch", "-b", true, false},
-                                                 kThreadsOpt}),
+                                                 kThreadsOpt})),
                           1, 1);
   if (args.help()) {
     std::cout << kAnalyzeUsage;
@@ -92,8 +98,13 @@ int cmd_analyze(const std::vector<std::string>& argv) {
 
   std::shared_ptr<Graph> model = load_model(args.positional()[0]);
   const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));
-  quant::QuantSim sim(model, config, qo);
-  sim.calibrate(data, co);
+  std::unique_ptr<quant::QuantSim> sim_holder = calibrated_quantsim(args, model, config, qo, co, data);
+  quant::QuantSim& sim = *sim_holder;
+  if (args.has("--ptq")) {
+    // The weights as they were before the steps changed them (BN folded like the sim's).
+    ao.before_ptq = quant::QuantSim(model, config, qo).model_ptr();
+    ao.ptq_steps = args.get("--ptq");
+  }
   const quant::SampleBatch eval_data = quant::load_samples(eval_specs, sim.model());
   HostTensor labels;
   if (args.has("--labels")) labels = load_npy(args.get("--labels"));
@@ -116,10 +127,27 @@ int cmd_analyze(const std::vector<std::string>& argv) {
                 l.op_type.c_str(), l.only_this, l.all_but_this, l.output_mse);
   }
   if (order.size() > 10) std::printf("  ... %zu more in sensitivity.json\n", order.size() - 10);
+  auto summarize = [](const std::vector<quant::LayerWeightRanges>& layers) {
+    size_t flagged = 0;
+    double widest = 0;
+    std::string where;
+    for (const quant::LayerWeightRanges& w : layers) {
+      flagged += !w.outliers.empty();
+      for (double r : w.relative_range)
+        if (r > widest) widest = r, where = w.node;
+    }
+    return std::to_string(flagged) + " of " + std::to_string(layers.size()) +
+           " layers with outlier channels, widest channel " + std::to_string(int64_t(std::lround(widest))) +
+           "x the narrowest" + (where.empty() ? "" : " (" + where + ")");
+  };
+  std::printf("weight ranges per output channel: %s\n", summarize(r.weight_ranges).c_str());
+  if (!r.weight_ranges_before_ptq.empty())
+    std::printf("  before --ptq %s: %s\n", r.ptq_steps.c_str(), summarize(r.weight_ranges_before_ptq).c_str());
   std::printf("%lld evaluations in %.2f s (one float evaluation: %.3f s)\n",
               static_cast<long long>(r.evaluations), r.seconds, r.float_eval_seconds);
   std::printf("wrote %s/{sensitivity.json, per_layer_quant_enabled.json, "
-              "per_layer_quant_disabled.json, per_layer_mse_loss.json, min_max_ranges/}\n",
+              "per_layer_quant_disabled.json, per_layer_mse_loss.json, min_max_ranges/, "
+              "weight_ranges.json, histograms.json}\n",
               args.get("--output").c_str());
   return 0;
 }

@@ -100,24 +100,19 @@ std::string scheme_aimet_name(quant::RangeScheme s) {
 
 int cmd_quantize(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv,
-                          with_quantsim_options(
+                          with_ptq_options(with_quantsim_options(
                           {kDataOpt, {"--output", "-o", true, false}, kShapeOpt,
                            {"--batch", "-b", true, false}, kThreadsOpt,
                            {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
                            {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false},
                            {"--target", "", true, false}, {"--model-batch", "", true, false},
-                           {"--calibrated-out", "", true, false},
-                           {"--ptq", "", true, false}, {"--adaround-iterations", "", true, false},
-                           {"--ptq-samples", "", true, false},
-                           {"--bc-with-activations", "", false, false}}),
+                           {"--calibrated-out", "", true, false}})),
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
     return 0;
   }
   if (!args.has("--data")) throw UsageError("missing --data");
-  if (args.has("--bc-with-activations") && !args.has("--ptq"))
-    throw UsageError("--bc-with-activations needs bc in --ptq");
   const std::vector<std::string> data = args.all("--data");
   if (!args.has("--output")) throw UsageError("missing -o OUT.octet");
   quant::QuantSimOptions qo;
@@ -150,42 +145,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   for (const std::string& w : config.warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const std::string& u : config.unapplied())
     std::fprintf(stderr, "note: config setting not applied: %s\n", u.c_str());
-  std::unique_ptr<quant::QuantSim> sim_holder;
-  if (args.has("--ptq")) {
-    std::vector<quant::PtqStep> steps;
-    try {
-      steps = quant::parse_ptq_steps(args.get("--ptq"));
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-    quant::PtqOptions po;
-    po.sim = qo;
-    po.calibration = co;
-    po.adaround.num_iterations = args.get_int("--adaround-iterations", 0, 0, 1 << 24);
-    po.adaround.threads = co.threads;
-    po.adaround.batch_size = co.batch_size;
-    po.adaround.progress = [](const quant::AdaroundLayerReport& l, size_t i, size_t n) {
-      std::fprintf(stderr, "adaround %zu/%zu %s: %s\n", i + 1, n, l.node.c_str(),
-                   l.skipped ? ("skipped, " + l.reason).c_str()
-                             : ("MSE " + std::to_string(l.mse_nearest) + " -> " +
-                                std::to_string(l.mse_adaround) + ", " +
-                                std::to_string(l.optimize_seconds) + " s").c_str());
-    };
-    po.bc_samples = args.get_int("--ptq-samples", 500, 1, 1 << 24);
-    po.bias_correction.measure_with_activation_quantizers = args.has("--bc-with-activations");
-    if (args.has("--bc-with-activations") &&
-        std::find(steps.begin(), steps.end(), quant::PtqStep::kBc) == steps.end())
-      throw UsageError("--bc-with-activations needs bc in --ptq");
-    po.on_step = [](const quant::PtqStepReport& r) {
-      std::printf("ptq %s (%.2f s):\n", r.step.c_str(), r.seconds);
-      for (const std::string& line : r.lines) std::printf("  %s\n", line.c_str());
-      std::fflush(stdout);
-    };
-    sim_holder = std::move(quant::run_ptq(model, config, steps, data, po).sim);
-  } else {
-    sim_holder = std::make_unique<quant::QuantSim>(model, config, qo);
-    sim_holder->calibrate(data, co);
-  }
+  std::unique_ptr<quant::QuantSim> sim_holder = calibrated_quantsim(args, model, config, qo, co, data);
   quant::QuantSim& sim = *sim_holder;
   for (const std::string& w : quant::kernel_support_warnings(sim))
     std::fprintf(stderr, "warning: %s\n", w.c_str());

@@ -375,8 +375,21 @@ TEST_CASE("octet command line") {
     CHECK(contains(r.out, "FP32 sanity         100 (every quantizer disabled)"));
     CHECK(contains(r.out, "1. /"));
     for (const char* f : {"sensitivity.json", "per_layer_quant_enabled.json", "per_layer_quant_disabled.json",
-                          "per_layer_mse_loss.json", "min_max_ranges/activations.json", "min_max_ranges/weights.json"})
+                          "per_layer_mse_loss.json", "min_max_ranges/activations.json", "min_max_ranges/weights.json",
+                          "weight_ranges.json", "histograms.json"})
       CHECK(fs::exists(fs::path(dir) / f));
+    CHECK(contains(r.out, "weight ranges per output channel: "));
+    CHECK(!contains(r.out, "before --ptq"));
+    // After CLE, the CLE fixture's skewed depthwise channels are equalized; both are reported.
+    r = cli.run("analyze " + quote(data + "/mnist_cle.onnx") + " --data " + quote(cli.path("few.npy").string()) +
+                " -o " + quote(dir) + " --per-tensor --ptq cle");
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "ptq cle"));
+    CHECK(contains(r.out, "  before --ptq cle: "));
+    r = cli.run("analyze " + quote(data + "/mnist_resnet.onnx") + " --data " +
+                quote(cli.path("few.npy").string()) + " -o " + quote(dir) + " --adaround-iterations 5");
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "--adaround-iterations needs adaround in --ptq"));
     r = cli.run("analyze " + quote(data + "/mnist_resnet.onnx") + " --data " +
                 quote(cli.path("few.npy").string()) + " -o " + quote(dir) + " --mode float");
     CHECK(r.code == 2);

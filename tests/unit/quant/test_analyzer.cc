@@ -9,6 +9,7 @@
 #include "loaders/model_loader.h"
 #include "quant/analyzer.h"
 #include "tests/support/ptq_test_util.h"
+#include "tests/support/test_passes_builder.h"
 
 using namespace octet;
 using namespace octet::quant;
@@ -47,7 +48,7 @@ TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwi
   CHECK(r.weights_only < r.activations_only - 10);  // per-tensor weights break it, not activations
   CHECK(r.all_quantized < r.float_score - 10);
   CHECK(r.evaluations == int64_t(4 + 2 * r.layers.size()));
-  CHECK(sweeps.size() == size_t(r.evaluations) + 1);  // and the MSE pass
+  CHECK(sweeps.size() == size_t(r.evaluations) + 2);  // and the MSE and histogram passes
   for (size_t q = 0; q < before.size(); ++q) CHECK(sim.quantizers()[q].enabled == bool(before[q]));
   const std::vector<size_t> order = sensitivity_order(r);
   REQUIRE(order.size() == r.layers.size());
@@ -61,6 +62,27 @@ TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwi
     CHECK(l.output_mse >= 0);
   }
   CHECK(r.layers[order[0]].output_mse > 0);
+  // The most sensitive layer's weights have channels far wider than the rest, flagged.
+  const LayerWeightRanges* top_ranges = nullptr;
+  for (const LayerWeightRanges& w : r.weight_ranges)
+    if (w.node == top.node) top_ranges = &w;
+  REQUIRE(top_ranges != nullptr);
+  CHECK(!top_ranges->outliers.empty());
+  CHECK(*std::max_element(top_ranges->relative_range.begin(), top_ranges->relative_range.end()) >= 100);
+  // A histogram per enabled quantizer, every value counted, the encoding's range inside the bins.
+  size_t enabled = 0;
+  for (const Quantizer& q : sim.quantizers()) enabled += q.enabled;
+  CHECK(r.histograms.size() == enabled);
+  for (const ValueHistogram& h : r.histograms) {
+    int64_t sum = 0;
+    for (int64_t c : h.counts) sum += c;
+    CHECK(sum == h.values);
+    CHECK(h.values > 0);
+    CHECK(h.lo <= h.encoding_min);
+    CHECK(h.hi >= h.encoding_max);
+    CHECK(h.lo <= h.observed_min);
+    CHECK(h.hi >= h.observed_max);
+  }
 
   const fs::path dir = fs::temp_directory_path() / "octet_analyzer_test";
   fs::remove_all(dir);
@@ -78,5 +100,28 @@ TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwi
   const nlohmann::json s = read("sensitivity.json");
   CHECK(s["layers_most_sensitive_first"][0]["layer"] == top.node);
   CHECK(s["weights_only"] == r.weights_only);
+  CHECK(read("weight_ranges.json").size() == r.weight_ranges.size());
+  CHECK(read("histograms.json").size() == r.histograms.size());
   fs::remove_all(dir);
+}
+
+TEST_CASE("analyzer: per-channel weight ranges, relative to the narrowest, outliers past Tukey's fence") {
+  // Conv weight [5,1,1,2]: channels of range 1, 1, 1.2, 0.8 and 10.
+  test::GraphBuilder b;
+  const TensorId x = b.input("x", {1, 1, 3, 3});
+  const TensorId w = b.constant("w", {5, 1, 1, 2}, {0, 1, -0.5f, 0.5f, 0, 1.2f, 0.4f, -0.4f, -5, 5});
+  CHECK(weight_channel_ranges(*b.g).empty());
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{1, 2});
+  b.output(b.node("Conv", {x, w}, {1, 5, 3, 2}, a, "y"));
+  const std::shared_ptr<Graph> g = b.g;
+  const std::vector<LayerWeightRanges> r = weight_channel_ranges(*g);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].weight == "w");
+  REQUIRE(r[0].relative_range.size() == 5);
+  CHECK(r[0].relative_range[3] == doctest::Approx(1.0));
+  CHECK(r[0].relative_range[4] == doctest::Approx(12.5));
+  CHECK(r[0].min[4] == -5);
+  CHECK(r[0].mean[2] == doctest::Approx(0.6));
+  CHECK(r[0].outliers == std::vector<int64_t>{4});
 }
