@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -13,6 +14,8 @@
 #include "base/error.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"
+#include "quant/analysis_report.h"
+#include "quant/encoding.h"
 #include "quant/fidelity.h"
 
 namespace octet::quant {
@@ -137,7 +140,7 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
                       : labels                     ? "top-1 accuracy (%)"
                                                    : "mean output SQNR against float (dB)";
   const std::vector<Layer> layers = layers_of(sim);
-  const size_t total = 6 + 2 * layers.size();
+  const size_t total = 6 + 2 * layers.size() + std::min(layers.size(), options.max_override_layers);
   size_t done = 0;
 
   EvalOptions fo = options.eval;
@@ -178,6 +181,45 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
       report.layers.push_back(std::move(s));
     }
     restore();
+    report.override_bits = options.override_bits;
+    const double target = report.float_score - (1 - options.recovery) * (report.float_score - report.all_quantized);
+    if (report.all_quantized < target) {
+      OCTET_CHECK(options.override_bits >= 2 && options.override_bits <= 16, "analyze: override bitwidth ",
+                  options.override_bits, " is outside [2, 16]");
+      const std::vector<size_t> order = sensitivity_order(report);
+      std::vector<std::optional<TensorEncoding>> saved;
+      for (const Quantizer& q : sim.quantizers()) saved.push_back(q.encoding);
+      std::vector<char> widened(saved.size(), 0);  // a tensor shared by two layers: once
+      try {
+        for (size_t k = 0; k < order.size() && k < options.max_override_layers; ++k) {
+          for (size_t q : layers[order[k]].quantizers) {
+            Quantizer& qz = sim.quantizers()[q];
+            if (!qz.encoding || widened[q]) continue;
+            widened[q] = 1;
+            TensorEncoding wide = *qz.encoding;
+            for (Encoding& e : wide.encodings)
+              e = compute_encoding(float(e.min), float(e.max), options.override_bits, qz.kind);
+            qz.encoding = wide;
+          }
+          report.kept_scores.push_back(score_with(
+              "most sensitive " + std::to_string(k + 1) + " at " + std::to_string(options.override_bits) + " bits",
+              [](size_t) { return true; }));
+          if (report.kept_scores.back() >= target) {
+            report.override_layers = k + 1;
+            break;
+          }
+        }
+      } catch (...) {
+        for (size_t q = 0; q < saved.size(); ++q) sim.quantizers()[q].encoding = saved[q];
+        throw;
+      }
+      for (size_t q = 0; q < saved.size(); ++q) sim.quantizers()[q].encoding = saved[q];
+      restore();
+      if (report.override_layers == 0 && !report.kept_scores.empty()) {  // the best the sweep saw
+        const auto best = std::max_element(report.kept_scores.begin(), report.kept_scores.end());
+        if (*best > report.all_quantized) report.override_layers = size_t(best - report.kept_scores.begin()) + 1;
+      }
+    }
     if (options.progress) options.progress("per-layer MSE", done, total);
     const std::vector<double> mse = output_mse(sim, layers, eval_data, options.eval.threads);
     for (size_t i = 0; i < layers.size(); ++i) report.layers[i].output_mse = mse[i];
@@ -205,6 +247,20 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
   done++;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;
+}
+
+double score_quantsim(const QuantSim& sim, const SampleBatch& eval_data, const HostTensor* labels,
+                      const AnalyzerOptions& options) {
+  const auto score_fn = options.score ? options.score : default_score;
+  EvalOptions fo = options.eval;
+  fo.mode = ExecutionMode::kFloat;
+  fo.keep_outputs = true;
+  fo.progress = nullptr;
+  const EvalResult float_run = evaluate(sim.model_ptr(), eval_data, labels, fo);
+  EvalOptions eo = options.eval;
+  eo.keep_outputs = true;
+  eo.progress = nullptr;
+  return score_fn(evaluate(sim.annotated_model(), eval_data, labels, eo), float_run);
 }
 
 std::vector<size_t> sensitivity_order(const AnalysisReport& report) {
@@ -260,6 +316,8 @@ void write_analysis(const AnalysisReport& report, const std::string& dir) {
                   {"observed_max", h.observed_max}, {"encoding_min", h.encoding_min},
                   {"encoding_max", h.encoding_max}});
   write("histograms.json", hs);
+  const std::string html = analysis_report_html(report);
+  write_file_atomically((fs::path(dir) / "report.html").string(), html.data(), html.size());
   nlohmann::ordered_json s;
   s["score"] = report.score_name;
   s["float"] = report.float_score;
@@ -278,6 +336,9 @@ void write_analysis(const AnalysisReport& report, const std::string& dir) {
                       {"quantizers", l.quantizers}});
   }
   s["layers_most_sensitive_first"] = ranked;
+  s["override_bits"] = report.override_bits;
+  s["scores_with_most_sensitive_layers_at_override_bits"] = report.kept_scores;
+  s["override_layers"] = report.override_layers;
   write("sensitivity.json", s);
 }
 

@@ -35,6 +35,12 @@ struct AnalyzerOptions {
   std::shared_ptr<const Graph> before_ptq;
   std::string ptq_steps;  // what changed it, for the report ("cle", ...)
   int64_t histogram_samples = 8;  // evaluation rows the activation histograms are taken over
+  // The "keep the most sensitive layers wider" sweep: the k most sensitive layers' quantizers
+  // re-encoded at `override_bits` from their calibrated ranges, k = 1, 2, ... until the score
+  // recovers `recovery` of the drop from float to all quantized, or k = max_override_layers.
+  int override_bits = 16;
+  size_t max_override_layers = 20;
+  double recovery = 0.9;
 };
 
 inline constexpr double kMaxSqnrDb = 100.0;
@@ -63,6 +69,12 @@ struct AnalysisReport {
   std::vector<LayerWeightRanges> weight_ranges_before_ptq;  // of options.before_ptq, if given
   std::string ptq_steps;
   std::vector<ValueHistogram> histograms;
+  // kept_scores[k - 1]: the score with the k most sensitive layers at override_bits.
+  std::vector<double> kept_scores;
+  int override_bits = 16;
+  // The smallest k that recovers enough, else the smallest with the sweep's best score if that
+  // beats all quantized; 0: none.
+  size_t override_layers = 0;
   int64_t evaluations = 0;
   double seconds = 0, float_eval_seconds = 0;
 };
@@ -72,6 +84,11 @@ struct AnalysisReport {
 AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTensor* labels,
                        const AnalyzerOptions& options);
 
+// The score of `sim` (calibrated) as analyze() scores a configuration: same data, labels,
+// options (to check a change the analysis suggested, such as its overrides).
+double score_quantsim(const QuantSim& sim, const SampleBatch& eval_data, const HostTensor* labels,
+                      const AnalyzerOptions& options);
+
 // Indices of report.layers, most sensitive first: the largest drop from float with only the
 // layer quantized, then the largest gain from leaving it float.
 std::vector<size_t> sensitivity_order(const AnalysisReport& report);
@@ -80,7 +97,8 @@ std::vector<size_t> sensitivity_order(const AnalysisReport& report);
 // per_layer_mse_loss.json ({layer: value}), min_max_ranges/activations.json and weights.json
 // ({tensor: {"min": [...], "max": [...]}}), and sensitivity.json (the summary and the layers
 // ranked most sensitive first), weight_ranges.json (per layer and output channel, outliers
-// flagged, before the PTQ steps too) and histograms.json. Written atomically, one file at a time.
+// flagged, before the PTQ steps too), histograms.json and report.html (quant/analysis_report.h).
+// Written atomically, one file at a time.
 void write_analysis(const AnalysisReport& report, const std::string& dir);
 
 }  // namespace octet::quant

@@ -81,7 +81,10 @@ QuantSim::QuantSim(std::shared_ptr<const Graph> model, const QuantsimConfig& con
   model_->compact();
   model_->topo_sort();
   place(config, options);
-  apply_tensor_choices(options);
+  // The config's tensor_bitwidths first, the options' (--bits) over them.
+  QuantSimOptions choices = options;
+  for (const auto& [name, bits] : config.tensor_bitwidths()) choices.tensor_bitwidths.emplace(name, bits);
+  apply_tensor_choices(choices);
 }
 
 void QuantSim::apply_tensor_choices(const QuantSimOptions& options) {

@@ -297,7 +297,7 @@ class Reader {
     expect_object(root, "");
     allowed_keys(root, "",
                  {"defaults", "params", "op_type", "supergroups", "supergroup_pass_list",
-                  "model_input", "model_output"});
+                  "model_input", "model_output", "tensor_bitwidths"});
     for (const char* section :
          {"defaults", "params", "op_type", "supergroups", "model_input", "model_output"})
       require(root, "", section);
@@ -327,8 +327,28 @@ class Reader {
     expect_object(out, "model_output");
     allowed_keys(out, "model_output", {"is_output_quantized"});
     c.model_output_quantized = flag(out, "model_output", "is_output_quantized");
+    if (root.contains("tensor_bitwidths"))
+      c.tensor_bitwidths = tensor_bitwidths(root.at("tensor_bitwidths"), "tensor_bitwidths");
     aimet_refusals(c);
     return c;
+  }
+
+  std::map<std::string, int> tensor_bitwidths(const json& j, const std::string& path) const {
+    expect_object(j, path);
+    check_count(j, path, ConfigLimits::max_tensor_bitwidths);
+    std::map<std::string, int> out;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const std::string p = child(path, it.key());
+      if (it.key().empty() || it.key().size() > ConfigLimits::max_tensor_name_length)
+        fail_at(p, "a tensor name has 1 to " + std::to_string(ConfigLimits::max_tensor_name_length) +
+                       " bytes");
+      if (!it->is_number_integer())
+        fail_at(p, std::string("expected an integer bitwidth, got ") + it->type_name());
+      const int64_t bits = it->get<int64_t>();
+      if (bits < 2 || bits > 32) fail_at(p, "bitwidth " + std::to_string(bits) + " is outside [2, 32]");
+      out[it.key()] = static_cast<int>(bits);
+    }
+    return out;
   }
 
   std::vector<std::string> pass_list(const json& j, const std::string& path) const {

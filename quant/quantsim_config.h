@@ -109,6 +109,9 @@ struct QuantsimConfigData {
   std::vector<std::string> supergroup_pass_list;  // aimet_onnx graph passes, by name
   std::optional<bool> model_input_quantized;   // model_input.is_input_quantized
   std::optional<bool> model_output_quantized;  // model_output.is_output_quantized
+  // octet's addition to AIMET's format: bitwidths of single tensors' quantizers, by tensor
+  // name (what `octet analyze` writes for the most sensitive layers; --bits in the file).
+  std::map<std::string, int> tensor_bitwidths;
 };
 
 // ---- effective settings ---------------------------------------------------------------------
@@ -146,6 +149,8 @@ struct ConfigLimits {
   static constexpr std::size_t max_supported_kernels = 64;
   static constexpr std::size_t max_name_length = 64;
   static constexpr std::size_t max_passes = 64;
+  static constexpr std::size_t max_tensor_bitwidths = 100000;
+  static constexpr std::size_t max_tensor_name_length = 4096;
 };
 
 // The graph passes aimet_onnx registers for `supergroup_pass_list` (aimet_onnx/graph_passes:
@@ -178,6 +183,7 @@ class QuantsimConfig {
   ResolvedParam resolve_param(const std::string& op_type, const std::string& param) const;
 
   const std::vector<Supergroup>& supergroups() const { return data_.supergroups; }
+  const std::map<std::string, int>& tensor_bitwidths() const { return data_.tensor_bitwidths; }
   std::optional<bool> model_input_quantized() const { return data_.model_input_quantized; }
   std::optional<bool> model_output_quantized() const { return data_.model_output_quantized; }
 

@@ -14,7 +14,7 @@ build_packages=(build-essential cmake ninja-build ccache pkg-config git ca-certi
                 protobuf-compiler nlohmann-json3-dev zlib1g-dev)
 test_packages=(doctest-dev xtensor-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
 # Tests and benchmarks only: nothing the library or the CLI needs.
-oracle_packages=()
+oracle_packages=(chromium)  # the analysis report's browser test (headless)
 sanitizer_packages=(clang-14 libclang-rt-14-dev libomp-14-dev llvm-14)
 packages=("${build_packages[@]}")
 for arg in "$@"; do

@@ -148,6 +148,8 @@ std::unique_ptr<quant::QuantSim> calibrated_quantsim(const Args& args, std::shar
                                                      const std::vector<std::string>& data);
 // --config: a shipped quantsim config by name (default_config, ...) or a JSON file.
 quant::QuantsimConfig load_config(const std::string& spec);
+// The file --config names (a shipped config's path for a name).
+std::string config_file(const std::string& spec);
 // A user's metric: writes every output kept in `r` (EvalOptions::keep_outputs) to a new
 // folder as OUTPUT_NAME.npy (samples along axis 0), runs `command` through the shell with
 // "{outputs}" replaced by that folder, and returns the number on the last line it prints.

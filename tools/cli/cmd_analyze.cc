@@ -1,12 +1,15 @@
 // octet analyze MODEL --data CALIB [--eval-data X] [--labels Y] -o DIR [quantsim options]
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "base/error.h"
 #include "loaders/model_loader.h"
 #include "loaders/npy.h"
+#include "quant/analysis_report.h"
 #include "quant/analyzer.h"
 #include "quant/data_stream.h"
 #include "tools/cli/cli.h"
@@ -28,8 +31,10 @@ const char* const kAnalyzeUsage =
     "of what each quantizer sees. The score: top-1 accuracy with --labels, the number --metric-cmd prints, else the\n"
     "mean output SQNR against float (dB). Writes AIMET's per_layer_quant_enabled.json,\n"
     "per_layer_quant_disabled.json, per_layer_mse_loss.json, min_max_ranges/{activations,\n"
-    "weights}.json, sensitivity.json (layers ranked most sensitive first), weight_ranges.json\n"
-    "and histograms.json to DIR.\n"
+    "weights}.json, sensitivity.json (layers ranked most sensitive first), weight_ranges.json,\n"
+    "histograms.json, report.html (the whole analysis as one self-contained page) and\n"
+    "overrides_config.json (the --config with the most sensitive layers at a higher bitwidth)\n"
+    "to DIR, and prints the findings with what to try for each.\n"
     "\n"
     "options:\n"
     OCTET_CLI_DATA_HELP
@@ -43,6 +48,10 @@ const char* const kAnalyzeUsage =
     "  --target PROFILE         the integer arithmetic for int/exact (default onnxruntime)\n"
     "  --config, --param-bw, --act-bw, --per-channel, --per-tensor, --block-size, --scheme,\n"
     "  --percentile, --no-fold-bn, --bits, --float   as for `octet quantize`\n"
+    "  --override-layers N      overrides_config.json keeps the quantizers of the N most\n"
+    "                           sensitive layers at --override-bits (default: as many as the\n"
+    "                           sweep found to recover 90% of the loss, none if it found none)\n"
+    "  --override-bits B        their bitwidth, 2 to 16 (default 16)\n"
     "  --ptq STEPS              post-training steps before the analysis, as for `octet quantize`\n"
     "                           (--adaround-iterations, --ptq-samples, --bc-with-activations\n"
     "                           too); the weight ranges are reported before and after them\n"
@@ -57,6 +66,8 @@ int cmd_analyze(const std::vector<std::string>& argv) {
                                                  {"--labels", "", true, false},
                                                  {"--metric-cmd", "", true, false}, kModeOpt,
                                                  kTargetOpt, {"--batch", "-b", true, false},
+                                                 {"--override-layers", "", true, false},
+                                                 {"--override-bits", "", true, false},
                                                  kThreadsOpt})),
                           1, 1);
   if (args.help()) {
@@ -69,6 +80,8 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   quant::CalibrationOptions co;
   parse_quantsim_options(args, qo, co);
   quant::AnalyzerOptions ao;
+  const int override_bits = int(args.get_int("--override-bits", 16, 2, 16));
+  ao.override_bits = override_bits;
   ao.eval.mode = parse_mode(args.get("--mode", "qdq"));
   if (ao.eval.mode == ExecutionMode::kFloat) throw UsageError("--mode: analyze scores qdq, int or exact");
   ao.eval.target = args.get("--target", "onnxruntime");
@@ -111,6 +124,15 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   const quant::AnalysisReport r =
       quant::analyze(sim, eval_data, args.has("--labels") ? &labels : nullptr, ao);
   quant::write_analysis(r, args.get("--output"));
+  const size_t override_layers =
+      args.has("--override-layers") ? size_t(args.get_int("--override-layers", 0, 0, 1 << 20)) : r.override_layers;
+  const std::vector<std::string> sensitive = quant::most_sensitive_quantizers(r, override_layers);
+  const std::string overrides = (std::filesystem::path(args.get("--output")) / "overrides_config.json").string();
+  std::error_code ec;
+  std::filesystem::remove(overrides, ec);  // none from an earlier analysis left beside this one
+  if (!sensitive.empty())
+    quant::write_bitwidth_overrides(config_file(args.get("--config", "default_config")), sensitive,
+                                    override_bits, overrides);
 
   std::printf("score: %s, %lld samples%s\n", r.score_name.c_str(),
               static_cast<long long>(eval_data.rows()),
@@ -143,11 +165,42 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   std::printf("weight ranges per output channel: %s\n", summarize(r.weight_ranges).c_str());
   if (!r.weight_ranges_before_ptq.empty())
     std::printf("  before --ptq %s: %s\n", r.ptq_steps.c_str(), summarize(r.weight_ranges_before_ptq).c_str());
+  std::printf("findings:\n");
+  for (const quant::AnalysisFinding& f : quant::analysis_findings(r)) {
+    std::printf("  %s: %s\n", f.subject.c_str(), f.text.c_str());
+    if (!f.fix.empty()) std::printf("    try: %s\n", f.fix.c_str());
+  }
+  if (!r.kept_scores.empty()) {
+    std::printf("the most sensitive layers at %d bits (scores for 1, 2, ... of them):", r.override_bits);
+    for (double v : r.kept_scores) std::printf(" %.4g", v);
+    if (r.override_layers) {
+      const double kept = r.kept_scores[r.override_layers - 1];
+      std::printf("; %zu of them recover %.0f%% of the loss\n", r.override_layers,
+                  100 * (kept - r.all_quantized) / (r.float_score - r.all_quantized));
+    } else {
+      std::printf("; none of these recovers any of the loss\n");
+    }
+  }
+  if (sensitive.empty())
+    std::printf("no overrides_config.json written (no layer chosen: --override-layers N picks N)\n");
+  else
+    std::printf("wrote %s: the config with the quantizers of the %zu most sensitive layers (%zu tensors) at "
+                "%d bits; `octet quantize --config %s` applies it\n",
+                overrides.c_str(), std::min(override_layers, r.layers.size()), sensitive.size(), override_bits,
+                overrides.c_str());
+  if (!sensitive.empty()) {
+    // What quantize --config OVERRIDES gives: calibrated again, at the new bitwidths.
+    const std::unique_ptr<quant::QuantSim> check = calibrated_quantsim(args, model, load_config(overrides), qo, co, data);
+    std::printf("checked: `octet quantize --config %s%s` scores %.4g (float %.4g, all quantized %.4g)\n",
+                overrides.c_str(), args.has("--ptq") ? (" --ptq " + args.get("--ptq")).c_str() : "",
+                quant::score_quantsim(*check, eval_data, args.has("--labels") ? &labels : nullptr, ao),
+                r.float_score, r.all_quantized);
+  }
   std::printf("%lld evaluations in %.2f s (one float evaluation: %.3f s)\n",
               static_cast<long long>(r.evaluations), r.seconds, r.float_eval_seconds);
   std::printf("wrote %s/{sensitivity.json, per_layer_quant_enabled.json, "
               "per_layer_quant_disabled.json, per_layer_mse_loss.json, min_max_ranges/, "
-              "weight_ranges.json, histograms.json}\n",
+              "weight_ranges.json, histograms.json, report.html}\n",
               args.get("--output").c_str());
   return 0;
 }

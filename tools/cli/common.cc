@@ -310,10 +310,14 @@ std::shared_ptr<Graph> apply_encodings_option(const Args& args, ExecutionMode mo
   return model;
 }
 
-quant::QuantsimConfig load_config(const std::string& spec) {
+std::string config_file(const std::string& spec) {
   if (spec.find('/') == std::string::npos && spec.find(".json") == std::string::npos)
-    return quant::QuantsimConfig::load_shipped(spec);
-  return quant::QuantsimConfig::load(spec);
+    return quant::shipped_config_path(spec).string();
+  return spec;
+}
+
+quant::QuantsimConfig load_config(const std::string& spec) {
+  return quant::QuantsimConfig::load(config_file(spec));
 }
 
 std::vector<OptionSpec> with_quantsim_options(std::vector<OptionSpec> specs) {

@@ -376,8 +376,11 @@ TEST_CASE("octet command line") {
     CHECK(contains(r.out, "1. /"));
     for (const char* f : {"sensitivity.json", "per_layer_quant_enabled.json", "per_layer_quant_disabled.json",
                           "per_layer_mse_loss.json", "min_max_ranges/activations.json", "min_max_ranges/weights.json",
-                          "weight_ranges.json", "histograms.json"})
+                          "weight_ranges.json", "histograms.json", "report.html"})
       CHECK(fs::exists(fs::path(dir) / f));
+    CHECK(contains(r.out, "findings:\n"));
+    // The overrides config, when written, is checked by quantizing with it.
+    CHECK(contains(r.out, "checked: `octet quantize --config ") == fs::exists(fs::path(dir) / "overrides_config.json"));
     CHECK(contains(r.out, "weight ranges per output channel: "));
     CHECK(!contains(r.out, "before --ptq"));
     // After CLE, the CLE fixture's skewed depthwise channels are equalized; both are reported.
@@ -386,6 +389,13 @@ TEST_CASE("octet command line") {
     REQUIRE(r.code == 0);
     CHECK(contains(r.out, "ptq cle"));
     CHECK(contains(r.out, "  before --ptq cle: "));
+    r = cli.run("analyze " + quote(data + "/mnist_cle.onnx") + " --data " + quote(cli.path("few.npy").string()) +
+                " -o " + quote(dir) + " --per-tensor --override-layers 2");
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "the quantizers of the 2 most sensitive layers"));
+    CHECK(cli.run("quantize " + quote(data + "/mnist_cle.onnx") + " --data " + quote(cli.path("few.npy").string()) +
+                  " --per-tensor --config " + quote((fs::path(dir) / "overrides_config.json").string()) + " -o " +
+                  quote(cli.path("o.octet").string())).code == 0);
     r = cli.run("analyze " + quote(data + "/mnist_resnet.onnx") + " --data " +
                 quote(cli.path("few.npy").string()) + " -o " + quote(dir) + " --adaround-iterations 5");
     CHECK(r.code == 2);

@@ -2,11 +2,15 @@
 // per-channel ranges differ by >= 100x), W8A8 per-tensor: the weights are what breaks it.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "loaders/model_loader.h"
+#include "quant/analysis_report.h"
 #include "quant/analyzer.h"
 #include "tests/support/ptq_test_util.h"
 #include "tests/support/test_passes_builder.h"
@@ -15,6 +19,34 @@ using namespace octet;
 using namespace octet::quant;
 using namespace octet::ptq_test;
 namespace fs = std::filesystem;
+
+namespace {
+
+// The page as headless Chromium leaves it after its scripts ran; nullopt without a chromium.
+std::optional<std::string> chromium_dump_dom(const fs::path& page) {
+  const char* candidates[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser"};
+  const char* browser = nullptr;
+  for (const char* c : candidates)
+    if (fs::exists(c)) browser = c;
+  if (!browser) return std::nullopt;
+  const fs::path profile = fs::temp_directory_path() / "octet_chromium_profile";
+  const fs::path out = fs::temp_directory_path() / "octet_report_dom.html";
+  fs::remove_all(profile);
+  const std::string cmd = std::string("timeout 120 ") + browser +
+                          " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+                          " --disable-background-networking --disable-component-update --disable-sync"
+                          " --user-data-dir=" + profile.string() + " --dump-dom 'file://" + page.string() +
+                          "' > " + out.string() + " 2>/dev/null";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream f(out);
+  std::string dom(std::istreambuf_iterator<char>(f), {});
+  fs::remove_all(profile);
+  fs::remove(out);
+  REQUIRE_MESSAGE(rc == 0, "chromium failed: ", cmd);
+  return dom;
+}
+
+}  // namespace
 
 TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwise layers ranked first") {
   QuantSimOptions so;
@@ -47,7 +79,7 @@ TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwi
   CHECK(r.fp32_sanity == r.float_score);
   CHECK(r.weights_only < r.activations_only - 10);  // per-tensor weights break it, not activations
   CHECK(r.all_quantized < r.float_score - 10);
-  CHECK(r.evaluations == int64_t(4 + 2 * r.layers.size()));
+  CHECK(r.evaluations == int64_t(4 + 2 * r.layers.size() + r.kept_scores.size()));
   CHECK(sweeps.size() == size_t(r.evaluations) + 2);  // and the MSE and histogram passes
   for (size_t q = 0; q < before.size(); ++q) CHECK(sim.quantizers()[q].enabled == bool(before[q]));
   const std::vector<size_t> order = sensitivity_order(r);
@@ -102,6 +134,46 @@ TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwi
   CHECK(s["weights_only"] == r.weights_only);
   CHECK(read("weight_ranges.json").size() == r.weight_ranges.size());
   CHECK(read("histograms.json").size() == r.histograms.size());
+
+  // What to do: the weights are named as the cost, with CLE; the sensitive depthwise layer's
+  // skewed channels are named; keeping more layers at 16 bits helps.
+  const std::vector<AnalysisFinding> findings = analysis_findings(r);
+  REQUIRE(findings.size() >= 2);
+  CHECK(findings[0].subject == "weights");
+  CHECK(findings[0].fix.find("--ptq cle") != std::string::npos);
+  CHECK(findings[1].subject == top.node);
+  CHECK(findings[1].text.find("outlier channels") != std::string::npos);
+  REQUIRE(!r.kept_scores.empty());
+  CHECK(r.override_layers >= 1);
+  CHECK(r.kept_scores[r.override_layers - 1] > r.all_quantized + 10);
+  CHECK(most_sensitive_quantizers(r, 1) == top.quantizers);
+
+  // The page: one file, nothing fetched, drawn without a script error.
+  const std::string html = [&] {
+    std::ifstream f(dir / "report.html");
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }();
+  CHECK(html.find("Content-Security-Policy") != std::string::npos);
+  for (const char* scheme : {"https:", "http://", "src=", "href=\"http"}) {
+    size_t at = html.find(scheme);
+    if (at != std::string::npos && html.compare(at, 26, "http://www.w3.org/2000/svg") == 0)
+      at = html.find(scheme, at + 1);  // the SVG namespace name, never fetched
+    CHECK_MESSAGE(at == std::string::npos, "report.html refers to '", scheme, "'");
+  }
+  const std::optional<std::string> dom = chromium_dump_dom(dir / "report.html");
+  if (!dom) {
+    MESSAGE("skipped: the browser check needs Debian's chromium (tools/install_deps.sh --oracles)");
+  } else {
+    CHECK(dom->find("data-rendered=\"yes\"") != std::string::npos);
+    CHECK(dom->find("data-errors=\"") == std::string::npos);  // set on <body> by any error
+    CHECK(dom->find("<p id=\"errors\"></p>") != std::string::npos);
+    size_t svgs = 0;
+    for (size_t at = dom->find("<svg"); at != std::string::npos; at = dom->find("<svg", at + 1)) svgs++;
+    MESSAGE("chromium drew " << svgs << " plots");
+    CHECK(svgs >= 2 + r.weight_ranges.size() + r.histograms.size());
+    CHECK(dom->find("class=\"channel outlier\"") != std::string::npos);
+    CHECK(dom->find("id=\"" + std::string("layer-") + std::to_string(order[0]) + "\"") != std::string::npos);
+  }
   fs::remove_all(dir);
 }
 

@@ -10,6 +10,7 @@
 #include "loaders/octet_format.h"
 #include "quant/fidelity.h"
 #include "quant/encodings_io.h"
+#include "quant/analysis_report.h"
 #include "quant/quantsim.h"
 #include "tests/support/test_paths.h"
 
@@ -136,6 +137,31 @@ TEST_CASE("quantsim: a tensor's bitwidth is chosen, or it is left float; unknown
   inside.float_tensors.insert(interior);
   CHECK_THROWS_WITH_AS(QuantSim(model, QuantsimConfig::load_shipped("default_config"), inside),
                        doctest::Contains("has no quantizer"), Error);
+}
+
+TEST_CASE("quantsim: a config's tensor_bitwidths (analyze's overrides) apply, --bits over them") {
+  auto model = load_model(data_path("mnist_mobilenet.onnx"));
+  QuantSim plain(model, QuantsimConfig::load_shipped("default_config"));
+  const Graph& g = plain.model();
+  const std::string out = g.tensor(g.outputs[0]).name;
+  std::string weight;
+  for (const Quantizer& q : plain.quantizers())
+    if (q.role == QuantizerRole::kParam && weight.empty()) weight = q.tensor;
+  const std::filesystem::path file = std::filesystem::temp_directory_path() / "octet_overrides_config.json";
+  write_bitwidth_overrides(shipped_config_path("default_config").string(), {out, weight}, 16, file.string());
+  const QuantsimConfig config = QuantsimConfig::load(file);
+  CHECK(config.tensor_bitwidths().size() == 2);
+  QuantSim sim(model, config);
+  CHECK(sim.at(out).bitwidth == 16);
+  CHECK(sim.at(weight).bitwidth == 16);
+  int changed = 0;
+  for (size_t k = 0; k < sim.quantizers().size(); ++k)
+    changed += sim.quantizers()[k].bitwidth != plain.quantizers()[k].bitwidth;
+  CHECK(changed == 2);
+  QuantSimOptions o;
+  o.tensor_bitwidths[weight] = 4;
+  CHECK(QuantSim(model, config, o).at(weight).bitwidth == 4);
+  std::filesystem::remove(file);
 }
 
 TEST_CASE("quantsim: FP32 sanity — no quantizer, or 16-bit ones, reproduce float") {
