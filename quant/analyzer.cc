@@ -155,10 +155,17 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
   // The score with the quantizers `on` says are enabled (of those enabled to begin with).
   auto score_with = [&](const std::string& sweep, const std::function<bool(size_t)>& on) {
     if (options.progress) options.progress(sweep, done, total);
-    for (size_t q = 0; q < enabled.size(); ++q) sim.quantizers()[q].enabled = enabled[q] && on(q);
+    bool any = false;
+    for (size_t q = 0; q < enabled.size(); ++q) {
+      sim.quantizers()[q].enabled = enabled[q] && on(q);
+      any |= bool(sim.quantizers()[q].enabled);
+    }
     EvalOptions eo = options.eval;
     eo.keep_outputs = true;
     eo.progress = nullptr;
+    // No quantizer left: every mode runs the float model (int and exact refuse a model
+    // without encodings); the FP32 sanity check then tests the placement's graph changes.
+    if (!any) eo.mode = ExecutionMode::kFloat;
     const EvalResult r = evaluate(sim.annotated_model(), eval_data, labels, eo);
     done++;
     report.evaluations++;

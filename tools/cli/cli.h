@@ -13,6 +13,7 @@
 #include "engine/host_tensor.h"
 #include "engine/session.h"
 #include "quant/encodings_io.h"
+#include "quant/analyzer.h"
 #include "quant/evaluate.h"
 #include "quant/integer_model.h"
 
@@ -146,6 +147,14 @@ std::unique_ptr<quant::QuantSim> calibrated_quantsim(const Args& args, std::shar
                                                      const quant::QuantSimOptions& qo,
                                                      const quant::CalibrationOptions& co,
                                                      const std::vector<std::string>& data);
+// analyze's progress on stderr: sweep k of N, elapsed, an estimate of what is left (a line
+// rewritten on a terminal, else a line per tenth).
+std::function<void(const std::string&, size_t, size_t)> analysis_progress();
+// --report-html FILE of quantize and autoquant: analyze()'s report of `sim` on `samples`
+// (scored by `metric_command` when given, else as analyze scores), written as report.html.
+void write_html_report(const std::string& path, quant::QuantSim& sim, const quant::SampleBatch& samples,
+                       const HostTensor* labels, const std::string& metric_command,
+                       const quant::AnalyzerOptions& options);
 // --config: a shipped quantsim config by name (default_config, ...) or a JSON file.
 quant::QuantsimConfig load_config(const std::string& spec);
 // The file --config names (a shipped config's path for a name).

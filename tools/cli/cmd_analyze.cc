@@ -103,11 +103,7 @@ int cmd_analyze(const std::vector<std::string>& argv) {
     };
     ao.score_name = "--metric-cmd";
   }
-  const bool tty = stderr_is_terminal();
-  ao.progress = [tty](const std::string& sweep, size_t done, size_t total) {
-    if (tty) std::fprintf(stderr, "\ranalyze %zu/%zu: %-60.60s", done + 1, total, sweep.c_str());
-    if (tty && done + 1 == total) std::fprintf(stderr, "\n");
-  };
+  ao.progress = analysis_progress();
 
   std::shared_ptr<Graph> model = load_model(args.positional()[0]);
   const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));

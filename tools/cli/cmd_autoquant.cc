@@ -19,7 +19,8 @@ const char* const kAutoquantUsage =
     "usage: octet autoquant MODEL --data CALIB [--data NAME=FILE ...] --eval-data X.npy\n"
     "                       [--eval-data NAME=FILE ...] [--labels Y.npy]\n"
     "                       [--allowed-drop P] -o OUT.octet [--encodings OUT.encodings]\n"
-    "                       [--report REPORT.json] [--mode int|exact|qdq] [--target PROFILE]\n"
+    "                       [--report REPORT.json] [--report-html FILE] [--mode int|exact|qdq]\n"
+    "                       [--target PROFILE]\n"
     "                       [--config CFG] [--param-bw N] [--act-bw N] [--per-channel]\n"
     "                       [--candidates baseline,cle,bc,adaround] [--adaround-iterations N]\n"
     "                       [--batch N] [--threads N] [--metric-cmd CMD]\n"
@@ -52,6 +53,8 @@ const char* const kAutoquantUsage =
     "  -o, --output OUT.octet   the chosen candidate's integer model\n"
     "  --encodings FILE         its encodings (AIMET 1.0.0 JSON)\n"
     "  --report FILE            a JSON report: float score, target, every candidate\n"
+    "  --report-html FILE       the chosen candidate analyzed as `octet analyze` does, on the\n"
+    "                           evaluation data with this score (in --mode), as an HTML report\n"
     "  --mode M                 how candidates are evaluated: int (default), exact or qdq\n"
     "  --target PROFILE         integer arithmetic (default onnxruntime)\n"
     "  --config CFG             quantsim config (default default_config)\n"
@@ -118,7 +121,7 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
       argv,
       {kDataOpt, {"--eval-data", "", true, true}, {"--labels", "", true, false},
        {"--allowed-drop", "", true, false}, {"--output", "-o", true, false},
-       {"--encodings", "", true, false}, {"--report", "", true, false}, kModeOpt, kTargetOpt,
+       {"--encodings", "", true, false}, {"--report", "", true, false}, {"--report-html", "", true, false}, kModeOpt, kTargetOpt,
        {"--config", "", true, false}, {"--param-bw", "", true, false}, {"--act-bw", "", true, false},
        {"--per-channel", "", false, false}, {"--candidates", "", true, false},
        {"--adaround-iterations", "", true, false}, {"--batch", "-b", true, false}, kThreadsOpt,
@@ -166,7 +169,8 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
     inputs.push_back({"--labels", args.get("--labels")});
     check_output_paths(inputs, {{"-o", args.get("--output")},
                                 {"--encodings", args.get("--encodings")},
-                                {"--report", args.get("--report")}});
+                                {"--report", args.get("--report")},
+                                {"--report-html", args.get("--report-html")}});
   }
   std::shared_ptr<Graph> model = load_model(args.positional()[0]);
   const quant::SampleBatch data = quant::load_samples(args.all("--eval-data"), *model);
@@ -212,11 +216,7 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
   ao.ptq.adaround.progress = [](const quant::AdaroundLayerReport& l, size_t i, size_t n) {
     std::fprintf(stderr, "  adaround %zu/%zu %s\n", i + 1, n, l.node.c_str());
   };
-  const quant::QuantsimConfig config =
-      args.get("--config", "default_config").find('/') == std::string::npos &&
-              args.get("--config", "default_config").find(".json") == std::string::npos
-          ? quant::QuantsimConfig::load_shipped(args.get("--config", "default_config"))
-          : quant::QuantsimConfig::load(args.get("--config", "default_config"));
+  const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));
   quant::AutoQuantResult r =
       quant::run_autoquant(model, config, args.all("--data"), eval, ao);
   std::printf("float score %.2f, target %.2f (allowed drop %.2f): %s; chosen: %s (%.2f)\n",
@@ -237,6 +237,14 @@ int cmd_autoquant(const std::vector<std::string>& argv) {
   if (args.has("--report")) {
     write_report(args.get("--report"), r);
     std::printf("wrote %s\n", args.get("--report").c_str());
+  }
+  if (args.has("--report-html")) {
+    quant::AnalyzerOptions an;
+    an.eval.mode = ao.mode;
+    an.eval.target = target;
+    an.eval.batch = batch;
+    an.eval.threads = threads;
+    write_html_report(args.get("--report-html"), *r.sim, data, args.has("--labels") ? &labels : nullptr, metric, an);
   }
   return r.target_met ? 0 : 3;
 }

@@ -10,6 +10,7 @@
 #include "loaders/model_loader.h"
 #include "loaders/octet_format.h"
 #include "loaders/onnx_writer.h"
+#include "quant/data_stream.h"
 #include "quant/encodings_io.h"
 #include "quant/kernel_support.h"
 #include "quant/ptq/pipeline.h"
@@ -28,6 +29,7 @@ const char* const kQuantizeUsage =
     "                      [--export-onnx OUT.onnx] [--export-qdq OUT.onnx]\n"
     "                      [--ptq STEPS [--adaround-iterations N] [--ptq-samples N]]\n"
     "                      [--bits TENSOR=N ...] [--float TENSOR ...]\n"
+    "                      [--report-html FILE [--report-samples N]]\n"
     "\n"
     "Places quantizers on MODEL as the AIMET quantsim config says (weights, activations,\n"
     "supergroups such as Conv+Relu quantized only at the end), computes their encodings from\n"
@@ -81,6 +83,9 @@ const char* const kQuantizeUsage =
     "  --ptq-samples N          samples for bias correction / BN re-estimation (default 500)\n"
     "  --bc-with-activations    bc measures the quantized means with the activation quantizers\n"
     "                           on too (default: off, as AIMET: weights and inputs quantized)\n"
+    "  --report-html FILE       also analyze the quantized model as `octet analyze` does, on the\n"
+    "                           first --report-samples calibration samples (default 32), scored\n"
+    "                           by output SQNR against float, and write its HTML report\n"
     "  -h, --help               show this help\n";
 
 namespace {
@@ -106,7 +111,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                            {"--encodings", "", true, false}, {"--encodings-version", "", true, false},
                            {"--export-onnx", "", true, false}, {"--export-qdq", "", true, false},
                            {"--target", "", true, false}, {"--model-batch", "", true, false},
-                           {"--calibrated-out", "", true, false}})),
+                           {"--calibrated-out", "", true, false}, {"--report-html", "", true, false},
+                           {"--report-samples", "", true, false}})),
                           1, 1);
   if (args.help()) {
     std::cout << kQuantizeUsage;
@@ -137,8 +143,11 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                                 {"--calibrated-out", args.get("--calibrated-out")},
                                 {"--encodings", args.get("--encodings")},
                                 {"--export-onnx", args.get("--export-onnx")},
-                                {"--export-qdq", args.get("--export-qdq")}});
+                                {"--export-qdq", args.get("--export-qdq")},
+                                {"--report-html", args.get("--report-html")}});
   }
+  if (args.has("--report-samples") && !args.has("--report-html"))
+    throw UsageError("--report-samples needs --report-html");
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Graph> model = load_model(in);
   const quant::QuantsimConfig config = load_config(args.get("--config", "default_config"));
@@ -192,6 +201,14 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   for (const std::string& f : lowering.float_nodes) std::printf("  float: %s\n", f.c_str());
   for (const std::string& n : lowering.notes) std::printf("  note: %s\n", n.c_str());
   std::printf("wrote %s in %.2f s\n", out.c_str(), seconds);
+  if (args.has("--report-html")) {
+    const int64_t rows = args.get_int("--report-samples", 32, 1, 1 << 24);
+    const quant::SampleBatch all = quant::load_samples(data, sim.model());
+    quant::AnalyzerOptions ao;
+    ao.eval.batch = co.batch_size;
+    ao.eval.threads = co.threads;
+    write_html_report(args.get("--report-html"), sim, all.slice(0, std::min(rows, all.rows())), nullptr, "", ao);
+  }
   return 0;
 }
 

@@ -389,6 +389,27 @@ TEST_CASE("octet command line") {
     REQUIRE(r.code == 0);
     CHECK(contains(r.out, "ptq cle"));
     CHECK(contains(r.out, "  before --ptq cle: "));
+    // On the integer kernels too (the FP32 sanity run, with no quantizer left, runs float).
+    r = cli.run("analyze " + quote(data + "/mnist_resnet.onnx") + " --data " + quote(cli.path("few.npy").string()) +
+                " -o " + quote(dir) + " --mode int");
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "FP32 sanity         100 (every quantizer disabled)"));
+    // quantize and autoquant write the same page.
+    const std::string page = cli.path("q.html").string();
+    r = cli.run("quantize " + quote(data + "/mnist_resnet.onnx") + " --data " + quote(cli.path("few.npy").string()) +
+                " -o " + quote(cli.path("q.octet").string()) + " --report-html " + quote(page) + " --report-samples 4");
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "(the analysis on 4 samples: "));
+    CHECK(fs::file_size(page) > 10000);
+    fs::remove(page);
+    r = cli.run("autoquant " + quote(data + "/mnist_resnet.onnx") + " --data " + quote(cli.path("few.npy").string()) +
+                " --eval-data " + quote(cli.path("few.npy").string()) + " --candidates baseline -o " +
+                quote(cli.path("q.octet").string()) + " --report-html " + quote(page));
+    CHECK((r.code == 0 || r.code == 3));
+    CHECK(fs::exists(page));
+    r = cli.run("quantize " + quote(data + "/mnist_resnet.onnx") + " --data " + quote(cli.path("few.npy").string()) +
+                " -o " + quote(cli.path("q.octet").string()) + " --report-samples 4");
+    CHECK(r.code == 2);
     r = cli.run("analyze " + quote(data + "/mnist_cle.onnx") + " --data " + quote(cli.path("few.npy").string()) +
                 " -o " + quote(dir) + " --per-tensor --override-layers 2");
     REQUIRE(r.code == 0);
