@@ -52,7 +52,10 @@ std::vector<AnalysisFinding> analysis_findings(const AnalysisReport& r) {
                        num(r.float_score) + ": something besides the quantizers changes the model "
                        "(BatchNorm folding, a fused op)",
                    "--no-fold-bn, or compare `octet eval --mode float` of the model and the calibrated one"});
-  if (total_drop <= tolerance) {
+  // With the SQNR score float's is a cap, not a level to recover: 40 dB (noise 1e-4 of the
+  // signal's power) counts as costing nothing, and a layer is sensitive when its noise alone
+  // is at least a fifth of all the layers' (its SQNR within 7 dB of all quantized).
+  if (r.score_is_sqnr ? r.all_quantized >= 40 : total_drop <= tolerance) {
     out.push_back({"info", "model",
                    "all quantized scores " + num(r.all_quantized) + " against float's " + num(r.float_score) +
                        ": quantization costs nothing measurable on these samples",
@@ -81,7 +84,9 @@ std::vector<AnalysisFinding> analysis_findings(const AnalysisReport& r) {
   size_t shown = 0;
   for (size_t i : sensitivity_order(r)) {
     const LayerSensitivity& l = r.layers[i];
-    if (r.float_score - l.only_this < 0.2 * total_drop || shown == 5) break;
+    const bool sensitive = r.score_is_sqnr ? l.only_this - r.all_quantized <= 10 * std::log10(5.0)
+                                           : r.float_score - l.only_this >= 0.2 * total_drop;
+    if (!sensitive || shown == 5) break;
     shown++;
     AnalysisFinding f{"warning", l.node,
                       l.op_type + ": only it quantized scores " + num(l.only_this) + ", all but it " +
@@ -132,6 +137,9 @@ std::string analysis_report_html(const AnalysisReport& r) {
   d["weights_only"] = r.weights_only;
   d["activations_only"] = r.activations_only;
   d["all_quantized"] = r.all_quantized;
+  d["agreement"] = r.agreement ? json{r.fp32_sanity_agreement, r.weights_only_agreement,
+                                      r.activations_only_agreement, r.all_quantized_agreement}
+                               : json(nullptr);
   d["evaluations"] = r.evaluations;
   d["seconds"] = r.seconds;
   d["float_evaluation_seconds"] = r.float_eval_seconds;
@@ -140,6 +148,8 @@ std::string analysis_report_html(const AnalysisReport& r) {
   for (const LayerSensitivity& l : r.layers)
     d["layers"].push_back({{"layer", l.node}, {"op_type", l.op_type}, {"only_this", l.only_this},
                            {"all_but_this", l.all_but_this}, {"output_mse", l.output_mse},
+                           {"only_this_agreement", r.agreement ? json(l.only_this_agreement) : json(nullptr)},
+                           {"all_but_this_agreement", r.agreement ? json(l.all_but_this_agreement) : json(nullptr)},
                            {"quantizers", l.quantizers}});
   d["ranked"] = sensitivity_order(r);
   d["kept_scores"] = r.kept_scores;

@@ -79,13 +79,19 @@
        ' evaluations in ' + num(data.seconds) + ' s (one float evaluation: ' +
        num(data.float_evaluation_seconds) + ' s)' + (data.ptq_steps ? '; after --ptq ' + data.ptq_steps : ''));
     var t = el('table', { id: 'summary' }, main);
+    var agree = data.agreement ? [100].concat(data.agreement) : null;  // float agrees with itself
+    var head = el('tr', {}, t);
+    el('th', { 'class': 'name' }, head, 'run');
+    el('th', {}, head, 'score');
+    if (data.agreement) el('th', {}, head, 'top-1 agreement with float (%)');
     var rows = [['float', data.float], ['FP32 sanity (every quantizer disabled)', data.fp32_sanity],
                 ['weights only', data.weights_only], ['activations only', data.activations_only],
                 ['all quantized', data.all_quantized]];
-    rows.forEach(function (r) {
+    rows.forEach(function (r, k) {
       var tr = el('tr', {}, t);
       el('td', { 'class': 'name' }, tr, r[0]);
       el('td', {}, tr, num(r[1]));
+      if (data.agreement) el('td', {}, tr, num(agree[k]));
     });
     el('h2', { id: 'findings' }, main, 'Findings');
     if (!data.findings.length) el('p', {}, main, 'Nothing stands out.');
@@ -154,7 +160,9 @@
     el('h2', { id: 'ranked' }, main, 'Layers, most sensitive first');
     var t = el('table', { id: 'ranked-table' }, main);
     var head = el('tr', {}, t);
-    ['#', 'layer', 'op', 'only this quantized', 'all but this quantized', 'output MSE'].forEach(function (h, k) {
+    var heads = ['#', 'layer', 'op', 'only this quantized', 'all but this quantized', 'output MSE'];
+    if (data.agreement) heads.push('top-1 agreement, only this / all but this (%)');
+    heads.forEach(function (h, k) {
       el('th', { 'class': k === 1 || k === 2 ? 'name' : '' }, head, h);
     });
     data.ranked.forEach(function (i, rank) {
@@ -166,6 +174,7 @@
       el('td', {}, tr, num(l.only_this));
       el('td', {}, tr, num(l.all_but_this));
       el('td', {}, tr, num(l.output_mse));
+      if (data.agreement) el('td', {}, tr, num(l.only_this_agreement) + ' / ' + num(l.all_but_this_agreement));
     });
   }
 

@@ -34,6 +34,16 @@ double default_score(const EvalResult& run, const EvalResult& float_run) {
   return run.outputs.empty() ? 0.0 : sum / double(run.outputs.size());
 }
 
+// Top-1 agreement (%) of the first outputs when they are rows of class scores; NaN otherwise.
+double top1_agreement(const EvalResult& run, const EvalResult& float_run) {
+  if (run.outputs.empty() || float_run.outputs.empty()) return std::nan("");
+  const EvalResult::KeptOutput &a = float_run.outputs[0], &b = run.outputs[0];
+  if (a.sample_dims.size() != 1 || a.sample_dims[0] < 2 || a.values.size() != b.values.size())
+    return std::nan("");
+  const Fidelity f = compare_outputs(a.values, b.values, a.sample_dims[0]);
+  return f.rows ? 100.0 * double(f.top1_agree) / double(f.rows) : std::nan("");
+}
+
 // Every node with a quantizer on one of its inputs, outputs or parameters, and those quantizers.
 struct Layer {
   size_t node;
@@ -59,64 +69,66 @@ std::vector<Layer> layers_of(const QuantSim& sim) {
 }
 
 // Mean squared error of each node's first float output, all quantized (qdq) against float, over
-// the first samples of the data; a node whose output has a quantizer is compared after it.
+// the first samples of the data; a node whose output has a quantizer is compared after it. The
+// float and the qdq session run one sample at a time side by side: only the sums are kept.
 std::vector<double> output_mse(const QuantSim& sim, const std::vector<Layer>& layers,
                                const SampleBatch& data, int threads) {
   const int64_t samples = std::min<int64_t>(data.rows(), 16);
-  std::vector<double> mse(layers.size(), 0.0);
-  std::vector<std::unordered_map<std::string, std::vector<float>>> seen(2);
-  for (int pass = 0; pass < 2; ++pass) {  // 0: float, 1: qdq
-    auto g = std::make_shared<Graph>(*sim.annotated_model());
-    if (pass == 1) insert_fake_quantization(*g);
+  std::vector<double> sum(layers.size(), 0.0);
+  std::vector<int64_t> count(layers.size(), 0);
+  if (samples == 0) return sum;
+  struct Run {
+    std::shared_ptr<Graph> graph;
+    std::vector<int64_t> output_of_layer;  // index into the session's outputs, -1: not compared
+    std::unique_ptr<Session> session;
+  };
+  Run runs[2];  // 0: float, 1: qdq
+  for (int pass = 0; pass < 2; ++pass) {
+    Run& run = runs[pass];
+    run.graph = std::make_shared<Graph>(*sim.annotated_model());
+    Graph& g = *run.graph;
+    if (pass == 1) insert_fake_quantization(g);
     // The tensor a consumer reads for each named tensor: its fake quantizer's output, if any.
     std::unordered_map<std::string, TensorId> read_as;
-    for (const Node& n : g->nodes)
-      if (n.op_type == "octet.QuantizeDequantize") read_as[g->tensor(n.inputs[0]).name] = n.outputs[0];
-    for (TensorInfo& t : g->tensors) t.quant = QuantParams{};
-    std::vector<std::string> names;
+    for (const Node& n : g.nodes)
+      if (n.op_type == "octet.QuantizeDequantize") read_as[g.tensor(n.inputs[0]).name] = n.outputs[0];
+    for (TensorInfo& t : g.tensors) t.quant = QuantParams{};
     for (const Layer& l : layers) {
+      run.output_of_layer.push_back(-1);
       const Node& n = sim.model().nodes[l.node];
       if (n.outputs.empty() || n.outputs[0] == kNoTensor) continue;
       const std::string name = sim.model().tensor(n.outputs[0]).name;
-      auto id = g->find_tensor(name);
-      if (!id || g->tensor(*id).dtype != DType::kF32) continue;
+      auto id = g.find_tensor(name);
+      if (!id || g.tensor(*id).dtype != DType::kF32) continue;
       const TensorId shown = read_as.count(name) ? read_as[name] : *id;
-      if (std::find(g->outputs.begin(), g->outputs.end(), shown) == g->outputs.end())
-        g->outputs.push_back(shown);
-      names.push_back(name);
+      auto at = std::find(g.outputs.begin(), g.outputs.end(), shown);
+      if (at == g.outputs.end()) at = g.outputs.insert(g.outputs.end(), shown);
+      run.output_of_layer.back() = at - g.outputs.begin();
     }
     SessionOptions so;
     so.optimize = false;
     so.threads = threads;
-    if (data.rows() > 0)  // one sample at a time
-      for (const HostTensor& t : data.slice(0, 1).inputs) so.input_shapes[t.name] = t.dims;
-    Session session(g, so);
-    for (int64_t s = 0; s < samples; ++s) {
-      const std::vector<HostTensor> out = session.run(data.slice(s, s + 1).inputs);
-      std::unordered_map<TensorId, const HostTensor*> by_id;
-      for (size_t k = 0; k < out.size(); ++k) by_id[g->outputs[k]] = &out[k];
-      for (const std::string& name : names) {
-        const TensorId id = read_as.count(name) ? read_as[name] : *g->find_tensor(name);
-        const auto v = by_id.at(id)->values<float>();
-        std::vector<float>& dst = seen[size_t(pass)][name];
-        dst.insert(dst.end(), v.begin(), v.end());
+    for (const HostTensor& t : data.slice(0, 1).inputs) so.input_shapes[t.name] = t.dims;
+    run.session = std::make_unique<Session>(run.graph, so);
+  }
+  for (int64_t s = 0; s < samples; ++s) {
+    const SampleBatch row = data.slice(s, s + 1);
+    const std::vector<HostTensor> ref = runs[0].session->run(row.inputs);
+    const std::vector<HostTensor> test = runs[1].session->run(row.inputs);
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const int64_t a = runs[0].output_of_layer[i], b = runs[1].output_of_layer[i];
+      if (a < 0 || b < 0) continue;
+      const auto x = ref[size_t(a)].values<float>(), y = test[size_t(b)].values<float>();
+      if (x.size() != y.size()) continue;
+      for (size_t k = 0; k < x.size(); ++k) {
+        const double d = double(x[k]) - double(y[k]);
+        sum[i] += d * d;
       }
+      count[i] += int64_t(x.size());
     }
   }
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const Node& n = sim.model().nodes[layers[i].node];
-    if (n.outputs.empty() || n.outputs[0] == kNoTensor) continue;
-    const std::string name = sim.model().tensor(n.outputs[0]).name;
-    auto a = seen[0].find(name), b = seen[1].find(name);
-    if (a == seen[0].end() || b == seen[1].end() || a->second.size() != b->second.size()) continue;
-    double sum = 0;
-    for (size_t k = 0; k < a->second.size(); ++k) {
-      const double d = double(a->second[k]) - double(b->second[k]);
-      sum += d * d;
-    }
-    mse[i] = a->second.empty() ? 0.0 : sum / double(a->second.size());
-  }
-  return mse;
+  for (size_t i = 0; i < layers.size(); ++i) sum[i] = count[i] ? sum[i] / double(count[i]) : 0.0;
+  return sum;
 }
 
 }  // namespace
@@ -136,6 +148,7 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
   };
   const auto score_fn = options.score ? options.score : default_score;
   AnalysisReport report;
+  report.score_is_sqnr = !options.score && !labels;
   report.score_name = !options.score_name.empty() ? options.score_name
                       : labels                     ? "top-1 accuracy (%)"
                                                    : "mean output SQNR against float (dB)";
@@ -152,6 +165,8 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
   report.float_eval_seconds = std::chrono::duration<double>(Clock::now() - float_start).count();
   report.float_score = score_fn(float_run, float_run);
 
+  double last_agreement = std::nan("");  // of the latest score_with run
+  report.agreement = !labels && !std::isnan(top1_agreement(float_run, float_run));
   // The score with the quantizers `on` says are enabled (of those enabled to begin with).
   auto score_with = [&](const std::string& sweep, const std::function<bool(size_t)>& on) {
     if (options.progress) options.progress(sweep, done, total);
@@ -169,14 +184,19 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
     const EvalResult r = evaluate(sim.annotated_model(), eval_data, labels, eo);
     done++;
     report.evaluations++;
+    last_agreement = labels ? std::nan("") : top1_agreement(r, float_run);
     return score_fn(r, float_run);
   };
   try {
     auto is_param = [&](size_t q) { return sim.quantizers()[q].role == QuantizerRole::kParam; };
     report.fp32_sanity = score_with("FP32 sanity", [](size_t) { return false; });
+    report.fp32_sanity_agreement = last_agreement;
     report.weights_only = score_with("weights only", is_param);
+    report.weights_only_agreement = last_agreement;
     report.activations_only = score_with("activations only", [&](size_t q) { return !is_param(q); });
+    report.activations_only_agreement = last_agreement;
     report.all_quantized = score_with("all quantized", [](size_t) { return true; });
+    report.all_quantized_agreement = last_agreement;
     for (const Layer& l : layers) {
       LayerSensitivity s;
       s.node = sim.model().nodes[l.node].name;
@@ -184,12 +204,18 @@ AnalysisReport analyze(QuantSim& sim, const SampleBatch& eval_data, const HostTe
       for (size_t q : l.quantizers) s.quantizers.push_back(sim.quantizers()[q].tensor);
       auto mine = [&](size_t q) { return std::binary_search(l.quantizers.begin(), l.quantizers.end(), q); };
       s.only_this = score_with("per-layer enabled: " + s.node, mine);
+      s.only_this_agreement = last_agreement;
       s.all_but_this = score_with("per-layer disabled: " + s.node, [&](size_t q) { return !mine(q); });
+      s.all_but_this_agreement = last_agreement;
       report.layers.push_back(std::move(s));
     }
     restore();
     report.override_bits = options.override_bits;
-    const double target = report.float_score - (1 - options.recovery) * (report.float_score - report.all_quantized);
+    // Recovering a share of the loss; for the SQNR score (float's is the cap), removing that
+    // share of the noise power: 90% is +10 dB.
+    const double target = report.score_is_sqnr
+                              ? report.all_quantized + 10 * std::log10(1 / std::max(1e-9, 1 - options.recovery))
+                              : report.float_score - (1 - options.recovery) * (report.float_score - report.all_quantized);
     if (report.all_quantized < target) {
       OCTET_CHECK(options.override_bits >= 2 && options.override_bits <= 16, "analyze: override bitwidth ",
                   options.override_bits, " is outside [2, 16]");
@@ -332,15 +358,25 @@ void write_analysis(const AnalysisReport& report, const std::string& dir) {
   s["weights_only"] = report.weights_only;
   s["activations_only"] = report.activations_only;
   s["all_quantized"] = report.all_quantized;
+  if (report.agreement)
+    s["top1_agreement_with_float"] = {{"fp32_sanity", report.fp32_sanity_agreement},
+                                      {"weights_only", report.weights_only_agreement},
+                                      {"activations_only", report.activations_only_agreement},
+                                      {"all_quantized", report.all_quantized_agreement}};
   s["evaluations"] = report.evaluations;
   s["seconds"] = report.seconds;
   s["float_evaluation_seconds"] = report.float_eval_seconds;
   nlohmann::ordered_json ranked = nlohmann::ordered_json::array();
   for (size_t i : sensitivity_order(report)) {
     const LayerSensitivity& l = report.layers[i];
-    ranked.push_back({{"layer", l.node}, {"op_type", l.op_type}, {"only_this_quantized", l.only_this},
-                      {"all_but_this_quantized", l.all_but_this}, {"output_mse", l.output_mse},
-                      {"quantizers", l.quantizers}});
+    nlohmann::ordered_json j{{"layer", l.node}, {"op_type", l.op_type}, {"only_this_quantized", l.only_this},
+                             {"all_but_this_quantized", l.all_but_this}, {"output_mse", l.output_mse},
+                             {"quantizers", l.quantizers}};
+    if (report.agreement) {
+      j["only_this_quantized_top1_agreement"] = l.only_this_agreement;
+      j["all_but_this_quantized_top1_agreement"] = l.all_but_this_agreement;
+    }
+    ranked.push_back(std::move(j));
   }
   s["layers_most_sensitive_first"] = ranked;
   s["override_bits"] = report.override_bits;

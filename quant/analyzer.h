@@ -3,6 +3,7 @@
 // (no recalibration): FP32 sanity, weights only, activations only, per layer "only this layer
 // quantized" and "all but this layer", per-layer output MSE, and every encoding's range.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -37,7 +38,8 @@ struct AnalyzerOptions {
   int64_t histogram_samples = 8;  // evaluation rows the activation histograms are taken over
   // The "keep the most sensitive layers wider" sweep: the k most sensitive layers' quantizers
   // re-encoded at `override_bits` from their calibrated ranges, k = 1, 2, ... until the score
-  // recovers `recovery` of the drop from float to all quantized, or k = max_override_layers.
+  // recovers `recovery` of the drop from float to all quantized (with the SQNR score: removes
+  // that share of the noise power, +10 dB for 0.9), or k = max_override_layers.
   int override_bits = 16;
   size_t max_override_layers = 20;
   double recovery = 0.9;
@@ -51,6 +53,9 @@ struct LayerSensitivity {
   double only_this = 0;     // score with only this layer's quantizers enabled
   double all_but_this = 0;  // score with every quantizer enabled but this layer's
   double output_mse = 0;    // mean squared error of its first output, all quantized vs float
+  // Top-1 agreement with float (%) of the same two runs, for a classifier scored without labels
+  // (AnalysisReport::agreement); NaN otherwise.
+  double only_this_agreement = std::nan(""), all_but_this_agreement = std::nan("");
 };
 
 struct QuantizerRange {
@@ -61,8 +66,14 @@ struct QuantizerRange {
 
 struct AnalysisReport {
   std::string score_name;
+  bool score_is_sqnr = false;  // the default unlabelled score: dB, float's capped at kMaxSqnrDb
   double float_score = 0, fp32_sanity = 0, weights_only = 0, activations_only = 0,
          all_quantized = 0;
+  // Without labels and with a first output of class scores per sample (a classifier): each
+  // run's top-1 agreement with float (%) beside its score, in the same order as above.
+  bool agreement = false;
+  double fp32_sanity_agreement = std::nan(""), weights_only_agreement = std::nan(""),
+         activations_only_agreement = std::nan(""), all_quantized_agreement = std::nan("");
   std::vector<LayerSensitivity> layers;  // in graph order; sensitivity_order() ranks them
   std::vector<QuantizerRange> ranges;
   std::vector<LayerWeightRanges> weight_ranges;             // of the analysed model

@@ -136,6 +136,11 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   std::printf("  float               %.4g\n  FP32 sanity         %.4g (every quantizer disabled)\n"
               "  weights only        %.4g\n  activations only    %.4g\n  all quantized       %.4g\n",
               r.float_score, r.fp32_sanity, r.weights_only, r.activations_only, r.all_quantized);
+  if (r.agreement)
+    std::printf("  top-1 agreement with float (%%): FP32 sanity %.4g, weights only %.4g, activations only "
+                "%.4g, all quantized %.4g\n",
+                r.fp32_sanity_agreement, r.weights_only_agreement, r.activations_only_agreement,
+                r.all_quantized_agreement);
   std::printf("layers, most sensitive first (score with only this layer quantized / with all but "
               "this layer):\n");
   const std::vector<size_t> order = quant::sensitivity_order(r);
@@ -171,8 +176,11 @@ int cmd_analyze(const std::vector<std::string>& argv) {
     for (double v : r.kept_scores) std::printf(" %.4g", v);
     if (r.override_layers) {
       const double kept = r.kept_scores[r.override_layers - 1];
-      std::printf("; %zu of them recover %.0f%% of the loss\n", r.override_layers,
-                  100 * (kept - r.all_quantized) / (r.float_score - r.all_quantized));
+      if (r.score_is_sqnr)
+        std::printf("; %zu of them raise it by %.1f dB\n", r.override_layers, kept - r.all_quantized);
+      else
+        std::printf("; %zu of them recover %.0f%% of the loss\n", r.override_layers,
+                    100 * (kept - r.all_quantized) / (r.float_score - r.all_quantized));
     } else {
       std::printf("; none of these recovers any of the loss\n");
     }

@@ -373,6 +373,8 @@ TEST_CASE("octet command line") {
     REQUIRE(r.code == 0);
     CHECK(contains(r.out, "score: mean output SQNR against float (dB), 8 samples (the calibration data"));
     CHECK(contains(r.out, "FP32 sanity         100 (every quantizer disabled)"));
+    // Unlabelled, a classifier's runs also get their top-1 agreement with float.
+    CHECK(contains(r.out, "  top-1 agreement with float (%): FP32 sanity 100, weights only "));
     CHECK(contains(r.out, "1. /"));
     for (const char* f : {"sensitivity.json", "per_layer_quant_enabled.json", "per_layer_quant_disabled.json",
                           "per_layer_mse_loss.json", "min_max_ranges/activations.json", "min_max_ranges/weights.json",

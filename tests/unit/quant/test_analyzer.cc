@@ -76,6 +76,7 @@ TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwi
                    << "%, all " << r.all_quantized << "%; " << r.evaluations << " evaluations in "
                    << r.seconds << " s, one float evaluation " << r.float_eval_seconds << " s");
   CHECK(r.score_name == "top-1 accuracy (%)");
+  CHECK_FALSE(r.agreement);  // labels: the score is accuracy, no agreement beside it
   CHECK(r.fp32_sanity == r.float_score);
   CHECK(r.weights_only < r.activations_only - 10);  // per-tensor weights break it, not activations
   CHECK(r.all_quantized < r.float_score - 10);
