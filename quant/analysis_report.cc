@@ -62,15 +62,26 @@ std::vector<AnalysisFinding> analysis_findings(const AnalysisReport& r) {
                    ""});
     return out;
   }
-  size_t skewed_layers = 0;
-  for (const LayerWeightRanges& w : r.weight_ranges) skewed_layers += !w.outliers.empty();
+  // Skewed channel ranges cost accuracy only where a weight has one encoding for all channels.
+  std::map<std::string, size_t> encodings_of;
+  for (const QuantizerRange& q : r.ranges) encodings_of[q.tensor] = q.min.size();
+  auto per_tensor = [&](const LayerWeightRanges& w) {
+    auto it = encodings_of.find(w.weight);
+    return it != encodings_of.end() && it->second == 1;
+  };
+  size_t skewed_layers = 0, per_tensor_weights = 0;
+  for (const LayerWeightRanges& w : r.weight_ranges) {
+    skewed_layers += !w.outliers.empty() && per_tensor(w);
+    per_tensor_weights += per_tensor(w);
+  }
   if (r.weights_only < r.activations_only)
     out.push_back({"warning", "weights",
                    "weights only score " + num(r.weights_only) + ", activations only " +
                        num(r.activations_only) + " (float " + num(r.float_score) + "): the weights cost more",
-                   skewed_layers ? "--ptq cle (" + std::to_string(skewed_layers) +
-                                       " layers have outlier channels), or --per-channel"
-                                 : "--per-channel, --ptq adaround, or a higher --param-bw for the layers below"});
+                   skewed_layers      ? "--ptq cle (" + std::to_string(skewed_layers) +
+                                            " per-tensor weights have outlier channels), or --per-channel"
+                   : per_tensor_weights ? "--per-channel, --ptq adaround, or a higher --param-bw for the layers below"
+                                        : "--ptq adaround, or a higher --param-bw for the layers below"});
   else
     out.push_back({"warning", "activations",
                    "activations only score " + num(r.activations_only) + ", weights only " + num(r.weights_only) +
@@ -94,7 +105,7 @@ std::vector<AnalysisFinding> analysis_findings(const AnalysisReport& r) {
                           num(r.all_quantized) + ")",
                       ""};
     std::vector<std::string> fixes;
-    if (auto w = ranges.find(l.node); w != ranges.end() && !w->second->outliers.empty()) {
+    if (auto w = ranges.find(l.node); w != ranges.end() && !w->second->outliers.empty() && per_tensor(*w->second)) {
       const double widest = widest_relative_range(*w->second);
       f.text += "; its weight's widest output channel spans " + num(widest) + "x the narrowest (" +
                 std::to_string(w->second->outliers.size()) + " outlier channels)";

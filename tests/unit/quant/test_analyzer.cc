@@ -144,6 +144,17 @@ TEST_CASE("analyzer: the CLE fixture's per-tensor weights are found, its depthwi
   CHECK(findings[0].fix.find("--ptq cle") != std::string::npos);
   CHECK(findings[1].subject == top.node);
   CHECK(findings[1].text.find("outlier channels") != std::string::npos);
+  {  // Per-channel weights: skewed channels cost nothing, so neither CLE nor per-channel is advised.
+    AnalysisReport per_channel = r;
+    for (QuantizerRange& q : per_channel.ranges)
+      if (q.param) q.min.push_back(q.min[0]), q.max.push_back(q.max[0]);
+    const std::vector<AnalysisFinding> f = analysis_findings(per_channel);
+    REQUIRE(!f.empty());
+    CHECK(f[0].subject == "weights");
+    CHECK(f[0].fix.find("--per-channel") == std::string::npos);
+    CHECK(f[0].fix.find("cle") == std::string::npos);
+    for (const AnalysisFinding& x : f) CHECK(x.text.find("outlier channels") == std::string::npos);
+  }
   REQUIRE(!r.kept_scores.empty());
   CHECK(r.override_layers >= 1);
   CHECK(r.kept_scores[r.override_layers - 1] > r.all_quantized + 10);
