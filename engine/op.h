@@ -35,6 +35,12 @@ class Kernel {
 };
 
 // Shape and dtype inference for one node; shapes are concrete here.
+// An error about one node: "OpType node 'name': ...parts".
+template <typename... Parts>
+[[noreturn]] void node_fail(const Node& node, const Parts&... parts) {
+  ::octet::fail(node.op_type, " node '", node.name, "': ", parts...);
+}
+
 class InferContext {
  public:
   InferContext(const Graph& graph, const Node& node, std::vector<TensorInfo*> outputs);
@@ -58,7 +64,7 @@ class InferContext {
   // Throws octet::Error prefixed with the node's name and op.
   template <typename... Parts>
   [[noreturn]] void fail(const Parts&... parts) const {
-    ::octet::fail(node_.op_type, " node '", node_.name, "': ", parts...);
+    node_fail(node_, parts...);
   }
 
  private:

@@ -134,8 +134,7 @@ InferReport infer_shapes_and_fold(Graph& graph, size_t memory_limit) {
     schema->infer(ctx);
     for (TensorInfo* t : outs)
       if (t && !t->shape.is_concrete())
-        fail(node.op_type, " node '", node.name, "': shape of output '", t->name,
-             "' was not inferred");
+        node_fail(node, "shape of output '", t->name, "' was not inferred");
     bool all_constant = true;  // or the outputs need only the (known) input shapes
     for (TensorId id : node.inputs)
       if (id != kNoTensor && !graph.tensor(id).is_constant() && !schema->depends_on_shapes_only)

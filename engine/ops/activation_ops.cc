@@ -48,9 +48,7 @@ UnaryParams unary_params(UnaryOp op, const Node& node) {
   const Attributes& a = node.attrs;
   UnaryParams p;
   p.op = op;
-  auto fail = [&](const std::string& what) {
-    ::octet::fail(node.op_type, " node '", node.name, "': ", what);
-  };
+  auto fail = [&](const std::string& what) { node_fail(node, what); };
   switch (op) {
     case UnaryOp::kLeakyRelu: p.alpha = a.get_float("alpha", 0.01f); break;
     case UnaryOp::kThresholdedRelu: p.alpha = a.get_float("alpha", 1.0f); break;

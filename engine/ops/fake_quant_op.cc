@@ -10,49 +10,44 @@
 namespace octet {
 namespace {
 
-kernels::FakeQuantParams read_params(const Node& node, const Dims& dims,
-                                     void (*fail_fn)(const Node&, const std::string&)) {
+kernels::FakeQuantParams read_params(const Node& node, const Dims& dims) {
   kernels::FakeQuantParams p;
   p.scale = node.attrs.get_floats("scale");
   std::vector<int64_t> offsets = node.attrs.get_ints("offset");
   p.qmin = static_cast<int32_t>(node.attrs.get_int("qmin", 0));
   p.qmax = static_cast<int32_t>(node.attrs.get_int("qmax", 255));
   if (p.scale.empty() || offsets.size() != p.scale.size())
-    fail_fn(node, "needs as many offsets as scales (and at least one)");
+    node_fail(node, "needs as many offsets as scales (and at least one)");
   if (p.qmin >= p.qmax || p.qmin < -(1 << 16) || p.qmax > (1 << 16))
-    fail_fn(node, "bad integer range [qmin, qmax]");
+    node_fail(node, "bad integer range [qmin, qmax]");
   for (float s : p.scale)
-    if (!(s > 0.f) || !std::isfinite(s)) fail_fn(node, "scales must be positive and finite");
+    if (!(s > 0.f) || !std::isfinite(s)) node_fail(node, "scales must be positive and finite");
   for (int64_t o : offsets) {
-    if (o < -(1 << 16) || o > (1 << 16)) fail_fn(node, "offset out of range");
+    if (o < -(1 << 16) || o > (1 << 16)) node_fail(node, "offset out of range");
     p.offset.push_back(static_cast<int32_t>(o));
   }
   if (p.scale.size() > 1) {
     int64_t axis = node.attrs.get_int("axis", -1);
     const int64_t rank = static_cast<int64_t>(dims.size());
     if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) fail_fn(node, "axis out of range");
+    if (axis < 0 || axis >= rank) node_fail(node, "axis out of range");
     p.channels = dims[axis];
     for (int64_t k = 0; k < axis; ++k) p.outer *= dims[k];
     for (int64_t k = axis + 1; k < rank; ++k) p.inner *= dims[k];
     p.block = node.attrs.get_int("block_size", 0);
-    if (p.block < 0 || p.block > p.channels) fail_fn(node, "block_size out of range");
+    if (p.block < 0 || p.block > p.channels) node_fail(node, "block_size out of range");
     const int64_t expected =
         p.block ? p.outer * ((p.channels + p.block - 1) / p.block) * p.inner : p.channels;
     if (expected != static_cast<int64_t>(p.scale.size()))
-      fail_fn(node, p.block ? "per-block scale count does not match the blocked layout"
+      node_fail(node, p.block ? "per-block scale count does not match the blocked layout"
                             : "per-channel scale count does not match the axis dimension");
   }
   return p;
 }
 
-[[noreturn]] void fail_node(const Node& node, const std::string& what) {
-  fail(node.op_type, " node '", node.name, "': ", what);
-}
-
 void infer(InferContext& ctx) {
   OCTET_NODE_CHECK(ctx, ctx.input_dtype(0) == DType::kF32, "input must be f32");
-  read_params(ctx.node(), ctx.input_dims(0), fail_node);
+  read_params(ctx.node(), ctx.input_dims(0));
   ctx.set_output(0, DType::kF32, ctx.input_dims(0));
 }
 
@@ -76,7 +71,7 @@ class FakeQuantKernel final : public Kernel {
 };
 
 std::unique_ptr<Kernel> prepare(const PrepareContext& ctx) {
-  return std::make_unique<FakeQuantKernel>(read_params(ctx.node, ctx.input_dims(0), fail_node),
+  return std::make_unique<FakeQuantKernel>(read_params(ctx.node, ctx.input_dims(0)),
                                            ctx.reference, ctx.threads);
 }
 

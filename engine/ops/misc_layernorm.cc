@@ -13,7 +13,7 @@ int64_t norm_axis(const Node& n, const Dims& x) {
   const int64_t rank = static_cast<int64_t>(x.size());
   int64_t axis = n.attrs.get_int("axis", -1);
   if (rank == 0 || axis < -rank || axis >= rank)
-    fail(n.op_type, " node '", n.name, "': axis ", axis, " is out of range for rank ", rank);
+    node_fail(n, "axis ", axis, " is out of range for rank ", rank);
   return axis < 0 ? axis + rank : axis;
 }
 

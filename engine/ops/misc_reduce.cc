@@ -26,11 +26,6 @@ ReduceKind reduce_kind(const std::string& op) {
   return ReduceKind::kMean;
 }
 
-template <typename... Parts>
-[[noreturn]] void node_fail(const Node& n, const Parts&... parts) {
-  fail(n.op_type, " node '", n.name, "': ", parts...);
-}
-
 std::vector<int64_t> constant_axes(const Graph& g, const Node& n) {
   const TensorInfo& t = g.tensor(n.inputs[1]);
   if (!t.is_constant()) node_fail(n, "the axes input '", t.name, "' must be a constant");

@@ -15,11 +15,6 @@ namespace {
 using kernels::ResizeAxis;
 using kernels::ResizeParams;
 
-template <typename... Parts>
-[[noreturn]] void node_fail(const Node& n, const Parts&... parts) {
-  fail(n.op_type, " node '", n.name, "': ", parts...);
-}
-
 using InputFn = ResizeInputFn;
 
 std::vector<double> read_values(const Node& n, const TensorInfo& t, const char* what) {

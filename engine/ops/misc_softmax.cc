@@ -15,9 +15,9 @@ SoftmaxView softmax_view(const Node& node, const Dims& x, int64_t opset) {
   const int64_t rank = static_cast<int64_t>(x.size());
   const bool coerce = opset < 13;
   int64_t axis = node.attrs.get_int("axis", coerce ? 1 : -1);
-  if (rank == 0) fail(node.op_type, " node '", node.name, "': input must have rank >= 1");
+  if (rank == 0) node_fail(node, "input must have rank >= 1");
   if (axis < -rank || axis > (coerce ? rank : rank - 1))
-    fail(node.op_type, " node '", node.name, "': axis ", axis, " is out of range for rank ", rank);
+    node_fail(node, "axis ", axis, " is out of range for rank ", rank);
   if (axis < 0) axis += rank;
   SoftmaxView v;
   for (int64_t a = 0; a < axis; ++a) v.outer *= x[a];

@@ -8,7 +8,6 @@
 namespace octet {
 namespace {
 
-using nn::node_fail;
 
 struct BnGeom {
   kernels::BatchNormShape s;

@@ -12,11 +12,6 @@
 
 namespace octet::nn {
 
-template <typename... Parts>
-[[noreturn]] void node_fail(const Node& node, const Parts&... parts) {
-  ::octet::fail(node.op_type, " node '", node.name, "': ", parts...);
-}
-
 // Clamp attributes set by activation fusion.
 inline void act_range(const Node& node, float& lo, float& hi) {
   lo = node.attrs.get_float("_act_min", -INFINITY);

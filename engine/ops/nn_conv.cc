@@ -11,7 +11,6 @@
 namespace octet {
 namespace {
 
-using nn::node_fail;
 constexpr int64_t kMaxAttr = int64_t{1} << 24;
 
 std::vector<int64_t> spatial_attr(const Node& node, const char* name, int spatial,

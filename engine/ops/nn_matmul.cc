@@ -9,7 +9,6 @@
 namespace octet {
 namespace {
 
-using nn::node_fail;
 
 // ---------------------------------------------------------------------------------- Gemm
 struct GemmGeom {

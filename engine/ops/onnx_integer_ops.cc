@@ -26,11 +26,6 @@ namespace {
 
 constexpr int64_t kMaxAttr = int64_t{1} << 24;
 
-template <typename... Parts>
-[[noreturn]] void node_fail(const Node& node, const Parts&... parts) {
-  ::octet::fail(node.op_type, " node '", node.name, "': ", parts...);
-}
-
 // A copy of a node's name and op type (what errors at run time name).
 Node who(const Node& n) {
   Node m;

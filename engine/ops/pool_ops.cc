@@ -16,11 +16,6 @@ using kernels::PoolParams;
 
 constexpr int64_t kMaxPoolAttr = int64_t(1) << 24;
 
-template <typename... Parts>
-[[noreturn]] void node_fail(const Node& n, const Parts&... parts) {
-  fail(n.op_type, " node '", n.name, "': ", parts...);
-}
-
 bool is_nhwc(const Node& n) {
   std::string layout = n.attrs.get_string("_layout", "NCHW");
   if (layout != "NCHW" && layout != "NHWC")

@@ -13,11 +13,6 @@
 
 namespace octet::qops {
 
-template <typename... Parts>
-[[noreturn]] void node_fail(const Node& n, const Parts&... parts) {
-  fail(n.op_type, " node '", n.name, "': ", parts...);
-}
-
 // A per-tensor activation encoding: real = scale * (code - zero_point), codes of `type`.
 struct ActQuant {
   DType type = DType::kU8;

@@ -192,7 +192,7 @@ QLinear16Setup qlinear16_setup(const PrepareContext& ctx) {
   s.x = act_quant_wide(node, ctx.input(0));
   s.y = act_quant_wide(node, ctx.output(0));
   if (ctx.input(1).quant.block_size > 0)
-    nn::node_fail(node, "per-block weights do not run with 16-bit codes");
+    node_fail(node, "per-block weights do not run with 16-bit codes");
   s.w = weight_codes(node, ctx.input(1));
   const std::vector<float> ws = weight_scales(node, ctx.input(1), s.N, 0);
   if (ctx.has_input(2)) s.bias = bias_codes64(node, ctx.input(2), s.N);

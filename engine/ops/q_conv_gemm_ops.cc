@@ -127,7 +127,7 @@ QConvSetup qconv_setup(const PrepareContext& ctx) {
   s.p = nn::conv_geom(node, ctx.input_dims(0), ctx.input_dims(1), false).p;
   s.x = qops::act_quant(node, ctx.input(0));
   s.y = qops::act_quant(node, ctx.output(0));
-  if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
+  if (s.y.type != s.x.type) node_fail(node, "output codes must have the input's type");
   s.w = qops::weight_codes(node, ctx.input(1));
   s.w4 = int4_nibbles(ctx.input(1));
   const std::vector<float> ws = qops::weight_scales(node, ctx.input(1), s.p.M, 0);
@@ -241,30 +241,30 @@ QConvBlockwiseSetup qconv_blockwise_setup(const PrepareContext& ctx) {
   s.p = nn::conv_geom(node, ctx.input_dims(0), ctx.input_dims(1), false).p;
   s.x = qops::act_quant(node, ctx.input(0));
   s.y = qops::act_quant(node, ctx.output(0));
-  if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
+  if (s.y.type != s.x.type) node_fail(node, "output codes must have the input's type");
   if (s.x.type != DType::kU8 && s.x.type != DType::kI8)
-    nn::node_fail(node, "per-block weights run with 8-bit (u8 / i8) activation codes");
+    node_fail(node, "per-block weights run with 8-bit (u8 / i8) activation codes");
   const std::string why = kernels::qconv_blockwise_unsupported(s.p, wq.block_size);
-  if (!why.empty()) nn::node_fail(node, "per-block weights: ", why);
+  if (!why.empty()) node_fail(node, "per-block weights: ", why);
   const int64_t Cb = (s.p.C / s.p.group) / wq.block_size;
   if (w.dtype != DType::kI4 || !w.is_constant() || wq.axis != 1 ||
       int64_t(wq.scale.size()) != s.p.M * Cb * s.p.KH * s.p.KW ||
       wq.zero_point.size() != wq.scale.size())
-    nn::node_fail(node, "per-block weights must be an i4 constant [M, C/group, KH, KW] with ",
+    node_fail(node, "per-block weights must be an i4 constant [M, C/group, KH, KW] with ",
                   "M * C/group / block * KH * KW scales along axis 1");
   for (size_t i = 0; i < wq.scale.size(); ++i)
     if (!(std::isfinite(wq.scale[i]) && wq.scale[i] > 0.f) || wq.zero_point[i] != 0)
-      nn::node_fail(node, "per-block weight scales must be finite and positive, zero points 0");
+      node_fail(node, "per-block weight scales must be finite and positive, zero points 0");
   if (!w.data || w.data->size() < dtype_storage_bytes(DType::kI4, checked_numel(w.shape.concrete())))
-    nn::node_fail(node, "weights '", w.name, "' are truncated");
+    node_fail(node, "weights '", w.name, "' are truncated");
   s.w4 = int4_nibbles(w);
   s.scales = wq.scale;
   if (ctx.has_input(2)) {
     const TensorInfo& b = ctx.input(2);
     if (b.dtype != DType::kF32 || !b.is_constant())
-      nn::node_fail(node, "with per-block weights the bias is an f32 constant");
+      node_fail(node, "with per-block weights the bias is an f32 constant");
     const std::vector<float> real = nn::const_floats(node, b);
-    if (int64_t(real.size()) != s.p.M) nn::node_fail(node, "bias must have ", s.p.M, " values");
+    if (int64_t(real.size()) != s.p.M) node_fail(node, "bias must have ", s.p.M, " values");
     for (float v : real) s.bias_f.push_back(v / s.y.scale);
   }
   s.q.x_signed = s.x.is_signed();
@@ -364,18 +364,18 @@ QLinearSetup blockwise_setup(const PrepareContext& ctx, QLinearSetup s) {
   s.block = q.block_size;
   if (w.dtype != DType::kI4 || q.axis != 1 || (s.block != 32 && s.block != 64 && s.block != 128) ||
       s.K % s.block != 0 || int64_t(q.scale.size()) != s.N * (s.K / s.block))
-    nn::node_fail(node, "per-block weights must be i4 [N, K] with blocks of 32, 64 or 128 along K ",
+    node_fail(node, "per-block weights must be i4 [N, K] with blocks of 32, 64 or 128 along K ",
                   "and N * K / block scales");
   for (size_t i = 0; i < q.scale.size(); ++i)
     if (!(std::isfinite(q.scale[i]) && q.scale[i] > 0.f) || q.zero_point[i] != 0)
-      nn::node_fail(node, "per-block weight scales must be finite and positive, zero points 0");
+      node_fail(node, "per-block weight scales must be finite and positive, zero points 0");
   s.block_scales = q.scale;
   if (ctx.has_input(2)) {
     const TensorInfo& b = ctx.input(2);
     if (b.dtype != DType::kF32 || !b.is_constant())
-      nn::node_fail(node, "with per-block weights the bias is an f32 constant");
+      node_fail(node, "with per-block weights the bias is an f32 constant");
     const std::vector<float> real = nn::const_floats(node, b);
-    if (int64_t(real.size()) != s.N) nn::node_fail(node, "bias must have ", s.N, " values");
+    if (int64_t(real.size()) != s.N) node_fail(node, "bias must have ", s.N, " values");
     for (float v : real) s.bias_f.push_back(v / s.y.scale);
   }
   s.rq.zero_point = s.y.zero_point;
@@ -392,7 +392,7 @@ QLinearSetup qlinear_setup(const PrepareContext& ctx) {
   s.M = s.K ? checked_numel(a) / s.K : 0;
   s.x = qops::act_quant(node, ctx.input(0));
   s.y = qops::act_quant(node, ctx.output(0));
-  if (s.y.type != s.x.type) nn::node_fail(node, "output codes must have the input's type");
+  if (s.y.type != s.x.type) node_fail(node, "output codes must have the input's type");
   s.w = qops::weight_codes(node, ctx.input(1));
   s.w4 = int4_nibbles(ctx.input(1));
   const QuantParams& wq = ctx.input(1).quant;

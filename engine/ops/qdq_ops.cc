@@ -66,7 +66,7 @@ struct PrepareFail {
   const Node& node;
   template <typename... Parts>
   [[noreturn]] void fail(const Parts&... parts) const {
-    ::octet::fail(node.op_type, " node '", node.name, "': ", parts...);
+    node_fail(node, parts...);
   }
 };
 
@@ -157,8 +157,7 @@ std::unique_ptr<Kernel> prepare_quantize(const PrepareContext& ctx) {
     const DType out = ctx.output(0).dtype;
     if (l.params() != 1 || (out != DType::kI8 && out != DType::kU8 && out != DType::kI16 &&
                             out != DType::kU16))
-      fail(ctx.node.op_type, " node '", ctx.node.name,
-           "': _round_half_away needs a per-tensor 8- or 16-bit quantization");
+      node_fail(ctx.node, "_round_half_away needs a per-tensor 8- or 16-bit quantization");
   }
   return std::make_unique<QuantizeKernel>(l, ctx.output(0).dtype, ctx.reference, ctx.threads,
                                           half_away);
