@@ -203,11 +203,11 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   std::printf("wrote %s in %.2f s\n", out.c_str(), seconds);
   if (args.has("--report-html")) {
     const int64_t rows = args.get_int("--report-samples", 32, 1, 1 << 24);
-    const quant::SampleBatch all = quant::load_samples(data, sim.model());
+    const quant::SampleBatch samples = quant::load_samples(data, sim.model(), rows);  // only those rows read
     quant::AnalyzerOptions ao;
     ao.eval.batch = co.batch_size;
     ao.eval.threads = co.threads;
-    write_html_report(args.get("--report-html"), sim, all.slice(0, std::min(rows, all.rows())), nullptr, "", ao);
+    write_html_report(args.get("--report-html"), sim, samples, nullptr, "", ao);
   }
   return 0;
 }
