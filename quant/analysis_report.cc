@@ -11,6 +11,7 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "quant/analysis_json.h"
 #include "report/analysis_report_assets.h"
 
 namespace octet::quant {
@@ -141,50 +142,13 @@ std::vector<std::string> most_sensitive_quantizers(const AnalysisReport& report,
 
 std::string analysis_report_html(const AnalysisReport& r) {
   using json = nlohmann::ordered_json;
-  json d;
-  d["score"] = r.score_name;
-  d["float"] = r.float_score;
-  d["fp32_sanity"] = r.fp32_sanity;
-  d["weights_only"] = r.weights_only;
-  d["activations_only"] = r.activations_only;
-  d["all_quantized"] = r.all_quantized;
-  d["agreement"] = r.agreement ? json{r.fp32_sanity_agreement, r.weights_only_agreement,
-                                      r.activations_only_agreement, r.all_quantized_agreement}
-                               : json(nullptr);
-  d["evaluations"] = r.evaluations;
-  d["seconds"] = r.seconds;
-  d["float_evaluation_seconds"] = r.float_eval_seconds;
-  d["ptq_steps"] = r.ptq_steps;
-  d["layers"] = json::array();
-  for (const LayerSensitivity& l : r.layers)
-    d["layers"].push_back({{"layer", l.node}, {"op_type", l.op_type}, {"only_this", l.only_this},
-                           {"all_but_this", l.all_but_this}, {"output_mse", l.output_mse},
-                           {"only_this_agreement", r.agreement ? json(l.only_this_agreement) : json(nullptr)},
-                           {"all_but_this_agreement", r.agreement ? json(l.all_but_this_agreement) : json(nullptr)},
-                           {"quantizers", l.quantizers}});
+  json d = analysis_summary_json(r);
+  std::vector<size_t> graph_order(r.layers.size());
+  for (size_t i = 0; i < graph_order.size(); ++i) graph_order[i] = i;
+  d["layers"] = layer_sensitivity_json(r, graph_order);
   d["ranked"] = sensitivity_order(r);
-  d["kept_scores"] = r.kept_scores;
-  d["override_bits"] = r.override_bits;
-  d["override_layers"] = r.override_layers;
-  auto ranges = [](const LayerWeightRanges& w) {
-    return json{{"min", w.min}, {"max", w.max}, {"mean", w.mean}, {"relative_range", w.relative_range},
-                {"outlier_channels", w.outliers}};
-  };
-  d["weight_ranges"] = json::array();
-  for (const LayerWeightRanges& w : r.weight_ranges) {
-    json j{{"layer", w.node}, {"op_type", w.op_type}, {"weight", w.weight}};
-    j.update(ranges(w));
-    j["before"] = nullptr;
-    for (const LayerWeightRanges& b : r.weight_ranges_before_ptq)
-      if (b.node == w.node && b.min.size() == w.min.size()) j["before"] = ranges(b);
-    d["weight_ranges"].push_back(std::move(j));
-  }
-  d["histograms"] = json::array();
-  for (const ValueHistogram& h : r.histograms)
-    d["histograms"].push_back({{"tensor", h.tensor}, {"param", h.param}, {"lo", h.lo}, {"hi", h.hi},
-                               {"counts", h.counts}, {"observed_min", h.observed_min},
-                               {"observed_max", h.observed_max}, {"encoding_min", h.encoding_min},
-                               {"encoding_max", h.encoding_max}});
+  d["weight_ranges"] = weight_ranges_json(r);
+  d["histograms"] = histograms_json(r);
   d["ranges"] = json::array();
   for (const QuantizerRange& q : r.ranges)
     d["ranges"].push_back({{"tensor", q.tensor}, {"param", q.param}, {"min", q.min}, {"max", q.max}});

@@ -79,11 +79,12 @@
        ' evaluations in ' + num(data.seconds) + ' s (one float evaluation: ' +
        num(data.float_evaluation_seconds) + ' s)' + (data.ptq_steps ? '; after --ptq ' + data.ptq_steps : ''));
     var t = el('table', { id: 'summary' }, main);
-    var agree = data.agreement ? [100].concat(data.agreement) : null;  // float agrees with itself
+    var ag = data.top1_agreement_with_float;
+    var agree = ag ? [100, ag.fp32_sanity, ag.weights_only, ag.activations_only, ag.all_quantized] : null;
     var head = el('tr', {}, t);
     el('th', { 'class': 'name' }, head, 'run');
     el('th', {}, head, 'score');
-    if (data.agreement) el('th', {}, head, 'top-1 agreement with float (%)');
+    if (agree) el('th', {}, head, 'top-1 agreement with float (%)');
     var rows = [['float', data.float], ['FP32 sanity (every quantizer disabled)', data.fp32_sanity],
                 ['weights only', data.weights_only], ['activations only', data.activations_only],
                 ['all quantized', data.all_quantized]];
@@ -91,7 +92,7 @@
       var tr = el('tr', {}, t);
       el('td', { 'class': 'name' }, tr, r[0]);
       el('td', {}, tr, num(r[1]));
-      if (data.agreement) el('td', {}, tr, num(agree[k]));
+      if (agree) el('td', {}, tr, num(agree[k]));  // float agrees with itself
     });
     el('h2', { id: 'findings' }, main, 'Findings');
     if (!data.findings.length) el('p', {}, main, 'Nothing stands out.');
@@ -114,14 +115,14 @@
     });
     var n = data.layers.length;
     var values = [data.float, data.all_quantized];
-    data.layers.forEach(function (l) { values.push(l.only_this, l.all_but_this); });
+    data.layers.forEach(function (l) { values.push(l.only_this_quantized, l.all_but_this_quantized); });
     var f = frame(main, Math.max(600, Math.min(1400, 40 + n * 14)), 280, [0, Math.max(1, n - 1)],
                   extent(values), 'chart sweep');
     [[data.float, '#2ca02c'], [data.all_quantized, '#d62728']].forEach(function (h) {
       svgEl('line', { x1: f.left, x2: f.right, y1: f.y(h[0]), y2: f.y(h[0]), stroke: h[1],
                       'stroke-dasharray': '4 3' }, f.svg);
     });
-    [['only_this', '#1f77b4'], ['all_but_this', '#ff7f0e']].forEach(function (s) {
+    [['only_this_quantized', '#1f77b4'], ['all_but_this_quantized', '#ff7f0e']].forEach(function (s) {
       var pts = data.layers.map(function (l, i) { return f.x(i) + ',' + f.y(l[s[0]]); });
       svgEl('polyline', { points: pts.join(' '), fill: 'none', stroke: s[1] }, f.svg);
       data.layers.forEach(function (l, i) {
@@ -134,21 +135,22 @@
 
   // The score with the k most sensitive layers re-encoded wider, k = 1, 2, ...
   function keptPlot() {
-    if (!data.kept_scores.length) return;
+    var kept = data.scores_with_most_sensitive_layers_at_override_bits;
+    if (!kept.length) return;
     el('h3', { id: 'kept' }, main, 'The most sensitive layers at ' + data.override_bits + ' bits');
     el('p', { 'class': 'muted' }, main, 'score with the k most sensitive layers\' quantizers re-encoded at ' +
        data.override_bits + ' bits from their calibrated ranges' +
        (data.override_layers ? '; overrides_config.json keeps ' + data.override_layers : ''));
-    var k = data.kept_scores.length;
+    var k = kept.length;
     var f = frame(main, 600, 220, [1, Math.max(2, k)],
-                  extent(data.kept_scores.concat([data.float, data.all_quantized])), 'chart kept');
+                  extent(kept.concat([data.float, data.all_quantized])), 'chart kept');
     [[data.float, '#2ca02c'], [data.all_quantized, '#d62728']].forEach(function (h) {
       svgEl('line', { x1: f.left, x2: f.right, y1: f.y(h[0]), y2: f.y(h[0]), stroke: h[1],
                       'stroke-dasharray': '4 3' }, f.svg);
     });
-    svgEl('polyline', { points: data.kept_scores.map(function (v, i) { return f.x(i + 1) + ',' + f.y(v); }).join(' '),
+    svgEl('polyline', { points: kept.map(function (v, i) { return f.x(i + 1) + ',' + f.y(v); }).join(' '),
                         fill: 'none', stroke: '#9467bd' }, f.svg);
-    data.kept_scores.forEach(function (v, i) {
+    kept.forEach(function (v, i) {
       var c = svgEl('circle', { cx: f.x(i + 1), cy: f.y(v), r: i + 1 === data.override_layers ? 5 : 3,
                                 fill: '#9467bd' }, f.svg);
       svgEl('title', {}, c, (i + 1) + ' layers: ' + num(v));
@@ -161,7 +163,7 @@
     var t = el('table', { id: 'ranked-table' }, main);
     var head = el('tr', {}, t);
     var heads = ['#', 'layer', 'op', 'only this quantized', 'all but this quantized', 'output MSE'];
-    if (data.agreement) heads.push('top-1 agreement, only this / all but this (%)');
+    if (data.top1_agreement_with_float) heads.push('top-1 agreement, only this / all but this (%)');
     heads.forEach(function (h, k) {
       el('th', { 'class': k === 1 || k === 2 ? 'name' : '' }, head, h);
     });
@@ -171,10 +173,12 @@
       el('td', {}, tr, String(rank + 1));
       layerLink(i, el('td', { 'class': 'name' }, tr));
       el('td', { 'class': 'name' }, tr, l.op_type);
-      el('td', {}, tr, num(l.only_this));
-      el('td', {}, tr, num(l.all_but_this));
+      el('td', {}, tr, num(l.only_this_quantized));
+      el('td', {}, tr, num(l.all_but_this_quantized));
       el('td', {}, tr, num(l.output_mse));
-      if (data.agreement) el('td', {}, tr, num(l.only_this_agreement) + ' / ' + num(l.all_but_this_agreement));
+      if (data.top1_agreement_with_float)
+        el('td', {}, tr, num(l.only_this_quantized_top1_agreement) + ' / ' +
+           num(l.all_but_this_quantized_top1_agreement));
     });
   }
 
@@ -245,8 +249,8 @@
     data.layers.forEach(function (l, i) {
       var s = el('section', { id: layerId(i), 'data-layer': l.layer }, main);
       el('h3', {}, s, l.layer + ' (' + l.op_type + ')');
-      el('p', { 'class': 'muted' }, s, 'only this layer quantized: ' + num(l.only_this) +
-         '; all but this layer: ' + num(l.all_but_this) + '; output MSE ' + num(l.output_mse) +
+      el('p', { 'class': 'muted' }, s, 'only this layer quantized: ' + num(l.only_this_quantized) +
+         '; all but this layer: ' + num(l.all_but_this_quantized) + '; output MSE ' + num(l.output_mse) +
          '; quantizers: ' + l.quantizers.join(', '));
       var plots = el('div', { 'class': 'plots' }, s);
       var w = byWeightLayer[l.layer];

@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"
+#include "quant/analysis_json.h"
 #include "quant/analysis_report.h"
 #include "quant/encoding.h"
 #include "quant/fidelity.h"
@@ -329,59 +330,12 @@ void write_analysis(const AnalysisReport& report, const std::string& dir) {
   write("per_layer_mse_loss.json", mse);
   write("min_max_ranges/activations.json", acts);
   write("min_max_ranges/weights.json", weights);
-  auto ranges_json = [](const LayerWeightRanges& r) {
-    return nlohmann::ordered_json{{"weight", r.weight}, {"min", r.min}, {"max", r.max}, {"mean", r.mean},
-                                  {"relative_range", r.relative_range}, {"outlier_channels", r.outliers}};
-  };
-  nlohmann::ordered_json wr = nlohmann::ordered_json::array();
-  for (const LayerWeightRanges& r : report.weight_ranges) {
-    nlohmann::ordered_json j{{"layer", r.node}, {"op_type", r.op_type}};
-    j.update(ranges_json(r));
-    for (const LayerWeightRanges& b : report.weight_ranges_before_ptq)
-      if (b.node == r.node) j["before_" + report.ptq_steps] = ranges_json(b);
-    wr.push_back(std::move(j));
-  }
-  write("weight_ranges.json", wr);
-  nlohmann::ordered_json hs = nlohmann::ordered_json::array();
-  for (const ValueHistogram& h : report.histograms)
-    hs.push_back({{"tensor", h.tensor}, {"param", h.param}, {"lo", h.lo}, {"hi", h.hi},
-                  {"counts", h.counts}, {"values", h.values}, {"observed_min", h.observed_min},
-                  {"observed_max", h.observed_max}, {"encoding_min", h.encoding_min},
-                  {"encoding_max", h.encoding_max}});
-  write("histograms.json", hs);
+  write("weight_ranges.json", weight_ranges_json(report));
+  write("histograms.json", histograms_json(report));
   const std::string html = analysis_report_html(report);
   write_file_atomically((fs::path(dir) / "report.html").string(), html.data(), html.size());
-  nlohmann::ordered_json s;
-  s["score"] = report.score_name;
-  s["float"] = report.float_score;
-  s["fp32_sanity"] = report.fp32_sanity;
-  s["weights_only"] = report.weights_only;
-  s["activations_only"] = report.activations_only;
-  s["all_quantized"] = report.all_quantized;
-  if (report.agreement)
-    s["top1_agreement_with_float"] = {{"fp32_sanity", report.fp32_sanity_agreement},
-                                      {"weights_only", report.weights_only_agreement},
-                                      {"activations_only", report.activations_only_agreement},
-                                      {"all_quantized", report.all_quantized_agreement}};
-  s["evaluations"] = report.evaluations;
-  s["seconds"] = report.seconds;
-  s["float_evaluation_seconds"] = report.float_eval_seconds;
-  nlohmann::ordered_json ranked = nlohmann::ordered_json::array();
-  for (size_t i : sensitivity_order(report)) {
-    const LayerSensitivity& l = report.layers[i];
-    nlohmann::ordered_json j{{"layer", l.node}, {"op_type", l.op_type}, {"only_this_quantized", l.only_this},
-                             {"all_but_this_quantized", l.all_but_this}, {"output_mse", l.output_mse},
-                             {"quantizers", l.quantizers}};
-    if (report.agreement) {
-      j["only_this_quantized_top1_agreement"] = l.only_this_agreement;
-      j["all_but_this_quantized_top1_agreement"] = l.all_but_this_agreement;
-    }
-    ranked.push_back(std::move(j));
-  }
-  s["layers_most_sensitive_first"] = ranked;
-  s["override_bits"] = report.override_bits;
-  s["scores_with_most_sensitive_layers_at_override_bits"] = report.kept_scores;
-  s["override_layers"] = report.override_layers;
+  nlohmann::ordered_json s = analysis_summary_json(report);
+  s["layers_most_sensitive_first"] = layer_sensitivity_json(report, sensitivity_order(report));
   write("sensitivity.json", s);
 }
 
