@@ -341,6 +341,10 @@ class OnnxGraphBuilder {
     }
     for (const auto& a : n.attribute()) {
       OCTET_CHECK(!a.name().empty(), where, ": an attribute has no name");
+      // octet's passes keep their decisions in '_'-named attributes (_layout, _act_min, ...);
+      // one read from a file would take effect unchecked (e.g. an NHWC layout on an NCHW tensor).
+      OCTET_CHECK(a.name()[0] != '_', where, ": attribute '", a.name(),
+                  "' starts with '_', which octet reserves for its own attributes; no ONNX op has one");
       if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
         continue;  // control flow: the op itself is reported as unsupported
       if (a.type() == onnx::AttributeProto::TENSOR) {

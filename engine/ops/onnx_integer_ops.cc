@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/op.h"
+#include "engine/ops/nn_common.h"
 #include "engine/ops/op_groups.h"
 #include "kernels/cast.h"
 #include "kernels/parallel.h"
@@ -23,8 +24,6 @@
 
 namespace octet {
 namespace {
-
-constexpr int64_t kMaxAttr = int64_t{1} << 24;
 
 // A copy of a node's name and op type (what errors at run time name).
 Node who(const Node& n) {
@@ -93,94 +92,14 @@ void check_count(const InferContext& ctx, size_t i, const char* what, int64_t ch
                    " values, has shape ", dims_to_string(d));
 }
 
-// ---- convolution geometry (NCHW; rank 3 runs as H = 1)
+// ---- convolution geometry: the float Conv's (one set of attribute checks); these ops run NCHW
+// (rank 3 as H = 1) and take no fused activation.
 
-struct QConvGeom {
-  kernels::ConvParams p;
-  Dims out;
-};
-
-std::vector<int64_t> spatial_attr(const Node& node, const char* name, int sp, int64_t fallback,
-                                  int64_t lo) {
-  std::vector<int64_t> v = node.attrs.get_ints(name, std::vector<int64_t>(sp, fallback));
-  if (v.size() != static_cast<size_t>(sp)) node_fail(node, name, " must have ", sp, " values, has ", v.size());
-  for (int64_t x : v)
-    if (x < lo || x > kMaxAttr) node_fail(node, name, " value ", x, " out of range");
-  return v;
-}
-
-QConvGeom conv_geom(const Node& node, const Dims& x, const Dims& w) {
-  const size_t r = x.size();
-  if (r > 4) node_fail(node, r - 2, "-D convolution is not supported");
-  if (r != 3 && r != 4) node_fail(node, "input must have rank 3 or 4, has ", r);
-  if (w.size() != r) node_fail(node, "weights must have rank ", r, ", have ", w.size());
-  for (int64_t d : x)
-    if (d <= 0) node_fail(node, "input dims must be positive: ", dims_to_string(x));
-  for (int64_t d : w)
-    if (d <= 0) node_fail(node, "weight dims must be positive: ", dims_to_string(w));
-  const int sp = static_cast<int>(r) - 2;
-  const int64_t C = x[1];
-  const int64_t group = node.attrs.get_int("group", 1);
-  if (group < 1 || group > C) node_fail(node, "group ", group, " out of range for ", C, " channels");
-  if (C % group) node_fail(node, "channels ", C, " not divisible by group ", group);
-  if (w[1] * group != C) node_fail(node, "weights expect ", w[1] * group, " input channels, input has ", C);
-  const int64_t M = w[0];
-  if (M % group) node_fail(node, "output channels ", M, " not divisible by group ", group);
-  std::vector<int64_t> in(sp), k(sp);
-  for (int i = 0; i < sp; ++i) {
-    in[i] = x[2 + i];
-    k[i] = w[2 + i];
-  }
-  if (node.attrs.has("kernel_shape") && spatial_attr(node, "kernel_shape", sp, 1, 1) != k)
-    node_fail(node, "kernel_shape does not match the weights' shape");
-  const auto strides = spatial_attr(node, "strides", sp, 1, 1);
-  const auto dil = spatial_attr(node, "dilations", sp, 1, 1);
-  std::vector<int64_t> pads = node.attrs.get_ints("pads", std::vector<int64_t>(2 * sp, 0));
-  if (pads.size() != static_cast<size_t>(2 * sp)) node_fail(node, "pads must have ", 2 * sp, " values, has ", pads.size());
-  for (int64_t v : pads)
-    if (v < 0 || v > kMaxAttr) node_fail(node, "pad value ", v, " out of range");
-  const std::string auto_pad = node.attrs.get_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID")
-    node_fail(node, "unknown auto_pad '", auto_pad, "'");
-  std::vector<int64_t> out(sp);
-  for (int i = 0; i < sp; ++i) {
-    const int64_t eff = (k[i] - 1) * dil[i] + 1;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      out[i] = (in[i] + strides[i] - 1) / strides[i];
-      const int64_t total = std::max<int64_t>(0, (out[i] - 1) * strides[i] + eff - in[i]);
-      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pads[i + sp] = total - pads[i];
-    } else {
-      if (auto_pad == "VALID") pads[i] = pads[i + sp] = 0;
-      const int64_t span = in[i] + pads[i] + pads[i + sp] - eff;
-      if (span < 0) node_fail(node, "kernel larger than the padded input");
-      out[i] = span / strides[i] + 1;
-    }
-  }
-  QConvGeom g;
-  kernels::ConvParams& p = g.p;
-  p.N = x[0];
-  p.C = C;
-  p.M = M;
-  p.group = group;
-  const int j = sp - 1;
-  p.W = in[j];
-  p.OW = out[j];
-  p.KW = k[j];
-  p.sw = strides[j];
-  p.dw = dil[j];
-  p.pl = pads[j];
-  if (sp == 2) {
-    p.H = in[0];
-    p.OH = out[0];
-    p.KH = k[0];
-    p.sh = strides[0];
-    p.dh = dil[0];
-    p.pt = pads[0];
-  }
-  g.out = {p.N, M};
-  for (int64_t o : out) g.out.push_back(o);
-  checked_numel(g.out);
+nn::ConvGeom qconv_geom(const Node& node, const Dims& x, const Dims& w) {
+  nn::ConvGeom g = nn::conv_geom(node, x, w, /*transpose=*/false);
+  if (g.nhwc) node_fail(node, "runs NCHW only; '_layout' NHWC is not supported");
+  if (node.attrs.has("_act_min") || node.attrs.has("_act_max"))
+    node_fail(node, "takes no fused activation (_act_min/_act_max)");
   return g;
 }
 
@@ -255,7 +174,7 @@ void infer_conv(InferContext& ctx) {
   using I = ConvIdx<kQLinear>;
   check_code_input(ctx, I::x, "input x");
   check_code_input(ctx, I::w, "weights w");
-  const QConvGeom g = conv_geom(ctx.node(), ctx.input_dims(I::x), ctx.input_dims(I::w));
+  const nn::ConvGeom g = qconv_geom(ctx.node(), ctx.input_dims(I::x), ctx.input_dims(I::w));
   const int64_t M = g.p.M;
   if (ctx.has_input(I::xzp))
     OCTET_NODE_CHECK(ctx, ctx.input_dtype(I::xzp) == ctx.input_dtype(I::x), "x_zero_point type differs from x");
@@ -419,7 +338,7 @@ class ConvIntegerFastKernel final : public Kernel {
 template <bool kQLinear>
 std::unique_ptr<Kernel> prepare_conv(const PrepareContext& ctx) {
   using I = ConvIdx<kQLinear>;
-  const QConvGeom g = conv_geom(ctx.node, ctx.input_dims(I::x), ctx.input_dims(I::w));
+  const nn::ConvGeom g = qconv_geom(ctx.node, ctx.input_dims(I::x), ctx.input_dims(I::w));
   const DType out_type = ctx.output(0).dtype;
   if (fast_weights(ctx, I::w, I::wzp)) {
     const int8_t* w = const_ref(ctx.input(I::w)).template as<int8_t>();

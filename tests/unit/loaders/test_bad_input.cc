@@ -243,3 +243,18 @@ TEST_CASE("onnx loader: a node without an op_type, or an attribute without a nam
   CHECK_THROWS_WITH_AS(load_onnx_bytes(unnamed.data(), unnamed.size(), "no_name.onnx", "."),
                        doctest::Contains("no_name.onnx: node 'clip' (LeakyRelu): an attribute has no name"), Error);
 }
+
+TEST_CASE("onnx loader: an attribute named like octet's internal ones ('_layout') is refused") {
+  // Read from a file, '_layout = NHWC' on a Conv would make octet read an NCHW input as NHWC.
+  const std::vector<std::byte> good = sample_onnx();
+  onnx::ModelProto m;
+  REQUIRE(m.ParseFromArray(good.data(), int(good.size())));
+  onnx::AttributeProto* a = m.mutable_graph()->mutable_node(4)->add_attribute();  // LeakyRelu
+  a->set_name("_layout");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("NHWC");
+  const std::string bytes = m.SerializeAsString();
+  CHECK_THROWS_WITH_AS(load_onnx_bytes(bytes.data(), bytes.size(), "internal.onnx", "."),
+                       doctest::Contains("internal.onnx: node 'clip' (LeakyRelu): attribute '_layout' starts with '_'"),
+                       Error);
+}
