@@ -39,7 +39,7 @@ TargetProfile parse_profile_json(std::string_view text, const std::string& sourc
   if (!j.is_object()) fail(source, ": a target profile is a JSON object");
   static const std::set<std::string> known = {"name", "activation_type", "weight_range",
                                               "requantization", "quantize_rounding",
-                                              "description", "activation_type_16"};
+                                              "description", "activation_type_16", "arithmetic"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) fail(source, ": unknown key '", key, "'");
   TargetProfile p;
@@ -71,6 +71,12 @@ TargetProfile parse_profile_json(std::string_view text, const std::string& sourc
     else if (a16 != "none")
       fail(source, ": activation_type_16 must be \"uint16\", \"int16\" or \"none\", got \"", a16,
            "\"");
+  }
+  if (j.contains("arithmetic")) {
+    const std::string e = string_key(j, "arithmetic", source);
+    if (e == "mlas") p.arithmetic = kernels::OpArithmetic::kMlas;
+    else if (e != "requantization")
+      fail(source, ": arithmetic must be \"requantization\" or \"mlas\", got \"", e, "\"");
   }
   return p;
 }

@@ -8,10 +8,14 @@
 //    "weight_range": "narrow" | "full",     narrow: int8 [-127, 127], int4 [-7, 7]
 //    "requantization": "fp32" | "fixed-point" | "fixed-point-single",
 //    "quantize_rounding": "half-even" | "half-away",   float -> code at the graph inputs
-//    "activation_type_16": "uint16" | "int16" | "none"}  optional (default "none"): the code
+//    "activation_type_16": "uint16" | "int16" | "none",  optional (default "none"): the code
 //        type of 16-bit activation encodings (W8A16). "uint16": asymmetric, any zero point
 //        (QNN-style u16); "int16": symmetric, zero point 0 (TFLite 16x8); "none": 16-bit
 //        activations stay in float (fake-quantized).
+//    "arithmetic": "requantization" | "mlas"}  optional (default "requantization"): the formulas
+//        of 8-bit Add, Mul and GlobalAveragePool. "requantization": those of the requantization
+//        scheme (kernels/qeltwise.h, kernels/qpool_global.h); "mlas": ONNX Runtime's
+//        QLinearAdd / QLinearMul / QLinearGlobalAveragePool (MLAS, x86-64).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -30,6 +34,7 @@ struct TargetProfile {
   bool quantize_half_away = false;
   // Code type of 16-bit activation encodings: kU16, kI16, or kUndefined (none: float).
   DType activation_type_16 = DType::kUndefined;
+  kernels::OpArithmetic arithmetic = kernels::OpArithmetic::kRequantization;
 
   // Code range of weights of `bits` bits (4 or 8).
   int32_t weight_min(int bits) const;

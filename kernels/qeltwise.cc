@@ -19,6 +19,23 @@ void set_qbinary_scales(QBinaryParams& p, float sa, float sb, float sy) {
   p.fp32.zy = float(p.zy);
   p.fp32.lo = float(p.qmin - p.zy);
   p.fp32.hi = float(p.qmax - p.zy);
+  if (p.arith == OpArithmetic::kMlas) {
+    // The operations in the order ORT's kernels do them (this file builds without FP contraction).
+    p.mlas.lo = float(p.qmin);
+    p.mlas.hi = float(p.qmax);
+    if (p.op == QBinaryOp::kAdd) {
+      p.mlas.ma = sa / sy;
+      p.mlas.mb = sb / sy;
+      p.mlas.fixed = float(p.zy) - (p.mlas.ma * float(p.za) + p.mlas.mb * float(p.zb));
+    } else {
+      p.mlas.ma = sa * sb / sy;
+      p.mlas.fixed = float(p.zy);
+    }
+    for (float m : {p.mlas.ma, p.mlas.mb})  // mb is 0 for QMul
+      OCTET_CHECK(std::isfinite(m) && m < 256.f, p.op == QBinaryOp::kAdd ? "add" : "mul",
+                  " multiplier ", m, " is not below 256");
+    return;
+  }
   if (p.op == QBinaryOp::kAdd) {
     if (p.scheme == RequantScheme::kFp32) {
       p.fp32.ma = sa / sy;
@@ -41,11 +58,13 @@ void set_qbinary_scales(QBinaryParams& p, float sa, float sb, float sy) {
 
 void qbinary_reference(const QBinaryParams& p, const void* a, const void* b, void* y) {
   int64_t total = checked_numel(p.y_dims);
+  const BroadcastPlan plan = make_broadcast_plan({p.a_dims, p.b_dims}, p.y_dims);
+  const bool a_bcast = plan.inner_stride(0) == 0, b_bcast = plan.inner_stride(1) == 0;
   std::vector<int64_t> idx(p.y_dims.size(), 0);
   for (int64_t i = 0; i < total; ++i) {
     const int32_t av = load_code(a, p.a_type, broadcast_offset(p.a_dims, p.y_dims, idx.data()));
     const int32_t bv = load_code(b, p.b_type, broadcast_offset(p.b_dims, p.y_dims, idx.data()));
-    store_code(y, p.y_type, i, qbinary_one(p, av, bv));
+    store_code(y, p.y_type, i, qbinary_one(p, av, a_bcast, bv, b_bcast));
     next_index(p.y_dims, idx.data());
   }
 }
@@ -68,6 +87,15 @@ void qbinary(const QBinaryParams& p, const std::vector<uint8_t>& table, const vo
   auto* yb = static_cast<uint8_t*>(y);
   const simd::QCode ta = qcode_of(p.a_type), tb = qcode_of(p.b_type), ty = qcode_of(p.y_type);
   parallel_runs<2>(plan, threads, [&](const std::array<int64_t, 2>& off, int64_t o, int64_t n) {
+    if (p.arith == OpArithmetic::kMlas) {
+      if (p.op == QBinaryOp::kAdd)
+        simd::q_add_mlas(ab + off[0], ta, a_bcast, bb + off[1], tb, b_bcast, yb + o, ty,
+                         size_t(n), p.mlas);
+      else
+        simd::q_mul_mlas(ab + off[0], ta, p.za, a_bcast, bb + off[1], tb, p.zb, b_bcast, yb + o,
+                         ty, size_t(n), p.mlas);
+      return;
+    }
     if (p.scheme == RequantScheme::kFp32) {
       if (p.op == QBinaryOp::kAdd)
         simd::q_add_fp32(ab + off[0], ta, a_bcast, bb + off[1], tb, b_bcast, yb + o, ty,

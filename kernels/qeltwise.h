@@ -20,6 +20,11 @@
 //   MultiplyByQuantizedMultiplierSmallerThanOneExp for the add terms), or the single-rounding
 //   (x * m0 + 2^(t-1)) >> t (fixed-point-single, TFLITE_SINGLE_ROUNDING).
 //
+// mlas (OpArithmetic::kMlas, any scheme: ONNX Runtime's QLinearAdd / QLinearMul): the formulas
+// of simd/q_eltwise.h's QMlasF32, which add zy before rounding and, for QAdd, fuse the multiply-adds.
+// The QAdd formula depends on whether an input is one value over the innermost broadcast run
+// (ORT's "input is a scalar" span), which the reference reads from the same broadcast plan.
+//
 // [qmin, qmax]: the output dtype's range intersected with a fused activation's range.
 #pragma once
 #include <cstdint>
@@ -36,15 +41,17 @@ enum class QBinaryOp { kAdd, kMul };
 struct QBinaryParams {
   QBinaryOp op = QBinaryOp::kAdd;
   RequantScheme scheme = RequantScheme::kFp32;
+  OpArithmetic arith = OpArithmetic::kRequantization;
   DType a_type = DType::kU8, b_type = DType::kU8, y_type = DType::kU8;
   std::vector<int64_t> a_dims, b_dims, y_dims;  // y_dims: the broadcast shape
   int32_t za = 0, zb = 0, zy = 0, qmin = 0, qmax = 255;
   simd::QAffineF32 fp32;                       // kFp32
+  simd::QMlasF32 mlas;                         // kMlas
   ChannelMultiplier in_a, in_b, out;           // fixed point (in_a / in_b: QAdd only)
   static constexpr int kAddLeftShift = 20;
 };
 
-// Fills the multipliers of p (op, scheme, zero points and range already set) from the scales.
+// Fills the multipliers of p (op, scheme, arith, zero points and range already set) from the scales.
 // Throws octet::Error when a multiplier falls outside what the scheme can represent.
 void set_qbinary_scales(QBinaryParams& p, float sa, float sb, float sy);
 
@@ -63,7 +70,12 @@ inline int32_t qbinary_fixed_one(const QBinaryParams& p, int32_t a, int32_t b) {
   return int32_t(v < p.qmin ? p.qmin : v > p.qmax ? p.qmax : v);
 }
 
-inline int32_t qbinary_one(const QBinaryParams& p, int32_t a, int32_t b) {
+// One element; a_bcast / b_bcast: the input is one value over the innermost broadcast run
+// (read by the mlas QAdd only).
+inline int32_t qbinary_one(const QBinaryParams& p, int32_t a, bool a_bcast, int32_t b, bool b_bcast) {
+  if (p.arith == OpArithmetic::kMlas)
+    return p.op == QBinaryOp::kAdd ? simd::q_add_mlas_one(a, a_bcast, b, b_bcast, p.mlas)
+                                   : simd::q_mul_mlas_one(a, p.za, b, p.zb, p.mlas);
   if (p.scheme != RequantScheme::kFp32) return qbinary_fixed_one(p, a, b);
   return p.op == QBinaryOp::kAdd ? simd::q_add_fp32_one(a, b, p.fp32)
                                  : simd::q_mul_fp32_one(a, b, p.fp32);
@@ -74,7 +86,7 @@ void qbinary_reference(const QBinaryParams& p, const void* a, const void* b, voi
 // All 256 x 256 results of a fixed-point scheme, [(a - a_min) * 256 + (b - b_min)] (output
 // bytes), computed with qbinary_fixed_one: the optimized kernel's lookup table for large inputs.
 std::vector<uint8_t> qbinary_table(const QBinaryParams& p);
-// Broadcast runs split over OpenMP threads; fp32 runs through simd::q_add_fp32 / q_mul_fp32,
+// Broadcast runs split over OpenMP threads; mlas and fp32 run through simd::q_add_* / q_mul_*,
 // fixed point through `table` when given (from qbinary_table(p)), else qbinary_fixed_one.
 void qbinary(const QBinaryParams& p, const std::vector<uint8_t>& table, const void* a,
              const void* b, void* y, int threads);

@@ -16,7 +16,15 @@ void set_qglobalavgpool_scales(QGlobalAvgPoolParams& p, float sx, float sy) {
   OCTET_CHECK(std::isfinite(sx) && sx > 0.f && std::isfinite(sy) && sy > 0.f,
               "scales must be finite and positive, got ", sx, ", ", sy);
   OCTET_CHECK(p.s <= kQPoolMaxTaps, "global pooling over more than 2^23 positions");
-  if (p.s > 0) p.mult = make_multiplier_from_real(p.scheme, double(sx) / (double(p.s) * double(sy)));
+  if (p.s == 0) return;
+  if (p.arith == OpArithmetic::kMlas) {
+    p.scheme = RequantScheme::kFp32;
+    const float m = sx / (sy * float(p.s));  // this file builds without FP contraction
+    p.mult = make_multiplier_from_real(p.scheme, double(m));
+    p.mult.multiplier = m;
+    return;
+  }
+  p.mult = make_multiplier_from_real(p.scheme, double(sx) / (double(p.s) * double(sy)));
 }
 
 static int32_t finish_global(const QGlobalAvgPoolParams& p, int32_t acc) {

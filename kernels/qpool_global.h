@@ -1,6 +1,8 @@
 // octet.QGlobalAveragePool: one value per (n, c) over all S spatial positions.
 // acc = sum of (x - zx) over the S positions (exact int32; S <= 2^23), then the requantization
-// of kernels/qpool.h with count = S: multiplier x_scale / (S * y_scale).
+// of kernels/qpool.h with count = S: multiplier x_scale / (S * y_scale) (in double, rounded to
+// float once); OpArithmetic::kMlas: x_scale / (y_scale * float(S)) in float, as ONNX Runtime's
+// QLinearGlobalAveragePool computes it, with the fp32 requantization whatever `scheme` says.
 #pragma once
 #include <cstdint>
 
@@ -14,6 +16,7 @@ struct QGlobalAvgPoolParams {
   bool channels_last = false;  // x is (N, S, C) instead of (N, C, S); y is (N, C) either way
   DType x_type = DType::kU8, y_type = DType::kU8;
   RequantScheme scheme = RequantScheme::kFp32;
+  OpArithmetic arith = OpArithmetic::kRequantization;
   int32_t zx = 0, zy = 0, qmin = 0, qmax = 255;
   ChannelMultiplier mult;
 };

@@ -13,6 +13,10 @@
 
 namespace octet::kernels {
 
+// The formulas of the ops outside GEMM / convolution (Add, Mul, global average pooling):
+// kRequantization: those of the requantization scheme; kMlas: ONNX Runtime's (MLAS) own.
+enum class OpArithmetic : uint8_t { kRequantization, kMlas };
+
 enum class RequantScheme : uint8_t {
   // XNNPACK / ONNX Runtime / oneDNN (VNNI): float(acc) * m (one fp32 multiply, no FMA), clamp
   // to [qmin - zp, qmax - zp] in float, round half to even, + zp.

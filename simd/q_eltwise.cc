@@ -99,6 +99,90 @@ void QMulF32(const void* a, int ta, bool a_bcast, const void* b, int tb, bool b_
   Binary<true>(a, ta, a_bcast, b, tb, b_bcast, y, ty, n, p);
 }
 
+// MLAS QAdd / QMul (q_add_mlas_one / q_mul_mlas_one). Without native FMA (SSE targets:
+// Highway's MulAdd would round twice) the whole run takes the scalar std::fma path.
+template <typename TY>
+HWY_INLINE void FinishMlas(VF r, VF lo, VF hi, TY* out) {
+  Store8(hn::Min(hn::Max(hn::Round(r), lo), hi), out);
+}
+
+template <bool kBcastA, bool kBcastB, typename TA, typename TB, typename TY>
+void MlasAddLoop(const TA* a, const TB* b, TY* y, size_t n, const QMlasF32& p) {
+  size_t i = 0;
+#if HWY_NATIVE_FMA
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  const VF ma = hn::Set(d, p.ma), mb = hn::Set(d, p.mb), lo = hn::Set(d, p.lo),
+           hi = hn::Set(d, p.hi);
+  VF fixed = hn::Set(d, p.fixed);
+  if (kBcastA) fixed = hn::Add(fixed, hn::Mul(hn::Set(d, float(a[0])), ma));
+  else if (kBcastB) fixed = hn::Add(fixed, hn::Mul(hn::Set(d, float(b[0])), mb));
+  for (; i + L <= n; i += L) {
+    VF r;
+    if (kBcastA) r = hn::MulAdd(kBcastB ? hn::Set(d, float(b[0])) : Load8(b + i), mb, fixed);
+    else if (kBcastB) r = hn::MulAdd(Load8(a + i), ma, fixed);
+    else r = hn::MulAdd(Load8(a + i), ma, hn::MulAdd(Load8(b + i), mb, fixed));
+    FinishMlas(r, lo, hi, y + i);
+  }
+#endif
+  for (; i < n; ++i)
+    y[i] = static_cast<TY>(q_add_mlas_one(a[kBcastA ? 0 : i], kBcastA, b[kBcastB ? 0 : i], kBcastB, p));
+}
+
+template <bool kBcastA, bool kBcastB, typename TA, typename TB, typename TY>
+void MlasMulLoop(const TA* a, int32_t za_, const TB* b, int32_t zb_, TY* y, size_t n,
+                 const QMlasF32& p) {
+  const DF d;
+  const size_t L = hn::Lanes(d);
+  // |(a - za) * (b - zb)| <= 255 * 255 < 2^24: the product is exact in float.
+  const VF za = hn::Set(d, float(za_)), zb = hn::Set(d, float(zb_)), m = hn::Set(d, p.ma),
+           zy = hn::Set(d, p.fixed), lo = hn::Set(d, p.lo), hi = hn::Set(d, p.hi);
+  const VF ca = hn::Sub(hn::Set(d, float(a[0])), za), cb = hn::Sub(hn::Set(d, float(b[0])), zb);
+  size_t i = 0;
+  for (; i + L <= n; i += L) {
+    const VF va = kBcastA ? ca : hn::Sub(Load8(a + i), za);
+    const VF vb = kBcastB ? cb : hn::Sub(Load8(b + i), zb);
+    FinishMlas(hn::Add(hn::Mul(hn::Mul(va, vb), m), zy), lo, hi, y + i);
+  }
+  for (; i < n; ++i)
+    y[i] = static_cast<TY>(q_mul_mlas_one(a[kBcastA ? 0 : i], za_, b[kBcastB ? 0 : i], zb_, p));
+}
+
+template <bool kMul, bool kBcastA, bool kBcastB, typename TA, typename TB, typename TY>
+void MlasLoop(const TA* a, int32_t za, const TB* b, int32_t zb, TY* y, size_t n,
+              const QMlasF32& p) {
+  if (kMul) MlasMulLoop<kBcastA, kBcastB>(a, za, b, zb, y, n, p);
+  else MlasAddLoop<kBcastA, kBcastB>(a, b, y, n, p);
+}
+
+template <bool kMul>
+void Mlas(const void* a, int ta, int32_t za, bool a_bcast, const void* b, int tb, int32_t zb,
+          bool b_bcast, void* y, int ty, size_t n, const QMlasF32& p) {
+  if (n == 0) return;
+  WithCode(QCode(ta), [&](auto ta_) {
+    WithCode(QCode(tb), [&](auto tb_) {
+      WithCode(QCode(ty), [&](auto ty_) {
+        const auto* av = static_cast<const decltype(ta_)*>(a);
+        const auto* bv = static_cast<const decltype(tb_)*>(b);
+        auto* yv = static_cast<decltype(ty_)*>(y);
+        if (a_bcast && b_bcast) MlasLoop<kMul, true, true>(av, za, bv, zb, yv, n, p);
+        else if (a_bcast) MlasLoop<kMul, true, false>(av, za, bv, zb, yv, n, p);
+        else if (b_bcast) MlasLoop<kMul, false, true>(av, za, bv, zb, yv, n, p);
+        else MlasLoop<kMul, false, false>(av, za, bv, zb, yv, n, p);
+      });
+    });
+  });
+}
+
+void QAddMlas(const void* a, int ta, bool a_bcast, const void* b, int tb, bool b_bcast, void* y,
+              int ty, size_t n, const QMlasF32& p) {
+  Mlas<false>(a, ta, 0, a_bcast, b, tb, 0, b_bcast, y, ty, n, p);
+}
+void QMulMlas(const void* a, int ta, int32_t za, bool a_bcast, const void* b, int tb, int32_t zb,
+              bool b_bcast, void* y, int ty, size_t n, const QMlasF32& p) {
+  Mlas<true>(a, ta, za, a_bcast, b, tb, zb, b_bcast, y, ty, n, p);
+}
+
 void QRequantF32(const void* x, int tx, void* y, int ty, size_t n, const QAffineF32& p) {
   WithCode(QCode(tx), [&](auto tx_) {
     WithCode(QCode(ty), [&](auto ty_) {
@@ -141,6 +225,8 @@ HWY_AFTER_NAMESPACE();
 namespace octet::simd {
 HWY_EXPORT(QAddF32);
 HWY_EXPORT(QMulF32);
+HWY_EXPORT(QAddMlas);
+HWY_EXPORT(QMulMlas);
 HWY_EXPORT(QRequantF32);
 HWY_EXPORT(QAccF32);
 
@@ -151,6 +237,14 @@ void q_add_fp32(const void* a, QCode ta, bool a_bcast, const void* b, QCode tb, 
 void q_mul_fp32(const void* a, QCode ta, bool a_bcast, const void* b, QCode tb, bool b_bcast,
                 void* y, QCode ty, size_t n, const QAffineF32& p) {
   HWY_DYNAMIC_DISPATCH(QMulF32)(a, int(ta), a_bcast, b, int(tb), b_bcast, y, int(ty), n, p);
+}
+void q_add_mlas(const void* a, QCode ta, bool a_bcast, const void* b, QCode tb, bool b_bcast,
+                void* y, QCode ty, size_t n, const QMlasF32& p) {
+  HWY_DYNAMIC_DISPATCH(QAddMlas)(a, int(ta), a_bcast, b, int(tb), b_bcast, y, int(ty), n, p);
+}
+void q_mul_mlas(const void* a, QCode ta, int32_t za, bool a_bcast, const void* b, QCode tb,
+                int32_t zb, bool b_bcast, void* y, QCode ty, size_t n, const QMlasF32& p) {
+  HWY_DYNAMIC_DISPATCH(QMulMlas)(a, int(ta), za, a_bcast, b, int(tb), zb, b_bcast, y, int(ty), n, p);
 }
 void q_requant_fp32(const void* x, QCode tx, void* y, QCode ty, size_t n, const QAffineF32& p) {
   HWY_DYNAMIC_DISPATCH(QRequantF32)(x, int(tx), y, int(ty), n, p);

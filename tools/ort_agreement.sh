@@ -5,6 +5,8 @@
 # `octet run --mode int`, on the samples of INPUTS.npy, and prints per output the share of equal
 # elements, the largest difference and the argmax agreement.
 #   tools/ort_agreement.sh MODEL CALIB.npy INPUTS.npy [-- QUANTIZE_OPTION ...]
+# TARGET=PROFILE (name or .json path; default onnxruntime) is the profile of both the quantize and
+# the octet run.
 # Needs: build/octet, node with onnxruntime-node@1.30.0 under /var/cache/octet/oracles
 # (cd there; ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0), python3-numpy (Debian's /usr/bin/python3, or PYTHON).
 set -euo pipefail
@@ -19,11 +21,12 @@ node -e "require('onnxruntime-node')" 2>/dev/null ||
   { echo "ort_agreement: onnxruntime-node not found under NODE_PATH=$NODE_PATH" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$octet" quantize "$model" --data "$calib" -o "$work/q.octet" --export-qdq "$work/q.qdq.onnx" "$@" > "$work/quantize.log"
+target=${TARGET:-onnxruntime}
+"$octet" quantize "$model" --data "$calib" -o "$work/q.octet" --export-qdq "$work/q.qdq.onnx" --target "$target" "$@" > "$work/quantize.log"
 input=$("$octet" info "$work/q.qdq.onnx" | awk '/^inputs?:/ {getline; print $1; exit}' | tr -d ':')
 [ -n "$input" ] || input=input
 node "$top/tests/oracles/ort_run.js" "$work/q.qdq.onnx" "$work/ort" "$input=$inputs"
-"$octet" run "$work/q.qdq.onnx" --input "$inputs" --mode int -o "$work/octet" > /dev/null
+"$octet" run "$work/q.qdq.onnx" --input "$inputs" --mode int --target "$target" -o "$work/octet" > /dev/null
 "${PYTHON:-/usr/bin/python3}" - "$work/ort" "$work/octet" <<'PY'
 import sys, os, numpy as np
 ort_dir, oct_dir = sys.argv[1], sys.argv[2]

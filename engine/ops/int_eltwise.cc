@@ -23,6 +23,7 @@ void infer_qbinary(InferContext& ctx) {
   act_quant(n, ctx.input(0), "input A");
   act_quant(n, ctx.input(1), "input B");
   requant_scheme(n);
+  op_arithmetic(n);
   Dims out;
   if (!kernels::broadcast_dims(ctx.input_dims(0), ctx.input_dims(1), &out))
     ctx.fail("inputs of shapes ", dims_to_string(ctx.input_dims(0)), " and ",
@@ -37,7 +38,8 @@ class QBinaryKernel final : public Kernel {
     // Fixed point on large outputs: a table of all 65536 results (built with the same
     // element function) costs less than evaluating each element.
     int64_t numel = checked_numel(p_.y_dims);
-    if (!reference_ && p_.scheme != kernels::RequantScheme::kFp32 && numel >= (int64_t(1) << 16))
+    if (!reference_ && p_.arith == kernels::OpArithmetic::kRequantization &&
+        p_.scheme != kernels::RequantScheme::kFp32 && numel >= (int64_t(1) << 16))
       table_ = kernels::qbinary_table(p_);
   }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
@@ -66,6 +68,7 @@ std::unique_ptr<Kernel> prepare_qbinary(const PrepareContext& ctx) {
   kernels::QBinaryParams p;
   p.op = n.op_type == "octet.QMul" ? kernels::QBinaryOp::kMul : kernels::QBinaryOp::kAdd;
   p.scheme = requant_scheme(n);
+  p.arith = op_arithmetic(n);
   p.a_type = ctx.input(0).dtype;
   p.b_type = ctx.input(1).dtype;
   p.y_type = ctx.output(0).dtype;

@@ -92,6 +92,7 @@ void infer_qglobalavgpool(InferContext& ctx) {
   const Node& n = ctx.node();
   act_quant(n, ctx.input(0), "input");
   requant_scheme(n);
+  op_arithmetic(n);
   const Dims x = ctx.input_dims(0);
   if (x.size() < 3) ctx.fail("input must have rank >= 3, got ", dims_to_string(x));
   const bool nhwc = global_nhwc(n);
@@ -139,6 +140,7 @@ std::unique_ptr<Kernel> prepare_qglobalavgpool(const PrepareContext& ctx) {
   p.x_type = ctx.input(0).dtype;
   p.y_type = ctx.output(0).dtype;
   p.scheme = requant_scheme(n);
+  p.arith = op_arithmetic(n);
   p.zx = x.zero_point;
   p.zy = y.zero_point;
   const CodeRange r = output_code_range(n, y);

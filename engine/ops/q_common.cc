@@ -90,6 +90,13 @@ kernels::RequantScheme requant_scheme(const Node& node) {
   return kernels::parse_requant_scheme(s);
 }
 
+kernels::OpArithmetic op_arithmetic(const Node& node) {
+  const std::string s = node.attrs.get_string("arithmetic", "requantization");
+  if (s == "mlas") return kernels::OpArithmetic::kMlas;
+  if (s != "requantization") node_fail(node, "arithmetic must be requantization or mlas, got '", s, "'");
+  return kernels::OpArithmetic::kRequantization;
+}
+
 CodeRange output_code_range(const Node& node, const ActQuant& y) {
   const float lo = node.attrs.get_float("_act_min", -INFINITY);
   const float hi = node.attrs.get_float("_act_max", INFINITY);

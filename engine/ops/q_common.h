@@ -28,6 +28,9 @@ ActQuant act_quant(const Node& node, const TensorInfo& t, const char* role = "te
 
 // The `requant` attribute (default "fp32").
 kernels::RequantScheme requant_scheme(const Node& node);
+// The `arithmetic` attribute of QAdd / QMul / QGlobalAveragePool: absent or "requantization"
+// (the requant scheme's formulas), or "mlas" (ONNX Runtime's).
+kernels::OpArithmetic op_arithmetic(const Node& node);
 
 // The output code range narrowed by `_act_min` / `_act_max` (real values of a fused
 // activation): qmin = max(type min, zp + round_half_even(act_min / scale)), likewise qmax

@@ -36,6 +36,7 @@ bool Lowerer::lower_binary(const Node& node, std::string* why) {
   n.name = node.name;
   n.op_type = qop;
   n.attrs.set("requant", std::string(requant_name()));
+  set_arithmetic(n);
   if (relu) n.attrs.set("_act_min", 0.f);
   n.inputs = {code_of(node.inputs[0]), code_of(node.inputs[1])};
   n.outputs = {code_output(out, *y)};
@@ -57,11 +58,13 @@ bool Lowerer::lower_softmax(const Node& node, std::string* why) {
 
 bool Lowerer::lower_avg_pool(const Node& node, std::string* why) {
   const std::string qop = "octet.Q" + node.op_type;
-  return lower_same_encoding_free(node, qop.c_str(), why);
+  // ORT's QLinearAveragePool (float throughout) is not emulated yet; its global pool is.
+  return lower_same_encoding_free(node, qop.c_str(), why, node.op_type == "GlobalAveragePool");
 }
 
 // One quantized input -> one quantized output, each with its own encoding.
-bool Lowerer::lower_same_encoding_free(const Node& node, const char* qop, std::string* why) {
+bool Lowerer::lower_same_encoding_free(const Node& node, const char* qop, std::string* why,
+                                       bool profile_arithmetic) {
   if (!registered(qop)) return *why = std::string(qop) + " is not available", false;
   auto x = act_enc(node.inputs[0]);
   auto y = act_enc(node.outputs[0]);
@@ -71,6 +74,7 @@ bool Lowerer::lower_same_encoding_free(const Node& node, const char* qop, std::s
   n.op_type = qop;
   n.attrs = node.attrs;
   n.attrs.set("requant", std::string(requant_name()));
+  if (profile_arithmetic) set_arithmetic(n);
   n.inputs = {code_of(node.inputs[0])};
   n.outputs = {code_output(node.outputs[0], *y)};
   emit(std::move(n));

@@ -75,6 +75,11 @@ class Lowerer {
   // ---- lowerer.cc: the walk -------------------------------------------------------------------
   void lower_node(size_t index);
   const char* requant_name() const { return kernels::requant_scheme_name(prof_.requant).data(); }
+  // The profile's formulas for Add, Mul and global average pooling, when not the requant
+  // scheme's: attribute `arithmetic` (engine/ops/q_common.h's op_arithmetic reads it).
+  void set_arithmetic(Node& n) const {
+    if (prof_.arithmetic == kernels::OpArithmetic::kMlas) n.attrs.set("arithmetic", std::string("mlas"));
+  }
   // A new code tensor for `id` under `e`; later code_of(id) returns it.
   TensorId code_output(TensorId id, const ActEnc& e);
   void emit(Node n);
@@ -192,7 +197,8 @@ class Lowerer {
   bool lower_avg_pool(const Node& node, std::string* why);
   bool lower_softmax(const Node& node, std::string* why);
   // One quantized input -> one quantized output, each with its own encoding.
-  bool lower_same_encoding_free(const Node& node, const char* qop, std::string* why);
+  bool lower_same_encoding_free(const Node& node, const char* qop, std::string* why,
+                                bool profile_arithmetic = false);
   bool lower_resize(const Node& node, std::string* why);
   // The op table's scalar function of the node (its reference kernel's), or empty.
   ScalarFn scalar_function(const Node& node) const;

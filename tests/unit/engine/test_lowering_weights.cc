@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "engine/session.h"
 #include "tests/support/op_test_util.h"
@@ -41,9 +43,14 @@ TEST_CASE("lowering: a weight at code -128 widens its channel's scale instead of
   g.tensor(y).quant = act;
 
   const HostTensor input = HostTensor::from<float>("x", {1, 2, 6, 6}, test::random_floats(72, 3, 1.0f, 1.9f));
+  // A u8 profile with narrow int8 weights [-127, 127] (as xnnpack's and tflite's are).
+  const std::string narrow = (std::filesystem::temp_directory_path() / "octet_narrow_u8.json").string();
+  std::ofstream(narrow) << R"({"name": "narrow-u8", "activation_type": "uint8", "weight_range": "narrow",
+                               "requantization": "fp32", "quantize_rounding": "half-even"})";
   auto run = [&](ExecutionMode mode, std::vector<std::string>* notes = nullptr) {
     SessionOptions o;
     o.mode = mode;
+    o.target = narrow;
     Session s(std::make_shared<const Graph>(g), o);
     if (notes) *notes = s.lowering_report()->notes;
     return s.run({input})[0];
