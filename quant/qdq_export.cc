@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/buffer.h"
+#include "engine/op.h"
 #include "base/error.h"
 #include "loaders/onnx_opsets.h"
 
@@ -63,11 +64,32 @@ void clamp_to_strict_grid(TensorInfo& t, const QuantParams& qp) {
   if (changed) t.data = Buffer::copy_of(reinterpret_cast<const std::byte*>(v.data()), v.size() * sizeof(float));
 }
 
+// The output of an op that keeps its input's encoding (Flatten, Reshape, MaxPool...: the op
+// table's EncodingClass) and has none of its own gets that encoding, as the integer lowering
+// gives it: its Q/DQ pair is exact (its values are already on the grid), and ONNX Runtime fuses
+// an op into its integer form only when its inputs come straight from DequantizeLinear (a Gemm
+// fed by DQ -> Flatten ran in float, not as the QGemm octet simulates).
+void give_kept_encodings(Graph& g) {
+  for (const Node& n : g.nodes) {
+    if (n.inputs.empty() || n.inputs[0] == kNoTensor || !preserves_encoding(n.op_type)) continue;
+    const QuantParams& in = g.tensor(n.inputs[0]).quant;
+    if (in.empty() || in.scale.size() != 1) continue;  // per-channel codes do not carry over
+    for (TensorId o : n.outputs) {
+      TensorInfo& t = g.tensor(o);
+      if (o != kNoTensor && t.quant.empty() && !t.is_constant() &&
+          (t.dtype == DType::kF32 || t.dtype == DType::kUndefined))
+        t.quant = in;
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
   std::shared_ptr<Graph> gp = sim.annotated_model();
   Graph& g = *gp;
+  g.topo_sort();
+  give_kept_encodings(g);
   int64_t min_opset = 0;
   const size_t original = g.tensors.size();
   for (size_t i = 0; i < original; ++i) {

@@ -9,6 +9,10 @@
 //   - per-channel encodings: per-axis scale/zero point with `axis` (opset >= 13);
 //   - 16-bit and 4-bit encodings: int16/uint16, int4/uint4 (opset >= 21); bitwidths other than
 //     4, 8, 16: error.
+// The output of an op that keeps its input's encoding (Flatten, Reshape, MaxPool...) without an
+// encoding of its own gets a pair with its input's (exact: its values are on that grid), so that
+// every op reads straight from a DequantizeLinear, as ONNX Runtime needs to fuse it into the
+// integer op octet's `onnxruntime` profile simulates.
 // The exported opset is raised to what the encodings need (10 per-tensor 8-bit, 13 per-axis,
 // 21 with 16-bit or 4-bit types) and to every op's first opset, never lowered; a raise that would
 // change an op's definition (Clip 6 -> 13, ...) is refused with the ops named.
