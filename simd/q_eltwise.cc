@@ -115,8 +115,8 @@ void MlasAddLoop(const TA* a, const TB* b, TY* y, size_t n, const QMlasF32& p) {
   const VF ma = hn::Set(d, p.ma), mb = hn::Set(d, p.mb), lo = hn::Set(d, p.lo),
            hi = hn::Set(d, p.hi);
   VF fixed = hn::Set(d, p.fixed);
-  if (kBcastA) fixed = hn::Add(fixed, hn::Mul(hn::Set(d, float(a[0])), ma));
-  else if (kBcastB) fixed = hn::Add(fixed, hn::Mul(hn::Set(d, float(b[0])), mb));
+  if (kBcastA) fixed = hn::MulAdd(hn::Set(d, float(a[0])), ma, fixed);
+  else if (kBcastB) fixed = hn::MulAdd(hn::Set(d, float(b[0])), mb, fixed);
   for (; i + L <= n; i += L) {
     VF r;
     if (kBcastA) r = hn::MulAdd(kBcastB ? hn::Set(d, float(b[0])) : Load8(b + i), mb, fixed);

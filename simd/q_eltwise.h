@@ -54,10 +54,10 @@ inline int32_t q_acc_fp32_one(int32_t acc, float m, float lo, float hi, float zy
 
 // ONNX Runtime's QLinearAdd / QLinearMul (MLAS; verified against onnxruntime-node 1.30 on x86-64,
 // whose AVX2 Add kernel uses FMA and whose Mul kernel is SSE2, without FMA):
-//   QAdd: ma = sa / sy, mb = sb / sy, fixed = float(zy) - (ma * float(za) + mb * float(zb));
+//   QAdd: ma = sa / sy, mb = sb / sy, fixed = float(zy) - fma(mb, float(zb), ma * float(za));
 //         both inputs vary:     r = fma(float(a), ma, fma(float(b), mb, fixed))
-//         a one value (a run):  r = fma(float(b), mb, fixed + float(a) * ma)
-//         b one value (a run):  r = fma(float(a), ma, fixed + float(b) * mb)
+//         a one value (a run):  r = fma(float(b), mb, fma(float(a), ma, fixed))
+//         b one value (a run):  r = fma(float(a), ma, fma(float(b), mb, fixed))
 //   QMul: m = (sa * sb) / sy;  r = float((a - za) * (b - zb)) * m + float(zy)
 //   y = clamp(roundeven(r), lo, hi)   (lo, hi: the output code range itself, zy included)
 // The zero point is added before the rounding (ties round to even on the code, not on the
@@ -71,8 +71,8 @@ inline int32_t q_mlas_finish(float r, const QMlasF32& p) {
 }
 inline int32_t q_add_mlas_one(int32_t a, bool a_bcast, int32_t b, bool b_bcast, const QMlasF32& p) {
   const float fa = float(a), fb = float(b);
-  if (a_bcast) return q_mlas_finish(std::fma(fb, p.mb, p.fixed + fa * p.ma), p);
-  if (b_bcast) return q_mlas_finish(std::fma(fa, p.ma, p.fixed + fb * p.mb), p);
+  if (a_bcast) return q_mlas_finish(std::fma(fb, p.mb, std::fma(fa, p.ma, p.fixed)), p);
+  if (b_bcast) return q_mlas_finish(std::fma(fa, p.ma, std::fma(fb, p.mb, p.fixed)), p);
   return q_mlas_finish(std::fma(fa, p.ma, std::fma(fb, p.mb, p.fixed)), p);
 }
 inline int32_t q_mul_mlas_one(int32_t a, int32_t za, int32_t b, int32_t zb, const QMlasF32& p) {
