@@ -170,6 +170,18 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
   std::set<std::string> ops;
   for (const Node& n : g.nodes)
     if (n.op_type.find("::") == std::string::npos && n.op_type.rfind("octet.", 0) != 0) ops.insert(n.op_type);
+  // ONNX Runtime (1.30) quantizes a float Conv / Gemm bias between DequantizeLinear'd inputs with
+  // an inserted Round, an opset-11 op: it refuses such a model at opset 10 (ESPCN). Opset 11 it
+  // gets, wherever that changes no op's form.
+  if (std::max(g.opset, min_opset) < 11) {
+    bool float_bias = false;
+    for (const Node& n : g.nodes)
+      float_bias |= (n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "Gemm") &&
+                    n.inputs.size() > 2 && n.inputs[2] != kNoTensor;
+    bool same_forms = true;
+    for (const std::string& op : ops) same_forms &= onnx_op_form_change(op, g.opset, 11) == 0;
+    if (float_bias && same_forms) min_opset = 11;
+  }
   int64_t target = std::max(g.opset, min_opset);
   for (const std::string& op : ops)
     if (onnx_op_version(op, target) == 0) target = std::max(target, onnx_op_first_opset(op));

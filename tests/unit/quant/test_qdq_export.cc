@@ -178,3 +178,23 @@ TEST_CASE("qdq export: the opset written defines every op; a raise that changes 
                                          "changed since then: Clip (changed at opset 11)"),
                        Error);
 }
+
+// ONNX Runtime quantizes the float bias of a Conv / Gemm between DequantizeLinear'd inputs by
+// inserting Round (opset 11): at opset 10 it refused the exported model (ESPCN, opset 9). The
+// export now writes opset 11 where that changes no op's form, and still equals the simulation.
+TEST_CASE("qdq export: an opset-9 model with Conv biases is written at opset 11") {
+  static const HostTensor images = slice_rows(load_npy_dataset(data_path("mnist_test")), 0, 100);
+  QuantSim sim = make_sim("mnist_resnet_opset9_constants.onnx", false);
+  REQUIRE(sim.model().opset < 10);
+  const std::string path = temp_file("opset9.onnx");
+  export_qdq_onnx(sim, path);
+  auto loaded = load_model(path);
+  std::filesystem::remove(path);
+  CHECK(loaded->opset == 11);
+  const std::vector<float> sim_out = run_model(sim.annotated_model(), ExecutionMode::kQdq, images);
+  const std::vector<float> qdq_out = run_model(loaded, ExecutionMode::kFloat, images);
+  REQUIRE(sim_out.size() == qdq_out.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < sim_out.size(); ++i) differ += std::memcmp(&sim_out[i], &qdq_out[i], sizeof(float)) != 0;
+  CHECK(differ == 0);
+}
