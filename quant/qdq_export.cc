@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/buffer.h"
+#include "engine/constant_encoding.h"
 #include "engine/op.h"
 #include "base/error.h"
 #include "loaders/onnx_opsets.h"
@@ -83,6 +84,22 @@ void give_kept_encodings(Graph& g) {
   }
 }
 
+// A float constant added to or multiplied with a quantized 8-bit tensor gets the encoding the
+// integer lowering gives it (engine/constant_encoding.h): a runtime then fuses the op into its
+// integer form with the codes octet uses (ONNX Runtime ran YOLOv5n's grid Add in float).
+void give_constant_operands_encodings(Graph& g) {
+  for (const Node& n : g.nodes) {
+    if ((n.op_type != "Add" && n.op_type != "Mul") || n.inputs.size() != 2) continue;
+    for (int k = 0; k < 2; ++k) {
+      const TensorId c = n.inputs[size_t(k)], x = n.inputs[size_t(1 - k)];
+      if (c == kNoTensor || x == kNoTensor) continue;
+      const QuantParams& xq = g.tensor(x).quant;
+      if (xq.empty() || xq.scale.size() != 1 || xq.bitwidth != 8) continue;
+      if (std::optional<QuantParams> q = own_range_encoding(g.tensor(c))) g.tensor(c).quant = *q;
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
@@ -90,6 +107,7 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
   Graph& g = *gp;
   g.topo_sort();
   give_kept_encodings(g);
+  give_constant_operands_encodings(g);
   int64_t min_opset = 0;
   const size_t original = g.tensors.size();
   for (size_t i = 0; i < original; ++i) {

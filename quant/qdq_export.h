@@ -12,7 +12,10 @@
 // The output of an op that keeps its input's encoding (Flatten, Reshape, MaxPool...) without an
 // encoding of its own gets a pair with its input's (exact: its values are on that grid), so that
 // every op reads straight from a DequantizeLinear, as ONNX Runtime needs to fuse it into the
-// integer op octet's `onnxruntime` profile simulates.
+// integer op octet's `onnxruntime` profile simulates. Likewise a float constant added to or
+// multiplied with a quantized tensor gets the encoding the lowering gives it (its own range): the
+// export then differs from the qdq simulation, which keeps that constant in float, by that
+// constant's rounding.
 // The exported opset is raised to what the encodings need (10 per-tensor 8-bit, 13 per-axis,
 // 21 with 16-bit or 4-bit types) and to every op's first opset, never lowered; a raise that would
 // change an op's definition (Clip 6 -> 13, ...) is refused with the ops named.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include "base/error.h"
+#include "engine/constant_encoding.h"
 #include "engine/passes/lower/lowerer.h"
 #include "kernels/fake_quant.h"
 #include "simd/round_half_even.h"
@@ -242,26 +243,10 @@ BufferPtr Lowerer::fake_quantized(const TensorInfo& t) {
 // An 8-bit asymmetric min/max encoding (AIMET's grid, 0 exactly representable) for an
 // unquantized float constant; later act_enc() calls see it.
 std::optional<ActEnc> Lowerer::encode_constant(TensorId id) {
-  const TensorInfo& t = in_.tensor(id);
-  if (!t.is_constant() || t.dtype != DType::kF32 || !t.quant.empty() || !t.shape.is_concrete())
-    return {};
-  const int64_t n = checked_numel(t.shape.concrete());
-  const auto* v = reinterpret_cast<const float*>(t.data->data());
-  float lo = 0.f, hi = 0.f;
-  for (int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(v[i])) return {};
-    lo = std::min(lo, v[i]);
-    hi = std::max(hi, v[i]);
-  }
-  if (hi - lo < 0.01f) hi = lo + 0.01f;
-  QuantParams q;
-  float scale = (hi - lo) / 255.f;
-  int32_t zp = int32_t(std::clamp(round_half_even(-lo / scale), 0.f, 255.f));
-  q.scale = {scale};
-  q.zero_point = {zp};
-  q.bitwidth = 8;
-  in_.tensor(id).quant = q;
-  report_.notes.push_back("constant '" + t.name + "' quantized with its own min/max range");
+  const std::optional<QuantParams> q = own_range_encoding(in_.tensor(id));
+  if (!q) return {};
+  in_.tensor(id).quant = *q;
+  report_.notes.push_back("constant '" + in_.tensor(id).name + "' quantized with its own min/max range");
   return act_enc(id);
 }
 
