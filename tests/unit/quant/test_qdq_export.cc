@@ -226,3 +226,40 @@ TEST_CASE("qdq export: a constant operand of Add gets the encoding the integer l
   CHECK(scale == want->scale[0]);
   CHECK(std::to_integer<int>(*g->tensor(q->inputs[2]).data->data()) == want->zero_point[0]);
 }
+
+// Below opset 11 with an op whose form changed at 11 (Clip's bounds became inputs) the export
+// cannot raise the opset: it writes Conv biases as int32 codes under DequantizeLinear, as ONNX
+// Runtime would make them (it refused the float form there: BodyPix, opset 8; now 100 % equal).
+TEST_CASE("qdq export: at opset 10 with Clip-6, Conv biases are written as int32 codes") {
+  test::GraphBuilder b(10);
+  TensorId x = b.input("x", {1, 2, 5, 5});
+  TensorId y = b.conv(x, 3, 3, 1, 1, 1, true, 7);
+  Attributes clip;
+  clip.set("min", 0.f);
+  clip.set("max", 6.f);
+  b.output(b.unary("Clip", y, clip));
+  const Node conv = b.g->nodes.front();
+  QuantSim sim(b.g, QuantsimConfig::load_shipped("default_config"));
+  CalibrationOptions co;
+  co.batch_size = 1;
+  sim.calibrate(HostTensor::from<float>("x", {2, 2, 5, 5}, test::random_floats(100, 3, -1.f, 1.f)), co);
+  auto model = sim.annotated_model();
+  const float sx = model->tensor(conv.inputs[0]).quant.scale.at(0);
+  const float sw = model->tensor(conv.inputs[1]).quant.scale.at(0);
+  auto g = qdq_graph(sim);
+  CHECK(g->opset == 10);
+  const Node* exported = nullptr;
+  for (const Node& n : g->nodes)
+    if (n.op_type == "Conv") exported = &n;
+  REQUIRE(exported);
+  const Node* dq = nullptr;
+  for (const Node& n : g->nodes)
+    if (n.op_type == "DequantizeLinear" && n.outputs[0] == exported->inputs[2]) dq = &n;
+  REQUIRE(dq);
+  const TensorInfo& codes = g->tensor(dq->inputs[0]);
+  REQUIRE(codes.dtype == DType::kI32);
+  const TensorInfo& bias = model->tensor(conv.inputs[2]);
+  const auto* v = reinterpret_cast<const float*>(bias.data->data());
+  const auto* c = reinterpret_cast<const int32_t*>(codes.data->data());
+  for (int k = 0; k < 3; ++k) CHECK(c[k] == int32_t(std::nearbyint(v[k] / (sx * sw))));
+}
