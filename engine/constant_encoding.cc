@@ -28,4 +28,8 @@ std::optional<QuantParams> own_range_encoding(const TensorInfo& t) {
   return q;
 }
 
+int32_t int32_bias_code(float bias, float scale) {
+  return int32_t(std::clamp(double(simd::round_half_even(bias / scale)), -2147483648.0, 2147483647.0));
+}
+
 }  // namespace octet

@@ -13,4 +13,8 @@ namespace octet {
 // Empty unless `t` is a float32 constant of known shape, all finite, without an encoding.
 std::optional<QuantParams> own_range_encoding(const TensorInfo& t);
 
+// An int32 bias code: round_half_even(bias / scale) in float (scale = x_scale * w_scale, a float
+// product), saturated — the integer lowering's and ONNX Runtime's bias quantization alike.
+int32_t int32_bias_code(float bias, float scale);
+
 }  // namespace octet

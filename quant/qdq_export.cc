@@ -11,7 +11,6 @@
 #include "engine/op.h"
 #include "base/error.h"
 #include "loaders/onnx_opsets.h"
-#include "simd/round_half_even.h"
 
 namespace octet::quant {
 namespace {
@@ -127,7 +126,7 @@ void write_int32_biases(Graph& g) {
     const auto* v = reinterpret_cast<const float*>(b.data->data());
     std::vector<int32_t> codes(static_cast<size_t>(count_b));
     for (int64_t k = 0; k < count_b; ++k)
-      codes[size_t(k)] = int32_t(std::clamp(double(simd::round_half_even(v[k] / s)), -2147483648.0, 2147483647.0));
+      codes[size_t(k)] = int32_bias_code(v[k], s);
     const std::string name = b.name;
     const Dims dims = b.shape.concrete();
     const TensorId q = add_const(g, name + "/int32", DType::kI32, dims, buffer_of(codes));

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include "base/error.h"
+#include "engine/constant_encoding.h"
 #include "engine/passes/lower/lowerer.h"
 #include "simd/round_half_even.h"
 
@@ -116,8 +117,7 @@ std::optional<TensorId> Lowerer::bias_constant(TensorId id, int64_t N, float x_s
   QuantParams q;
   for (int64_t c = 0; c < N; ++c) {
     const float s = x_scale * w_scales[size_t(c)];
-    const double r = double(round_half_even(v[n == 1 ? 0 : c] / s));
-    codes[size_t(c)] = int32_t(std::clamp(r, -2147483648.0, 2147483647.0));
+    codes[size_t(c)] = int32_bias_code(v[n == 1 ? 0 : c], s);
     q.scale.push_back(s);
     q.zero_point.push_back(0);
   }

@@ -42,6 +42,17 @@ std::string temp_file(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("octet_qdq_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
+// Output values (bit patterns) of the exported model run in float that differ from the qdq
+// simulation's, on `images`.
+size_t outputs_differing(const QuantSim& sim, std::shared_ptr<const Graph> exported, const HostTensor& images) {
+  const std::vector<float> sim_out = run_model(sim.annotated_model(), ExecutionMode::kQdq, images);
+  const std::vector<float> qdq_out = run_model(std::move(exported), ExecutionMode::kFloat, images);
+  REQUIRE(sim_out.size() == qdq_out.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < sim_out.size(); ++i) differ += std::memcmp(&sim_out[i], &qdq_out[i], sizeof(float)) != 0;
+  return differ;
+}
+
 }  // namespace
 
 TEST_CASE("qdq export: MNIST ResNet/MobileNet W8A8 exports equal the qdq simulation bit for bit") {
@@ -107,12 +118,7 @@ TEST_CASE("qdq export: strict-symmetric weights beyond their grid export as the 
   export_qdq_onnx(sim, path);
   auto loaded = load_model(path);
   std::filesystem::remove(path);
-  const std::vector<float> sim_out = run_model(sim.annotated_model(), ExecutionMode::kQdq, images);
-  const std::vector<float> qdq_out = run_model(loaded, ExecutionMode::kFloat, images);
-  REQUIRE(sim_out.size() == qdq_out.size());
-  size_t differ = 0;
-  for (size_t i = 0; i < sim_out.size(); ++i) differ += std::memcmp(&sim_out[i], &qdq_out[i], sizeof(float)) != 0;
-  CHECK(differ == 0);
+  CHECK(outputs_differing(sim, loaded, images) == 0);
 }
 
 TEST_CASE("qdq export: zero-point types and refused bitwidths") {
@@ -192,12 +198,7 @@ TEST_CASE("qdq export: an opset-9 model with Conv biases is written at opset 11"
   auto loaded = load_model(path);
   std::filesystem::remove(path);
   CHECK(loaded->opset == 11);
-  const std::vector<float> sim_out = run_model(sim.annotated_model(), ExecutionMode::kQdq, images);
-  const std::vector<float> qdq_out = run_model(loaded, ExecutionMode::kFloat, images);
-  REQUIRE(sim_out.size() == qdq_out.size());
-  size_t differ = 0;
-  for (size_t i = 0; i < sim_out.size(); ++i) differ += std::memcmp(&sim_out[i], &qdq_out[i], sizeof(float)) != 0;
-  CHECK(differ == 0);
+  CHECK(outputs_differing(sim, loaded, images) == 0);
 }
 
 // A float constant added to a quantized tensor (YOLOv5n's grid): the integer lowering quantizes it
