@@ -59,4 +59,17 @@ inline GemmSplit split_gemm(int64_t rows, int64_t cols, int64_t panel, int threa
   return s;
 }
 
+// tile(r0, r1, n0, n1) for every task of split_gemm(rows, cols, panel, threads), on `threads`
+// threads: the one place a GEMM's work is divided between threads.
+template <typename Tile>
+void gemm_parallel(int64_t rows, int64_t cols, int64_t panel, int threads, Tile&& tile) {
+  const GemmSplit sp = split_gemm(rows, cols, panel, threads);
+  parallel_for(sp.tasks(), threads, [&](int64_t task, int) {
+    const int64_t r0 = (task / sp.col_blocks) * sp.rows_per;
+    const int64_t n0 = (task % sp.col_blocks) * sp.cols_per;
+    if (r0 >= rows || n0 >= cols) return;
+    tile(r0, std::min(rows, r0 + sp.rows_per), n0, std::min(cols, n0 + sp.cols_per));
+  });
+}
+
 }  // namespace octet::kernels

@@ -397,19 +397,9 @@ void QConv2dNhwc::run(const void* x, void* y) {
 }
 
 void QConv2dNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
-  const int64_t rows = p.N * p.H * p.W;
-  const GemmSplit sp = split_gemm(rows, p.M, packed[0].panel_width(), threads);
   const QGemmA a{x, p.C, q.x_signed, q.x_zero_point};
   const QGemmEpilogue ep{bias_ptr(), &q.requant, q.out_type};
-  parallel_for(sp.tasks(), threads, [&](int64_t task, int) {
-    const int64_t r0 = (task / sp.col_blocks) * sp.rows_per;
-    const int64_t n0 = (task % sp.col_blocks) * sp.cols_per;
-    if (r0 >= rows) return;
-    QGemmA ai = a;
-    ai.data = x + r0 * p.C;
-    qgemm(std::min(sp.rows_per, rows - r0), ai, packed[0], n0, std::min(p.M, n0 + sp.cols_per),
-          ep, y + r0 * p.M, p.M);
-  });
+  qgemm_parallel(p.N * p.H * p.W, a, packed[0], ep, y, p.M, threads);
 }
 
 void QConv2dNhwc::Impl::pad_input(const uint8_t* x) {

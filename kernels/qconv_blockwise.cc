@@ -203,17 +203,8 @@ void QConvBlockwiseNhwc::run(const void* x, void* y) {
 }
 
 void QConvBlockwiseNhwc::Impl::run_pointwise(const uint8_t* x, uint8_t* y) {
-  const int64_t rows = p.N * p.H * p.W;
-  const GemmSplit sp = split_gemm(rows, p.M, packed[0].panel_width(), threads);
-  const QGemmBlockwise bw = params(0);
-  parallel_for(sp.tasks(), threads, [&](int64_t task, int) {
-    const int64_t r0 = (task / sp.col_blocks) * sp.rows_per;
-    const int64_t n0 = (task % sp.col_blocks) * sp.cols_per;
-    if (r0 >= rows) return;
-    const QGemmA a{x + r0 * p.C, p.C, q.x_signed, q.x_zero_point};
-    qgemm_blockwise(std::min(sp.rows_per, rows - r0), a, packed[0], n0,
-                    std::min(p.M, n0 + sp.cols_per), bw, y + r0 * p.M, p.M);
-  });
+  const QGemmA a{x, p.C, q.x_signed, q.x_zero_point};
+  qgemm_blockwise_parallel(p.N * p.H * p.W, a, packed[0], params(0), y, p.M, threads);
 }
 
 void QConvBlockwiseNhwc::Impl::run_im2col(const uint8_t* x, uint8_t* y) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "kernels/parallel.h"
 #include "simd/qgemm_kernels.h"
 #include "simd/round_half_even.h"
 
@@ -388,6 +389,17 @@ inline uint8_t blockwise_out(float f, const QGemmBlockwise& p, int64_t n) {
 
 }  // namespace
 
+void qgemm_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b, const QGemmEpilogue& ep,
+                    void* c, int64_t ldc, int threads) {
+  OCTET_CHECK(!a.rows, "qgemm_parallel: indirect A is not supported");
+  const int64_t cs = int64_t(dtype_size(ep.out_type));
+  gemm_parallel(M, b.N(), b.panel_width(), threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
+    QGemmA rows = a;
+    rows.data = static_cast<const uint8_t*>(a.data) + r0 * a.lda;
+    qgemm(r1 - r0, rows, b, n0, n1, ep, static_cast<uint8_t*>(c) + r0 * ldc * cs, ldc);
+  });
+}
+
 void qgemm_blockwise_reference(int64_t M, int64_t N, int64_t K, const QGemmA& a,
                                const uint8_t* w_nibbles, const QGemmBlockwise& p, void* c,
                                int64_t ldc) {
@@ -543,6 +555,18 @@ void qgemm_blockwise(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t 
       for (int64_t j = 0; j < nc; ++j) out[j] = blockwise_out(f[size_t(r * nc + j)], p, n0 + j);
     }
   }
+}
+
+
+void qgemm_blockwise_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b,
+                              const QGemmBlockwise& p, void* c, int64_t ldc, int threads) {
+  OCTET_CHECK(!a.rows, "qgemm_blockwise_parallel: indirect A is not supported");
+  const int64_t cs = int64_t(dtype_size(p.out_type));
+  gemm_parallel(M, b.N(), b.panel_width(), threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
+    QGemmA rows = a;
+    rows.data = static_cast<const uint8_t*>(a.data) + r0 * a.lda;
+    qgemm_blockwise(r1 - r0, rows, b, n0, n1, p, static_cast<uint8_t*>(c) + r0 * ldc * cs, ldc);
+  });
 }
 
 }  // namespace octet::kernels

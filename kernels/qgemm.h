@@ -101,6 +101,11 @@ inline int8_t int4_at(const uint8_t* nibbles, int64_t i) {
 void qgemm(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_t n1,
            const QGemmEpilogue& ep, void* c, int64_t ldc);
 
+// All of C (M x N) on `threads` threads, rows and panels divided by split_gemm. A direct
+// (not indirect) A.
+void qgemm_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b, const QGemmEpilogue& ep,
+                    void* c, int64_t ldc, int threads);
+
 // Plain loops over unpacked B [N][K]; the definition of the result.
 void qgemm_reference(int64_t M, int64_t N, int64_t K, const QGemmA& a, const int8_t* b_nk,
                      const QGemmEpilogue& ep, void* c, int64_t ldc);
@@ -134,5 +139,8 @@ void qgemm_blockwise_reference(int64_t M, int64_t N, int64_t K, const QGemmA& a,
 // from_int4, or int8): the integer block sums on the SIMD kernels, then the float steps above.
 void qgemm_blockwise(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t n0, int64_t n1,
                      const QGemmBlockwise& p, void* c, int64_t ldc);
+// All of C on `threads` threads, as qgemm_parallel.
+void qgemm_blockwise_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b,
+                              const QGemmBlockwise& p, void* c, int64_t ldc, int threads);
 
 }  // namespace octet::kernels

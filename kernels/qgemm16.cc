@@ -195,6 +195,17 @@ void qgemm16(int64_t M, const QGemm16A& a, const QGemm16PackedB& b, int64_t n0, 
   }
 }
 
+void qgemm16_parallel(int64_t M, const QGemm16A& a, const QGemm16PackedB& b,
+                      const QGemm16Epilogue& ep, void* c, int64_t ldc, int threads) {
+  const int64_t xs = int64_t(dtype_size(a.type));
+  const int64_t cs = int64_t(ep.requant ? dtype_size(ep.out_type) : 8);
+  gemm_parallel(M, b.N(), b.panel_width(), threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
+    QGemm16A rows = a;
+    rows.data = static_cast<const uint8_t*>(a.data) + r0 * a.lda * xs;
+    qgemm16(r1 - r0, rows, b, n0, n1, ep, static_cast<uint8_t*>(c) + r0 * ldc * cs, ldc);
+  });
+}
+
 // ---- convolution ----------------------------------------------------------------------------
 
 struct QConv16Nhwc::Impl {

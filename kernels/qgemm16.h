@@ -66,6 +66,9 @@ class QGemm16PackedB {
 // Rows [0, M), columns [n0, n1) (n0 a multiple of panel_width). Single-threaded.
 void qgemm16(int64_t M, const QGemm16A& a, const QGemm16PackedB& b, int64_t n0, int64_t n1,
              const QGemm16Epilogue& ep, void* c, int64_t ldc);
+// All of C (M x N) on `threads` threads, rows and panels divided by split_gemm.
+void qgemm16_parallel(int64_t M, const QGemm16A& a, const QGemm16PackedB& b,
+                      const QGemm16Epilogue& ep, void* c, int64_t ldc, int threads);
 // The same with A already as s16 values v = code - shift: rows of at least K rounded up to 2
 // readable int16 (zeros past K), row stride lda; `offset` = shift - zero_point.
 void qgemm16_s16(int64_t M, const int16_t* a, int64_t lda, int32_t offset, const QGemm16PackedB& b,

@@ -17,7 +17,6 @@
 #include "engine/ops/nn_common.h"
 #include "engine/ops/op_groups.h"
 #include "kernels/cast.h"
-#include "kernels/parallel.h"
 #include "kernels/qconv.h"
 #include "kernels/qgemm.h"
 #include "kernels/qlinear_reference.h"
@@ -312,14 +311,7 @@ class ConvIntegerFastKernel final : public Kernel {
         kernels::QGemmA a{col_.data(), K_, x_signed, xzp};
         kernels::QGemmEpilogue ep;
         ep.out_type = DType::kI32;
-        const int64_t block = 64;
-        const int64_t blocks = (S + block - 1) / block;
-        kernels::parallel_for(blocks, threads_, [&](int64_t b, int) {
-          const int64_t r0 = b * block, rows = std::min(block, S - r0);
-          kernels::QGemmA ab = a;
-          ab.data = col_.data() + r0 * K_;
-          kernels::qgemm(rows, ab, packed_[g], 0, Mg, ep, acc_.data() + r0 * Mg, Mg);
-        });
+        kernels::qgemm_parallel(S, a, packed_[g], ep, acc_.data(), Mg, threads_);
         for (int64_t s = 0; s < S; ++s)
           for (int64_t j = 0; j < Mg; ++j) y[(n * p_.M + g * Mg + j) * S + s] = acc_[s * Mg + j];
       }
@@ -598,15 +590,7 @@ class MatMulFastKernel final : public Kernel {
     } else {
       ep.out_type = DType::kI32;
     }
-    const size_t es = dtype_size(ep.out_type);
-    const int64_t block = 64, blocks = (rows_ + block - 1) / block;
-    auto* c = static_cast<uint8_t*>(out[0].data);
-    kernels::parallel_for(blocks, threads_, [&](int64_t b, int) {
-      const int64_t r0 = b * block, rows = std::min(block, rows_ - r0);
-      kernels::QGemmA ab = a;
-      ab.data = static_cast<const uint8_t*>(a.data) + r0 * K_;
-      kernels::qgemm(rows, ab, packed_, 0, N_, ep, c + r0 * N_ * es, N_);
-    });
+    kernels::qgemm_parallel(rows_, a, packed_, ep, out[0].data, N_, threads_);
   }
   std::string_view impl_name() const override {
     return kQLinear ? "qlinearmatmul_qgemm" : "matmulinteger_qgemm";

@@ -213,24 +213,7 @@ class QLinear16IntKernel final : public Kernel {
       kernels::qgemm16_reference(s_.M, s_.N, s_.K, a, s_.w.data(), ep, out[0].data, s_.N);
       return;
     }
-    // Rows split across threads when there are enough of them, else column panels.
-    const int64_t pw = packed_->panel_width();
-    const int64_t panels = (s_.N + pw - 1) / pw;
-    const bool by_rows = s_.M >= 4 * threads_ || panels < threads_;
-    const int64_t chunks = by_rows ? std::min<int64_t>(threads_, s_.M) : std::min<int64_t>(threads_, panels);
-    auto* y = static_cast<uint8_t*>(out[0].data);
-    const size_t es = dtype_size(s_.y.type), xs = dtype_size(s_.x.type);
-    kernels::parallel_for(chunks, threads_, [&](int64_t c, int) {
-      if (by_rows) {
-        const int64_t r0 = s_.M * c / chunks, r1 = s_.M * (c + 1) / chunks;
-        kernels::QGemm16A ac = a;
-        ac.data = static_cast<const uint8_t*>(a.data) + r0 * s_.K * int64_t(xs);
-        kernels::qgemm16(r1 - r0, ac, *packed_, 0, s_.N, ep, y + r0 * s_.N * int64_t(es), s_.N);
-      } else {
-        const int64_t p0 = panels * c / chunks, p1 = panels * (c + 1) / chunks;
-        kernels::qgemm16(s_.M, a, *packed_, p0 * pw, std::min(s_.N, p1 * pw), ep, y, s_.N);
-      }
-    });
+    kernels::qgemm16_parallel(s_.M, a, *packed_, ep, out[0].data, s_.N, threads_);
   }
   std::string_view impl_name() const override {
     return packed_ ? packed_->impl_name() : std::string_view("qgemm16_reference");

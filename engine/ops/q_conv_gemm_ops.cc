@@ -422,27 +422,8 @@ class QLinearIntKernel final : public Kernel {
       else kernels::qgemm_reference(s_.M, s_.N, s_.K, a, s_.w.data(), ep, out[0].data, s_.N);
       return;
     }
-    // Rows split across threads when there are enough of them, else column panels.
-    const int64_t pw = packed_->panel_width();
-    const int64_t panels = (s_.N + pw - 1) / pw;
-    const bool by_rows = s_.M >= 4 * threads_ || panels < threads_;
-    const int64_t chunks = by_rows ? std::min<int64_t>(threads_, s_.M) : std::min<int64_t>(threads_, panels);
-    auto* y = static_cast<uint8_t*>(out[0].data);
-    const size_t es = dtype_size(s_.y.type);
-    kernels::parallel_for(chunks, threads_, [&](int64_t c, int) {
-      if (by_rows) {
-        const int64_t r0 = s_.M * c / chunks, r1 = s_.M * (c + 1) / chunks;
-        kernels::QGemmA ac = a;
-        ac.data = static_cast<const uint8_t*>(a.data) + r0 * s_.K;
-        if (s_.block) kernels::qgemm_blockwise(r1 - r0, ac, *packed_, 0, s_.N, bw, y + r0 * s_.N * es, s_.N);
-        else kernels::qgemm(r1 - r0, ac, *packed_, 0, s_.N, ep, y + r0 * s_.N * es, s_.N);
-      } else {
-        const int64_t p0 = panels * c / chunks, p1 = panels * (c + 1) / chunks;
-        const int64_t n0 = p0 * pw, n1 = std::min(s_.N, p1 * pw);
-        if (s_.block) kernels::qgemm_blockwise(s_.M, a, *packed_, n0, n1, bw, y, s_.N);
-        else kernels::qgemm(s_.M, a, *packed_, n0, n1, ep, y, s_.N);
-      }
-    });
+    if (s_.block) kernels::qgemm_blockwise_parallel(s_.M, a, *packed_, bw, out[0].data, s_.N, threads_);
+    else kernels::qgemm_parallel(s_.M, a, *packed_, ep, out[0].data, s_.N, threads_);
   }
   std::string_view impl_name() const override {
     if (!packed_) return s_.block ? "qgemm_blockwise_reference" : "qgemm_reference";
