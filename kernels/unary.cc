@@ -75,51 +75,15 @@ float unary_reference_one(const UnaryParams& p, float x) {
   throw std::invalid_argument("unary kernel: op not defined for f32");
 }
 
-namespace {
-
-simd::UnaryF32 simd_op(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::kRelu: return simd::UnaryF32::kRelu;
-    case UnaryOp::kLeakyRelu: return simd::UnaryF32::kLeakyRelu;
-    case UnaryOp::kThresholdedRelu: return simd::UnaryF32::kThresholdedRelu;
-    case UnaryOp::kClip: return simd::UnaryF32::kClip;
-    case UnaryOp::kHardSigmoid: return simd::UnaryF32::kHardSigmoid;
-    case UnaryOp::kHardSwish: return simd::UnaryF32::kHardSwish;
-    case UnaryOp::kSigmoid: return simd::UnaryF32::kSigmoid;
-    case UnaryOp::kTanh: return simd::UnaryF32::kTanh;
-    case UnaryOp::kErf: return simd::UnaryF32::kErf;
-    case UnaryOp::kExp: return simd::UnaryF32::kExp;
-    case UnaryOp::kLog: return simd::UnaryF32::kLog;
-    case UnaryOp::kSqrt: return simd::UnaryF32::kSqrt;
-    case UnaryOp::kNeg: return simd::UnaryF32::kNeg;
-    case UnaryOp::kAbs: return simd::UnaryF32::kAbs;
-    case UnaryOp::kReciprocal: return simd::UnaryF32::kReciprocal;
-    case UnaryOp::kFloor: return simd::UnaryF32::kFloor;
-    case UnaryOp::kCeil: return simd::UnaryF32::kCeil;
-    case UnaryOp::kRound: return simd::UnaryF32::kRound;
-    case UnaryOp::kSign: return simd::UnaryF32::kSign;
-    case UnaryOp::kSoftplus: return simd::UnaryF32::kSoftplus;
-    case UnaryOp::kSoftsign: return simd::UnaryF32::kSoftsign;
-    case UnaryOp::kElu: return simd::UnaryF32::kElu;
-    case UnaryOp::kSelu: return simd::UnaryF32::kSelu;
-    case UnaryOp::kGelu: return simd::UnaryF32::kGelu;
-    case UnaryOp::kGeluTanh: return simd::UnaryF32::kGeluTanh;
-    case UnaryOp::kNot: break;
-  }
-  throw std::invalid_argument("unary kernel: op not defined for f32");
-}
-
-}  // namespace
-
 void unary_reference_f32(const UnaryParams& p, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = unary_reference_one(p, x[i]);
 }
 
 void unary_optimized_f32(const UnaryParams& p, const float* x, float* y, int64_t n,
                          int threads) {
-  const simd::UnaryF32 op = simd_op(p.op);
+  if (p.op == UnaryOp::kNot) throw std::invalid_argument("unary kernel: op not defined for f32");
   parallel_chunks(n, threads, [&](int64_t b, int64_t e) {
-    simd::unary_f32(op, x + b, y + b, static_cast<size_t>(e - b), p.alpha, p.beta);
+    simd::unary_f32(p.op, x + b, y + b, static_cast<size_t>(e - b), p.alpha, p.beta);
   });
 }
 

@@ -3,14 +3,11 @@
 #pragma once
 #include <cstdint>
 
+#include "simd/unary.h"
+
 namespace octet::kernels {
 
-enum class UnaryOp {
-  kRelu, kLeakyRelu, kThresholdedRelu, kClip, kHardSigmoid, kHardSwish, kSigmoid, kTanh, kErf,
-  kExp, kLog, kSqrt, kNeg, kAbs, kReciprocal, kFloor, kCeil, kRound, kSign, kSoftplus,
-  kSoftsign, kElu, kSelu, kGelu, kGeluTanh,
-  kNot,  // bool (uint8_t) only
-};
+using simd::UnaryOp;
 
 // alpha/beta: LeakyRelu alpha; ThresholdedRelu alpha; Clip min/max; HardSigmoid alpha,
 // beta; Elu alpha; Selu alpha, gamma (beta).

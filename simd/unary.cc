@@ -34,73 +34,75 @@ void UnaryF32Impl(int op_int, const float* x, float* y, size_t n, float alpha, f
   using V = hn::Vec<D>;
   const D d;
   const V a = hn::Set(d, alpha), b = hn::Set(d, beta), zero = hn::Zero(d), one = hn::Set(d, 1.f);
-  switch (static_cast<UnaryF32>(op_int)) {
-    case UnaryF32::kRelu:
+  switch (static_cast<UnaryOp>(op_int)) {
+    case UnaryOp::kRelu:
       return Map(x, y, n, [&](D, V v) { return hn::Max(v, zero); });
-    case UnaryF32::kLeakyRelu:
+    case UnaryOp::kLeakyRelu:
       return Map(x, y, n, [&](D, V v) {
         return hn::IfThenElse(hn::Lt(v, zero), hn::Mul(v, a), v);
       });
-    case UnaryF32::kThresholdedRelu:
+    case UnaryOp::kThresholdedRelu:
       return Map(x, y, n, [&](D, V v) { return hn::IfThenElseZero(hn::Gt(v, a), v); });
-    case UnaryF32::kClip:
+    case UnaryOp::kClip:
       return Map(x, y, n, [&](D, V v) { return hn::Min(hn::Max(v, a), b); });
-    case UnaryF32::kHardSigmoid:
+    case UnaryOp::kHardSigmoid:
       return Map(x, y, n, [&](D, V v) { return hn::Min(hn::Max(hn::MulAdd(v, a, b), zero), one); });
-    case UnaryF32::kHardSwish: {
+    case UnaryOp::kHardSwish: {
       const V sixth = hn::Set(d, 1.0f / 6.0f), half = hn::Set(d, 0.5f);
       return Map(x, y, n, [&](D, V v) {
         return hn::Mul(v, hn::Min(hn::Max(hn::MulAdd(v, sixth, half), zero), one));
       });
     }
-    case UnaryF32::kSigmoid:
+    case UnaryOp::kSigmoid:
       return Map(x, y, n, [&](D dd, V v) { return SigmoidF(dd, v); });
-    case UnaryF32::kTanh:
+    case UnaryOp::kTanh:
       return Map(x, y, n, [&](D dd, V v) { return hn::Tanh(dd, v); });
-    case UnaryF32::kErf:
+    case UnaryOp::kErf:
       return Map(x, y, n, [&](D dd, V v) { return ErfF(dd, v); });
-    case UnaryF32::kExp:
+    case UnaryOp::kExp:
       return Map(x, y, n, [&](D dd, V v) { return ExpF(dd, v); });
-    case UnaryF32::kLog:
+    case UnaryOp::kLog:
       return Map(x, y, n, [&](D dd, V v) { return LogF(dd, v); });
-    case UnaryF32::kSqrt:
+    case UnaryOp::kSqrt:
       return Map(x, y, n, [&](D, V v) { return hn::Sqrt(v); });
-    case UnaryF32::kNeg:
+    case UnaryOp::kNeg:
       return Map(x, y, n, [&](D, V v) { return hn::Neg(v); });
-    case UnaryF32::kAbs:
+    case UnaryOp::kAbs:
       return Map(x, y, n, [&](D, V v) { return hn::Abs(v); });
-    case UnaryF32::kReciprocal:
+    case UnaryOp::kReciprocal:
       return Map(x, y, n, [&](D, V v) { return hn::Div(one, v); });
-    case UnaryF32::kFloor:
+    case UnaryOp::kFloor:
       return Map(x, y, n, [&](D, V v) { return hn::Floor(v); });
-    case UnaryF32::kCeil:
+    case UnaryOp::kCeil:
       return Map(x, y, n, [&](D, V v) { return hn::Ceil(v); });
-    case UnaryF32::kRound:
+    case UnaryOp::kRound:
       return Map(x, y, n, [&](D, V v) { return hn::Round(v); });
-    case UnaryF32::kSign:
+    case UnaryOp::kSign:
       return Map(x, y, n, [&](D, V v) {
         V s = hn::IfThenElse(hn::Gt(v, zero), one, zero);
         s = hn::IfThenElse(hn::Lt(v, zero), hn::Neg(one), s);
         return hn::IfThenElse(hn::Eq(v, v), s, v);
       });
-    case UnaryF32::kSoftplus:
+    case UnaryOp::kSoftplus:
       return Map(x, y, n, [&](D dd, V v) { return SoftplusF(dd, v); });
-    case UnaryF32::kSoftsign:
+    case UnaryOp::kSoftsign:
       return Map(x, y, n, [&](D, V v) { return hn::Div(v, hn::Add(one, hn::Abs(v))); });
-    case UnaryF32::kElu:
+    case UnaryOp::kElu:
       return Map(x, y, n, [&](D dd, V v) {
         const V e = hn::Mul(a, hn::Expm1(dd, hn::Min(v, zero)));
         return hn::IfThenElse(hn::Lt(v, zero), e, v);
       });
-    case UnaryF32::kSelu:
+    case UnaryOp::kSelu:
       return Map(x, y, n, [&](D dd, V v) {
         const V e = hn::Mul(a, hn::Expm1(dd, hn::Min(v, zero)));
         return hn::Mul(b, hn::IfThenElse(hn::Gt(v, zero), v, e));
       });
-    case UnaryF32::kGelu:
+    case UnaryOp::kGelu:
       return Map(x, y, n, [&](D dd, V v) { return GeluF(dd, v); });
-    case UnaryF32::kGeluTanh:
+    case UnaryOp::kGeluTanh:
       return Map(x, y, n, [&](D dd, V v) { return GeluTanhF(dd, v); });
+    case UnaryOp::kNot:
+      return;
   }
 }
 
@@ -112,7 +114,7 @@ HWY_AFTER_NAMESPACE();
 namespace octet::simd {
 HWY_EXPORT(UnaryF32Impl);
 
-void unary_f32(UnaryF32 op, const float* x, float* y, size_t n, float alpha, float beta) {
+void unary_f32(UnaryOp op, const float* x, float* y, size_t n, float alpha, float beta) {
   HWY_DYNAMIC_DISPATCH(UnaryF32Impl)(static_cast<int>(op), x, y, n, alpha, beta);
 }
 }  // namespace octet::simd

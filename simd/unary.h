@@ -4,7 +4,9 @@
 
 namespace octet::simd {
 
-enum class UnaryF32 : int {
+// The pointwise unary ops, one list for the kernels and their SIMD paths. Every op has an f32
+// form except kNot (bool codes only; kernels/unary.h).
+enum class UnaryOp : int {
   kRelu,
   kLeakyRelu,        // x < 0 ? alpha * x : x
   kThresholdedRelu,  // x > alpha ? x : 0
@@ -30,9 +32,10 @@ enum class UnaryF32 : int {
   kSelu,  // beta * (x <= 0 ? alpha * (e^x - 1) : x)
   kGelu,
   kGeluTanh,
+  kNot,  // bool (uint8_t) only: unary_f32 does nothing for it
 };
 
 // y[i] = f(x[i]) for i < n; x may equal y.
-void unary_f32(UnaryF32 op, const float* x, float* y, size_t n, float alpha, float beta);
+void unary_f32(UnaryOp op, const float* x, float* y, size_t n, float alpha, float beta);
 
 }  // namespace octet::simd
