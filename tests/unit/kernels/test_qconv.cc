@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/qconv.h"
+#include "kernels/qdwconv.h"
 #include "tests/support/amx_tile_emulation.h"
 
 using namespace octet;
@@ -166,6 +167,14 @@ TEST_CASE("qconv: bad parameters are rejected") {
   p.group = 1;
   q.out_type = DType::kI32;
   CHECK_THROWS(QConv2dNhwc(p, q, w.data(), nullptr, 1, QIsa::kScalar));
+  // The depthwise kernel takes only group == C == M > 1.
+  p = ConvParams{};
+  p.C = p.M = p.group = 4;
+  q.out_type = DType::kU8;
+  CHECK_NOTHROW(QDwConv2dNhwc(p, q, w.data(), nullptr, 1, QIsa::kScalar));
+  p.M = 8;
+  CHECK_THROWS_WITH(QDwConv2dNhwc(p, q, w.data(), nullptr, 1, QIsa::kScalar),
+                    doctest::Contains("not a depthwise convolution"));
 }
 
 TEST_CASE("qconv: the AMX path on emulated tiles equals the reference bit for bit") {
