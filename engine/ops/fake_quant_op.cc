@@ -5,6 +5,7 @@
 
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
+#include "engine/ops/ref_opt_kernel.h"
 #include "kernels/fake_quant.h"
 
 namespace octet {
@@ -51,28 +52,18 @@ void infer(InferContext& ctx) {
   ctx.set_output(0, DType::kF32, ctx.input_dims(0));
 }
 
-class FakeQuantKernel final : public Kernel {
- public:
-  FakeQuantKernel(kernels::FakeQuantParams p, bool reference, int threads)
-      : p_(std::move(p)), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    const int64_t n = in[0].numel();
-    if (reference_) kernels::fake_quant_f32_reference(p_, in[0].as<float>(), out[0].as<float>(), n);
-    else kernels::fake_quant_f32(p_, in[0].as<float>(), out[0].as<float>(), n, threads_);
-  }
-  std::string_view impl_name() const override {
-    return reference_ ? "fake_quant_f32_reference" : "fake_quant_f32_hwy";
-  }
-
- private:
-  kernels::FakeQuantParams p_;
-  bool reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare(const PrepareContext& ctx) {
-  return std::make_unique<FakeQuantKernel>(read_params(ctx.node, ctx.input_dims(0)),
-                                           ctx.reference, ctx.threads);
+  return ref_opt_kernel(
+      read_params(ctx.node, ctx.input_dims(0)), ctx.reference, ctx.threads,
+      {"fake_quant_f32_reference",
+       [](const auto& p, auto in, auto out, int) {
+         kernels::fake_quant_f32_reference(p, in[0].template as<float>(), out[0].template as<float>(),
+                                           in[0].numel());
+       }},
+      {"fake_quant_f32_hwy", [](const auto& p, auto in, auto out, int threads) {
+         kernels::fake_quant_f32(p, in[0].template as<float>(), out[0].template as<float>(),
+                                 in[0].numel(), threads);
+       }});
 }
 
 }  // namespace

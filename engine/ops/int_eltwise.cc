@@ -5,6 +5,7 @@
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
 #include "engine/ops/q_common.h"
+#include "engine/ops/ref_opt_kernel.h"
 #include "kernels/qcodes.h"
 #include "kernels/broadcast.h"
 #include "kernels/qeltwise.h"
@@ -97,24 +98,6 @@ void infer_requantize(InferContext& ctx) {
   ctx.set_output(0, declared_output_dtype(ctx, 0, ctx.input_dtype(0)), ctx.input_dims(0));
 }
 
-class RequantizeKernel final : public Kernel {
- public:
-  RequantizeKernel(kernels::RequantizeParams p, bool reference, int threads)
-      : p_(p), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    if (reference_) kernels::requantize_reference(p_, in[0].data, out[0].data, in[0].numel());
-    else kernels::requantize(p_, in[0].data, out[0].data, in[0].numel(), threads_);
-  }
-  std::string_view impl_name() const override {
-    return reference_ ? "requantize_reference" : "requantize_hwy";
-  }
-
- private:
-  kernels::RequantizeParams p_;
-  bool reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare_requantize(const PrepareContext& ctx) {
   const Node& n = ctx.node;
   const ActQuant x = act_quant(n, ctx.input(0), "input");
@@ -133,7 +116,15 @@ std::unique_ptr<Kernel> prepare_requantize(const PrepareContext& ctx) {
   } catch (const Error& e) {
     node_fail(n, e.what());
   }
-  return std::make_unique<RequantizeKernel>(p, use_reference(ctx), ctx.threads);
+  return ref_opt_kernel(
+      p, use_reference(ctx), ctx.threads,
+      {"requantize_reference",
+       [](const auto& p, auto in, auto out, int) {
+         kernels::requantize_reference(p, in[0].data, out[0].data, in[0].numel());
+       }},
+      {"requantize_hwy", [](const auto& p, auto in, auto out, int threads) {
+         kernels::requantize(p, in[0].data, out[0].data, in[0].numel(), threads);
+       }});
 }
 
 // --- QLookup ------------------------------------------------------------------------

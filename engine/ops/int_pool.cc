@@ -4,6 +4,7 @@
 #include "engine/ops/op_groups.h"
 #include "engine/ops/q_common.h"
 #include "engine/ops/pool_geometry.h"
+#include "engine/ops/ref_opt_kernel.h"
 #include "kernels/qpool.h"
 #include "kernels/qpool_global.h"
 
@@ -38,24 +39,6 @@ void infer_qavgpool(InferContext& ctx) {
                  pool_out_dims(g, pool_is_nhwc(n)));
 }
 
-class QAvgPoolKernel final : public Kernel {
- public:
-  QAvgPoolKernel(kernels::QAvgPoolParams p, bool reference, int threads)
-      : p_(std::move(p)), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    if (reference_) kernels::qavgpool_reference(p_, in[0].data, out[0].data);
-    else kernels::qavgpool(p_, in[0].data, out[0].data, threads_);
-  }
-  std::string_view impl_name() const override {
-    return reference_ ? "qavgpool_reference" : "qavgpool_omp";
-  }
-
- private:
-  kernels::QAvgPoolParams p_;
-  bool reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare_qavgpool(const PrepareContext& ctx) {
   const Node& n = ctx.node;
   const ActQuant x = act_quant(n, ctx.input(0), "input");
@@ -76,7 +59,13 @@ std::unique_ptr<Kernel> prepare_qavgpool(const PrepareContext& ctx) {
   } catch (const Error& e) {
     node_fail(n, e.what());
   }
-  return std::make_unique<QAvgPoolKernel>(std::move(p), use_reference(ctx), ctx.threads);
+  return ref_opt_kernel(
+      std::move(p), use_reference(ctx), ctx.threads,
+      {"qavgpool_reference",
+       [](const auto& p, auto in, auto out, int) { kernels::qavgpool_reference(p, in[0].data, out[0].data); }},
+      {"qavgpool_omp", [](const auto& p, auto in, auto out, int threads) {
+         kernels::qavgpool(p, in[0].data, out[0].data, threads);
+       }});
 }
 
 // --- global ------------------------------------------------------------------------
@@ -107,24 +96,6 @@ void infer_qglobalavgpool(InferContext& ctx) {
   ctx.set_output(0, declared_output_dtype(ctx, 0, ctx.input_dtype(0)), out);
 }
 
-class QGlobalAvgPoolKernel final : public Kernel {
- public:
-  QGlobalAvgPoolKernel(kernels::QGlobalAvgPoolParams p, bool reference, int threads)
-      : p_(p), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    if (reference_) kernels::qglobalavgpool_reference(p_, in[0].data, out[0].data);
-    else kernels::qglobalavgpool(p_, in[0].data, out[0].data, threads_);
-  }
-  std::string_view impl_name() const override {
-    return reference_ ? "qglobalavgpool_reference" : "qglobalavgpool_omp";
-  }
-
- private:
-  kernels::QGlobalAvgPoolParams p_;
-  bool reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare_qglobalavgpool(const PrepareContext& ctx) {
   const Node& n = ctx.node;
   const ActQuant x = act_quant(n, ctx.input(0), "input");
@@ -151,7 +122,15 @@ std::unique_ptr<Kernel> prepare_qglobalavgpool(const PrepareContext& ctx) {
   } catch (const Error& e) {
     node_fail(n, e.what());
   }
-  return std::make_unique<QGlobalAvgPoolKernel>(p, use_reference(ctx), ctx.threads);
+  return ref_opt_kernel(
+      p, use_reference(ctx), ctx.threads,
+      {"qglobalavgpool_reference",
+       [](const auto& p, auto in, auto out, int) {
+         kernels::qglobalavgpool_reference(p, in[0].data, out[0].data);
+       }},
+      {"qglobalavgpool_omp", [](const auto& p, auto in, auto out, int threads) {
+         kernels::qglobalavgpool(p, in[0].data, out[0].data, threads);
+       }});
 }
 
 }  // namespace

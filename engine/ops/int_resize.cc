@@ -8,6 +8,7 @@
 #include "engine/ops/q_common.h"
 #include "kernels/qcodes.h"
 #include "engine/ops/resize_spec.h"
+#include "engine/ops/ref_opt_kernel.h"
 #include "kernels/qresize.h"
 #include "simd/round_half_even.h"
 
@@ -35,24 +36,6 @@ void infer_qresize(InferContext& ctx) {
   ctx.set_output(0, ctx.input_dtype(0), spec.out);
 }
 
-class QResizeKernel final : public Kernel {
- public:
-  QResizeKernel(kernels::QResizeParams p, bool reference, int threads)
-      : p_(std::move(p)), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    if (reference_) kernels::qresize_reference(p_, in[0].data, out[0].data);
-    else kernels::qresize(p_, in[0].data, out[0].data, threads_);
-  }
-  std::string_view impl_name() const override {
-    return reference_ ? "qresize_reference" : "qresize_omp";
-  }
-
- private:
-  kernels::QResizeParams p_;
-  bool reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare_qresize(const PrepareContext& ctx) {
   const Node& n = ctx.node;
   check_encodings(n, ctx.input(0), ctx.output(0));
@@ -71,7 +54,13 @@ std::unique_ptr<Kernel> prepare_qresize(const PrepareContext& ctx) {
   p.extrapolation_code = kernels::clamp_code(
       int64_t(std::fmax(-1e9, std::fmin(1e9, code))), kernels::code8_min(p.type),
       kernels::code8_max(p.type));
-  return std::make_unique<QResizeKernel>(std::move(p), use_reference(ctx), ctx.threads);
+  return ref_opt_kernel(
+      std::move(p), use_reference(ctx), ctx.threads,
+      {"qresize_reference",
+       [](const auto& p, auto in, auto out, int) { kernels::qresize_reference(p, in[0].data, out[0].data); }},
+      {"qresize_omp", [](const auto& p, auto in, auto out, int threads) {
+         kernels::qresize(p, in[0].data, out[0].data, threads);
+       }});
 }
 
 }  // namespace

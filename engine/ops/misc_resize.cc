@@ -7,6 +7,7 @@
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
 #include "engine/ops/resize_spec.h"
+#include "engine/ops/ref_opt_kernel.h"
 #include "kernels/resize.h"
 
 namespace octet {
@@ -238,31 +239,21 @@ void infer_resize(InferContext& ctx) {
                  resize_spec(ctx.node(), ctx.opset(), ctx.input_dims(0), input, /*with_tables=*/false).out);
 }
 
-class ResizeKernel final : public Kernel {
- public:
-  ResizeKernel(ResizeParams p, bool reference, int threads)
-      : p_(std::move(p)), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    if (reference_) kernels::resize_reference(p_, in[0].as<float>(), out[0].as<float>());
-    else kernels::resize_f32(p_, in[0].as<float>(), out[0].as<float>(), threads_);
-  }
-  std::string_view impl_name() const override {
-    return reference_ ? "resize_reference" : "resize_f32";
-  }
-
- private:
-  ResizeParams p_;
-  bool reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare_resize(const PrepareContext& ctx) {
   InputFn input = [&](size_t i) -> const TensorInfo* {
     if (!ctx.has_input(i)) return nullptr;
     return &ctx.input(i);
   };
   ResizeSpec s = resize_spec(ctx.node, ctx.graph.opset, ctx.input_dims(0), input);
-  return std::make_unique<ResizeKernel>(std::move(s.params), ctx.reference, ctx.threads);
+  return ref_opt_kernel(
+      std::move(s.params), ctx.reference, ctx.threads,
+      {"resize_reference",
+       [](const auto& p, auto in, auto out, int) {
+         kernels::resize_reference(p, in[0].template as<float>(), out[0].template as<float>());
+       }},
+      {"resize_f32", [](const auto& p, auto in, auto out, int threads) {
+         kernels::resize_f32(p, in[0].template as<float>(), out[0].template as<float>(), threads);
+       }});
 }
 
 }  // namespace

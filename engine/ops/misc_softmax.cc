@@ -2,6 +2,7 @@
 // opset >= 13 normalizes along one axis (default -1).
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
+#include "engine/ops/ref_opt_kernel.h"
 #include "kernels/softmax.h"
 
 namespace octet {
@@ -9,6 +10,7 @@ namespace {
 
 struct SoftmaxView {
   int64_t outer = 1, n = 1, inner = 1;
+  bool log = false;  // LogSoftmax
 };
 
 SoftmaxView softmax_view(const Node& node, const Dims& x, int64_t opset) {
@@ -37,31 +39,20 @@ void infer_softmax(InferContext& ctx) {
   ctx.set_output(0, DType::kF32, ctx.input_dims(0));
 }
 
-class SoftmaxKernel final : public Kernel {
- public:
-  SoftmaxKernel(SoftmaxView v, bool log, bool reference, int threads)
-      : v_(v), log_(log), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    if (reference_)
-      kernels::softmax_reference(in[0].as<float>(), out[0].as<float>(), v_.outer, v_.n, v_.inner, log_);
-    else
-      kernels::softmax_f32(in[0].as<float>(), out[0].as<float>(), v_.outer, v_.n, v_.inner, log_,
-                           threads_);
-  }
-  std::string_view impl_name() const override {
-    return reference_ ? "softmax_reference" : "softmax_f32_hwy";
-  }
-
- private:
-  SoftmaxView v_;
-  bool log_, reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare_softmax(const PrepareContext& ctx) {
-  return std::make_unique<SoftmaxKernel>(softmax_view(ctx.node, ctx.input_dims(0), ctx.graph.opset),
-                                         ctx.node.op_type == "LogSoftmax", ctx.reference,
-                                         ctx.threads);
+  SoftmaxView v = softmax_view(ctx.node, ctx.input_dims(0), ctx.graph.opset);
+  v.log = ctx.node.op_type == "LogSoftmax";
+  return ref_opt_kernel(
+      v, ctx.reference, ctx.threads,
+      {"softmax_reference",
+       [](const SoftmaxView& v, auto in, auto out, int) {
+         kernels::softmax_reference(in[0].template as<float>(), out[0].template as<float>(), v.outer,
+                                    v.n, v.inner, v.log);
+       }},
+      {"softmax_f32_hwy", [](const SoftmaxView& v, auto in, auto out, int threads) {
+         kernels::softmax_f32(in[0].template as<float>(), out[0].template as<float>(), v.outer, v.n,
+                              v.inner, v.log, threads);
+       }});
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "engine/op.h"
 #include "engine/ops/op_groups.h"
 #include "engine/ops/movement_common.h"
+#include "engine/ops/ref_opt_kernel.h"
 #include "kernels/cast.h"
 #include "kernels/copy.h"
 
@@ -40,32 +41,25 @@ void infer_cast(InferContext& ctx) {
   ctx.set_output(0, to, ctx.input_dims(0));
 }
 
-class CastKernel final : public Kernel {
- public:
-  CastKernel(DType from, DType to, bool reference, int threads)
-      : from_(from), to_(to), reference_(reference), threads_(threads) {}
-  void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    const int64_t n = in[0].numel();
-    if (from_ == to_) {
-      kernels::copy_bytes(in[0].data, out[0].data, dtype_storage_bytes(from_, n), threads_);
-    } else if (reference_) {
-      kernels::cast_reference(in[0].data, from_, out[0].data, to_, n);
-    } else {
-      kernels::cast(in[0].data, from_, out[0].data, to_, n, threads_);
-    }
-  }
-  std::string_view impl_name() const override { return reference_ ? "cast_ref" : "cast"; }
-
- private:
-  DType from_, to_;
-  bool reference_;
-  int threads_;
-};
-
 std::unique_ptr<Kernel> prepare_cast(const PrepareContext& ctx) {
   InferContext ic(ctx.graph, ctx.node, {});
-  return std::make_unique<CastKernel>(ctx.input(0).dtype, cast_target(ic), ctx.reference,
-                                      ctx.threads);
+  struct Types {
+    DType from, to;
+  };
+  // A cast to the same type is a copy in both forms.
+  return ref_opt_kernel(
+      Types{ctx.input(0).dtype, cast_target(ic)}, ctx.reference, ctx.threads,
+      {"cast_ref",
+       [](const Types& t, auto in, auto out, int) {
+         const int64_t n = in[0].numel();
+         if (t.from == t.to) kernels::copy_bytes(in[0].data, out[0].data, dtype_storage_bytes(t.from, n), 1);
+         else kernels::cast_reference(in[0].data, t.from, out[0].data, t.to, n);
+       }},
+      {"cast", [](const Types& t, auto in, auto out, int threads) {
+         const int64_t n = in[0].numel();
+         if (t.from == t.to) kernels::copy_bytes(in[0].data, out[0].data, dtype_storage_bytes(t.from, n), threads);
+         else kernels::cast(in[0].data, t.from, out[0].data, t.to, n, threads);
+       }});
 }
 
 }  // namespace
