@@ -27,24 +27,4 @@ int64_t onnx_op_first_opset(const std::string& op) {
   return first;
 }
 
-int64_t onnx_op_form_change(const std::string& op, int64_t from, int64_t to) {
-  // From ONNX's Changelog.md: the versions that moved attributes to inputs or changed semantics.
-  struct Change {
-    const char* op;
-    int64_t opset;
-  };
-  static constexpr Change kChanges[] = {
-      {"BatchNormalization", 9},  {"Clip", 11},          {"Dropout", 12},      {"Hardmax", 13},
-      {"LogSoftmax", 13},         {"Pad", 11},           {"ReduceL1", 18},     {"ReduceL2", 18},
-      {"ReduceLogSum", 18},       {"ReduceLogSumExp", 18}, {"ReduceMax", 18},  {"ReduceMean", 18},
-      {"ReduceMin", 18},          {"ReduceProd", 18},    {"ReduceSum", 13},    {"ReduceSumSquare", 18},
-      {"Resize", 11},             {"Slice", 10},         {"Softmax", 13},      {"Split", 13},
-      {"Split", 18},              {"Squeeze", 13},       {"TopK", 10},         {"Unsqueeze", 13},
-      {"Upsample", 10},
-  };
-  for (const Change& c : kChanges)
-    if (op == c.op && from < c.opset && c.opset <= to) return c.opset;
-  return 0;
-}
-
 }  // namespace octet

@@ -1,7 +1,5 @@
 #include "quant/qdq_export.h"
 
-#include <set>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,6 +9,7 @@
 #include "engine/op.h"
 #include "base/error.h"
 #include "loaders/onnx_opsets.h"
+#include "loaders/onnx_upgrade.h"
 
 namespace octet::quant {
 namespace {
@@ -100,47 +99,14 @@ void give_constant_operands_encodings(Graph& g) {
   }
 }
 
+bool is_onnx_op(const Node& n) {
+  return n.op_type.find("::") == std::string::npos && n.op_type.rfind("octet.", 0) != 0;
+}
+
 bool is_biased_linear(const Graph& g, const Node& n) {
   return (n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "Gemm") &&
          n.inputs.size() > 2 && n.inputs[2] != kNoTensor && g.tensor(n.inputs[2]).is_constant() &&
          g.tensor(n.inputs[2]).dtype == DType::kF32;
-}
-
-// ONNX Runtime (1.30) quantizes a float Conv / Gemm bias between DequantizeLinear'd inputs with
-// an inserted Round, an opset-11 op, and refuses the model below opset 11. Where the export cannot
-// raise the opset (an op's form changed at 11: Clip-6, BodyPix), it writes those biases as ORT
-// would make them: int32 codes round_half_even(b / (x_scale * w_scale)) under DequantizeLinear
-// (all encodings are per-tensor below opset 13). The model then differs from the qdq simulation,
-// which keeps biases in float, by each bias's rounding — as octet's integer model does.
-void write_int32_biases(Graph& g) {
-  const size_t count = g.nodes.size();
-  for (size_t i = 0; i < count; ++i) {
-    const Node n = g.nodes[i];
-    if (!is_biased_linear(g, n)) continue;
-    const QuantParams& xq = g.tensor(n.inputs[0]).quant;
-    const QuantParams& wq = g.tensor(n.inputs[1]).quant;
-    if (xq.scale.size() != 1 || wq.scale.size() != 1) continue;
-    const float s = xq.scale[0] * wq.scale[0];
-    const TensorInfo& b = g.tensor(n.inputs[2]);
-    const int64_t count_b = checked_numel(b.shape.concrete());
-    const auto* v = reinterpret_cast<const float*>(b.data->data());
-    std::vector<int32_t> codes(static_cast<size_t>(count_b));
-    for (int64_t k = 0; k < count_b; ++k)
-      codes[size_t(k)] = int32_bias_code(v[k], s);
-    const std::string name = b.name;
-    const Dims dims = b.shape.concrete();
-    const TensorId q = add_const(g, name + "/int32", DType::kI32, dims, buffer_of(codes));
-    const TensorId scale = add_const(g, name + "/scale", DType::kF32, {}, buffer_of(std::vector<float>{s}));
-    const TensorId zero = add_const(g, name + "/zero_point", DType::kI32, {}, buffer_of(std::vector<int32_t>{0}));
-    const TensorId dq = g.add_unique_tensor(name + "/dequantized", DType::kF32);
-    Node d;
-    d.name = name + "/DequantizeLinear";
-    d.op_type = "DequantizeLinear";
-    d.inputs = {q, scale, zero};
-    d.outputs = {dq};
-    g.nodes[i].inputs[2] = dq;
-    g.nodes.push_back(std::move(d));
-  }
 }
 
 }  // namespace
@@ -151,21 +117,6 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
   g.topo_sort();
   give_kept_encodings(g);
   give_constant_operands_encodings(g);
-  {
-    int64_t needed = 0;  // by the encodings: 10 per-tensor 8-bit, 13 per-axis, 21 other widths
-    bool float_bias = false;
-    for (const TensorInfo& t : g.tensors)
-      if (!t.quant.empty())
-        needed = std::max<int64_t>(needed, t.quant.bitwidth != 8 ? 21 : t.quant.scale.size() > 1 || t.quant.axis >= 0 ? 13 : 10);
-    std::set<std::string> ops = {"QuantizeLinear", "DequantizeLinear"};
-    for (const Node& n : g.nodes) {
-      float_bias |= is_biased_linear(g, n);
-      ops.insert(n.op_type);
-    }
-    bool same_forms = true;
-    for (const std::string& op : ops) same_forms &= onnx_op_form_change(op, g.opset, 11) == 0;
-    if (std::max(g.opset, needed) < 11 && float_bias && !same_forms) write_int32_biases(g);
-  }
   int64_t min_opset = 0;
   const size_t original = g.tensors.size();
   for (size_t i = 0; i < original; ++i) {
@@ -206,19 +157,23 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
     const Dims pdims = per_axis ? Dims{static_cast<int64_t>(qp.scale.size())} : Dims{};
     const TensorId scale = add_const(g, name + "/scale", DType::kF32, pdims, buffer_of(qp.scale));
     const TensorId zero = add_const(g, name + "/zero_point", qt, pdims, zero_point_bytes(qt, zp));
+    const Shape shape = g.tensor(id).shape;  // the new tensors' too (rewrites read ranks)
     const TensorId q = g.add_unique_tensor(name + "/quantized", qt);
+    g.tensor(q).shape = shape;
 
     const bool produced_output =
         g.is_graph_output(id) && !g.is_graph_input(id) && !g.tensor(id).is_constant();
     TensorId src = id, dst;
     if (produced_output) {  // the output keeps its name on the DQ output
       src = g.add_unique_tensor(name + "/float", g.tensor(id).dtype);
+      g.tensor(src).shape = shape;
       for (Node& m : g.nodes)
         for (TensorId& o : m.outputs)
           if (o == id) o = src;
       dst = id;
     } else {
       dst = g.add_unique_tensor(name + "/dequantized", DType::kF32);
+      g.tensor(dst).shape = shape;
       for (Node& m : g.nodes)
         for (TensorId& in : m.inputs)
           if (in == id) in = dst;
@@ -241,35 +196,20 @@ std::shared_ptr<Graph> qdq_graph(const QuantSim& sim, const QdqExportOptions&) {
   }
   for (TensorInfo& t : g.tensors) t.quant = QuantParams{};
   // The opset written must define every op the graph holds (a model may use an op newer than
-  // the opset it declares), and raising it must change no op's form (Clip's bounds became
-  // inputs at 11, ...).
-  std::set<std::string> ops;
+  // the opset it declares). ONNX Runtime (1.30) quantizes a float Conv / Gemm bias between
+  // DequantizeLinear'd inputs with an inserted Round, an opset-11 op: it refuses such a model
+  // below opset 11 (ESPCN, BodyPix). Ops whose form changed on the way (Clip-6's bounds became
+  // inputs at 11, Squeeze's axes at 13...) are rewritten into the new form.
   for (const Node& n : g.nodes)
-    if (n.op_type.find("::") == std::string::npos && n.op_type.rfind("octet.", 0) != 0) ops.insert(n.op_type);
-  // ONNX Runtime (1.30) quantizes a float Conv / Gemm bias between DequantizeLinear'd inputs with
-  // an inserted Round, an opset-11 op: it refuses such a model at opset 10 (ESPCN). Opset 11 it
-  // gets, wherever that changes no op's form.
-  if (std::max(g.opset, min_opset) < 11) {
-    bool float_bias = false;
-    for (const Node& n : g.nodes) float_bias |= is_biased_linear(g, n);
-    bool same_forms = true;
-    for (const std::string& op : ops) same_forms &= onnx_op_form_change(op, g.opset, 11) == 0;
-    if (float_bias && same_forms) min_opset = 11;
-  }
+    if (is_biased_linear(g, n)) min_opset = std::max<int64_t>(min_opset, 11);
   int64_t target = std::max(g.opset, min_opset);
-  for (const std::string& op : ops)
-    if (onnx_op_version(op, target) == 0) target = std::max(target, onnx_op_first_opset(op));
-  std::string changed;
-  for (const std::string& op : ops)
-    if (const int64_t at = onnx_op_form_change(op, g.opset, target))
-      changed += " " + op + " (changed at opset " + std::to_string(at) + ")";
-  if (!changed.empty())
-    fail("QDQ export needs opset ", target, " but the model is opset ", g.opset,
-         " and uses ops whose form changed since then:", changed,
-         "; export the model from its framework at opset >= ", target);
-  for (const std::string& op : ops)
-    OCTET_CHECK(onnx_op_version(op, target) != 0, "QDQ export: ONNX defines no op '", op, "' at opset ", target);
-  g.opset = target;
+  for (const Node& n : g.nodes)
+    if (is_onnx_op(n) && onnx_op_version(n.op_type, target) == 0)
+      target = std::max(target, onnx_op_first_opset(n.op_type));
+  upgrade_op_forms(g, target);
+  for (const Node& n : g.nodes)
+    OCTET_CHECK(!is_onnx_op(n) || onnx_op_version(n.op_type, target) != 0,
+                "QDQ export: ONNX defines no op '", n.op_type, "' at opset ", target);
   g.topo_sort();
   return gp;
 }

@@ -156,9 +156,9 @@ TEST_CASE("qdq export: zero-point types and refused bitwidths") {
 }
 
 // Issue 27, finding 8: an opset-10 model using Round (defined from 11) was exported at opset 10,
-// which ONNX Runtime refuses; and an opset-8 Clip(0,6) (attributes) model was refused although
-// Clip keeps its form up to opset 10.
-TEST_CASE("qdq export: the opset written defines every op; a raise that changes an op's form is refused") {
+// which ONNX Runtime refuses. Issue 13: ops whose form changed on the way to the opset the
+// export needs (Clip-6's bounds became inputs at 11) are upgraded instead of refused.
+TEST_CASE("qdq export: the opset written defines every op; Clip-6 is upgraded when the opset rises") {
   auto calibrated = [](int64_t opset, bool clip, bool round, bool per_channel) {
     test::GraphBuilder b(opset);
     TensorId x = b.input("x", {2, 3, 6, 6});
@@ -175,20 +175,118 @@ TEST_CASE("qdq export: the opset written defines every op; a raise that changes 
     sim.calibrate(HostTensor::from<float>("x", {2, 3, 6, 6}, test::random_floats(216, 3, -1.f, 1.f)), {});
     return sim;
   };
-  CHECK(qdq_graph(calibrated(8, true, false, false))->opset == 10);  // Clip-6 holds from 6 to 10
-  CHECK(qdq_graph(calibrated(10, false, true, false))->opset == 11);  // Round exists from 11
+  // A float Conv bias needs 11 (ONNX Runtime quantizes it with Round), per-channel 13.
+  CHECK(qdq_graph(calibrated(8, false, false, false))->opset == 11);
+  CHECK(qdq_graph(calibrated(10, false, true, false))->opset == 11);
   CHECK(qdq_graph(calibrated(13, false, true, true))->opset == 13);
-  CHECK_THROWS_WITH_AS(qdq_graph(calibrated(10, true, true, false)),
-                       doctest::Contains("Clip (changed at opset 11)"), Error);
-  CHECK_THROWS_WITH_AS(qdq_graph(calibrated(8, true, false, true)),
-                       doctest::Contains("needs opset 13 but the model is opset 8 and uses ops whose form "
-                                         "changed since then: Clip (changed at opset 11)"),
-                       Error);
+  const HostTensor x = HostTensor::from<float>("x", {2, 3, 6, 6}, test::random_floats(216, 9, -1.5f, 1.5f));
+  for (bool per_channel : {false, true}) {
+    const QuantSim sim = calibrated(8, true, false, per_channel);
+    auto g = qdq_graph(sim);
+    CHECK(g->opset == (per_channel ? 13 : 11));
+    const Node* clip = nullptr;
+    for (const Node& n : g->nodes)
+      if (n.op_type == "Clip") clip = &n;
+    REQUIRE(clip);
+    CHECK(clip->inputs.size() == 3);
+    CHECK(!clip->attrs.has("min"));
+    CHECK(outputs_differing(sim, g, x) == 0);
+  }
+}
+
+// Every op whose form changed before opset 13, written in its old form, exported per-channel
+// (opset 13): the upgraded node means what the old one meant — the exported model run in float
+// equals the qdq simulation of the original bit for bit.
+TEST_CASE("qdq export: ops in their pre-13 forms are upgraded to opset 13 with the same meaning") {
+  auto check_case = [](int64_t opset, const std::string& op, auto&& add_op) {
+    CAPTURE(op);
+    CAPTURE(opset);
+    test::GraphBuilder b(opset);
+    TensorId x = b.input("x", {2, 3, 6, 6});
+    TensorId y = b.conv(x, 4, 3, 1, 1, 1, true, 1);
+    b.output(add_op(b, y));
+    QuantSimOptions qo;
+    qo.per_channel = true;
+    QuantSim sim(std::make_shared<const Graph>(*b.g), QuantsimConfig::load_shipped("default_config"), qo);
+    sim.calibrate(HostTensor::from<float>("x", {2, 3, 6, 6}, test::random_floats(216, 3, -1.f, 1.f)), {});
+    auto g = qdq_graph(sim);
+    CHECK(g->opset == 13);
+    int found = 0;
+    for (const Node& n : g->nodes) found += n.op_type == op;
+    CHECK(found > 0);
+    const HostTensor images = HostTensor::from<float>("x", {2, 3, 6, 6}, test::random_floats(216, 9, -1.5f, 1.5f));
+    CHECK(outputs_differing(sim, g, images) == 0);
+  };
+  auto attrs = [](auto&&... kv) {
+    Attributes a;
+    (a.set(kv.first, kv.second), ...);
+    return a;
+  };
+  using I = std::vector<int64_t>;
+  using P = std::pair<std::string, AttributeValue>;
+  check_case(8, "Pad", [&](test::GraphBuilder& b, TensorId y) {
+    return b.node("Pad", {y}, {2, 4, 8, 9}, attrs(P{"pads", I{0, 0, 1, 2, 0, 0, 1, 1}}));
+  });
+  check_case(8, "Pad", [&](test::GraphBuilder& b, TensorId y) {
+    return b.node("Pad", {y}, {2, 4, 8, 8},
+                  attrs(P{"pads", I{0, 0, 1, 1, 0, 0, 1, 1}}, P{"mode", std::string("reflect")}));
+  });
+  check_case(8, "Slice", [&](test::GraphBuilder& b, TensorId y) {
+    return b.node("Slice", {y}, {2, 2, 6, 3}, attrs(P{"starts", I{1, 2}}, P{"ends", I{3, 5}}, P{"axes", I{1, 3}}));
+  });
+  check_case(11, "Squeeze", [&](test::GraphBuilder& b, TensorId y) {
+    const TensorId u = b.node("Unsqueeze", {y}, {2, 4, 1, 6, 6}, attrs(P{"axes", I{2}}));
+    return b.node("Squeeze", {u}, {2, 4, 6, 6}, attrs(P{"axes", I{2}}));
+  });
+  check_case(11, "ReduceSum", [&](test::GraphBuilder& b, TensorId y) {
+    return b.node("ReduceSum", {y}, {2, 4, 1, 1}, attrs(P{"axes", I{2, 3}}));
+  });
+  check_case(11, "Split", [&](test::GraphBuilder& b, TensorId y) {
+    const TensorId first = b.g->add_unique_tensor("split_a", DType::kF32);
+    const TensorId second = b.g->add_unique_tensor("split_b", DType::kF32);
+    b.g->tensor(first).shape = Shape::of({2, 1, 6, 6});
+    b.g->tensor(second).shape = Shape::of({2, 3, 6, 6});
+    b.g->nodes.push_back(Node{"split", "Split", {y}, {first, second}, attrs(P{"axis", int64_t{1}}, P{"split", I{1, 3}})});
+    return b.node("Concat", {second, first}, {2, 4, 6, 6}, attrs(P{"axis", int64_t{1}}));
+  });
+  for (int64_t axis : {1, 3, -1})
+    check_case(11, "Softmax", [&](test::GraphBuilder& b, TensorId y) {
+      return b.node("Softmax", {y}, {2, 4, 6, 6}, attrs(P{"axis", axis}));
+    });
+  check_case(11, "LogSoftmax", [&](test::GraphBuilder& b, TensorId y) {
+    return b.node("LogSoftmax", {y}, {2, 4, 6, 6}, attrs(P{"axis", int64_t{2}}));
+  });
+  for (std::string mode : {"nearest", "linear"})
+    for (float s : {2.f, 0.5f}) {
+      const int64_t out = int64_t(6 * s);
+      check_case(10, "Resize", [&](test::GraphBuilder& b, TensorId y) {
+        const TensorId scales = b.constant("scales", {4}, {1.f, 1.f, s, s});
+        return b.node("Resize", {y, scales}, {2, 4, out, out}, attrs(P{"mode", mode}));
+      });
+      check_case(9, "Resize", [&](test::GraphBuilder& b, TensorId y) {  // Upsample-9
+        const TensorId scales = b.constant("scales", {4}, {1.f, 1.f, s, s});
+        return b.node("Upsample", {y, scales}, {2, 4, out, out}, attrs(P{"mode", mode}));
+      });
+    }
+}
+
+// What an old form says and no new form can is refused, naming the node.
+TEST_CASE("qdq export: an old form with no opset-13 equivalent is refused") {
+  test::GraphBuilder b(10);
+  TensorId x = b.input("x", {1, 2, 4, 4});
+  TensorId y = b.conv(x, 2, 3, 1, 1, 1, true, 1);
+  const TensorId scales = b.constant("scales", {4}, {1.f, 1.f, 2.f, 0.5f});
+  b.output(b.node("Resize", {y, scales}, {1, 2, 8, 2}, {}));
+  QuantSimOptions qo;
+  qo.per_channel = true;
+  QuantSim sim(std::make_shared<const Graph>(*b.g), QuantsimConfig::load_shipped("default_config"), qo);
+  sim.calibrate(HostTensor::from<float>("x", {1, 2, 4, 4}, test::random_floats(32, 3, -1.f, 1.f)), {});
+  CHECK_THROWS_WITH_AS(qdq_graph(sim), doctest::Contains("both up- and downsamples"), Error);
 }
 
 // ONNX Runtime quantizes the float bias of a Conv / Gemm between DequantizeLinear'd inputs by
 // inserting Round (opset 11): at opset 10 it refused the exported model (ESPCN, opset 9). The
-// export now writes opset 11 where that changes no op's form, and still equals the simulation.
+// export now writes opset 11, and still equals the simulation.
 TEST_CASE("qdq export: an opset-9 model with Conv biases is written at opset 11") {
   static const HostTensor images = slice_rows(load_npy_dataset(data_path("mnist_test")), 0, 100);
   QuantSim sim = make_sim("mnist_resnet_opset9_constants.onnx", false);
@@ -226,41 +324,4 @@ TEST_CASE("qdq export: a constant operand of Add gets the encoding the integer l
   std::memcpy(&scale, g->tensor(q->inputs[1]).data->data(), sizeof(float));
   CHECK(scale == want->scale[0]);
   CHECK(std::to_integer<int>(*g->tensor(q->inputs[2]).data->data()) == want->zero_point[0]);
-}
-
-// Below opset 11 with an op whose form changed at 11 (Clip's bounds became inputs) the export
-// cannot raise the opset: it writes Conv biases as int32 codes under DequantizeLinear, as ONNX
-// Runtime would make them (it refused the float form there: BodyPix, opset 8; now 100 % equal).
-TEST_CASE("qdq export: at opset 10 with Clip-6, Conv biases are written as int32 codes") {
-  test::GraphBuilder b(10);
-  TensorId x = b.input("x", {1, 2, 5, 5});
-  TensorId y = b.conv(x, 3, 3, 1, 1, 1, true, 7);
-  Attributes clip;
-  clip.set("min", 0.f);
-  clip.set("max", 6.f);
-  b.output(b.unary("Clip", y, clip));
-  const Node conv = b.g->nodes.front();
-  QuantSim sim(b.g, QuantsimConfig::load_shipped("default_config"));
-  CalibrationOptions co;
-  co.batch_size = 1;
-  sim.calibrate(HostTensor::from<float>("x", {2, 2, 5, 5}, test::random_floats(100, 3, -1.f, 1.f)), co);
-  auto model = sim.annotated_model();
-  const float sx = model->tensor(conv.inputs[0]).quant.scale.at(0);
-  const float sw = model->tensor(conv.inputs[1]).quant.scale.at(0);
-  auto g = qdq_graph(sim);
-  CHECK(g->opset == 10);
-  const Node* exported = nullptr;
-  for (const Node& n : g->nodes)
-    if (n.op_type == "Conv") exported = &n;
-  REQUIRE(exported);
-  const Node* dq = nullptr;
-  for (const Node& n : g->nodes)
-    if (n.op_type == "DequantizeLinear" && n.outputs[0] == exported->inputs[2]) dq = &n;
-  REQUIRE(dq);
-  const TensorInfo& codes = g->tensor(dq->inputs[0]);
-  REQUIRE(codes.dtype == DType::kI32);
-  const TensorInfo& bias = model->tensor(conv.inputs[2]);
-  const auto* v = reinterpret_cast<const float*>(bias.data->data());
-  const auto* c = reinterpret_cast<const int32_t*>(codes.data->data());
-  for (int k = 0; k < 3; ++k) CHECK(c[k] == int32_t(std::nearbyint(v[k] / (sx * sw))));
 }
