@@ -48,6 +48,11 @@ PassReport remove_identities(Graph& graph) {
       if (!(out_is_output && in_is_boundary)) {
         n.inputs.clear();  // this node is dropped: keep it out of the renaming
         n.outputs.clear();
+        // Both names hold the same values: the one that stays keeps the encoding either had
+        // (quantsim puts it on whichever tensor its config quantizes).
+        const TensorId kept_id = out_is_output ? out : in;
+        const TensorId gone_id = out_is_output ? in : out;
+        if (graph.tensor(kept_id).quant.empty()) graph.tensor(kept_id).quant = graph.tensor(gone_id).quant;
         if (out_is_output) {
           // The producer writes the graph output directly; other readers follow.
           rename_everywhere(graph, kept, in, out);

@@ -199,7 +199,9 @@ TensorId Lowerer::plain_of(TensorId id) {
   } else {
     OCTET_CHECK(code_[size_t(id)] != kNoTensor, "lowering: tensor '", t.name,
                 "' is read before it is produced");
-    const ActEnc e = *any_enc(id);
+    const std::optional<ActEnc> enc = any_enc(id);
+    OCTET_CHECK(enc, "lowering: '", t.name, "' holds integer codes but has no encoding");
+    const ActEnc e = *enc;
     p = add_tensor(names_.tensor(t.name + "_dq"), DType::kF32, t.shape);
     Node n;
     n.name = names_.node(t.name + "/dequantize");

@@ -101,6 +101,14 @@ bool Lowerer::lower_concat(const Node& node, std::string* why) {
   }
   if (wider_than_8_bits(node.outputs[0])) return *why = "8-bit inputs, 16-bit output", false;
   auto y = act_enc(node.outputs[0]);
+  if (!y) {
+    // An unquantized output: codes concatenate exactly only on one shared grid, which the
+    // output then carries (readers dequantize it); otherwise the concatenation runs in float.
+    for (const ActEnc& e : encs)
+      if (e.scale != encs[0].scale || e.zero_point != encs[0].zero_point)
+        return *why = "the output has no encoding and the inputs' encodings differ", false;
+    in_.tensor(node.outputs[0]).quant = in_.tensor(node.inputs[0]).quant;
+  }
   const ActEnc out = y ? *y : encs[0];
   Node n;
   n.name = node.name;

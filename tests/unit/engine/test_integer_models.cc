@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
+#include <map>
 
 #include "engine/session.h"
 #include "loaders/model_loader.h"
@@ -313,4 +315,63 @@ TEST_CASE("integer models: a 16-bit tensor after 8-bit ones lowers (the joining 
   const auto z = i[0].values<float>();
   CHECK(std::abs(z[0] - 0.f) < 0.05f);                        // Relu(-1)
   CHECK(std::abs(z[7] - 1.f / (1.f + std::exp(-2.9f))) < 0.05f);  // Sigmoid(2.9), x clipped a little
+}
+
+namespace {
+// Three branches of different ranges -> Concat -> `tail` -> graph output, W8A8; int and exact
+// against the qdq simulation on one input.
+void check_concat_output(const std::function<TensorId(test::GraphBuilder&, TensorId)>& tail,
+                         const std::map<std::string, QuantParams>& drop_encodings = {}) {
+  test::GraphBuilder b(12);
+  TensorId x = b.input("x", {1, 2, 4, 4});
+  std::vector<TensorId> branches;
+  for (int i = 0; i < 3; ++i) {
+    Attributes scale;
+    branches.push_back(b.node("Mul", {x, b.constant("k" + std::to_string(i), {}, {float(1 << (2 * i))})},
+                              {1, 2, 4, 4}, {}, "branch" + std::to_string(i)));
+  }
+  Attributes axis;
+  axis.set("axis", int64_t{1});
+  TensorId cat = b.node("Concat", branches, {1, 6, 4, 4}, axis, "cat");
+  b.output(tail(b, cat));
+  QuantSim sim(b.g, QuantsimConfig::load_shipped("default_config"));
+  CalibrationOptions co;
+  co.batch_size = 1;
+  sim.calibrate(HostTensor::from<float>("x", {2, 2, 4, 4}, test::random_floats(64, 5, -1.f, 1.f)), co);
+  auto model = std::make_shared<Graph>(*sim.annotated_model());
+  for (auto& [name, q] : drop_encodings) model->tensor(model->require_tensor(name)).quant = q;
+  SessionOptions qo, io, eo;
+  qo.mode = ExecutionMode::kQdq;
+  io.mode = ExecutionMode::kInt;
+  eo.mode = ExecutionMode::kExact;
+  Session sq(model, qo), si(model, io), se(model, eo);
+  const HostTensor feed = HostTensor::from<float>("x", {1, 2, 4, 4}, test::random_floats(32, 6, -1.f, 1.f));
+  const std::vector<HostTensor> q = sq.run({feed}), i = si.run({feed}), e = se.run({feed});
+  REQUIRE(i[0].bytes.size() == e[0].bytes.size());
+  CHECK(std::memcmp(i[0].bytes.data(), e[0].bytes.data(), i[0].bytes.size()) == 0);
+  const auto qv = q[0].values<float>(), iv = i[0].values<float>();
+  REQUIRE(qv.size() == iv.size());
+  float worst = 0.f;
+  for (size_t k = 0; k < qv.size(); ++k) worst = std::max(worst, std::abs(qv[k] - iv[k]));
+  CHECK(worst < 0.1f);  // codes of steps <= 4 / 255: a requantization step or two, not garbage
+}
+}  // namespace
+
+// A float model written as fp16 and converted back keeps Cast(to float) before the graph
+// output (YOLOv5n): removing the identity Cast let its output name take over without the
+// encoding quantsim had put on the Concat, and the integer run returned values near 1e26.
+TEST_CASE("integer models: an identity Cast before the graph output keeps the Concat's encoding") {
+  check_concat_output([](test::GraphBuilder& b, TensorId cat) {
+    b.g->tensor(cat).dtype = DType::kUndefined;  // as loaded from a file without value_info
+    Attributes to;
+    to.set("to", int64_t{1});
+    return b.node("Cast", {cat}, {1, 6, 4, 4}, to, "y");
+  });
+}
+
+// A Concat whose output has no encoding (an encodings file without it) wrote codes on input 0's
+// grid and its reader dequantized them with no encoding at all (garbage): now the Concat runs in
+// float unless every input shares one grid.
+TEST_CASE("integer models: a Concat with an unquantized output concatenates in float") {
+  check_concat_output([](test::GraphBuilder&, TensorId cat) { return cat; }, {{"cat", QuantParams{}}});
 }
