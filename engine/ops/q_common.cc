@@ -180,15 +180,4 @@ kernels::Requantizer make_requantizer(const Node& node, kernels::RequantScheme s
   return rq;
 }
 
-double max_abs_accumulator(const std::vector<int8_t>& w, int64_t N, int64_t K, const ActQuant& x) {
-  const double span = std::max(std::abs(x.qmin - x.zero_point), std::abs(x.qmax - x.zero_point));
-  double worst = 0;
-  for (int64_t n = 0; n < N; ++n) {
-    double s = 0;
-    for (int64_t k = 0; k < K; ++k) s += std::abs(int(w[size_t(n * K + k)]));
-    worst = std::max(worst, s);
-  }
-  return worst * span;
-}
-
 }  // namespace octet::qops

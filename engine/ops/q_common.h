@@ -73,13 +73,6 @@ kernels::Requantizer make_requantizer(const Node& node, kernels::RequantScheme s
                                       const ActQuant& x, const std::vector<float>& w_scales,
                                       const ActQuant& y);
 
-// exact mode's float kernels are exact while every partial sum stays below 2^24.
-inline constexpr double kExactFloatLimit = 16777216.0;
-
-// Largest |sum| an integer dot product can reach for each output row of `w` ([N][K]) with
-// inputs of `x`'s code range around its zero point: max_n sum_k |w[n][k]| * max|code - zp|.
-double max_abs_accumulator(const std::vector<int8_t>& w, int64_t N, int64_t K, const ActQuant& x);
-
 // ---- 16-bit activations (W8A16; engine/ops/q_conv_gemm16_ops.cc) ---------------------------
 // True for u16 / i16 codes.
 inline bool is_code16(DType t) { return t == DType::kU16 || t == DType::kI16; }

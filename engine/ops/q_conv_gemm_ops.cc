@@ -1,11 +1,8 @@
 // octet.QConv, octet.QGemm, octet.QMatMul: integer convolution and matrix products of the
 // lowered graph (conventions: engine/passes/lower_integer.h).
 //
-// `int` mode runs the integer kernels (kernels/qconv.h, kernels/qgemm.h). `exact` mode runs the
-// float kernels on integer-valued data — (code - zero point) times integer weights, summed in
-// fp32, which is exact while every partial sum stays below 2^24 — and then the same
-// requantization; where the bound max_n sum_k |w| * max|x - zp| reaches 2^24 it accumulates in
-// int32 instead (the reference integer loops). Both give the same bits.
+// `int` mode runs the integer kernels (kernels/qconv.h, kernels/qgemm.h); `exact` mode the same
+// arithmetic by the float kernels on integer-valued data (kernels/qexact.h). Same bits.
 
 #include <algorithm>
 #include <cmath>
@@ -21,13 +18,13 @@
 #include "kernels/parallel.h"
 #include "kernels/qconv.h"
 #include "kernels/qconv_blockwise.h"
+#include "kernels/qexact.h"
 #include "kernels/qgemm.h"
 
 namespace octet {
 namespace {
 
 using qops::ActQuant;
-using qops::kExactFloatLimit;
 
 bool use_exact(const PrepareContext& ctx) { return ctx.mode == ExecutionMode::kExact; }
 
@@ -54,38 +51,6 @@ void require_bias(const InferContext& ctx, size_t i, int64_t count) {
   if (!ctx.input_is_constant(i) || (ctx.input_dtype(i) != DType::kI32 && !i64_ok))
     ctx.fail("bias must be an i32 constant (i64 allowed with 16-bit codes)");
   if (checked_numel(ctx.input_dims(i)) != count) ctx.fail("bias must have ", count, " values");
-}
-
-// Writes requantized rows: acc is rows x n int32 sums (bias not yet added).
-void requantize_rows(const int32_t* acc, int64_t rows, int64_t n, const int32_t* bias,
-                     const kernels::Requantizer& rq, void* out, DType type, int threads) {
-  const size_t es = dtype_size(type);
-  kernels::parallel_for(rows, threads, [&](int64_t r, int) {
-    kernels::requantize_row_reference(acc + r * n, bias, n, 0, rq,
-                                      static_cast<uint8_t*>(out) + r * n * es, type);
-  });
-}
-
-// (code - zero point) as float, for the float kernels of exact mode.
-void codes_to_float(const void* x, int64_t count, const ActQuant& q, float* out, int threads) {
-  const float zp = float(q.zero_point);
-  if (q.is_signed()) {
-    const auto* s = static_cast<const int8_t*>(x);
-    kernels::parallel_for(count, threads, [&](int64_t i, int) {
-      out[i] = float(s[i]) - zp;
-    });
-  } else {
-    const auto* s = static_cast<const uint8_t*>(x);
-    kernels::parallel_for(count, threads, [&](int64_t i, int) {
-      out[i] = float(s[i]) - zp;
-    });
-  }
-}
-
-void floats_to_acc(const float* f, int64_t count, int32_t* acc, int threads) {
-  kernels::parallel_for(count, threads, [&](int64_t i, int) {
-    acc[i] = int32_t(f[i]);  // integer-valued, |f| < 2^24
-  });
 }
 
 // ---- QConv ---------------------------------------------------------------------------------
@@ -166,42 +131,17 @@ class QConvIntKernel final : public Kernel {
 
 class QConvExactKernel final : public Kernel {
  public:
-  QConvExactKernel(QConvSetup s, int threads) : s_(std::move(s)), threads_(threads) {
-    const int64_t K = (s_.p.C / s_.p.group) * s_.p.KH * s_.p.KW;
-    float_exact_ = qops::max_abs_accumulator(s_.w, s_.p.M, K, s_.x) < kExactFloatLimit;
-    if (!float_exact_) return;
-    std::vector<float> wf(s_.w.begin(), s_.w.end());
-    kernels::ConvParams fp = s_.p;
-    fp.lo = -INFINITY;
-    fp.hi = INFINITY;
-    conv_ = std::make_unique<kernels::Conv2dNhwc>(fp, wf.data(), nullptr, threads);
-    xf_.resize(size_t(s_.p.N * s_.p.H * s_.p.W * s_.p.C));
-    yf_.resize(size_t(s_.p.N * s_.p.OH * s_.p.OW * s_.p.M));
-    acc_.resize(yf_.size());
-  }
+  QConvExactKernel(QConvSetup s, int threads)
+      : s_(std::move(s)),
+        exact_(s_.p, s_.q, s_.w.data(), s_.bias.empty() ? nullptr : s_.bias.data(), threads) {}
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    const int32_t* b = s_.bias.empty() ? nullptr : s_.bias.data();
-    if (!float_exact_) {
-      kernels::qconv2d_reference(s_.p, s_.q, in[0].data, s_.w.data(), b, out[0].data);
-      return;
-    }
-    codes_to_float(in[0].data, int64_t(xf_.size()), s_.x, xf_.data(), threads_);
-    conv_->run_nhwc(xf_.data(), yf_.data());
-    floats_to_acc(yf_.data(), int64_t(yf_.size()), acc_.data(), threads_);
-    requantize_rows(acc_.data(), int64_t(yf_.size()) / s_.p.M, s_.p.M, b, s_.q.requant,
-                    out[0].data, s_.y.type, threads_);
+    exact_.run(in[0].data, out[0].data);
   }
-  std::string_view impl_name() const override {
-    return float_exact_ ? "qconv_exact_f32" : "qconv_exact_int32";
-  }
+  std::string_view impl_name() const override { return exact_.impl_name(); }
 
  private:
   QConvSetup s_;
-  int threads_;
-  bool float_exact_ = false;
-  std::unique_ptr<kernels::Conv2dNhwc> conv_;
-  std::vector<float> xf_, yf_;
-  std::vector<int32_t> acc_;
+  kernels::QConvExact exact_;
 };
 
 std::unique_ptr<Kernel> prepare_qconv_blockwise(const PrepareContext& ctx);
@@ -445,49 +385,29 @@ class QLinearIntKernel final : public Kernel {
 
 class QLinearExactKernel final : public Kernel {
  public:
-  QLinearExactKernel(QLinearSetup s, int threads) : s_(std::move(s)), threads_(threads) {
+  QLinearExactKernel(QLinearSetup s, int threads) : s_(std::move(s)) {
     // Per-block: the defined arithmetic of the block sums and their fp32 accumulation.
     if (s_.block) return;
-    float_exact_ = qops::max_abs_accumulator(s_.w, s_.N, s_.K, s_.x) < kExactFloatLimit;
-    if (!float_exact_) return;
-    std::vector<float> wf(s_.w.begin(), s_.w.end());
-    packed_.pack(wf.data(), size_t(s_.K), size_t(s_.N), 1, s_.K);
-    af_.resize(size_t(s_.M * s_.K));
-    cf_.resize(size_t(s_.M * s_.N));
-    acc_.resize(cf_.size());
+    const kernels::QGemmA a{nullptr, s_.K, s_.x.is_signed(), s_.x.zero_point};
+    const kernels::QGemmEpilogue ep{s_.bias.empty() ? nullptr : s_.bias.data(), &s_.rq, s_.y.type};
+    exact_.emplace(s_.M, s_.N, s_.K, a, s_.w.data(), ep, threads);
   }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
-    const int32_t* b = s_.bias.empty() ? nullptr : s_.bias.data();
-    if (s_.block) {
-      kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
-      kernels::qgemm_blockwise_reference(s_.M, s_.N, s_.K, a, s_.w4.data(), s_.blockwise(),
-                                         out[0].data, s_.N);
+    if (exact_) {
+      exact_->run(in[0].data, out[0].data);
       return;
     }
-    if (!float_exact_) {
-      kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
-      kernels::QGemmEpilogue ep{b, &s_.rq, s_.y.type};
-      kernels::qgemm_reference(s_.M, s_.N, s_.K, a, s_.w.data(), ep, out[0].data, s_.N);
-      return;
-    }
-    codes_to_float(in[0].data, int64_t(af_.size()), s_.x, af_.data(), threads_);
-    kernels::gemm_packed(size_t(s_.M), af_.data(), size_t(s_.K), packed_, cf_.data(), size_t(s_.N),
-                         nullptr, -INFINITY, INFINITY, threads_);
-    floats_to_acc(cf_.data(), int64_t(cf_.size()), acc_.data(), threads_);
-    requantize_rows(acc_.data(), s_.M, s_.N, b, s_.rq, out[0].data, s_.y.type, threads_);
+    const kernels::QGemmA a{in[0].data, s_.K, s_.x.is_signed(), s_.x.zero_point};
+    kernels::qgemm_blockwise_reference(s_.M, s_.N, s_.K, a, s_.w4.data(), s_.blockwise(),
+                                       out[0].data, s_.N);
   }
   std::string_view impl_name() const override {
-    if (s_.block) return "qgemm_blockwise_exact";
-    return float_exact_ ? "qgemm_exact_f32" : "qgemm_exact_int32";
+    return exact_ ? exact_->impl_name() : std::string_view("qgemm_blockwise_exact");
   }
 
  private:
   QLinearSetup s_;
-  int threads_;
-  bool float_exact_ = false;
-  kernels::PackedB packed_;
-  std::vector<float> af_, cf_;
-  std::vector<int32_t> acc_;
+  std::optional<kernels::QGemmExact> exact_;
 };
 
 std::unique_ptr<Kernel> prepare_qlinear(const PrepareContext& ctx) {
