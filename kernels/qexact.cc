@@ -64,11 +64,15 @@ struct ExactCore {
   std::function<void(const float*, float*)> float_op;
   std::function<void(const void*, void*)> integer_op;  // the reference loops
   std::vector<float> xf, yf, xl, yl;
+  std::vector<int32_t> acc32;
+  std::vector<int64_t> acc64;
 
   void allocate() {
     if (route == Route::kInteger) return;
     xf.resize(size_t(in_count));
     yf.resize(size_t(rows * n));
+    if (wide) acc64.resize(yf.size());
+    else acc32.resize(yf.size());
     if (route == Route::kFloatSplit) {
       xl.resize(xf.size());
       yl.resize(yf.size());
@@ -106,16 +110,16 @@ struct ExactCore {
       const float* f = yf.data() + r * n;
       void* out = static_cast<uint8_t*>(y) + r * n * int64_t(es);
       if (wide) {
-        std::vector<int64_t> acc(static_cast<size_t>(n));
+        int64_t* acc = acc64.data() + r * n;
         for (int64_t j = 0; j < n; ++j)
-          acc[size_t(j)] = split ? int64_t(f[j]) * 256 + int64_t(yl[size_t(r * n + j)]) : int64_t(f[j]);
-        requantize_row64_reference(acc.data(), bias64.empty() ? nullptr : bias64.data(), n, 0, rq,
-                                   out, out_type);
+          acc[j] = split ? int64_t(f[j]) * 256 + int64_t(yl[size_t(r * n + j)]) : int64_t(f[j]);
+        requantize_row64_reference(acc, bias64.empty() ? nullptr : bias64.data(), n, 0, rq, out,
+                                   out_type);
       } else {
-        std::vector<int32_t> acc(static_cast<size_t>(n));
-        for (int64_t j = 0; j < n; ++j) acc[size_t(j)] = int32_t(f[j]);  // integer-valued, < 2^24
-        requantize_row_reference(acc.data(), bias32.empty() ? nullptr : bias32.data(), n, 0, rq,
-                                 out, out_type);
+        int32_t* acc = acc32.data() + r * n;
+        for (int64_t j = 0; j < n; ++j) acc[j] = int32_t(f[j]);  // integer-valued, < 2^24
+        requantize_row_reference(acc, bias32.empty() ? nullptr : bias32.data(), n, 0, rq, out,
+                                 out_type);
       }
     });
   }
