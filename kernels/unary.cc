@@ -66,6 +66,10 @@ float unary_reference_one(const UnaryParams& p, float x) {
       return static_cast<float>(std::max(xd, 0.0) + std::log1p(std::exp(-std::fabs(xd))));
     }
     case UnaryOp::kSoftsign: return x / (1.f + std::fabs(x));
+    case UnaryOp::kMish: {
+      const double xd = x;
+      return static_cast<float>(xd * std::tanh(std::max(xd, 0.0) + std::log1p(std::exp(-std::fabs(xd)))));
+    }
     case UnaryOp::kElu: return x < 0 ? p.alpha * std::expm1(x) : x;
     case UnaryOp::kSelu: return p.beta * (x > 0 ? x : p.alpha * std::expm1(x));
     case UnaryOp::kGelu: return gelu_ref(x);

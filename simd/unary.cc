@@ -101,6 +101,8 @@ void UnaryF32Impl(int op_int, const float* x, float* y, size_t n, float alpha, f
       return Map(x, y, n, [&](D dd, V v) { return GeluF(dd, v); });
     case UnaryOp::kGeluTanh:
       return Map(x, y, n, [&](D dd, V v) { return GeluTanhF(dd, v); });
+    case UnaryOp::kMish:
+      return Map(x, y, n, [&](D dd, V v) { return hn::Mul(v, hn::Tanh(dd, SoftplusF(dd, v))); });
     case UnaryOp::kNot:
       return;
   }

@@ -32,6 +32,7 @@ enum class UnaryOp : int {
   kSelu,  // beta * (x <= 0 ? alpha * (e^x - 1) : x)
   kGelu,
   kGeluTanh,
+  kMish,  // x * tanh(softplus(x))
   kNot,  // bool (uint8_t) only: unary_f32 does nothing for it
 };
 

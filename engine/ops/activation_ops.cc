@@ -262,6 +262,7 @@ void register_activation_ops(OpRegistry& r) {
   r.add(unary_schema<UnaryOp::kThresholdedRelu>("ThresholdedRelu"));
   r.add(unary_schema<UnaryOp::kHardSigmoid>("HardSigmoid"));
   r.add(unary_schema<UnaryOp::kHardSwish>("HardSwish"));
+  r.add(unary_schema<UnaryOp::kMish>("Mish"));
   r.add(unary_schema<UnaryOp::kSigmoid>("Sigmoid"));
   r.add(unary_schema<UnaryOp::kTanh>("Tanh"));
   r.add(unary_schema<UnaryOp::kErf>("Erf"));

@@ -4,6 +4,8 @@
 
 #include "tools/cli/cli.h"
 
+#include "engine/passes/lower_integer.h"
+
 namespace octet::cli {
 
 Args Args::parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs,
@@ -128,6 +130,10 @@ ExecutionMode parse_mode(const std::string& mode) {
   if (mode == "exact") return ExecutionMode::kExact;
   if (mode == "int") return ExecutionMode::kInt;
   throw UsageError("--mode must be one of float, qdq, exact, int; got '" + mode + "'");
+}
+
+ExecutionMode mode_option(const Args& args, const Graph& model) {
+  return parse_mode(args.get("--mode", is_integer_graph(model) ? "int" : "float"));
 }
 
 }  // namespace octet::cli

@@ -60,6 +60,9 @@ std::map<std::string, Dims> parse_shapes(const std::vector<std::string>& specs);
 // "float", "qdq" (a model whose tensors carry encodings), "exact" or "int" (an integer model,
 // or a model with encodings lowered for --target). UsageError otherwise.
 ExecutionMode parse_mode(const std::string& mode);
+// --mode of a command that runs `model`: by default float, or int for an integer model (which
+// has no float form to run).
+ExecutionMode mode_option(const Args& args, const Graph& model);
 
 // The options every model-running command shares.
 inline const OptionSpec kShapeOpt{"--shape", "", true, true};
@@ -83,7 +86,8 @@ inline const OptionSpec kDataOpt{"--data", "", true, true};
   "  --allow-partial-encodings  apply a file some of whose names the model lacks (listed)\n"
 #define OCTET_CLI_MODE_HELP                                                                 \
   "  --mode M                 float, qdq (fake quantization at every encoding), int (integer\n" \
-  "                           kernels) or exact (bit-exact simulation of int)\n"                \
+  "                           kernels) or exact (bit-exact simulation of int); default float,\n" \
+  "                           int for an integer model\n"                                        \
   "  --target PROFILE         the integer arithmetic for int/exact on a model with encodings:\n" \
   "                           onnxruntime (default), xnnpack, tflite, tflite-single-rounding\n"
 

@@ -103,7 +103,6 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::cout << kBenchUsage;
     return 0;
   }
-  const ExecutionMode mode = parse_mode(args.get("--mode", "float"));
   const int threads = args.get_int("--threads", 1, 0, 1024);
   const int runs = args.get_int("--runs", 20, 1, 1000000);
   const int warmup = args.get_int("--warmup", 3, 0, 1000000);
@@ -120,6 +119,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   auto t_load = clock::now();
   std::shared_ptr<Graph> graph = load_model(path);
   const double load_ms = ms_since(t_load);
+  const ExecutionMode mode = mode_option(args, *graph);
   check_shape_names(*graph, shapes);
   for (TensorId id : graph->inputs) {
     const TensorInfo& t = graph->tensor(id);

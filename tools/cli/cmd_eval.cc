@@ -79,8 +79,9 @@ int cmd_eval(const std::vector<std::string>& argv) {
     std::cout << kEvalUsage;
     return 0;
   }
-  const ExecutionMode mode = parse_mode(args.get("--mode", "float"));
   if (!args.has("--data")) throw UsageError("missing --data");
+  std::shared_ptr<Graph> model = load_model(args.positional()[0]);
+  const ExecutionMode mode = mode_option(args, *model);
   EvalOptions o;
   o.batch = args.get_int("--batch", 32, 1, 1 << 20);
   o.threads = args.get_int("--threads", 1, 0, 1024);
@@ -89,8 +90,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
   o.shapes = parse_shapes(args.all("--shape"));
   o.progress = eval_progress();
 
-  std::shared_ptr<Graph> graph =
-      apply_encodings_option(args, mode, load_model(args.positional()[0]));
+  std::shared_ptr<Graph> graph = apply_encodings_option(args, mode, std::move(model));
   check_shape_names(*graph, o.shapes);
   const quant::SampleBatch data = quant::load_samples(args.all("--data"), *graph);
   HostTensor labels;

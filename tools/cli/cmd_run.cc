@@ -104,13 +104,14 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::cout << kRunUsage;
     return 0;
   }
-  const ExecutionMode mode = parse_mode(args.get("--mode", "float"));
   const int threads = args.get_int("--threads", 1, 0, 1024);
   auto shapes = parse_shapes(args.all("--shape"));
   const std::string path = args.positional()[0];
   if (args.has("--output") && args.get("--output").empty()) throw UsageError("-o needs a folder");
 
-  std::shared_ptr<Graph> graph = apply_encodings_option(args, mode, load_model(path));
+  std::shared_ptr<Graph> model = load_model(path);
+  const ExecutionMode mode = mode_option(args, *model);
+  std::shared_ptr<Graph> graph = apply_encodings_option(args, mode, std::move(model));
   check_shape_names(*graph, shapes);
   std::vector<InputFile> files = parse_inputs(*graph, args.all("--input"));
 

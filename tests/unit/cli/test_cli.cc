@@ -326,7 +326,8 @@ TEST_CASE("octet command line") {
     CHECK(contains(r.out, "integer model: "));
     const std::string eval_args = " --data " + quote(data + "/mnist_test") + " --labels " +
                                   quote(data + "/mnist_test_labels.npy");
-    Result i = cli.run("eval " + quote(q) + " --mode int" + eval_args);
+    Result i = cli.run("eval " + quote(q) + eval_args);  // an integer model runs int by default
+    CHECK(contains(i.out, "mode: int"));
     Result e = cli.run("eval " + quote(qc) + " --mode exact --target tflite --batch 1" + eval_args);
     REQUIRE(i.code == 0);
     REQUIRE(e.code == 0);

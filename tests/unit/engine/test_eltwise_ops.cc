@@ -109,6 +109,8 @@ TEST_CASE("eltwise: unary ops, hand-computed values") {
   check_values(unary("Round"), {-2, -0.f, 0, 0, 1, 3});
   check_values(unary("Softplus"), {0.12692801f, 0.47407698f, 0.69314718f, 0.97407698f,
                                    1.31326169f, 3.04858735f});
+  check_values(unary("Mish", {}, 18), {-0.25250148f, -0.22074377f, 0, 0.37524521f, 0.86509839f,
+                                       2.986535f});
   check_values(unary("HardSigmoid"), {0.1f, 0.4f, 0.5f, 0.6f, 0.7f, 1.0f});
   check_values(unary("HardSwish"), {-2.f / 6, -0.5f * (1.f / 6 * -0.5f + 0.5f), 0,
                                     0.5f * (0.5f / 6 + 0.5f), 1.f * (1.f / 6 + 0.5f), 3});
@@ -166,6 +168,7 @@ TEST_CASE("eltwise: unary f32 optimized vs reference over random sizes") {
       {"Round", -5, 5, false},     {"Softplus", -30, 30, true},   {"Softsign", -5, 5, false},
       {"Elu", -10, 5, true},       {"Selu", -10, 5, true},        {"Gelu", -8, 8, true},
       {"ThresholdedRelu", -3, 3, false}, {"Sign", -2, 2, false},  {"Clip", -3, 3, false},
+      {"Mish", -30, 30, true},
   };
   std::mt19937 rng(7);
   for (const OpRange& o : ops) {
