@@ -215,6 +215,49 @@ void report(const char* op, const Tally& t) {
 
 constexpr int kModels = 4, kPerModel = 250;  // 1,000 cases per op
 
+// kModels models of kPerModel cases each (case i added by add_case(model, name)), compared with
+// ORT; the tally reported under `op`. Skips with a notice without the oracle.
+void run_cases(const char* op, uint32_t seed,
+               const std::function<void(QdqModel&, const std::string&)>& add_case) {
+  if (!ort_available()) {
+    MESSAGE("skipped: node with onnxruntime-node not found (tools/install_deps.sh --oracles)");
+    return;
+  }
+  Tally tally;
+  for (int m = 0; m < kModels; ++m) {
+    QdqModel model(seed + uint32_t(m));
+    for (int i = 0; i < kPerModel; ++i) add_case(model, std::string(op) + std::to_string(i));
+    compare(model, kPerModel, tally);
+  }
+  report(op, tally);
+}
+
+void int_attribute(onnx::NodeProto& p, const char* name, int64_t v) {
+  auto* a = p.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+
+// A pooling window: kernel, stride, pads (< kernel) and the output size over h x w.
+struct Window {
+  int64_t k, stride, pad, oh, ow;
+};
+Window random_window(QdqModel& model, int64_t h, int64_t w) {
+  Window win{};
+  win.k = model.pick(1, 3);
+  win.stride = model.pick(1, 2);
+  win.pad = win.k > 1 ? model.pick(0, 1) : 0;
+  win.oh = (h + 2 * win.pad - win.k) / win.stride + 1;
+  win.ow = (w + 2 * win.pad - win.k) / win.stride + 1;
+  return win;
+}
+void set_window(onnx::NodeProto& p, const Window& win) {
+  QdqModel::ints(p, "kernel_shape", {win.k, win.k});
+  QdqModel::ints(p, "strides", {win.stride, win.stride});
+  QdqModel::ints(p, "pads", {win.pad, win.pad, win.pad, win.pad});
+}
+
 }  // namespace
 
 TEST_CASE("onnxruntime profile vs ONNX Runtime: Add and Mul (QLinearAdd / QLinearMul), broadcasts included") {
@@ -253,90 +296,135 @@ TEST_CASE("onnxruntime profile vs ONNX Runtime: Add and Mul (QLinearAdd / QLinea
 }
 
 TEST_CASE("onnxruntime profile vs ONNX Runtime: GlobalAveragePool (QLinearGlobalAveragePool)") {
-  if (!ort_available()) {
-    MESSAGE("skipped: node with onnxruntime-node not found (tools/install_deps.sh --oracles)");
-    return;
-  }
-  Tally tally;
-  for (int m = 0; m < kModels; ++m) {
-    QdqModel model(uint32_t(300 + m));
-    for (int i = 0; i < kPerModel; ++i) {
-      const int64_t c = model.pick(1, 8), h = model.pick(1, 12), w = model.pick(1, 12);
-      const std::string n = "gap" + std::to_string(i);
-      const std::string x = model.activation_input(n + "x", {1, c, h, w}, model.scale());
-      model.node("GlobalAveragePool", {x}, n);
-      model.output(n, model.scale(), {1, c, 1, 1});
-    }
-    compare(model, kPerModel, tally);
-  }
-  report("GlobalAveragePool", tally);
+  run_cases("GlobalAveragePool", 300, [](QdqModel& model, const std::string& n) {
+    const int64_t c = model.pick(1, 8), h = model.pick(1, 12), w = model.pick(1, 12);
+    const std::string x = model.activation_input(n + "x", {1, c, h, w}, model.scale());
+    model.node("GlobalAveragePool", {x}, n);
+    model.output(n, model.scale(), {1, c, 1, 1});
+  });
 }
 
 TEST_CASE("onnxruntime profile vs ONNX Runtime: Conv (QLinearConv), grouped, strided, padded, dilated") {
-  if (!ort_available()) {
-    MESSAGE("skipped: node with onnxruntime-node not found (tools/install_deps.sh --oracles)");
-    return;
-  }
-  Tally tally;
-  for (int m = 0; m < kModels; ++m) {
-    QdqModel model(uint32_t(500 + m));
-    for (int i = 0; i < kPerModel; ++i) {
-      const bool depthwise = model.pick(0, 3) == 0;
-      const int64_t c = model.pick(1, 6), mult = model.pick(1, 2);
-      const int64_t group = depthwise ? c : 1, out_c = depthwise ? c * mult : model.pick(1, 6);
-      const int64_t k = model.pick(1, 3), stride = model.pick(1, 2), pad = model.pick(0, 1),
-                    dil = k > 1 ? model.pick(1, 2) : 1;
-      const int64_t span = (k - 1) * dil + 1;
-      const int64_t h = std::max<int64_t>(span, model.pick(1, 9)), w = std::max<int64_t>(span, model.pick(1, 9));
-      const int64_t oh = (h + 2 * pad - span) / stride + 1, ow = (w + 2 * pad - span) / stride + 1;
-      const std::string n = "conv" + std::to_string(i);
-      const std::string x = model.activation_input(n + "x", {1, c, h, w}, model.scale());
-      const std::string wq = model.weights(n, {out_c, c / group, k, k}, model.pick(0, 1));
-      std::vector<float> bias(static_cast<size_t>(out_c));
-      for (float& b : bias) b = model.uniform(-0.5f, 0.5f);
-      const std::string b = model.f32(n + "_bias", bias, {out_c});
-      model.node("Conv", {x, wq, b}, n, [&](onnx::NodeProto& p) {
-        QdqModel::ints(p, "kernel_shape", {k, k});
-        QdqModel::ints(p, "strides", {stride, stride});
-        QdqModel::ints(p, "pads", {pad, pad, pad, pad});
-        QdqModel::ints(p, "dilations", {dil, dil});
-        auto* a = p.add_attribute();
-        a->set_name("group");
-        a->set_type(onnx::AttributeProto::INT);
-        a->set_i(group);
-      });
-      model.output(n, model.scale() * 4, {1, out_c, oh, ow});
-    }
-    compare(model, kPerModel, tally);
-  }
-  report("Conv", tally);
+  run_cases("Conv", 500, [](QdqModel& model, const std::string& n) {
+    const bool depthwise = model.pick(0, 3) == 0;
+    const int64_t c = model.pick(1, 6), mult = model.pick(1, 2);
+    const int64_t group = depthwise ? c : 1, out_c = depthwise ? c * mult : model.pick(1, 6);
+    const int64_t k = model.pick(1, 3), stride = model.pick(1, 2), pad = model.pick(0, 1),
+                  dil = k > 1 ? model.pick(1, 2) : 1;
+    const int64_t span = (k - 1) * dil + 1;
+    const int64_t h = std::max<int64_t>(span, model.pick(1, 9)), w = std::max<int64_t>(span, model.pick(1, 9));
+    const int64_t oh = (h + 2 * pad - span) / stride + 1, ow = (w + 2 * pad - span) / stride + 1;
+    const std::string x = model.activation_input(n + "x", {1, c, h, w}, model.scale());
+    const std::string wq = model.weights(n, {out_c, c / group, k, k}, model.pick(0, 1));
+    std::vector<float> bias(static_cast<size_t>(out_c));
+    for (float& b : bias) b = model.uniform(-0.5f, 0.5f);
+    const std::string b = model.f32(n + "_bias", bias, {out_c});
+    model.node("Conv", {x, wq, b}, n, [&](onnx::NodeProto& p) {
+      QdqModel::ints(p, "kernel_shape", {k, k});
+      QdqModel::ints(p, "strides", {stride, stride});
+      QdqModel::ints(p, "pads", {pad, pad, pad, pad});
+      QdqModel::ints(p, "dilations", {dil, dil});
+      int_attribute(p, "group", group);
+    });
+    model.output(n, model.scale() * 4, {1, out_c, oh, ow});
+  });
 }
 
 TEST_CASE("onnxruntime profile vs ONNX Runtime: Gemm with bias (QGemm)") {
-  if (!ort_available()) {
-    MESSAGE("skipped: node with onnxruntime-node not found (tools/install_deps.sh --oracles)");
-    return;
-  }
-  Tally tally;
-  for (int m = 0; m < kModels; ++m) {
-    QdqModel model(uint32_t(700 + m));
-    for (int i = 0; i < kPerModel; ++i) {
-      const int64_t k = model.pick(1, 48), n_out = model.pick(1, 12);
-      const std::string n = "gemm" + std::to_string(i);
-      const std::string x = model.activation_input(n + "x", {1, k}, model.scale());
-      const std::string wq = model.weights(n, {n_out, k}, model.pick(0, 1));
-      std::vector<float> bias(static_cast<size_t>(n_out));
-      for (float& b : bias) b = model.uniform(-0.5f, 0.5f);
-      const std::string b = model.f32(n + "_bias", bias, {n_out});
-      model.node("Gemm", {x, wq, b}, n, [](onnx::NodeProto& p) {
-        auto* a = p.add_attribute();
-        a->set_name("transB");
-        a->set_type(onnx::AttributeProto::INT);
-        a->set_i(1);
-      });
-      model.output(n, model.scale() * 4, {1, n_out});
+  run_cases("Gemm", 700, [](QdqModel& model, const std::string& n) {
+    const int64_t k = model.pick(1, 48), n_out = model.pick(1, 12);
+    const std::string x = model.activation_input(n + "x", {1, k}, model.scale());
+    const std::string wq = model.weights(n, {n_out, k}, model.pick(0, 1));
+    std::vector<float> bias(static_cast<size_t>(n_out));
+    for (float& b : bias) b = model.uniform(-0.5f, 0.5f);
+    const std::string b = model.f32(n + "_bias", bias, {n_out});
+    model.node("Gemm", {x, wq, b}, n, [](onnx::NodeProto& p) { int_attribute(p, "transB", 1); });
+    model.output(n, model.scale() * 4, {1, n_out});
+  });
+}
+
+TEST_CASE("onnxruntime profile vs ONNX Runtime: MatMul with constant weights (QLinearMatMul)") {
+  run_cases("MatMul", 800, [](QdqModel& model, const std::string& n) {
+    const int64_t m = model.pick(1, 6), k = model.pick(1, 40), n_out = model.pick(1, 12);
+    const std::string x = model.activation_input(n + "x", {1, m, k}, model.scale());
+    const std::string wq = model.weights(n, {k, n_out}, false);
+    model.node("MatMul", {x, wq}, n);
+    model.output(n, model.scale() * 4, {1, m, n_out});
+  });
+}
+
+TEST_CASE("onnxruntime profile vs ONNX Runtime: AveragePool (QLinearAveragePool), padded, count_include_pad") {
+  run_cases("AveragePool", 900, [](QdqModel& model, const std::string& n) {
+    const int64_t c = model.pick(1, 6), h = model.pick(3, 10), w = model.pick(3, 10);
+    const Window win = random_window(model, h, w);
+    const int64_t include_pad = model.pick(0, 1);
+    const std::string x = model.activation_input(n + "x", {1, c, h, w}, model.scale());
+    model.node("AveragePool", {x}, n, [&](onnx::NodeProto& p) {
+      set_window(p, win);
+      int_attribute(p, "count_include_pad", include_pad);
+    });
+    model.output(n, model.scale(), {1, c, win.oh, win.ow});
+  });
+}
+
+TEST_CASE("onnxruntime profile vs ONNX Runtime: MaxPool, with the input's encoding or another") {
+  run_cases("MaxPool", 1000, [](QdqModel& model, const std::string& n) {
+    const int64_t c = model.pick(1, 6), h = model.pick(3, 10), w = model.pick(3, 10);
+    const Window win = random_window(model, h, w);
+    const float s = model.scale();
+    const std::string x = model.activation_input(n + "x", {1, c, h, w}, s);
+    model.node("MaxPool", {x}, n, [&](onnx::NodeProto& p) { set_window(p, win); });
+    model.output(n, model.pick(0, 1) ? s : model.scale(), {1, c, win.oh, win.ow});
+  });
+}
+
+TEST_CASE("onnxruntime profile vs ONNX Runtime: Concat of differently encoded inputs (QLinearConcat)") {
+  run_cases("Concat", 1100, [](QdqModel& model, const std::string& n) {
+    const int parts = model.pick(2, 3);
+    const int64_t h = model.pick(1, 6), w = model.pick(1, 6);
+    std::vector<std::string> in;
+    int64_t channels = 0;
+    for (int p = 0; p < parts; ++p) {
+      const int64_t c = model.pick(1, 4);
+      channels += c;
+      in.push_back(model.activation_input(n + "x" + std::to_string(p), {1, c, h, w}, model.scale()));
     }
-    compare(model, kPerModel, tally);
-  }
-  report("Gemm", tally);
+    model.node("Concat", in, n, [](onnx::NodeProto& p) { int_attribute(p, "axis", 1); });
+    model.output(n, model.scale() * 2, {1, channels, h, w});
+  });
+}
+
+TEST_CASE("onnxruntime profile vs ONNX Runtime: lookup-table activations (QLinearSigmoid, QLinearLeakyRelu, Tanh, HardSwish)") {
+  for (const char* op : {"Sigmoid", "LeakyRelu", "Tanh", "HardSwish"})
+    run_cases(op, 1200 + uint32_t(op[0]), [&](QdqModel& model, const std::string& n) {
+      const int64_t c = model.pick(1, 4), l = model.pick(1, 40);
+      const std::string x = model.activation_input(n + "x", {1, c, l}, model.scale() * 8);
+      const float alpha = model.uniform(0.01f, 0.3f);
+      if (std::string(op) == "HardSwish") model.m.mutable_opset_import(0)->set_version(14);
+      model.node(op, {x}, n, [&](onnx::NodeProto& p) {
+        if (std::string(op) != "LeakyRelu") return;
+        auto* a = p.add_attribute();
+        a->set_name("alpha");
+        a->set_type(onnx::AttributeProto::FLOAT);
+        a->set_f(alpha);
+      });
+      model.output(n, std::string(op) == "Sigmoid" ? model.scale() : model.scale() * 4, {1, c, l});
+    });
+}
+
+TEST_CASE("onnxruntime profile vs ONNX Runtime: Resize nearest (on codes)") {
+  run_cases("Resize", 1300, [](QdqModel& model, const std::string& n) {
+    const int64_t c = model.pick(1, 4), h = model.pick(1, 8), w = model.pick(1, 8);
+    const int64_t sh = model.pick(1, 3), sw = model.pick(1, 3);
+    const float s = model.scale();
+    const std::string x = model.activation_input(n + "x", {1, c, h, w}, s);
+    const std::string scales = model.f32(n + "_scales", {1.f, 1.f, float(sh), float(sw)}, {4});
+    model.node("Resize", {x, "", scales}, n, [](onnx::NodeProto& p) {
+      auto* a = p.add_attribute();
+      a->set_name("mode");
+      a->set_type(onnx::AttributeProto::STRING);
+      a->set_s("nearest");
+    });
+    model.output(n, s, {1, c, h * sh, w * sw});
+  });
 }
