@@ -83,6 +83,11 @@ bool Lowerer::lower_same_encoding_free(const Node& node, const char* qop, std::s
 
 bool Lowerer::lower_resize(const Node& node, std::string* why) {
   if (!registered("octet.QResize")) return *why = "octet.QResize is not available", false;
+  // ONNX Runtime (1.30) runs only a nearest Resize on codes; any other mode stays in float
+  // between DequantizeLinear and QuantizeLinear, and so it does here.
+  if (prof_.arithmetic == kernels::OpArithmetic::kMlas && node.attrs.get_string("mode", "nearest") != "nearest")
+    return *why = "a " + node.attrs.get_string("mode", "nearest") +
+                  " Resize runs in float under this profile (as ONNX Runtime runs it)", false;
   auto x = act_enc(node.inputs[0]);
   if (!x) return *why = "input is not an 8-bit per-tensor activation", false;
   if (wider_than_8_bits(node.outputs[0])) return *why = "8-bit input, 16-bit output", false;

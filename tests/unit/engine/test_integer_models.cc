@@ -375,3 +375,37 @@ TEST_CASE("integer models: an identity Cast before the graph output keeps the Co
 TEST_CASE("integer models: a Concat with an unquantized output concatenates in float") {
   check_concat_output([](test::GraphBuilder&, TensorId cat) { return cat; }, {{"cat", QuantParams{}}});
 }
+
+// ONNX Runtime 1.30 drops the DequantizeLinear / QuantizeLinear pair only around a nearest
+// Resize: a linear one runs in float between them. The onnxruntime profile lowers it so (1,000
+// random one-op QDQ cases against ORT: 97.1 % of elements equal in float, 87.8 % on codes);
+// other profiles interpolate codes. int == exact either way.
+TEST_CASE("integer models: linear Resize runs in float under the onnxruntime profile only") {
+  test::GraphBuilder b(13);
+  TensorId x = b.input("x", {1, 2, 3, 3});
+  TensorId c = b.conv(x, 2, 1, 1, 0, 1, false, 4);
+  const TensorId scales = b.constant("scales", {4}, {1.f, 1.f, 2.f, 2.f});
+  Attributes linear;
+  linear.set("mode", std::string("linear"));
+  b.output(b.node("Resize", {c, kNoTensor, scales}, {1, 2, 6, 6}, linear, "y"));
+  QuantSim sim(b.g, QuantsimConfig::load_shipped("default_config"));
+  CalibrationOptions co;
+  co.batch_size = 1;
+  sim.calibrate(HostTensor::from<float>("x", {2, 2, 3, 3}, test::random_floats(36, 8, -1.f, 1.f)), co);
+  const HostTensor feed = HostTensor::from<float>("x", {1, 2, 3, 3}, test::random_floats(18, 9, -1.f, 1.f));
+  for (const char* target : {"onnxruntime", "xnnpack"}) {
+    CAPTURE(std::string(target));
+    SessionOptions io, eo;
+    io.mode = ExecutionMode::kInt;
+    eo.mode = ExecutionMode::kExact;
+    io.target = eo.target = target;
+    Session si(sim.annotated_model(), io), se(sim.annotated_model(), eo);
+    bool resize_in_float = false;
+    for (const std::string& f : si.lowering_report()->float_nodes)
+      resize_in_float = resize_in_float || f.find("(Resize): a linear Resize runs in float") != std::string::npos;
+    CHECK(resize_in_float == (std::string(target) == "onnxruntime"));
+    const std::vector<HostTensor> i = si.run({feed}), e = se.run({feed});
+    REQUIRE(i[0].bytes.size() == e[0].bytes.size());
+    CHECK(std::memcmp(i[0].bytes.data(), e[0].bytes.data(), i[0].bytes.size()) == 0);
+  }
+}

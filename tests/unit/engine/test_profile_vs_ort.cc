@@ -200,7 +200,7 @@ void compare(QdqModel& model, int cases, Tally& tally) {
       } else {
         tally.exact_equal += equal;
       }
-      CHECK_MESSAGE(equal == int64_t(n), model.outputs[i], " (", execution_mode_name(mode), "): ",
+      CHECK_MESSAGE(equal == int64_t(n), model.outputs[i], " (", std::string(execution_mode_name(mode)), "): ",
                     n - size_t(equal), " of ", n, " elements differ from ONNX Runtime");
     }
   }
