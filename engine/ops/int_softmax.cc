@@ -29,6 +29,7 @@ View softmax_view(const Node& node, const Dims& x) {
 
 void infer_qsoftmax(InferContext& ctx) {
   act_quant(ctx.node(), ctx.input(0), "input");
+  op_arithmetic(ctx.node());
   softmax_view(ctx.node(), ctx.input_dims(0));
   ctx.set_output(0, declared_output_dtype(ctx, 0, ctx.input_dtype(0)), ctx.input_dims(0));
 }
@@ -38,7 +39,8 @@ class QSoftmaxKernel final : public Kernel {
   QSoftmaxKernel(kernels::QSoftmaxParams p, bool reference, int threads)
       : p_(p), reference_(reference), threads_(threads) {
     // The exp table pays off once the input has many more elements than the table.
-    if (!reference_ && p_.outer * p_.n * p_.inner >= (int64_t(1) << 18))
+    if (p_.arith == kernels::OpArithmetic::kMlas) table_ = kernels::qsoftmax_mlas_table(p_);
+    else if (!reference_ && p_.outer * p_.n * p_.inner >= (int64_t(1) << 18))
       table_ = kernels::qsoftmax_exp_table(p_);
   }
   void run(std::span<const TensorRef> in, std::span<TensorRef> out) override {
@@ -47,6 +49,7 @@ class QSoftmaxKernel final : public Kernel {
   }
   std::string_view impl_name() const override {
     if (reference_) return "qsoftmax_reference";
+    if (p_.arith == kernels::OpArithmetic::kMlas) return "qsoftmax_mlas_omp";
     return table_.empty() ? "qsoftmax_omp" : "qsoftmax_omp_table";
   }
 
@@ -75,6 +78,7 @@ std::unique_ptr<Kernel> prepare_qsoftmax(const PrepareContext& ctx) {
   const CodeRange r = output_code_range(n, y);
   p.qmin = r.qmin;
   p.qmax = r.qmax;
+  p.arith = op_arithmetic(n);
   return std::make_unique<QSoftmaxKernel>(p, use_reference(ctx), ctx.threads);
 }
 

@@ -53,7 +53,7 @@ std::optional<size_t> Lowerer::single_reader(TensorId id) const {
 }
 
 bool Lowerer::lower_softmax(const Node& node, std::string* why) {
-  return lower_same_encoding_free(node, "octet.QSoftmax", why);
+  return lower_same_encoding_free(node, "octet.QSoftmax", why, true);
 }
 
 bool Lowerer::lower_avg_pool(const Node& node, std::string* why) {

@@ -428,3 +428,16 @@ TEST_CASE("onnxruntime profile vs ONNX Runtime: Resize nearest (on codes)") {
     model.output(n, s, {1, c, h * sh, w * sw});
   });
 }
+
+// ORT fuses DQ -> Softmax -> Q into QLinearSoftmax: a table of exp values with a range shift, a
+// float sum, and y_scale used only as floorf(1 / y_scale) (kernels/qsoftmax.h, kMlas).
+TEST_CASE("onnxruntime profile vs ONNX Runtime: Softmax (QLinearSoftmax), any axis and output scale") {
+  run_cases("Softmax", 1500, [](QdqModel& model, const std::string& n) {
+    const int64_t c = model.pick(1, 12), h = model.pick(1, 5), w = model.pick(1, 6);
+    const int64_t axis = model.pick(-3, 2);
+    const std::string x = model.activation_input(n + "x", {1, c, h, w}, model.scale() * 16);
+    model.node("Softmax", {x}, n, [&](onnx::NodeProto& p) { int_attribute(p, "axis", axis); });
+    // Half the outputs on the usual 1/256 grid, half on scales floor(1 / s) truncates.
+    model.output(n, model.pick(0, 1) ? 1.f / 256 : model.uniform(0.002f, 0.02f), {1, c, h, w});
+  });
+}
