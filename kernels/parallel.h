@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "base/int_math.h"
+
 namespace octet::kernels {
 
 // body(i, thread) for i in [0, n), static schedule; thread is omp_get_thread_num() (0 when
@@ -44,7 +46,6 @@ struct GemmSplit {
   int64_t tasks() const { return row_blocks * col_blocks; }
 };
 inline GemmSplit split_gemm(int64_t rows, int64_t cols, int64_t panel, int threads) {
-  auto ceil_div = [](int64_t x, int64_t m) { return (x + m - 1) / m; };
   GemmSplit s;
   s.row_blocks = ceil_div(rows, 192);
   if (threads > 1) {

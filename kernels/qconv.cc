@@ -15,16 +15,12 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/int_math.h"
 #include "kernels/parallel.h"
 #include "kernels/qdwconv.h"
 #include "simd/im2col_u8.h"
 
 namespace octet::kernels {
-
-namespace {
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
-int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
-}  // namespace
 
 struct QConv2dNhwc::Impl {
   enum class Kind { kPointwise, kIm2col, kDepthwise };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/int_math.h"
 #include "kernels/parallel.h"
 #include "simd/im2col_u8.h"
 #include "simd/round_half_even.h"
@@ -17,8 +18,6 @@ namespace octet::kernels {
 
 namespace {
 
-int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
-int64_t round_up(int64_t x, int64_t m) { return ceil_div(x, m) * m; }
 
 void check(const ConvParams& p, const QConvBlockwiseQuant& q) {
   OCTET_CHECK(p.N > 0 && p.C > 0 && p.H > 0 && p.W > 0 && p.M > 0 && p.OH > 0 && p.OW > 0 &&

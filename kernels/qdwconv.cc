@@ -4,16 +4,12 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/int_math.h"
 #include "kernels/aligned_vector.h"
 #include "kernels/parallel.h"
 #include "simd/qdwconv.h"
 
 namespace octet::kernels {
-
-namespace {
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
-int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
-}  // namespace
 
 struct QDwConv2dNhwc::Impl {
   ConvParams p;
@@ -44,6 +40,8 @@ struct QDwConv2dNhwc::Impl {
   std::string name;
 
   void setup_depthwise(const int8_t* w);
+  // The AVX2 / AVX-512 kernels' arguments: weights, compensation and (fp32) the epilogue.
+  simd::QDwArgs tap_args() const;
   void pack_dw_vnni(const int8_t* w, DwPack& d, bool paired);
   void dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid);
   void dw_row_vnni(const uint8_t* x, uint8_t* y, int64_t n, int64_t oh, int tid);
@@ -69,6 +67,23 @@ QDwConv2dNhwc::QDwConv2dNhwc(const ConvParams& p, const QConvQuant& q, const int
 }
 
 QDwConv2dNhwc::~QDwConv2dNhwc() = default;
+
+simd::QDwArgs QDwConv2dNhwc::Impl::tap_args() const {
+  simd::QDwArgs a;
+  a.C = p.C;
+  a.Tp = Tp;
+  a.flip = q.x_signed;
+  a.w = dw_w.data();
+  a.comp = dw_comp.data();
+  const Requantizer& rq = q.requant;
+  if (rq.scheme == RequantScheme::kFp32) {
+    a.mult = dw_mult.data();
+    a.lo = float(rq.qmin - rq.zero_point);
+    a.hi = float(rq.qmax - rq.zero_point);
+    a.zp = rq.zero_point;
+  }
+  return a;
+}
 
 std::string_view QDwConv2dNhwc::impl_name() const { return impl_->name; }
 
@@ -276,17 +291,8 @@ void QDwConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_
   }
   if (dw_avx2_rows) {  // AVX2: the row kernel
     const Requantizer& rq = q.requant;
-    simd::QDwArgs a;
-    a.C = C;
-    a.flip = q.x_signed;
-    a.comp = dw_comp.data();
+    const simd::QDwArgs a = tap_args();
     const bool fp32 = rq.scheme == RequantScheme::kFp32;
-    if (fp32) {
-      a.mult = dw_mult.data();
-      a.lo = float(rq.qmin - rq.zero_point);
-      a.hi = float(rq.qmax - rq.zero_point);
-      a.zp = rq.zero_point;
-    }
     simd::QDwAvx2Rows r;
     r.rows = rp;
     r.W = p.W; r.C = C; r.KH = p.KH; r.KW = p.KW; r.sw = p.sw; r.dw = p.dw; r.pl = p.pl;
@@ -343,19 +349,8 @@ void QDwConv2dNhwc::Impl::dw_row(const uint8_t* x, uint8_t* y, int64_t n, int64_
     }
     return;
   }
-  simd::QDwArgs a;
-  a.C = C;
-  a.Tp = Tp;
-  a.flip = q.x_signed;
-  a.w = dw_w.data();
-  a.comp = dw_comp.data();
+  const simd::QDwArgs a = tap_args();
   const bool fp32 = rq.scheme == RequantScheme::kFp32;
-  if (fp32) {
-    a.mult = dw_mult.data();
-    a.lo = float(rq.qmin - rq.zero_point);
-    a.hi = float(rq.qmax - rq.zero_point);
-    a.zp = rq.zero_point;
-  }
   void* dst = out;
   std::vector<int32_t>& tmp = acc[size_t(tid)];
   if (!fp32) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/int_math.h"
 #include "kernels/parallel.h"
 #include "simd/qgemm_kernels.h"
 #include "simd/round_half_even.h"
@@ -39,7 +40,6 @@ QIsa qgemm_best_isa() { return std::min(qgemm_cpu_isa(), simd::cpu_isa_cap()); }
 
 namespace {
 
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 struct AlignedFree {
   void operator()(uint8_t* p) const { std::free(p); }
@@ -389,17 +389,6 @@ inline uint8_t blockwise_out(float f, const QGemmBlockwise& p, int64_t n) {
 
 }  // namespace
 
-void qgemm_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b, const QGemmEpilogue& ep,
-                    void* c, int64_t ldc, int threads) {
-  OCTET_CHECK(!a.rows, "qgemm_parallel: indirect A is not supported");
-  const int64_t cs = int64_t(dtype_size(ep.out_type));
-  gemm_parallel(M, b.N(), b.panel_width(), threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
-    QGemmA rows = a;
-    rows.data = static_cast<const uint8_t*>(a.data) + r0 * a.lda;
-    qgemm(r1 - r0, rows, b, n0, n1, ep, static_cast<uint8_t*>(c) + r0 * ldc * cs, ldc);
-  });
-}
-
 void qgemm_blockwise_reference(int64_t M, int64_t N, int64_t K, const QGemmA& a,
                                const uint8_t* w_nibbles, const QGemmBlockwise& p, void* c,
                                int64_t ldc) {
@@ -558,15 +547,37 @@ void qgemm_blockwise(int64_t M, const QGemmA& a, const QGemmPackedB& b, int64_t 
 }
 
 
-void qgemm_blockwise_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b,
-                              const QGemmBlockwise& p, void* c, int64_t ldc, int threads) {
-  OCTET_CHECK(!a.rows, "qgemm_blockwise_parallel: indirect A is not supported");
-  const int64_t cs = int64_t(dtype_size(p.out_type));
+namespace {
+
+// tile(A rows r0.., their count, columns [n0, n1), C rows r0..) over gemm_parallel's tasks.
+template <typename Tile>
+void direct_rows_parallel(const char* what, int64_t M, const QGemmA& a, const QGemmPackedB& b,
+                          void* c, int64_t ldc, DType c_type, int threads, Tile&& tile) {
+  OCTET_CHECK(!a.rows, what, ": indirect A is not supported");
+  const int64_t cs = int64_t(dtype_size(c_type));
   gemm_parallel(M, b.N(), b.panel_width(), threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
     QGemmA rows = a;
     rows.data = static_cast<const uint8_t*>(a.data) + r0 * a.lda;
-    qgemm_blockwise(r1 - r0, rows, b, n0, n1, p, static_cast<uint8_t*>(c) + r0 * ldc * cs, ldc);
+    tile(rows, r1 - r0, n0, n1, static_cast<uint8_t*>(c) + r0 * ldc * cs);
   });
+}
+
+}  // namespace
+
+void qgemm_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b, const QGemmEpilogue& ep,
+                    void* c, int64_t ldc, int threads) {
+  direct_rows_parallel("qgemm_parallel", M, a, b, c, ldc, ep.out_type, threads,
+                       [&](const QGemmA& rows, int64_t m, int64_t n0, int64_t n1, void* cr) {
+                         qgemm(m, rows, b, n0, n1, ep, cr, ldc);
+                       });
+}
+
+void qgemm_blockwise_parallel(int64_t M, const QGemmA& a, const QGemmPackedB& b,
+                              const QGemmBlockwise& p, void* c, int64_t ldc, int threads) {
+  direct_rows_parallel("qgemm_blockwise_parallel", M, a, b, c, ldc, p.out_type, threads,
+                       [&](const QGemmA& rows, int64_t m, int64_t n0, int64_t n1, void* cr) {
+                         qgemm_blockwise(m, rows, b, n0, n1, p, cr, ldc);
+                       });
 }
 
 }  // namespace octet::kernels

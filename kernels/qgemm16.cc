@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/int_math.h"
 #include "kernels/parallel.h"
 #include "simd/qgemm16_kernels.h"
 
@@ -20,7 +21,6 @@ namespace octet::kernels {
 
 namespace {
 
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 struct Scratch16 {
   std::vector<int16_t> a;
